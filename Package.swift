@@ -1,0 +1,109 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Swiftlet",
+    products: [
+        .library(name: "Swiftlet", targets: ["Swiftlet"]),
+        .library(name: "SwiftletClient", targets: ["SwiftletClient"]),
+        .executable(name: "swiftlet-server", targets: ["swiftlet-server"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        .target(
+            name: "SwiftletRESP",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SwiftletKeyspace",
+            dependencies: [.product(name: "DequeModule", package: "swift-collections")],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "CSwiftletSupport"),
+        .target(
+            name: "SwiftletCommands",
+            dependencies: [
+                "SwiftletRESP", "SwiftletKeyspace", "CSwiftletSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SwiftletServer",
+            dependencies: [
+                "SwiftletRESP", "SwiftletKeyspace", "SwiftletCommands",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SwiftletClient",
+            dependencies: [
+                "SwiftletRESP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Swiftlet",
+            dependencies: [
+                "SwiftletServer", "SwiftletCommands", "SwiftletKeyspace", "SwiftletRESP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "swiftlet-server",
+            dependencies: [
+                "SwiftletServer",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SwiftletRESPTests",
+            dependencies: ["SwiftletRESP", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SwiftletKeyspaceTests",
+            dependencies: ["SwiftletKeyspace"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SwiftletCommandsTests",
+            dependencies: [
+                "SwiftletCommands", "SwiftletKeyspace", "SwiftletRESP",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SwiftletServerTests",
+            dependencies: [
+                "Swiftlet", "SwiftletServer", "SwiftletClient", "SwiftletRESP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,12 @@
+#ifndef CSWIFTLET_SUPPORT_H
+#define CSWIFTLET_SUPPORT_H
+#include <stddef.h>
+
+/// Bytes currently handed out by malloc (glibc mallinfo2: uordblks + hblkhd).
+size_t swiftlet_malloc_allocated(void);
+/// Bytes malloc holds from the system (arena + hblkhd).
+size_t swiftlet_malloc_active(void);
+/// Returns free memory at the top of the heap to the system (MEMORY PURGE).
+void swiftlet_malloc_trim(void);
+
+#endif

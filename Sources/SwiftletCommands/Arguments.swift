@@ -1,0 +1,48 @@
+public import NIOCore
+public import SwiftletKeyspace
+
+extension CommandContext {
+    /// Argument `index` as a signed 64-bit integer, or `ERR value is not an integer or out of range`.
+    public func integer(_ index: Int) throws(RedisError) -> Int64 {
+        guard let v = self.arguments[index].int64 else { throw RedisError.notInteger }
+        return v
+    }
+
+    /// Argument `index` as a non-negative integer, or `error` (Redis words this per command).
+    public func integer(_ index: Int, atLeast minimum: Int64, else error: RedisError) throws(RedisError) -> Int64 {
+        let v = try self.integer(index)
+        guard v >= minimum else { throw error }
+        return v
+    }
+
+    /// Argument `index` as a double, or `ERR value is not a valid float`.
+    public func double(_ index: Int) throws(RedisError) -> Double {
+        guard let v = self.arguments[index].withUnsafeReadableBytes({ NumberFormat.parseDouble($0) }) else {
+            throw RedisError.notFloat
+        }
+        return v
+    }
+
+    /// Whether argument `index` equals the lower-case option name, ignoring ASCII case.
+    @inline(__always)
+    public func argument(_ index: Int, is option: StaticString) -> Bool {
+        self.arguments[index].equalsCaseInsensitive(option)
+    }
+
+    /// The database with index argument `index` (`SELECT`, `MOVE`, `COPY ... DB`).
+    public func databaseIndex(_ index: Int) throws(RedisError) -> Int {
+        guard let v = self.arguments[index].int64, v >= Int64(Int32.min), v <= Int64(Int32.max) else {
+            throw RedisError.invalidDBIndex
+        }
+        guard v >= 0, v < Int64(self.keyspace.databases.count) else { throw RedisError.dbIndexOutOfRange }
+        return Int(v)
+    }
+}
+
+extension Entry {
+    /// The value as a signed integer, for INCR and friends: `nil` when it is a string that is not one.
+    var integerValue: Int64? {
+        if case .int(let v) = self.value { return v }
+        return self.withStringBytes { bytes in bytes.count <= 20 ? NumberFormat.parseInt64(bytes) : nil } ?? nil
+    }
+}

@@ -1,0 +1,79 @@
+public import NIOCore
+public import SwiftletKeyspace
+public import SwiftletRESP
+
+/// Everything a command handler works with: its arguments, the reply writer, the client and the server.
+///
+/// One context lives for a whole read batch of a connection; the dispatcher refills `arguments` and `now`
+/// per command, and all replies of the batch accumulate in `out`, which is flushed once.
+public struct CommandContext {
+    /// The request, name first. Slices of the read buffer: copy before storing anything in the keyspace.
+    public var arguments: [ByteBuffer] = []
+    public var out: RESPReplyWriter
+    public let session: ClientSession
+    public let server: ServerState
+    /// One clock snapshot per command, in unix milliseconds.
+    public var now: Int64 = 0
+
+    public init(session: ClientSession, server: ServerState, out: ByteBuffer) {
+        self.session = session
+        self.server = server
+        self.out = RESPReplyWriter(buffer: out, version: session.protocolVersion)
+    }
+
+    /// The selected database.
+    public var db: Database { self.server.keyspace[self.session.database] }
+
+    public var keyspace: Keyspace { self.server.keyspace }
+
+    /// Number of arguments including the command name.
+    @inline(__always)
+    public var count: Int { self.arguments.count }
+
+    /// Looks up a key for reading: expires it if due, counts a hit or a miss, touches the access clock.
+    public func lookupRead(_ key: ByteBuffer) -> Entry? {
+        let entry = key.withUnsafeReadableBytes {
+            self.db.lookup($0, now: self.now, touch: !self.session.noTouch)
+        }
+        if entry == nil {
+            self.server.keyspace.stats.keyspaceMisses += 1
+        } else {
+            self.server.keyspace.stats.keyspaceHits += 1
+        }
+        return entry
+    }
+
+    /// Looks up a key for writing (expires it if due, no hit/miss statistics).
+    public func lookupWrite(_ key: ByteBuffer, in db: Database? = nil) -> Entry? {
+        key.withUnsafeReadableBytes { (db ?? self.db).lookup($0, now: self.now) }
+    }
+
+    /// Records `count` changes for persistence (`rdb_changes_since_last_save`) and, later, propagation.
+    public func dirty(_ count: Int = 1) {
+        self.server.dirty += count
+    }
+}
+
+extension ByteBuffer {
+    /// The readable bytes as an array (allocates: for values that are stored or outlive the request).
+    public var bytes: [UInt8] { Array(self.readableBytesView) }
+
+    /// ASCII case-insensitive comparison with a lower-case literal, without allocating.
+    public func equalsCaseInsensitive(_ lower: StaticString) -> Bool {
+        guard self.readableBytes == lower.utf8CodeUnitCount else { return false }
+        return self.withUnsafeReadableBytes { raw in
+            let l = lower.utf8Start
+            for i in 0..<raw.count {
+                let b = raw[i]
+                let folded = (b >= 65 && b <= 90) ? b | 0x20 : b
+                if folded != l[i] { return false }
+            }
+            return true
+        }
+    }
+
+    /// The value as a signed 64-bit integer, with Redis's strict rules.
+    public var int64: Int64? {
+        self.withUnsafeReadableBytes { NumberFormat.parseInt64($0) }
+    }
+}

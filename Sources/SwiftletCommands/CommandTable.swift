@@ -1,0 +1,136 @@
+public import NIOCore
+public import SwiftletRESP
+
+/// A command name folded to lower case and packed into four words: hashable and comparable without
+/// allocating, so that looking up a command costs no `uppercased()` and no `String`.
+struct CommandName: Hashable {
+    var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    var count = 0
+
+    static let capacity = 32
+
+    static func == (a: CommandName, b: CommandName) -> Bool {
+        a.count == b.count && a.words.0 == b.words.0 && a.words.1 == b.words.1 && a.words.2 == b.words.2
+            && a.words.3 == b.words.3
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(self.words.0)
+        hasher.combine(self.words.1)
+        hasher.combine(self.words.2)
+        hasher.combine(self.words.3)
+    }
+
+    /// Appends bytes, folding ASCII upper case; returns `false` when the name is too long to be a command.
+    mutating func append(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard self.count + bytes.count <= CommandName.capacity else { return false }
+        withUnsafeMutableBytes(of: &self.words) { raw in
+            for b in bytes {
+                raw[self.count] = (b >= 65 && b <= 90) ? b | 0x20 : b
+                self.count += 1
+            }
+        }
+        return true
+    }
+
+    init() {}
+
+    init?(_ buffer: ByteBuffer) {
+        guard buffer.withUnsafeReadableBytes({ self.append($0) }) else { return nil }
+    }
+
+    init(_ text: String) {
+        var bytes = Array(text.utf8)
+        let ok = bytes.withUnsafeMutableBytes { self.append(UnsafeRawBufferPointer($0)) }
+        precondition(ok, "command name too long: \(text)")
+        bytes.removeAll()
+    }
+}
+
+/// Per-command statistics for `INFO commandstats`.
+public struct CommandStats: Sendable {
+    public var calls = 0
+    public var microseconds: Int64 = 0
+    public var rejectedCalls = 0
+    public var failedCalls = 0
+}
+
+/// The command table: lookup by name without allocating, arity and subcommand checks, statistics.
+///
+/// Only the dispatcher checks unknown commands, arity and subcommands; handlers can rely on the argument count.
+public struct CommandTable: Sendable {
+    public private(set) var commands: [CommandSpec] = []
+    private var byName: [CommandName: Int] = [:]
+    /// Subcommands are stored after the top-level commands, keyed by `container|sub`.
+    private var subcommandsByName: [CommandName: Int] = [:]
+    public var stats: [CommandStats] = []
+
+    public init(_ families: [[CommandSpec]]) {
+        for family in families {
+            for spec in family { self.add(spec) }
+        }
+    }
+
+    private mutating func add(_ spec: CommandSpec) {
+        var spec = spec
+        spec.id = self.commands.count
+        self.byName[CommandName(spec.name)] = spec.id
+        self.commands.append(spec)
+        self.stats.append(CommandStats())
+        for var sub in spec.subcommands {
+            sub.fullName = "\(spec.name)|\(sub.name)"
+            sub.id = self.commands.count
+            self.subcommandsByName[CommandName(sub.fullName)] = sub.id
+            self.commands.append(sub)
+            self.stats.append(CommandStats())
+        }
+        // Keep the container's copy of its subcommands in sync (ids and full names) for COMMAND INFO.
+        self.commands[spec.id].subcommands = spec.subcommands.map { self.commands[self.subcommandsByName[CommandName("\(spec.name)|\($0.name)")]!] }
+    }
+
+    /// The top-level commands (not subcommands).
+    public var topLevel: [CommandSpec] {
+        self.commands.filter { !$0.fullName.contains("|") }
+    }
+
+    public func lookup(_ name: ByteBuffer) -> CommandSpec? {
+        guard let key = CommandName(name), let id = self.byName[key] else { return nil }
+        return self.commands[id]
+    }
+
+    public func lookup(_ name: String) -> CommandSpec? {
+        let lower = name.lowercased()
+        if let id = self.byName[CommandName(lower)] { return self.commands[id] }
+        if lower.contains("|"), let id = self.subcommandsByName[CommandName(lower)] { return self.commands[id] }
+        return nil
+    }
+
+    public func subcommand(of container: CommandSpec, _ name: ByteBuffer) -> CommandSpec? {
+        var key = CommandName(container.name)
+        guard key.append(UnsafeRawBufferPointer(start: [UInt8(ascii: "|")], count: 1)) else { return nil }
+        guard name.withUnsafeReadableBytes({ key.append($0) }), let id = self.subcommandsByName[key] else {
+            return nil
+        }
+        return self.commands[id]
+    }
+
+    /// Resolves the request in `arguments` to a command, applying Redis's checks in Redis's order.
+    /// - Throws: unknown command, unknown subcommand, or wrong number of arguments.
+    public func resolve(_ arguments: [ByteBuffer]) throws(RedisError) -> CommandSpec {
+        guard let spec = self.lookup(arguments[0]) else {
+            throw RedisError.unknownCommand(
+                Array(arguments[0].readableBytesView),
+                arguments: arguments.dropFirst().map { Array($0.readableBytesView) }
+            )
+        }
+        if !spec.subcommands.isEmpty && arguments.count >= 2 {
+            guard let sub = self.subcommand(of: spec, arguments[1]) else {
+                throw RedisError.unknownSubcommand(Array(arguments[1].readableBytesView), container: spec.name)
+            }
+            guard sub.accepts(argumentCount: arguments.count) else { throw RedisError.wrongArity(sub.fullName) }
+            return sub
+        }
+        guard spec.accepts(argumentCount: arguments.count) else { throw RedisError.wrongArity(spec.fullName) }
+        return spec
+    }
+}

@@ -1,0 +1,270 @@
+/// The complete Redis 7.0 configuration table: every parameter `CONFIG GET *` lists on redis-server 7.0.15 (built
+/// with TLS), plus the five hidden ones, in config.c's order. Names, aliases, bounds, defaults and flags are copied
+/// from config.c's `static_configs`; a test compares `CONFIG GET *` of a fresh store with real Redis's.
+public enum ConfigTable {
+    /// All parameters.
+    public static let parameters: [ConfigParameter] = [
+        // MARK: Bool configs
+        .bool("rdbchecksum", [.immutable], default: true),
+        .bool("daemonize", [.immutable], default: false),
+        .bool("io-threads-do-reads", [.debug, .immutable], default: false),
+        .bool("always-show-logo", [.immutable], default: false),
+        .bool("protected-mode", [], default: true),
+        .bool("rdbcompression", [], default: true),
+        .bool("rdb-del-sync-files", [], default: false),
+        .bool("activerehashing", [], default: true),
+        .bool("stop-writes-on-bgsave-error", [], default: true),
+        .bool("set-proc-title", [.immutable], default: true),
+        .bool("dynamic-hz", [], default: true),
+        .bool("lazyfree-lazy-eviction", [.debug], default: false),
+        .bool("lazyfree-lazy-expire", [.debug], default: false),
+        .bool("lazyfree-lazy-server-del", [.debug], default: false),
+        .bool("lazyfree-lazy-user-del", [.debug], default: false),
+        .bool("lazyfree-lazy-user-flush", [.debug], default: false),
+        .bool("repl-disable-tcp-nodelay", [], default: false),
+        .bool("repl-diskless-sync", [.debug], default: true),
+        .bool("aof-rewrite-incremental-fsync", [], default: true),
+        .bool("no-appendfsync-on-rewrite", [], default: false),
+        .bool("cluster-require-full-coverage", [], default: true),
+        .bool("rdb-save-incremental-fsync", [], default: true),
+        .bool("aof-load-truncated", [], default: true),
+        .bool("aof-use-rdb-preamble", [], default: true),
+        .bool("aof-timestamp-enabled", [], default: false),
+        .bool("cluster-replica-no-failover", alias: "cluster-slave-no-failover", [], default: false),
+        .bool("replica-lazy-flush", alias: "slave-lazy-flush", [], default: false),
+        .bool("replica-serve-stale-data", alias: "slave-serve-stale-data", [], default: true),
+        .bool("replica-read-only", alias: "slave-read-only", [.debug], default: true),
+        .bool("replica-ignore-maxmemory", alias: "slave-ignore-maxmemory", [], default: true),
+        .bool("jemalloc-bg-thread", [], default: true),
+        .bool("activedefrag", [.debug], default: false, validator: .activeDefrag),
+        .bool("syslog-enabled", [.immutable], default: false),
+        .bool("cluster-enabled", [.immutable], default: false),
+        .bool("appendonly", [.denyLoading], default: false),
+        .bool("cluster-allow-reads-when-down", [], default: false),
+        .bool("cluster-allow-pubsubshard-when-down", [], default: true),
+        .bool("crash-log-enabled", [], default: true),
+        .bool("crash-memcheck-enabled", [], default: true),
+        .bool("use-exit-on-panic", [.hidden], default: false),
+        .bool("disable-thp", [.immutable], default: true),
+        .bool("cluster-allow-replica-migration", [], default: true),
+        .bool("replica-announced", [], default: true),
+        .bool("latency-tracking", [], default: true),
+        .bool("aof-disable-auto-gc", [], default: false),
+        .bool("replica-ignore-disk-write-errors", [], default: false),
+
+        // MARK: String configs
+        .string("aclfile", [.immutable], default: "", emptyIsNull: false),
+        .string("unixsocket", [.immutable], default: nil, emptyIsNull: true),
+        .string("pidfile", [.immutable], default: nil, emptyIsNull: true),
+        .string("replica-announce-ip", alias: "slave-announce-ip", [], default: nil, emptyIsNull: true),
+        .string("masteruser", [.sensitive], default: nil, emptyIsNull: true),
+        .string("cluster-announce-ip", [], default: nil, emptyIsNull: true),
+        .string("cluster-config-file", [.immutable], default: "nodes.conf", emptyIsNull: false),
+        .string("cluster-announce-hostname", [], default: nil, emptyIsNull: true, validator: .announcedHostname),
+        .string("syslog-ident", [.immutable], default: "redis", emptyIsNull: false),
+        .string("dbfilename", [.protected], default: "dump.rdb", emptyIsNull: false, validator: .dbFilename),
+        .string("appendfilename", [.immutable], default: "appendonly.aof", emptyIsNull: false, validator: .aofFilename),
+        .string("appenddirname", [.immutable], default: "appendonlydir", emptyIsNull: false, validator: .aofDirname),
+        .string("server_cpulist", [.immutable], default: nil, emptyIsNull: true),
+        .string("bio_cpulist", [.immutable], default: nil, emptyIsNull: true),
+        .string("aof_rewrite_cpulist", [.immutable], default: nil, emptyIsNull: true),
+        .string("bgsave_cpulist", [.immutable], default: nil, emptyIsNull: true),
+        .string("ignore-warnings", [], default: "", emptyIsNull: false),
+        .string("proc-title-template", [], default: "{title} {listen-addr} {server-mode}", emptyIsNull: false, validator: .procTitleTemplate),
+        .string("bind-source-addr", [], default: nil, emptyIsNull: true),
+        .string("logfile", [.immutable], default: "", emptyIsNull: false),
+        .string("masterauth", [.sensitive], default: nil, emptyIsNull: true),
+        .string("requirepass", [.sensitive], default: nil, emptyIsNull: true),
+
+        // MARK: Enum configs
+        .enumeration("supervised", [.immutable], options: ConfigEnums.supervised, default: "no"),
+        .enumeration("syslog-facility", [.immutable], options: ConfigEnums.syslogFacility, default: "local0"),
+        .enumeration("repl-diskless-load", [.debug, .denyLoading], options: ConfigEnums.replDisklessLoad, default: "disabled"),
+        .enumeration("loglevel", [], options: ConfigEnums.logLevel, default: "notice"),
+        .enumeration("maxmemory-policy", [], options: ConfigEnums.maxmemoryPolicy, default: "noeviction"),
+        .enumeration("appendfsync", [], options: ConfigEnums.appendFsync, default: "everysec"),
+        .enumeration("oom-score-adj", [], options: ConfigEnums.oomScoreAdj, default: "no"),
+        .enumeration("acl-pubsub-default", [], options: ConfigEnums.aclPubsubDefault, default: "resetchannels"),
+        .enumeration("sanitize-dump-payload", [.debug], options: ConfigEnums.sanitizeDumpPayload, default: "no"),
+        .enumeration("enable-protected-configs", [.immutable], options: ConfigEnums.protectedAction, default: "no"),
+        .enumeration("enable-debug-command", [.immutable], options: ConfigEnums.protectedAction, default: "no"),
+        .enumeration("enable-module-command", [.immutable], options: ConfigEnums.protectedAction, default: "no"),
+        .enumeration("cluster-preferred-endpoint-type", [], options: ConfigEnums.clusterPreferredEndpointType, default: "ip"),
+        .enumeration("propagation-error-behavior", [], options: ConfigEnums.propagationErrorBehavior, default: "ignore"),
+        .enumeration("shutdown-on-sigint", [.multiArgument], options: ConfigEnums.shutdownOnSignal, default: "default", validator: .shutdownFlags),
+        .enumeration("shutdown-on-sigterm", [.multiArgument], options: ConfigEnums.shutdownOnSignal, default: "default", validator: .shutdownFlags),
+
+        // MARK: Numeric configs
+        .numeric("databases", [.immutable], min: 1, max: intMax, default: 16),
+        .numeric("port", [], min: 0, max: 65_535, default: 6379),
+        .numeric("io-threads", [.debug, .immutable], min: 1, max: 128, default: 1),
+        .numeric("auto-aof-rewrite-percentage", [], min: 0, max: intMax, default: 100),
+        .numeric("cluster-replica-validity-factor", alias: "cluster-slave-validity-factor", [], min: 0, max: intMax, default: 10),
+        .numeric("list-max-listpack-size", alias: "list-max-ziplist-size", [], min: intMin, max: intMax, default: -2),
+        .numeric("tcp-keepalive", [], min: 0, max: intMax, default: 300),
+        .numeric("cluster-migration-barrier", [], min: 0, max: intMax, default: 1),
+        .numeric("active-defrag-cycle-min", [], min: 1, max: 99, default: 1),
+        .numeric("active-defrag-cycle-max", [], min: 1, max: 99, default: 25),
+        .numeric("active-defrag-threshold-lower", [], min: 0, max: 1000, default: 10),
+        .numeric("active-defrag-threshold-upper", [], min: 0, max: 1000, default: 100),
+        .numeric("lfu-log-factor", [], min: 0, max: intMax, default: 10),
+        .numeric("lfu-decay-time", [], min: 0, max: intMax, default: 1),
+        .numeric("replica-priority", alias: "slave-priority", [], min: 0, max: intMax, default: 100),
+        .numeric("repl-diskless-sync-delay", [], min: 0, max: intMax, default: 5),
+        .numeric("maxmemory-samples", [], min: 1, max: intMax, default: 5),
+        .numeric("maxmemory-eviction-tenacity", [], min: 0, max: 100, default: 10),
+        .numeric("timeout", [], min: 0, max: intMax, default: 0),
+        .numeric("replica-announce-port", alias: "slave-announce-port", [], min: 0, max: 65_535, default: 0),
+        .numeric("tcp-backlog", [.immutable], min: 0, max: intMax, default: 511),
+        .numeric("cluster-port", [.immutable], min: 0, max: 65_535, default: 0),
+        .numeric("cluster-announce-bus-port", [], min: 0, max: 65_535, default: 0),
+        .numeric("cluster-announce-port", [], min: 0, max: 65_535, default: 0),
+        .numeric("cluster-announce-tls-port", [], min: 0, max: 65_535, default: 0),
+        .numeric("repl-timeout", [], min: 1, max: intMax, default: 60),
+        .numeric("repl-ping-replica-period", alias: "repl-ping-slave-period", [], min: 1, max: intMax, default: 10),
+        .numeric("list-compress-depth", [.debug], min: 0, max: intMax, default: 0),
+        .numeric("rdb-key-save-delay", [.hidden], min: intMin, max: intMax, default: 0),
+        .numeric("key-load-delay", [.hidden], min: intMin, max: intMax, default: 0),
+        .numeric("active-expire-effort", [], min: 1, max: 10, default: 1),
+        .numeric("hz", [], min: 0, max: intMax, default: 10),
+        .numeric("min-replicas-to-write", alias: "min-slaves-to-write", [], min: 0, max: intMax, default: 0),
+        .numeric("min-replicas-max-lag", alias: "min-slaves-max-lag", [], min: 0, max: intMax, default: 10),
+        .numeric("watchdog-period", [.hidden], min: 0, max: intMax, default: 0),
+        .numeric("shutdown-timeout", [], min: 0, max: intMax, default: 10),
+        .numeric("repl-diskless-sync-max-replicas", [], min: 0, max: intMax, default: 0),
+        .numeric("maxclients", [], min: 1, max: uintMax, default: 10_000, unsigned: true),
+        .numeric("unixsocketperm", [.immutable], min: 0, max: 511, default: 0, unsigned: true, format: .octal),
+        .numeric("socket-mark-id", [.immutable], min: 0, max: uintMax, default: 0, unsigned: true),
+        .numeric("active-defrag-max-scan-fields", [], min: 1, max: longMax, default: 1000),
+        .numeric("slowlog-max-len", [], min: 0, max: longMax, default: 128),
+        .numeric("acllog-max-len", [], min: 0, max: longMax, default: 128),
+        .numeric("busy-reply-threshold", alias: "lua-time-limit", [], min: 0, max: longMax, default: 5000),
+        .numeric("cluster-node-timeout", [], min: 0, max: longMax, default: 15_000),
+        .numeric("slowlog-log-slower-than", [], min: -1, max: longMax, default: 10_000),
+        .numeric("latency-monitor-threshold", [], min: 0, max: longMax, default: 0),
+        .numeric("proto-max-bulk-len", [.debug], min: 1_048_576, max: longMax, default: 536_870_912, format: .memory),
+        .numeric("stream-node-max-entries", [], min: 0, max: longMax, default: 100),
+        .numeric("repl-backlog-size", [], min: 1, max: longMax, default: 1_048_576, format: .memory),
+        .numeric("maxmemory", [], min: 0, max: ullongMax, default: 0, unsigned: true, format: .memory),
+        .numeric("cluster-link-sendbuf-limit", [], min: 0, max: ullongMax, default: 0, unsigned: true, format: .memory),
+        .numeric("hash-max-listpack-entries", alias: "hash-max-ziplist-entries", [], min: 0, max: longMax, default: 512, unsigned: true),
+        .numeric("set-max-intset-entries", [], min: 0, max: longMax, default: 512, unsigned: true),
+        .numeric("zset-max-listpack-entries", alias: "zset-max-ziplist-entries", [], min: 0, max: longMax, default: 128, unsigned: true),
+        .numeric("active-defrag-ignore-bytes", [], min: 1, max: longMax, default: 104_857_600, unsigned: true, format: .memory),
+        .numeric("hash-max-listpack-value", alias: "hash-max-ziplist-value", [], min: 0, max: longMax, default: 64, unsigned: true, format: .memory),
+        .numeric("stream-node-max-bytes", [], min: 0, max: longMax, default: 4096, unsigned: true, format: .memory),
+        .numeric("zset-max-listpack-value", alias: "zset-max-ziplist-value", [], min: 0, max: longMax, default: 64, unsigned: true, format: .memory),
+        .numeric("hll-sparse-max-bytes", [], min: 0, max: longMax, default: 3000, unsigned: true, format: .memory),
+        .numeric("tracking-table-max-keys", [], min: 0, max: longMax, default: 1_000_000, unsigned: true),
+        .numeric("client-query-buffer-limit", [.debug], min: 1_048_576, max: longMax, default: 1_073_741_824, unsigned: true, format: .memory),
+        .numeric("maxmemory-clients", [], min: -100, max: longMax, default: 0, format: .memoryOrPercent),
+        .numeric("repl-backlog-ttl", [], min: 0, max: longMax, default: 3600),
+        .numeric("auto-aof-rewrite-min-size", [], min: 0, max: longMax, default: 67_108_864, format: .memory),
+        .numeric("loading-process-events-interval-bytes", [.hidden], min: 1024, max: intMax, default: 2_097_152),
+        .numeric("tls-port", [], min: 0, max: 65_535, default: 0),
+        .numeric("tls-session-cache-size", [], min: 0, max: intMax, default: 20_480),
+        .numeric("tls-session-cache-timeout", [], min: 0, max: intMax, default: 300),
+
+        // MARK: Bool configs
+        .bool("tls-cluster", [], default: false),
+        .bool("tls-replication", [], default: false),
+
+        // MARK: Enum configs
+        .enumeration("tls-auth-clients", [], options: ConfigEnums.tlsAuthClients, default: "yes"),
+
+        // MARK: Bool configs
+        .bool("tls-prefer-server-ciphers", [], default: false),
+        .bool("tls-session-caching", [], default: true),
+
+        // MARK: String configs
+        .string("tls-cert-file", [.volatile], default: nil, emptyIsNull: true),
+        .string("tls-key-file", [.volatile], default: nil, emptyIsNull: true),
+        .string("tls-key-file-pass", [], default: nil, emptyIsNull: true),
+        .string("tls-client-cert-file", [.volatile], default: nil, emptyIsNull: true),
+        .string("tls-client-key-file", [.volatile], default: nil, emptyIsNull: true),
+        .string("tls-client-key-file-pass", [], default: nil, emptyIsNull: true),
+        .string("tls-dh-params-file", [.volatile], default: nil, emptyIsNull: true),
+        .string("tls-ca-cert-file", [.volatile], default: nil, emptyIsNull: true),
+        .string("tls-ca-cert-dir", [.volatile], default: nil, emptyIsNull: true),
+        .string("tls-protocols", [], default: nil, emptyIsNull: true),
+        .string("tls-ciphers", [], default: nil, emptyIsNull: true),
+        .string("tls-ciphersuites", [], default: nil, emptyIsNull: true),
+
+        // MARK: Special configs
+        .special("dir", [.protected, .denyLoading], .dir),
+        .special("save", [.multiArgument], .save),
+        .special("client-output-buffer-limit", [.multiArgument], .clientOutputBufferLimit),
+        .special("oom-score-adj-values", [.multiArgument], .oomScoreAdjValues),
+        .special("notify-keyspace-events", [], .notifyKeyspaceEvents),
+        .special("bind", [.multiArgument], .bind),
+        .special("replicaof", alias: "slaveof", [.immutable, .multiArgument], .replicaOf),
+        .special("latency-tracking-info-percentiles", [.multiArgument], .latencyTrackingInfoPercentiles),
+    ]
+
+    /// Redis's C limits, as its table spells them.
+    static let intMax = Int64(Int32.max)
+    static let intMin = Int64(Int32.min)
+    static let uintMax = Int64(UInt32.max)
+    static let longMax = Int64.max
+    /// `ULLONG_MAX` stored in a `long long`, as Redis stores it: −1, compared as unsigned.
+    static let ullongMax = Int64(bitPattern: UInt64.max)
+
+    /// Documentation: what Swiftlet does with a parameter. Anything not listed is stored and reported only.
+    static let support: [String: (ConfigParameter.Support, String)] = [
+        "port": (.honoured, "TCP port to listen on; 0 disables TCP."),
+        "bind": (.honoured, "Addresses to listen on."),
+        "protected-mode": (.honoured, "Refuses non-loopback clients when no password and no bind address are set."),
+        "dir": (.honoured, "Working directory (chdir at startup); CONFIG GET reports the current directory."),
+        "loglevel": (.honoured, "Log verbosity."),
+        "logfile": (.honoured, "Log destination; empty means standard output."),
+        "databases": (.honoured, "Number of logical databases."),
+        "maxclients": (.honoured, "Connections beyond this are refused with Redis's error."),
+        "timeout": (.honoured, "Idle clients are closed after this many seconds; 0 disables."),
+        "hz": (.honoured, "Frequency of background tasks (active expiry); clamped to 1...500 like Redis."),
+        "proto-max-bulk-len": (.honoured, "Longest bulk string accepted in a request, and longest string value."),
+        "client-query-buffer-limit": (.honoured, "Largest pending request per client before the client is closed."),
+        "requirepass": (.honoured, "Password of the default user (AUTH)."),
+        "enable-debug-command": (.honoured, "Whether DEBUG is allowed."),
+        "maxmemory": (.honoured, "Accepted and reported (INFO); eviction is later work, so it does not limit memory yet."),
+        "maxmemory-policy": (.planned, "Reported (INFO); eviction is later work."),
+        "save": (.planned, "Stored; RDB persistence is a later issue."),
+        "dbfilename": (.planned, "Stored; RDB persistence is a later issue."),
+        "appendonly": (.planned, "Stored; AOF persistence is a later issue."),
+        "appendfsync": (.planned, "Stored; AOF persistence is a later issue."),
+        "appendfilename": (.planned, "Stored; AOF persistence is a later issue."),
+        "appenddirname": (.planned, "Stored; AOF persistence is a later issue."),
+    ]
+}
+
+// MARK: - Enumerations
+
+/// The allowed values of enumerated parameters, in Redis's order (which is the order of its error message). Values
+/// that share a number are synonyms; CONFIG GET reports the first.
+enum ConfigEnums {
+    static func options(_ pairs: [(String, Int)]) -> [ConfigEnumOption] {
+        pairs.map { ConfigEnumOption(name: $0.0, value: $0.1) }
+    }
+
+    static let maxmemoryPolicy = options([
+        ("volatile-lru", 0), ("volatile-lfu", 1), ("volatile-random", 2), ("volatile-ttl", 3),
+        ("allkeys-lru", 4), ("allkeys-lfu", 5), ("allkeys-random", 6), ("noeviction", 7),
+    ])
+    static let syslogFacility = options([
+        ("user", 0), ("local0", 1), ("local1", 2), ("local2", 3), ("local3", 4),
+        ("local4", 5), ("local5", 6), ("local6", 7), ("local7", 8),
+    ])
+    static let logLevel = options([("debug", 0), ("verbose", 1), ("notice", 2), ("warning", 3)])
+    static let supervised = options([("upstart", 1), ("systemd", 2), ("auto", 3), ("no", 0)])
+    static let appendFsync = options([("everysec", 0), ("always", 1), ("no", 2)])
+    /// Bit flags: several may be given (`save now`).
+    static let shutdownOnSignal = options([("default", 0), ("save", 1), ("nosave", 2), ("now", 4), ("force", 8)])
+    static let replDisklessLoad = options([("disabled", 0), ("on-empty-db", 1), ("swapdb", 2)])
+    static let tlsAuthClients = options([("no", 0), ("yes", 1), ("optional", 2)])
+    /// "yes" and "relative" are synonyms: after `CONFIG SET oom-score-adj relative`, CONFIG GET says "yes".
+    static let oomScoreAdj = options([("no", 0), ("yes", 1), ("relative", 1), ("absolute", 2)])
+    static let aclPubsubDefault = options([("allchannels", 1), ("resetchannels", 0)])
+    static let sanitizeDumpPayload = options([("no", 0), ("yes", 1), ("clients", 2)])
+    static let protectedAction = options([("no", 0), ("yes", 1), ("local", 2)])
+    static let clusterPreferredEndpointType = options([("ip", 0), ("hostname", 1), ("unknown-endpoint", 2)])
+    static let propagationErrorBehavior = options([("ignore", 0), ("panic", 1), ("panic-on-replicas", 2)])
+}

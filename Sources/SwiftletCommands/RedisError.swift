@@ -1,0 +1,69 @@
+/// An error reply, rendered as `-<message>\r\n`. The message starts with the error code (`ERR`, `WRONGTYPE`).
+///
+/// Every text lives in this catalog, worded exactly as Redis 7.0 words it; handlers never build error strings
+/// by hand.
+public struct RedisError: Error, Hashable, Sendable {
+    public var message: String
+
+    public init(_ message: String) {
+        self.message = message
+    }
+
+    /// The code before the first space (`ERR`, `WRONGTYPE`, `NOSCRIPT`...), counted in `INFO errorstats`.
+    public var code: Substring { self.message.prefix { $0 != " " } }
+
+    // MARK: - Catalog
+
+    public static let wrongType = RedisError("WRONGTYPE Operation against a key holding the wrong kind of value")
+    public static let syntax = RedisError("ERR syntax error")
+    public static let notInteger = RedisError("ERR value is not an integer or out of range")
+    public static let notFloat = RedisError("ERR value is not a valid float")
+    public static let overflow = RedisError("ERR increment or decrement would overflow")
+    public static let noSuchKey = RedisError("ERR no such key")
+    public static let outOfRange = RedisError("ERR index out of range")
+    public static let dbIndexOutOfRange = RedisError("ERR DB index is out of range")
+    public static let invalidDBIndex = RedisError("ERR invalid DB index")
+    public static let sameObject = RedisError("ERR source and destination objects are the same")
+    public static let stringTooLong = RedisError("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
+    public static let nanOrInfinity = RedisError("ERR increment would produce NaN or Infinity")
+    public static let offsetOutOfRange = RedisError("ERR offset is out of range")
+    public static let unknownSubcommandGeneric = RedisError("ERR unknown subcommand")
+    public static let protocolVersion = RedisError("NOPROTO unsupported protocol version")
+    public static let notAllowedInSubscribeMode = RedisError("ERR Can't execute")
+
+    public static func wrongArity(_ name: String) -> RedisError {
+        RedisError("ERR wrong number of arguments for '\(name)' command")
+    }
+
+    public static func invalidExpireTime(_ command: String) -> RedisError {
+        RedisError("ERR invalid expire time in '\(command)' command")
+    }
+
+    public static func unknownSubcommand(_ sub: [UInt8], container: String) -> RedisError {
+        RedisError(
+            "ERR unknown subcommand '\(RedisError.sanitize(sub.prefix(128)))'. Try \(container.uppercased()) HELP."
+        )
+    }
+
+    /// `ERR unknown command 'x', with args beginning with: 'a' 'b' ` (each argument quoted, with a trailing
+    /// space; at most about 128 bytes of arguments; CR and LF in user bytes become spaces).
+    public static func unknownCommand(_ name: [UInt8], arguments: [[UInt8]]) -> RedisError {
+        var args: [UInt8] = []
+        for a in arguments {
+            if args.count >= 128 { break }
+            let limit = 128 - args.count
+            args.append(UInt8(ascii: "'"))
+            args.append(contentsOf: a.prefix(limit))
+            args.append(contentsOf: Array("' ".utf8))
+        }
+        return RedisError(
+            "ERR unknown command '\(RedisError.sanitize(name.prefix(128)))', with args beginning with: "
+                + RedisError.sanitize(args[...])
+        )
+    }
+
+    /// Replaces CR and LF (which would break the protocol) with spaces, as Redis's error formatter does.
+    public static func sanitize<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
+        String(decoding: bytes.map { $0 == 13 || $0 == 10 ? 32 : $0 }, as: UTF8.self)
+    }
+}

@@ -1,0 +1,210 @@
+public import NIOCore
+public import SwiftletKeyspace
+public import SwiftletRESP
+
+/// Per-connection state that commands read and change: selected database, protocol, name, flags.
+public final class ClientSession {
+    public let id: Int
+    public var database = 0
+    public var protocolVersion: RESPVersion = .resp2
+    public var name: [UInt8]?
+    /// `ip:port` of the peer and of the local end, as `CLIENT LIST` prints them.
+    public var address: String
+    public var localAddress: String
+    public var fileDescriptor: Int
+    public let createdAt: Int64
+    public var lastInteraction: Int64
+    /// The last command's full name (`client|list`), `NULL` before the first.
+    public var lastCommand = "NULL"
+    /// Close the connection once the pending replies are written (QUIT, protocol errors, CLIENT KILL).
+    public var closeAfterReply = false
+    /// CLIENT NO-TOUCH: reads do not change the access clock.
+    public var noTouch = false
+    public var noEvict = false
+    /// Bytes waiting in the query buffer and replies waiting to be written, for `CLIENT LIST`.
+    public var queryBufferLength = 0
+    public var outputBufferLength = 0
+    /// Set by the server: closes the connection from outside its own request (CLIENT KILL).
+    public var kill: (() -> Void)?
+
+    public init(id: Int, address: String, localAddress: String, fileDescriptor: Int = -1, now: Int64) {
+        self.id = id
+        self.address = address
+        self.localAddress = localAddress
+        self.fileDescriptor = fileDescriptor
+        self.createdAt = now
+        self.lastInteraction = now
+    }
+}
+
+/// Server-wide counters for `INFO`.
+public struct ServerStats: Sendable {
+    public var totalConnectionsReceived = 0
+    public var totalCommandsProcessed = 0
+    public var rejectedConnections = 0
+    public var totalNetInputBytes = 0
+    public var totalNetOutputBytes = 0
+    public var errorReplies = 0
+    /// Errors by code (`ERR`, `WRONGTYPE`...), for `INFO errorstats`.
+    public var errorsByCode: [String: Int] = [:]
+    public var unexpectedErrorReplies = 0
+    public var totalReadsProcessed = 0
+    public var totalWritesProcessed = 0
+
+    public init() {}
+}
+
+/// How a shutdown was asked for.
+public enum ShutdownRequest: Sendable {
+    case save
+    case noSave
+    case `default`
+}
+
+/// State shared by all connections of one server: keyspace, configuration, command table, clients, stats.
+/// Owned by the server's event loop.
+public final class ServerState {
+    public let keyspace: Keyspace
+    public let config: ConfigStore
+    public var table: CommandTable
+    public var stats = ServerStats()
+    /// Connected clients by id.
+    public var clients: [Int: ClientSession] = [:]
+    private var nextClientID = 1
+    /// Unix milliseconds when the server started.
+    public let startTime: Int64
+    /// 40 hex characters, new on each start (`run_id`).
+    public let runID: String
+    /// Changes since the last save.
+    public var dirty = 0
+    public var lastSaveTime: Int64
+    /// The wall clock in unix milliseconds; tests inject their own.
+    public var clock: () -> Int64
+    /// A monotonic clock in microseconds, for durations.
+    public var monotonicMicroseconds: () -> Int64
+    /// Port actually bound, path of the config file, executable: for INFO server.
+    public var boundPort = 0
+    public var configFile = ""
+    public var executable = ""
+    /// Set by the server layer; called by SHUTDOWN. Returns an error text if shutdown was refused.
+    public var requestShutdown: ((ShutdownRequest) -> String?)?
+    /// Set by the server layer; blocks the loop (DEBUG SLEEP).
+    public var sleep: ((Double) -> Void)?
+    /// `DEBUG SET-ACTIVE-EXPIRE`: whether the server tick expires keys in the background.
+    public var activeExpireEnabled = true
+    /// Heap in use when the server started, and the highest seen since (INFO memory).
+    public var startupAllocated = 0
+    public var peakAllocated = 0
+    /// Time spent in the active expire cycle, in microseconds.
+    public var expireCycleMicroseconds: Int64 = 0
+    /// Commands per second over the last sampling window, updated by the server tick.
+    public var instantaneousOpsPerSecond = 0
+    private var opsSamples: [Int] = []
+    private var lastOpsSample: (time: Int64, commands: Int) = (0, 0)
+
+    /// CONFIG RESETSTAT.
+    public func resetStatistics() {
+        self.stats = ServerStats()
+        self.keyspace.stats = KeyspaceStats()
+        for i in self.table.stats.indices { self.table.stats[i] = CommandStats() }
+        self.peakAllocated = 0
+        self.expireCycleMicroseconds = 0
+    }
+
+    /// Called from the server tick: samples the command rate, as Redis's `trackInstantaneousMetric`.
+    public func sampleOperations(now: Int64) {
+        let elapsed = now - self.lastOpsSample.time
+        guard elapsed >= 100 else { return }
+        let ops = (self.stats.totalCommandsProcessed - self.lastOpsSample.commands) * 1000 / Int(max(1, elapsed))
+        self.opsSamples.append(ops)
+        if self.opsSamples.count > 16 { self.opsSamples.removeFirst() }
+        self.instantaneousOpsPerSecond = self.opsSamples.reduce(0, +) / self.opsSamples.count
+        self.lastOpsSample = (now, self.stats.totalCommandsProcessed)
+    }
+
+    public init(
+        config: ConfigStore = ConfigStore(),
+        clock: @escaping () -> Int64 = ServerState.systemClock,
+        monotonicMicroseconds: @escaping () -> Int64 = ServerState.systemMonotonicMicroseconds
+    ) {
+        self.config = config
+        self.keyspace = Keyspace(databases: max(1, config.databases))
+        self.table = CommandTable(Commands.all)
+        self.clock = clock
+        self.monotonicMicroseconds = monotonicMicroseconds
+        self.startTime = clock()
+        self.lastSaveTime = self.startTime / 1000
+        var rng = SystemRandomNumberGenerator()
+        self.runID = String((0..<40).map { _ in "0123456789abcdef".randomElement(using: &rng)! })
+    }
+
+    /// Registers a new client and returns its session.
+    public func connect(address: String, localAddress: String, fileDescriptor: Int = -1) -> ClientSession {
+        let session = ClientSession(
+            id: self.nextClientID,
+            address: address,
+            localAddress: localAddress,
+            fileDescriptor: fileDescriptor,
+            now: self.clock()
+        )
+        self.nextClientID += 1
+        self.clients[session.id] = session
+        self.stats.totalConnectionsReceived += 1
+        return session
+    }
+
+    public func disconnect(_ session: ClientSession) {
+        self.clients[session.id] = nil
+    }
+
+    public static func systemClock() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    public static func systemMonotonicMicroseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
+    }
+
+    // MARK: - Dispatch
+
+    /// Runs the request in `context.arguments` and writes its reply (or error) to `context.out`.
+    public func execute(_ context: inout CommandContext) {
+        let started = self.monotonicMicroseconds()
+        context.now = self.clock()
+        context.session.lastInteraction = context.now
+        let spec: CommandSpec
+        do {
+            spec = try self.table.resolve(context.arguments)
+        } catch {
+            if let known = self.table.lookup(context.arguments[0]) { self.table.stats[known.id].rejectedCalls += 1 }
+            self.reply(error, &context)
+            return
+        }
+        context.session.lastCommand = spec.fullName
+        do {
+            try spec.run(&context)
+        } catch {
+            self.table.stats[spec.id].failedCalls += 1
+            self.reply(error, &context)
+        }
+        self.stats.totalCommandsProcessed += 1
+        self.table.stats[spec.id].calls += 1
+        self.table.stats[spec.id].microseconds += self.monotonicMicroseconds() - started
+    }
+
+    func reply(_ error: RedisError, _ context: inout CommandContext) {
+        self.stats.errorReplies += 1
+        self.stats.errorsByCode[String(error.code), default: 0] += 1
+        context.out.writeError(error.message)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

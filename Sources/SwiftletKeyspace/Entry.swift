@@ -1,0 +1,219 @@
+/// A value stored under a key.
+///
+/// Strings use the encodings Redis reports in `OBJECT ENCODING`: `int` for integers that fit a signed 64-bit
+/// number, `embstr` for short strings (stored inside the ``Entry`` itself, after the key, in one allocation, as
+/// Redis embeds them in the object header) and `raw` for long or modified strings.
+public enum Value {
+    /// A string of at most ``Entry/embeddedStringLimit`` bytes, stored in the entry after the key.
+    case embedded
+    /// A string that is the decimal text of this integer.
+    case int(Int64)
+    /// A string in its own growable storage.
+    case raw([UInt8])
+}
+
+/// The fixed part of an ``Entry``; the key bytes (and an embedded string) follow it in the same allocation.
+public struct EntryHeader {
+    /// The next entry in the same hash bucket.
+    var next: Entry?
+    public var value: Value
+    /// Bit 0: the key has a time to live in the database's `expires` table.
+    var flags: UInt8
+    /// The low 32 bits of the key's hash, kept so that rehashing never hashes a key twice.
+    let hash: UInt32
+    let keyCount: UInt32
+    /// Length of the embedded string (valid while `value` is `.embedded`).
+    var stringCount: UInt32
+    /// Bytes available after the key (the allocation rounds up).
+    let tailCapacity: UInt32
+    /// LRU clock (seconds) or, with an LFU policy, minutes << 8 | log counter; see ``AccessClock``.
+    public var access: UInt32
+}
+
+/// One key with its value: a single heap allocation holding the header, the key bytes and, for short strings,
+/// the value bytes (what Redis achieves with `dictEntry` + `robj` + embedded `sds`, in one block).
+public final class Entry: ManagedBuffer<EntryHeader, UInt8> {
+    /// Strings up to this length are embedded (Redis's `OBJ_ENCODING_EMBSTR_SIZE_LIMIT`).
+    public static let embeddedStringLimit = 44
+
+    static func make(
+        key: UnsafeRawBufferPointer,
+        hash: UInt32,
+        value: Value,
+        embedding string: UnsafeRawBufferPointer? = nil,
+        access: UInt32
+    ) -> Entry {
+        let stringCount = string?.count ?? 0
+        let object = Entry.create(minimumCapacity: key.count + stringCount) { buffer in
+            EntryHeader(
+                next: nil,
+                value: value,
+                flags: 0,
+                hash: hash,
+                keyCount: UInt32(key.count),
+                stringCount: UInt32(stringCount),
+                tailCapacity: UInt32(buffer.capacity - key.count),
+                access: access
+            )
+        }
+        // `create` called on `Entry` allocates an `Entry`.
+        let entry = unsafeDowncast(object, to: Entry.self)
+        entry.withUnsafeMutablePointerToElements { base in
+            if key.count > 0 { UnsafeMutableRawPointer(base).copyMemory(from: key.baseAddress!, byteCount: key.count) }
+            if let string, string.count > 0 {
+                UnsafeMutableRawPointer(base + key.count).copyMemory(from: string.baseAddress!, byteCount: string.count)
+            }
+        }
+        return entry
+    }
+
+    public var value: Value {
+        get { self.header.value }
+        _modify { yield &self.header.value }
+        set { self.header.value = newValue }
+    }
+
+    public var hasExpire: Bool {
+        get { self.header.flags & 1 != 0 }
+        set { self.header.flags = newValue ? (self.header.flags | 1) : (self.header.flags & ~1) }
+    }
+
+    public var access: UInt32 {
+        get { self.header.access }
+        set { self.header.access = newValue }
+    }
+
+    var hash: UInt32 { self.header.hash }
+
+    public var keyCount: Int { Int(self.header.keyCount) }
+
+    /// Calls `body` with the key bytes, valid only inside the call.
+    public func withKey<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try self.withUnsafeMutablePointerToElements { base in
+            try body(UnsafeRawBufferPointer(start: base, count: Int(self.header.keyCount)))
+        }
+    }
+
+    /// The key as an array (allocates; for replies that outlive the entry and for tests).
+    public var keyBytes: [UInt8] { self.withKey { Array($0) } }
+
+    func keyEquals(_ key: UnsafeRawBufferPointer) -> Bool {
+        guard Int(self.header.keyCount) == key.count else { return false }
+        if key.count == 0 { return true }
+        return self.withUnsafeMutablePointerToElements { base in
+            memcmpBytes(UnsafeRawPointer(base), key.baseAddress!, key.count)
+        }
+    }
+
+    // MARK: - Strings
+
+    /// Whether this entry holds a string (any encoding).
+    public var isString: Bool {
+        switch self.header.value {
+        case .embedded, .int, .raw: return true
+        }
+    }
+
+    /// Calls `body` with the bytes of the string value; integers are rendered in decimal on the stack.
+    /// - Returns: `nil` when the value is not a string.
+    public func withStringBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
+        switch self.header.value {
+        case .embedded:
+            return try self.withUnsafeMutablePointerToElements { base in
+                try body(
+                    UnsafeRawBufferPointer(start: base + Int(self.header.keyCount), count: Int(self.header.stringCount))
+                )
+            }
+        case .int(let v):
+            return try DecimalText.withDigits(of: v, body)
+        case .raw(let bytes):
+            return try bytes.withUnsafeBytes(body)
+        }
+    }
+
+    /// The string value as an array (allocates).
+    public var stringBytes: [UInt8]? { self.withStringBytes { Array($0) } }
+
+    /// Length of the string value in bytes.
+    public var stringLength: Int? {
+        switch self.header.value {
+        case .embedded: return Int(self.header.stringCount)
+        case .int(let v): return DecimalText.count(of: v)
+        case .raw(let bytes): return bytes.count
+        }
+    }
+
+    /// Stores an embedded string in place if it fits this allocation; returns `false` when it does not.
+    func embedInPlace(_ string: UnsafeRawBufferPointer) -> Bool {
+        guard string.count <= Int(self.header.tailCapacity) else { return false }
+        self.header.value = .embedded
+        self.header.stringCount = UInt32(string.count)
+        if string.count > 0 {
+            self.withUnsafeMutablePointerToElements { base in
+                UnsafeMutableRawPointer(base + Int(self.header.keyCount))
+                    .copyMemory(from: string.baseAddress!, byteCount: string.count)
+            }
+        }
+        return true
+    }
+
+    /// Approximate bytes this entry takes on the heap, for `MEMORY USAGE`.
+    public var heapSize: Int {
+        // Header (16 bytes of object header + EntryHeader) + tail, rounded like malloc's 16-byte chunks.
+        let own = (16 + MemoryLayout<EntryHeader>.stride + Int(self.header.keyCount) + Int(self.header.tailCapacity)
+            + 8 + 15) & ~15
+        switch self.header.value {
+        case .raw(let bytes): return own + ((32 + bytes.capacity + 8 + 15) & ~15)
+        default: return own
+        }
+    }
+}
+
+@usableFromInline
+func memcmpBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
+    var i = 0
+    while i + 8 <= n {
+        if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
+            return false
+        }
+        i += 8
+    }
+    while i < n {
+        if a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) { return false }
+        i += 1
+    }
+    return true
+}
+
+/// Decimal rendering of integers without allocating.
+public enum DecimalText {
+    /// Number of characters in the decimal text of `v`.
+    public static func count(of v: Int64) -> Int {
+        var n = v < 0 ? 2 : 1
+        var m = v.magnitude
+        while m >= 10 {
+            m /= 10
+            n += 1
+        }
+        return n
+    }
+
+    /// Calls `body` with the decimal text of `v`, built on the stack.
+    public static func withDigits<R>(of v: Int64, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        return try withUnsafeMutableBytes(of: &scratch) { raw in
+            var i = 24
+            var m = v.magnitude
+            repeat {
+                i -= 1
+                raw[i] = UInt8(truncatingIfNeeded: m % 10) &+ 48
+                m /= 10
+            } while m > 0
+            if v < 0 {
+                i -= 1
+                raw[i] = UInt8(ascii: "-")
+            }
+            return try body(UnsafeRawBufferPointer(rebasing: raw[i..<24]))
+        }
+    }
+}

@@ -1,0 +1,156 @@
+/// Which access statistic entries keep: the LRU clock or the LFU counter (chosen by `maxmemory-policy`).
+public enum AccessPolicy: Sendable {
+    case lru
+    case lfu(logFactor: Int, decayMinutes: Int)
+}
+
+/// Counters the keyspace keeps for `INFO stats`.
+public struct KeyspaceStats: Sendable {
+    public var expiredKeys = 0
+    public var expiredStalePercent = 0.0
+    public var expiredTimeCapReached = 0
+    public var keyspaceHits = 0
+    public var keyspaceMisses = 0
+
+    public init() {}
+}
+
+/// All databases of a server. Single-threaded by contract: one event loop owns it; it does no I/O and reads
+/// no clock of its own (every operation is given `now`, in unix milliseconds).
+public final class Keyspace {
+    public private(set) var databases: [Database] = []
+    public var stats = KeyspaceStats()
+    public var accessPolicy: AccessPolicy = .lru
+    /// Called after a key was removed because its time to live passed (notifications, AOF, WATCH).
+    public var onExpired: ((Database, UnsafeRawBufferPointer) -> Void)?
+    /// The random source for RANDOMKEY, sampling and LFU.
+    public var rng = SystemRandomNumberGenerator()
+
+    public init(databases: Int = 16) {
+        self.databases = (0..<databases).map { Database(index: $0, keyspace: self) }
+    }
+
+    public subscript(index: Int) -> Database { self.databases[index] }
+
+    public var totalKeys: Int { self.databases.reduce(0) { $0 + $1.count } }
+
+    /// SWAPDB: exchanges the contents of two databases (clients keep their selected index).
+    public func swap(_ a: Int, _ b: Int) {
+        if a == b { return }
+        self.databases[a].swapContents(with: self.databases[b])
+    }
+
+    /// FLUSHALL.
+    public func removeAll() {
+        for db in self.databases { db.removeAll() }
+    }
+
+    func keyExpired(_ db: Database, key: UnsafeRawBufferPointer) {
+        self.stats.expiredKeys += 1
+        self.onExpired?(db, key)
+    }
+
+    // MARK: - Access clock (OBJECT IDLETIME / OBJECT FREQ)
+
+    /// Redis's LFU counter start value for new keys.
+    static let lfuInitialValue: UInt32 = 5
+
+    func initialAccess(now: Int64) -> UInt32 {
+        switch self.accessPolicy {
+        case .lru: return AccessClock.lruClock(now: now)
+        case .lfu: return (AccessClock.minutes(now: now) << 8) | Keyspace.lfuInitialValue
+        }
+    }
+
+    /// A value was overwritten: Redis creates a new object, so the access clock restarts.
+    func touchNew(_ entry: Entry, now: Int64) {
+        entry.access = self.initialAccess(now: now)
+    }
+
+    /// Records an access by a client command.
+    func touch(_ entry: Entry, now: Int64) {
+        switch self.accessPolicy {
+        case .lru:
+            entry.access = AccessClock.lruClock(now: now)
+        case .lfu(let logFactor, let decay):
+            var counter = AccessClock.decayedCounter(entry.access, now: now, decayMinutes: decay)
+            if counter < 255 {
+                let base = Double(max(0, Int(counter) - Int(Keyspace.lfuInitialValue)))
+                let p = 1.0 / (base * Double(logFactor) + 1)
+                if Double.random(in: 0..<1, using: &self.rng) < p { counter += 1 }
+            }
+            entry.access = (AccessClock.minutes(now: now) << 8) | counter
+        }
+    }
+
+    /// Seconds since the entry was last accessed (LRU policy).
+    public func idleSeconds(_ entry: Entry, now: Int64) -> Int64 {
+        AccessClock.idleMilliseconds(entry.access, now: now) / 1000
+    }
+
+    /// The decayed LFU counter (LFU policy).
+    public func frequency(_ entry: Entry, now: Int64) -> Int {
+        guard case .lfu(_, let decay) = self.accessPolicy else { return 0 }
+        return Int(AccessClock.decayedCounter(entry.access, now: now, decayMinutes: decay))
+    }
+
+    // MARK: - Active expiry and maintenance
+
+    /// Redis's slow active expire cycle: visits every database, bounded by `budgetMicroseconds`.
+    /// - Returns: keys removed.
+    @discardableResult
+    public func activeExpireCycle(now: Int64, budgetMicroseconds: Int64, clock: () -> Int64) -> Int {
+        let deadline = clock() + budgetMicroseconds / 1000
+        var removed = 0
+        for db in self.databases where db.expiresCount > 0 {
+            removed += db.activeExpire(now: now, deadline: deadline, clock: clock)
+            if clock() >= deadline {
+                self.stats.expiredTimeCapReached += 1
+                break
+            }
+        }
+        return removed
+    }
+
+    /// Incremental rehashing and shrinking, run from the server tick (Redis's `databasesCron`).
+    public func maintain(rehashMilliseconds: Int, clock: () -> Int64) {
+        for db in self.databases {
+            db.main.shrinkIfNeeded()
+            db.expires.shrinkIfNeeded()
+            db.main.rehash(milliseconds: rehashMilliseconds, clock: clock)
+            db.expires.rehash(milliseconds: rehashMilliseconds, clock: clock)
+        }
+    }
+}
+
+/// Redis's 24-bit LRU clock (seconds) and 16-bit LFU minute clock.
+public enum AccessClock {
+    static let lruMax: UInt32 = (1 << 24) - 1
+
+    static func lruClock(now: Int64) -> UInt32 {
+        UInt32(truncatingIfNeeded: now / 1000) & lruMax
+    }
+
+    static func idleMilliseconds(_ lru: UInt32, now: Int64) -> Int64 {
+        let clock = lruClock(now: now)
+        let lru = lru & lruMax
+        if clock >= lru { return Int64(clock - lru) * 1000 }
+        return Int64(lruMax - lru + clock) * 1000
+    }
+
+    static func minutes(now: Int64) -> UInt32 {
+        UInt32(truncatingIfNeeded: now / 60000) & 0xFFFF
+    }
+
+    static func decayedCounter(_ access: UInt32, now: Int64, decayMinutes: Int) -> UInt32 {
+        let last = access >> 8
+        var counter = access & 0xFF
+        let nowMinutes = minutes(now: now)
+        let elapsed = nowMinutes >= last ? nowMinutes - last : 65535 - last + nowMinutes
+        if decayMinutes > 0 {
+            let periods = elapsed / UInt32(decayMinutes)
+            counter = periods > counter ? 0 : counter - periods
+        }
+        return counter
+    }
+}

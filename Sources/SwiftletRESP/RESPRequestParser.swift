@@ -1,0 +1,317 @@
+public import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Why a request could not be parsed. The server replies `-ERR Protocol error: <reason>` and closes the
+/// connection, as Redis does.
+public struct RESPProtocolError: Error, Hashable, Sendable {
+    /// The text after `Protocol error: `, worded as Redis words it.
+    public var reason: String
+
+    public init(_ reason: String) {
+        self.reason = reason
+    }
+
+    /// The complete error line (without the leading `-` and the CRLF).
+    public var message: String { "ERR Protocol error: \(self.reason)" }
+}
+
+/// Limits the parser enforces, with Redis's defaults.
+public struct RESPRequestLimits: Sendable, Hashable {
+    /// `proto-max-bulk-len`: the longest bulk string a request may carry (512 MB).
+    public var maxBulkLength: Int = 512 * 1024 * 1024
+    /// `PROTO_INLINE_MAX_SIZE`: the longest inline request and the longest `*`/`$` header line (64 KiB).
+    public var maxInlineLength: Int = 64 * 1024
+    /// The most arguments one multibulk request may have (`INT_MAX` in Redis 7.0).
+    public var maxArgumentCount: Int = Int(Int32.max)
+
+    public init() {}
+}
+
+/// Incremental parser of client requests: RESP multibulk arrays (`*N\r\n$len\r\n...`) and inline
+/// commands (`PING\r\n`, typed into telnet).
+///
+/// A request may arrive in any number of pieces. While a multibulk request is incomplete the parser
+/// remembers how far it got as offsets from the buffer's reader index, never as slices, so that the
+/// caller may append more bytes to the same buffer without copying it (a live slice would force a
+/// copy-on-write of the whole cumulation buffer on every read).
+public struct RESPRequestParser: Sendable {
+    public var limits: RESPRequestLimits
+
+    // State of a multibulk request in progress; offsets are relative to the reader index.
+    private var inProgress = false
+    private var expectedArguments = 0
+    private var scanOffset = 0
+    private var bulkLength = -1
+    private var argumentOffsets: [Int] = []
+    private var argumentLengths: [Int] = []
+
+    public init(limits: RESPRequestLimits = .init()) {
+        self.limits = limits
+    }
+
+    /// True while part of a request has been seen but not all of it.
+    public var hasPartialRequest: Bool { self.inProgress }
+
+    /// Parses the next complete request from `buffer` into `arguments` (which is emptied first).
+    ///
+    /// - Returns: `true` when `arguments` holds a request; `false` when more bytes are needed, in which case
+    ///   the reader index is left at the start of the incomplete request.
+    /// - Throws: ``RESPProtocolError`` for malformed input; the connection must then be closed.
+    public mutating func next(from buffer: inout ByteBuffer, into arguments: inout [ByteBuffer]) throws(RESPProtocolError)
+        -> Bool
+    {
+        arguments.removeAll(keepingCapacity: true)
+        while buffer.readableBytes > 0 {
+            if !self.inProgress {
+                let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self)!  // readable > 0
+                if first != UInt8(ascii: "*") {
+                    switch try self.parseInline(&buffer, into: &arguments) {
+                    case .needMore: return false
+                    case .empty: continue
+                    case .complete: return true
+                    }
+                }
+                guard let (count, headerLength) = try self.header(in: buffer, at: 0, tooBig: "too big mbulk count string")
+                else { return false }
+                guard let count, count <= self.limits.maxArgumentCount else {
+                    throw RESPProtocolError("invalid multibulk length")
+                }
+                if count <= 0 {
+                    // `*0` and `*-1` are accepted and ignored, as Redis does.
+                    buffer.moveReaderIndex(forwardBy: headerLength)
+                    continue
+                }
+                self.inProgress = true
+                self.expectedArguments = count
+                self.scanOffset = headerLength
+                self.bulkLength = -1
+                self.argumentOffsets.removeAll(keepingCapacity: true)
+                self.argumentLengths.removeAll(keepingCapacity: true)
+            }
+            guard try self.continueMultibulk(buffer) else { return false }
+            let base = buffer.readerIndex
+            for i in 0..<self.argumentOffsets.count {
+                // The offsets were validated against the readable bytes while scanning.
+                arguments.append(buffer.getSlice(at: base + self.argumentOffsets[i], length: self.argumentLengths[i])!)
+            }
+            buffer.moveReaderIndex(forwardBy: self.scanOffset)
+            self.inProgress = false
+            return true
+        }
+        return false
+    }
+
+    /// Scans bulk strings of the request in progress; returns `true` once all arguments are present.
+    private mutating func continueMultibulk(_ buffer: ByteBuffer) throws(RESPProtocolError) -> Bool {
+        while self.argumentOffsets.count < self.expectedArguments {
+            if self.bulkLength < 0 {
+                guard let marker = buffer.getInteger(at: buffer.readerIndex + self.scanOffset, as: UInt8.self) else {
+                    return false
+                }
+                guard
+                    let (length, headerLength) = try self.header(
+                        in: buffer,
+                        at: self.scanOffset,
+                        tooBig: "too big bulk count string"
+                    )
+                else { return false }
+                guard marker == UInt8(ascii: "$") else {
+                    throw RESPProtocolError("expected '$', got '\(Character(Unicode.Scalar(marker)))'")
+                }
+                guard let length, length >= 0, length <= self.limits.maxBulkLength else {
+                    throw RESPProtocolError("invalid bulk length")
+                }
+                self.bulkLength = length
+                self.scanOffset += headerLength
+            }
+            // Like Redis, the two bytes after the payload are skipped without being checked.
+            guard buffer.readableBytes - self.scanOffset >= self.bulkLength + 2 else { return false }
+            self.argumentOffsets.append(self.scanOffset)
+            self.argumentLengths.append(self.bulkLength)
+            self.scanOffset += self.bulkLength + 2
+            self.bulkLength = -1
+        }
+        return true
+    }
+
+    /// Reads a `*N\r\n` or `$N\r\n` line at `offset`. Returns `nil` when the line is incomplete, else the parsed
+    /// number (`nil` if it is not a valid integer) and the line's length including CRLF.
+    private func header(in buffer: ByteBuffer, at offset: Int, tooBig: String) throws(RESPProtocolError) -> (
+        Int?, Int
+    )? {
+        let available = buffer.readableBytes - offset
+        let found: Int? = buffer.withUnsafeReadableBytes { raw in
+            guard let start = raw.baseAddress, available > 0 else { return nil }
+            guard let cr = memchr(start + offset, Int32(UInt8(ascii: "\r")), available) else { return nil }
+            return UnsafeRawPointer(cr) - (start + offset)
+        }
+        guard let cr = found else {
+            if available > self.limits.maxInlineLength { throw RESPProtocolError(tooBig) }
+            return nil
+        }
+        // The buffer must also hold the '\n'.
+        guard cr + 1 < available else { return nil }
+        let value: Int? = buffer.withUnsafeReadableBytes { raw in
+            RESPInteger.parse(UnsafeRawBufferPointer(rebasing: raw[(offset + 1)..<(offset + cr)]))
+        }
+        return (value, cr + 2)
+    }
+
+    private enum InlineOutcome {
+        case needMore
+        case empty
+        case complete
+    }
+
+    /// Parses an inline request: one line, split like `sdssplitargs` (quotes and escapes).
+    private func parseInline(_ buffer: inout ByteBuffer, into arguments: inout [ByteBuffer]) throws(RESPProtocolError)
+        -> InlineOutcome
+    {
+        let available = buffer.readableBytes
+        let newline: Int? = buffer.withUnsafeReadableBytes { raw in
+            guard let start = raw.baseAddress else { return nil }
+            guard let nl = memchr(start, Int32(UInt8(ascii: "\n")), available) else { return nil }
+            return UnsafeRawPointer(nl) - start
+        }
+        guard let newline else {
+            if available > self.limits.maxInlineLength { throw RESPProtocolError("too big inline request") }
+            return .needMore
+        }
+        var lineLength = newline
+        if lineLength > 0, buffer.getInteger(at: buffer.readerIndex + lineLength - 1, as: UInt8.self) == 13 {
+            lineLength -= 1
+        }
+        let line = buffer.getSlice(at: buffer.readerIndex, length: lineLength)!  // within readable bytes
+        guard let words = InlineSplitter.split(line.readableBytesView) else {
+            throw RESPProtocolError("unbalanced quotes in request")
+        }
+        buffer.moveReaderIndex(forwardBy: newline + 1)
+        if words.isEmpty { return .empty }
+        for word in words {
+            arguments.append(ByteBuffer(bytes: word))
+        }
+        return .complete
+    }
+}
+
+/// Strict integer parsing as Redis's `string2ll`: optional `-`, no `+`, no leading zeros, no spaces.
+public enum RESPInteger {
+    public static func parse(_ bytes: UnsafeRawBufferPointer) -> Int? {
+        let n = bytes.count
+        guard n > 0, n <= 20 else { return nil }
+        var i = 0
+        var negative = false
+        if bytes[0] == UInt8(ascii: "-") {
+            negative = true
+            i = 1
+            guard n > 1 else { return nil }
+        }
+        if bytes[i] == UInt8(ascii: "0") {
+            return (n == 1) ? 0 : nil
+        }
+        var value: UInt64 = 0
+        while i < n {
+            let d = bytes[i] &- UInt8(ascii: "0")
+            guard d <= 9 else { return nil }
+            let (m, o1) = value.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(UInt64(d))
+            if o1 || o2 { return nil }
+            value = a
+            i += 1
+        }
+        if negative {
+            if value > UInt64(Int64.max) + 1 { return nil }
+            return value == UInt64(Int64.max) + 1 ? Int.min : -Int(value)
+        }
+        return value > UInt64(Int64.max) ? nil : Int(value)
+    }
+}
+
+/// Splits a line into words as Redis's `sdssplitargs`: whitespace separates words, `"..."` understands
+/// `\n \r \t \b \a \\ \" \xHH`, `'...'` understands `\'`; a closing quote must be followed by a space.
+public enum InlineSplitter {
+    /// - Returns: the words, or `nil` for unbalanced quotes.
+    public static func split<C: Collection>(_ line: C) -> [[UInt8]]? where C.Element == UInt8 {
+        let bytes = Array(line)
+        var words: [[UInt8]] = []
+        var i = 0
+        let n = bytes.count
+        func isSpace(_ c: UInt8) -> Bool { c == 32 || (c >= 9 && c <= 13) }
+        func hex(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 48...57: return c - 48
+            case 97...102: return c - 87
+            case 65...70: return c - 55
+            default: return nil
+            }
+        }
+        while true {
+            while i < n, isSpace(bytes[i]) { i += 1 }
+            if i >= n { return words }
+            var current: [UInt8] = []
+            var inDouble = false
+            var inSingle = false
+            var done = false
+            while !done {
+                if inDouble {
+                    guard i < n else { return nil }
+                    let c = bytes[i]
+                    if c == UInt8(ascii: "\\"), i + 3 < n, bytes[i + 1] == UInt8(ascii: "x"),
+                        let h = hex(bytes[i + 2]), let l = hex(bytes[i + 3])
+                    {
+                        current.append(h << 4 | l)
+                        i += 3
+                    } else if c == UInt8(ascii: "\\"), i + 1 < n {
+                        i += 1
+                        switch bytes[i] {
+                        case UInt8(ascii: "n"): current.append(10)
+                        case UInt8(ascii: "r"): current.append(13)
+                        case UInt8(ascii: "t"): current.append(9)
+                        case UInt8(ascii: "b"): current.append(8)
+                        case UInt8(ascii: "a"): current.append(7)
+                        default: current.append(bytes[i])
+                        }
+                    } else if c == UInt8(ascii: "\"") {
+                        // The closing quote must be followed by a space or the end of the line.
+                        if i + 1 < n, !isSpace(bytes[i + 1]) { return nil }
+                        done = true
+                    } else {
+                        current.append(c)
+                    }
+                } else if inSingle {
+                    guard i < n else { return nil }
+                    let c = bytes[i]
+                    if c == UInt8(ascii: "\\"), i + 1 < n, bytes[i + 1] == UInt8(ascii: "'") {
+                        current.append(UInt8(ascii: "'"))
+                        i += 1
+                    } else if c == UInt8(ascii: "'") {
+                        if i + 1 < n, !isSpace(bytes[i + 1]) { return nil }
+                        done = true
+                    } else {
+                        current.append(c)
+                    }
+                } else {
+                    if i >= n { break }
+                    let c = bytes[i]
+                    switch c {
+                    case 32, 10, 13, 9, 0:
+                        done = true
+                    case UInt8(ascii: "\""):
+                        inDouble = true
+                    case UInt8(ascii: "'"):
+                        inSingle = true
+                    default:
+                        current.append(c)
+                    }
+                }
+                if i < n { i += 1 }
+            }
+            words.append(current)
+        }
+    }
+}

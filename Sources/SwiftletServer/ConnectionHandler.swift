@@ -1,0 +1,160 @@
+import Logging
+import NIOCore
+import SwiftletCommands
+import SwiftletRESP
+
+/// One client connection: bytes in, requests parsed in place, commands run to completion on the loop, replies
+/// gathered in one buffer and flushed once per read batch.
+///
+/// Decoding and dispatch are fused in this one handler (no message objects between two handlers), and the
+/// handler keeps partial requests in its own cumulation buffer.
+final class ConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let core: ServerCore
+    private var parser: RESPRequestParser
+    private var cumulation: ByteBuffer?
+    private var commandContext: CommandContext?
+    private var closing = false
+    private var logger: Logger
+
+    init(core: ServerCore) {
+        self.core = core
+        var limits = RESPRequestLimits()
+        limits.maxBulkLength = core.state.config.protoMaxBulkLen
+        self.parser = RESPRequestParser(limits: limits)
+        self.logger = core.logger
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let state = self.core.state
+        let remote = context.channel.remoteAddress
+        let address = Self.describe(remote)
+        let local = Self.describe(context.channel.localAddress)
+        let session = state.connect(address: address, localAddress: local, fileDescriptor: Int(self.core.nextFD()))
+        let channel = context.channel
+        session.kill = { channel.close(promise: nil) }
+        self.commandContext = CommandContext(
+            session: session,
+            server: state,
+            out: context.channel.allocator.buffer(capacity: 1024)
+        )
+        self.logger[metadataKey: "client"] = "\(session.id)"
+        if let refusal = self.core.admissionError(for: remote) {
+            state.stats.rejectedConnections += 1
+            var buffer = context.channel.allocator.buffer(capacity: refusal.utf8.count + 3)
+            buffer.writeString("-\(refusal)\r\n")
+            self.closing = true
+            context.writeAndFlush(self.wrapOutboundOut(buffer)).whenComplete { _ in context.close(promise: nil) }
+        }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let session = self.commandContext?.session { self.core.state.disconnect(session) }
+        self.commandContext = nil
+        context.fireChannelInactive()
+    }
+
+    static func describe(_ address: SocketAddress?) -> String {
+        guard let address else { return "?:0" }
+        switch address {
+        case .v4: return "\(address.ipAddress ?? "?"):\(address.port ?? 0)"
+        case .v6: return "[\(address.ipAddress ?? "?")]:\(address.port ?? 0)"
+        case .unixDomainSocket: return "\(address.pathname ?? ""):0"
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !self.closing, self.commandContext != nil else { return }
+        var incoming = self.unwrapInboundIn(data)
+        self.core.state.stats.totalNetInputBytes += incoming.readableBytes
+        self.core.state.stats.totalReadsProcessed += 1
+        if var buffer = self.cumulation {
+            // Take the buffer out of `self` first so that appending to it does not copy (it is uniquely owned).
+            self.cumulation = nil
+            buffer.writeBuffer(&incoming)
+            self.process(&buffer, context: context)
+            self.keep(buffer)
+        } else {
+            self.process(&incoming, context: context)
+            self.keep(incoming)
+        }
+    }
+
+    private func keep(_ buffer: ByteBuffer) {
+        guard !self.closing, buffer.readableBytes > 0 else {
+            self.cumulation = nil
+            self.commandContext?.session.queryBufferLength = 0
+            return
+        }
+        var rest = buffer
+        if rest.readerIndex > 4096 && !self.parser.hasPartialRequest {
+            rest.discardReadBytes()
+        }
+        self.cumulation = rest
+        self.commandContext?.session.queryBufferLength = rest.readableBytes
+    }
+
+    private func process(_ buffer: inout ByteBuffer, context: ChannelHandlerContext) {
+        let state = self.core.state
+        while !self.closing {
+            do {
+                guard try self.parser.next(from: &buffer, into: &self.commandContext!.arguments) else { break }
+            } catch {
+                // Replies already produced in this batch go out first, then the error, then the connection closes.
+                self.logger.debug("protocol error", metadata: ["reason": "\(error.reason)"])
+                self.commandContext!.out.writeError(error.message)
+                self.closing = true
+                self.flush(context: context)
+                return
+            }
+            state.execute(&self.commandContext!)
+            // Drop the argument slices so the read buffer stays uniquely owned (no copy when more bytes arrive).
+            self.commandContext!.arguments.removeAll(keepingCapacity: true)
+            if self.commandContext!.session.closeAfterReply {
+                self.closing = true
+                self.flush(context: context)
+                return
+            }
+        }
+        if buffer.readableBytes > state.config.clientQueryBufferLimit {
+            self.logger.warning(
+                "closing client that reached max query buffer length",
+                metadata: ["qbuf": "\(buffer.readableBytes)"]
+            )
+            self.closing = true
+            self.flush(context: context)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if !self.closing { self.flush(context: context) }
+        context.fireChannelReadComplete()
+    }
+
+    /// Writes what the batch produced in one write, and closes afterwards if asked to.
+    private func flush(context: ChannelHandlerContext) {
+        guard self.commandContext != nil else { return }
+        let out = self.commandContext!.out.buffer
+        let count = out.readableBytes
+        if count > 0 {
+            self.core.state.stats.totalNetOutputBytes += count
+            self.core.state.stats.totalWritesProcessed += 1
+            self.commandContext!.out.buffer = context.channel.allocator.buffer(capacity: min(max(count, 512), 65536))
+            if self.closing {
+                context.writeAndFlush(self.wrapOutboundOut(out)).whenComplete { _ in context.close(promise: nil) }
+                return
+            }
+            context.writeAndFlush(self.wrapOutboundOut(out), promise: nil)
+        } else if self.closing {
+            context.close(promise: nil)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        self.logger.debug("connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+}

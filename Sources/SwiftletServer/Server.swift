@@ -1,0 +1,225 @@
+public import Logging
+public import NIOCore
+import NIOConcurrencyHelpers
+public import NIOPosix
+public import SwiftletCommands
+import SwiftletKeyspace
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The state of a running server, owned by its one event loop. Every access happens on that loop, which is what
+/// makes the unchecked `Sendable` sound: handlers, the tick and the embedded API all hop onto the loop first.
+final class ServerCore: @unchecked Sendable {
+    let state: ServerState
+    let loop: any EventLoop
+    let logger: Logger
+    private var fdCounter: Int32 = 7
+
+    init(state: ServerState, loop: any EventLoop, logger: Logger) {
+        self.state = state
+        self.loop = loop
+        self.logger = logger
+    }
+
+    func nextFD() -> Int32 {
+        self.fdCounter += 1
+        return self.fdCounter
+    }
+
+    /// The error a new connection gets instead of service: too many clients, or protected mode.
+    func admissionError(for address: SocketAddress?) -> String? {
+        if self.state.clients.count > self.state.config.maxClients {
+            return "ERR max number of clients reached"
+        }
+        if self.state.config.get("protected-mode") == "yes", self.state.config.requirePass.isEmpty,
+            let address, !Self.isLoopback(address)
+        {
+            return Server.protectedModeMessage
+        }
+        return nil
+    }
+
+    static func isLoopback(_ address: SocketAddress) -> Bool {
+        switch address {
+        case .v4: return address.ipAddress?.hasPrefix("127.") ?? false
+        case .v6: return address.ipAddress == "::1" || (address.ipAddress?.hasPrefix("::ffff:127.") ?? false)
+        case .unixDomainSocket: return true
+        }
+    }
+}
+
+/// A Swiftlet server: binds, accepts, serves, ticks, and shuts down gracefully.
+///
+/// All connections and the keyspace live on one event loop: every command runs to completion there, one at a
+/// time, so the data needs no locks.
+public final class Server: Sendable {
+    private let core: ServerCore
+    private let group: MultiThreadedEventLoopGroup
+    private let ownsGroup: Bool
+    private let channels: NIOLockedValueBox<[any Channel]> = NIOLockedValueBox([])
+    private let closed: EventLoopPromise<Void>
+    private let tick: NIOLockedValueBox<RepeatedTask?> = NIOLockedValueBox(nil)
+
+    public static let protectedModeMessage =
+        "DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the "
+        + "default user. In this mode connections are only accepted from the loopback interface. If you want to "
+        + "connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable "
+        + "protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by "
+        + "connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly "
+        + "accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) "
+        + "Alternatively you can just disable the protected mode by editing the Redis configuration file, and "
+        + "setting the protected mode option to 'no', and then restarting the server. 3) If you started the server "
+        + "manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an "
+        + "authentication password for the default user. NOTE: You only need to do one of the above things in "
+        + "order for the server to start accepting connections from the outside."
+
+    /// - Parameters:
+    ///   - config: the configuration; `port`, `bind` and the limits are read from it at start.
+    ///   - group: an event loop group to run on; by default the server makes its own one-thread group.
+    public init(config: ConfigStore = ConfigStore(), group: MultiThreadedEventLoopGroup? = nil, logger: Logger? = nil) {
+        let ownsGroup = group == nil
+        self.group = group ?? MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        self.ownsGroup = ownsGroup
+        let loop = self.group.next()
+        let state = ServerState(config: config)
+        state.startupAllocated = MemoryInfo.current().allocated
+        self.core = ServerCore(state: state, loop: loop, logger: logger ?? Logger(label: "swiftlet"))
+        self.closed = loop.makePromise()
+    }
+
+    /// The event loop that owns the keyspace.
+    public var eventLoop: any EventLoop { self.core.loop }
+
+    /// Runs `body` with the server state on its loop (embedded API, tests).
+    public func withState<T: Sendable>(_ body: @escaping @Sendable (ServerState) throws -> T) async throws -> T {
+        let core = self.core
+        return try await self.core.loop.submit { try body(core.state) }.get()
+    }
+
+    /// Binds every address of `bind` on `port` (0 picks a free port) and starts serving.
+    /// - Returns: the port bound.
+    @discardableResult
+    public func start() async throws -> Int {
+        let core = self.core
+        let (port, addresses, configFile) = try await core.loop.submit {
+            (core.state.config.port, core.state.config.bindAddresses, core.state.configFile)
+        }.get()
+        _ = configFile
+        let bootstrap = ServerBootstrap(group: core.loop)
+            .serverChannelOption(.backlog, value: 511)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16384, maximum: 1 << 20))
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(core: core))
+                }
+            }
+        var bound: [any Channel] = []
+        var boundPort = port
+        for address in addresses {
+            var host = address.hasPrefix("-") ? String(address.dropFirst()) : address
+            // `*` and `::*` are redis.conf's wildcards for every IPv4 and IPv6 interface.
+            if host == "*" { host = "0.0.0.0" }
+            if host == "::*" { host = "::" }
+            do {
+                let channel = try await bootstrap.bind(host: host, port: boundPort).get()
+                if boundPort == 0 { boundPort = channel.localAddress?.port ?? 0 }
+                bound.append(channel)
+            } catch {
+                // A leading '-' marks an optional address, as in redis.conf's `bind * -::*`.
+                if address.hasPrefix("-") { continue }
+                for c in bound { try? await c.close() }
+                throw error
+            }
+        }
+        self.channels.withLockedValue { $0 = bound }
+        let finalPort = boundPort
+        try await core.loop.submit {
+            core.state.boundPort = finalPort
+            core.state.requestShutdown = { [weak self] request in
+                guard let self else { return nil }
+                core.logger.notice("User requested shutdown...", metadata: ["mode": "\(request)"])
+                // Close after this event loop turn so that the SHUTDOWN request finishes first.
+                core.loop.execute { self.beginShutdown() }
+                return nil
+            }
+            core.state.sleep = { seconds in
+                var ts = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
+                nanosleep(&ts, nil)
+            }
+            self.startTick()
+        }.get()
+        core.logger.notice("Ready to accept connections", metadata: ["port": "\(finalPort)"])
+        return finalPort
+    }
+
+    /// The port the server listens on (after `start`).
+    public var port: Int {
+        self.channels.withLockedValue { $0.first?.localAddress?.port ?? 0 }
+    }
+
+    /// Runs the periodic work of Redis's `serverCron` at `hz`: active expiry, incremental rehash, idle
+    /// client timeouts, metrics.
+    private func startTick() {
+        let core = self.core
+        let hz = max(1, min(500, core.state.config.hz))
+        let task = core.loop.scheduleRepeatedTask(initialDelay: .milliseconds(Int64(1000 / hz)), delay: .milliseconds(Int64(1000 / hz))) { _ in
+            let state = core.state
+            let now = state.clock()
+            if state.activeExpireEnabled {
+                let started = state.monotonicMicroseconds()
+                // Redis's slow cycle may use 25% of the CPU: 250 ms per second, split over hz ticks.
+                state.keyspace.activeExpireCycle(now: now, budgetMicroseconds: Int64(250_000 / hz)) {
+                    state.monotonicMicroseconds() / 1000
+                }
+                state.expireCycleMicroseconds += state.monotonicMicroseconds() - started
+            }
+            state.keyspace.maintain(rehashMilliseconds: 1) { state.monotonicMicroseconds() / 1000 }
+            state.sampleOperations(now: now)
+            state.peakAllocated = max(state.peakAllocated, MemoryInfo.current().allocated)
+            let timeout = Int64(state.config.timeout)
+            if timeout > 0 {
+                for session in state.clients.values where now - session.lastInteraction > timeout * 1000 {
+                    session.kill?()
+                }
+            }
+        }
+        self.tick.withLockedValue { $0 = task }
+    }
+
+    private func beginShutdown() {
+        self.tick.withLockedValue { $0?.cancel() }
+        let channels = self.channels.withLockedValue { $0 }
+        let core = self.core
+        let closes = channels.map { $0.close() }
+        let closed = self.closed
+        EventLoopFuture.andAllComplete(closes, on: core.loop).whenComplete { _ in
+            for session in core.state.clients.values { session.kill?() }
+            core.logger.notice("Redis is now ready to exit, bye bye...")
+            closed.succeed(())
+        }
+    }
+
+    /// Starts a graceful shutdown from any thread (signal handlers); `waitUntilClosed` returns once it is done.
+    public func initiateShutdown() {
+        self.core.loop.execute { self.beginShutdown() }
+    }
+
+    /// Stops accepting, closes every connection, and returns when done.
+    public func shutdown() async {
+        self.core.loop.execute { self.beginShutdown() }
+        try? await self.closed.futureResult.get()
+        if self.ownsGroup { try? await self.group.shutdownGracefully() }
+    }
+
+    /// Waits until the server was shut down (by SHUTDOWN, a signal, or `shutdown()`).
+    public func waitUntilClosed() async {
+        try? await self.closed.futureResult.get()
+        if self.ownsGroup { try? await self.group.shutdownGracefully() }
+    }
+}

@@ -1,0 +1,134 @@
+import Dispatch
+import Logging
+import SwiftletCommands
+import SwiftletServer
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// swiftlet-server [/path/to/redis.conf] [--option value ...]
+///
+/// Arguments work as redis-server's: an optional config file first, then `--name value...` pairs that act as
+/// extra config lines (`--port 7000 --save ''`).
+
+/// Writes to standard error without touching C's global `stderr` stream (not concurrency-safe in Swift 6).
+func printError(_ text: String) {
+    let bytes = Array(text.utf8)
+    _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+}
+
+func fatalConfig(_ line: Int, _ text: String, _ message: String) -> Never {
+    printError(
+        "\n*** FATAL CONFIG FILE ERROR (Redis \(ConnectionCommands.redisVersion)) ***\n"
+            + "Reading the configuration file, at line \(line)\n>>> '\(text)'\n\(message)\n"
+    )
+    exit(1)
+}
+
+var arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.first == "-v" || arguments.first == "--version" {
+    print("Swiftlet server v=\(SwiftletBuild.version) redis-compat=\(ConnectionCommands.redisVersion)")
+    exit(0)
+}
+if arguments.first == "-h" || arguments.first == "--help" {
+    print(
+        """
+        Usage: swiftlet-server [/path/to/redis.conf] [options]
+        Examples:
+               swiftlet-server (run the server with default config)
+               swiftlet-server /etc/redis/6379.conf
+               swiftlet-server --port 7777
+               swiftlet-server /etc/myredis.conf --loglevel verbose
+        """
+    )
+    exit(0)
+}
+
+let config = ConfigStore()
+var configFile = ""
+var text = ""
+if let first = arguments.first, !first.hasPrefix("--") {
+    configFile = first
+    arguments.removeFirst()
+    do {
+        text = try ConfigFileIO.read(configFile)
+    } catch {
+        printError("Fatal error, can't open config file '\(configFile)': No such file or directory\n")
+        exit(1)
+    }
+    if !text.hasSuffix("\n") { text += "\n" }
+}
+// Command-line options become config lines after the file's, as redis-server does.
+var optionLines: [String] = []
+for argument in arguments {
+    if argument.hasPrefix("--") {
+        optionLines.append(String(argument.dropFirst(2)))
+    } else if !optionLines.isEmpty {
+        var quoted = "\""
+        for c in argument {
+            if c == "\\" || c == "\"" { quoted.append("\\") }
+            quoted.append(c)
+        }
+        quoted += "\""
+        optionLines[optionLines.count - 1] += " " + quoted
+    }
+}
+text += optionLines.joined(separator: "\n")
+
+let allLines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+do {
+    for directive in try ConfigFileParser.parse(text) {
+        do {
+            try config.setFromConfigFile(directive.name, directive.args)
+        } catch {
+            let line = directive.line
+            fatalConfig(line, line - 1 < allLines.count ? allLines[line - 1] : directive.name, error.message)
+        }
+    }
+} catch {
+    printError("\n*** FATAL CONFIG FILE ERROR (Redis \(ConnectionCommands.redisVersion)) ***\n\(error.message)\n")
+    exit(1)
+}
+
+let logLevel = RedisLogHandler.level(config.get("loglevel") ?? "notice")
+let logFile = config.get("logfile") ?? ""
+LoggingSystem.bootstrap { _ in RedisLogHandler(level: logLevel, path: logFile) }
+let logger = Logger(label: "swiftlet")
+
+let dir = config.get("dir") ?? "."
+if chdir(dir) != 0 {
+    logger.critical("Can't chdir to '\(dir)': \(String(cString: strerror(errno)))")
+    exit(1)
+}
+
+signal(SIGPIPE, SIG_IGN)
+let server = Server(config: config, logger: logger)
+let configPath = configFile
+try await server.withState { state in
+    state.configFile = configPath
+    state.executable = CommandLine.arguments[0]
+}
+do {
+    try await server.start()
+} catch {
+    logger.critical("Failed listening on port \(config.port) (tcp), aborting: \(error)")
+    exit(1)
+}
+
+// SIGTERM and SIGINT shut down gracefully.
+var signalSources: [any DispatchSourceSignal] = []
+for sig in [SIGTERM, SIGINT] {
+    signal(sig, SIG_IGN)
+    let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+    source.setEventHandler {
+        logger.notice("Received \(sig == SIGTERM ? "SIGTERM" : "SIGINT") scheduling shutdown...")
+        server.initiateShutdown()
+    }
+    source.resume()
+    signalSources.append(source)
+}
+await server.waitUntilClosed()
+exit(0)

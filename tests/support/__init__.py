@@ -1,0 +1,1 @@
+"""Shared helpers for Swiftlet's Python test suites (servers, RESP client, scripts)."""
