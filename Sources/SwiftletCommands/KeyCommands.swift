@@ -6,9 +6,7 @@ import SwiftletRESP
 public enum KeyCommands {
     /// The name `TYPE` reports for a value.
     static func typeName(_ entry: Entry) -> String {
-        switch entry.value {
-        case .embedded, .int, .raw: return "string"
-        }
+        entry.value.typeName
     }
 
     /// The name `OBJECT ENCODING` reports for a value.
@@ -17,6 +15,7 @@ public enum KeyCommands {
         case .embedded: return "embstr"
         case .int: return "int"
         case .raw: return "raw"
+        default: return entry.value.collection?.encodingName ?? "raw"
         }
     }
 
@@ -149,7 +148,7 @@ public enum KeyCommands {
             }
             _ = destination.withUnsafeReadableBytes { target.delete($0) }
         }
-        destination.withUnsafeReadableBytes { target.insert($0, from: entry, expireAt: expireAt) }
+        destination.withUnsafeReadableBytes { target.insert($0, from: entry, expireAt: expireAt, deepCopy: true) }
         context.dirty()
         context.out.writeInteger(1)
     }

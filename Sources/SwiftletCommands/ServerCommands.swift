@@ -96,14 +96,7 @@ public enum ServerCommands {
 
     /// CONFIG GET parameter [parameter ...] — O(N)
     static func configGet(_ context: inout CommandContext) throws(RedisError) {
-        var pairs: [(name: String, value: String)] = []
-        var seen = Set<String>()
-        for i in 2..<context.count {
-            for pair in context.server.config.getMatching(context.arguments[i].bytes) where !seen.contains(pair.name) {
-                seen.insert(pair.name)
-                pairs.append(pair)
-            }
-        }
+        let pairs = context.server.config.getMatching(patterns: context.arguments[2...].map(\.bytes))
         context.out.writeMapHeader(pairs.count)
         for (name, value) in pairs {
             context.out.writeBulkString(name)
@@ -119,7 +112,7 @@ public enum ServerCommands {
             pairs.append((String(buffer: context.arguments[i]), String(buffer: context.arguments[i + 1])))
         }
         do {
-            try context.server.config.set(pairs)
+            try context.server.config.set(pairs, clientIsLocal: context.session.address.hasPrefix("127."))
         } catch {
             throw RedisError(error.message)
         }

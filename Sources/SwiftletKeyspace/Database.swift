@@ -168,7 +168,9 @@ public final class Database {
     }
 
     /// Inserts an entry taken from another key or database under `key` (which must be absent), with its TTL.
-    public func insert(_ key: UnsafeRawBufferPointer, from entry: Entry, expireAt: Int64?) {
+    /// The value is shared, not copied: for RENAME and MOVE, where the source is gone afterwards. COPY passes
+    /// `deepCopy: true`.
+    public func insert(_ key: UnsafeRawBufferPointer, from entry: Entry, expireAt: Int64?, deepCopy: Bool = false) {
         let hash = KeyTable.hash(key)
         let copy: Entry
         if case .embedded = entry.value {
@@ -176,7 +178,12 @@ public final class Database {
                 Entry.make(key: key, hash: hash, value: .embedded, embedding: bytes, access: entry.access)
             }!  // an embedded value is a string
         } else {
-            copy = Entry.make(key: key, hash: hash, value: entry.value, access: entry.access)
+            copy = Entry.make(
+                key: key,
+                hash: hash,
+                value: deepCopy ? entry.value.deepCopy() : entry.value,
+                access: entry.access
+            )
         }
         self.main.insert(copy)
         if let expireAt { self.setExpireTime(of: copy, to: expireAt) }

@@ -10,6 +10,55 @@ public enum Value {
     case int(Int64)
     /// A string in its own growable storage.
     case raw([UInt8])
+    /// Collections are reference types, mutated in place through the entry (never copied by accident).
+    case list(ListValue)
+    case hash(HashValue)
+    case set(SetValue)
+    case sortedSet(SortedSetValue)
+
+    /// The name `TYPE` reports.
+    public var typeName: String {
+        switch self {
+        case .embedded, .int, .raw: return "string"
+        case .list: return "list"
+        case .hash: return "hash"
+        case .set: return "set"
+        case .sortedSet: return "zset"
+        }
+    }
+
+    /// The collection behind the value, if it is one.
+    public var collection: (any CollectionValue)? {
+        switch self {
+        case .embedded, .int, .raw: return nil
+        case .list(let v): return v
+        case .hash(let v): return v
+        case .set(let v): return v
+        case .sortedSet(let v): return v
+        }
+    }
+
+    /// An independent copy (COPY): collections are duplicated, strings are values already.
+    public func deepCopy() -> Value {
+        switch self {
+        case .embedded, .int, .raw: return self
+        case .list(let v): return .list(v.copy())
+        case .hash(let v): return .hash(v.copy())
+        case .set(let v): return .set(v.copy())
+        case .sortedSet(let v): return .sortedSet(v.copy())
+        }
+    }
+}
+
+/// What every collection type tells the generic commands (TYPE, OBJECT ENCODING, MEMORY USAGE, COPY).
+public protocol CollectionValue: AnyObject {
+    /// Number of elements; an empty collection is deleted from the keyspace by the command that emptied it.
+    var count: Int { get }
+    /// The encoding `OBJECT ENCODING` reports (Redis 7.0's names: `quicklist`, `listpack`, `hashtable`,
+    /// `intset`, `skiplist`).
+    var encodingName: String { get }
+    /// Approximate heap bytes (MEMORY USAGE).
+    var memoryUsage: Int { get }
 }
 
 /// The fixed part of an ``Entry``; the key bytes (and an embedded string) follow it in the same allocation.
@@ -111,6 +160,7 @@ public final class Entry: ManagedBuffer<EntryHeader, UInt8> {
     public var isString: Bool {
         switch self.header.value {
         case .embedded, .int, .raw: return true
+        default: return false
         }
     }
 
@@ -128,6 +178,8 @@ public final class Entry: ManagedBuffer<EntryHeader, UInt8> {
             return try DecimalText.withDigits(of: v, body)
         case .raw(let bytes):
             return try bytes.withUnsafeBytes(body)
+        default:
+            return nil
         }
     }
 
@@ -140,6 +192,7 @@ public final class Entry: ManagedBuffer<EntryHeader, UInt8> {
         case .embedded: return Int(self.header.stringCount)
         case .int(let v): return DecimalText.count(of: v)
         case .raw(let bytes): return bytes.count
+        default: return nil
         }
     }
 
@@ -164,7 +217,8 @@ public final class Entry: ManagedBuffer<EntryHeader, UInt8> {
             + 8 + 15) & ~15
         switch self.header.value {
         case .raw(let bytes): return own + ((32 + bytes.capacity + 8 + 15) & ~15)
-        default: return own
+        case .embedded, .int: return own
+        default: return own + (self.header.value.collection?.memoryUsage ?? 0)
         }
     }
 }

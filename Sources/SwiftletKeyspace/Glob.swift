@@ -27,7 +27,11 @@ public enum Glob {
     ///   - string: the bytes to test.
     ///   - noCase: fold ASCII letters before comparing (CONFIG GET matches names this way).
     /// - Returns: `true` on a match.
-    public static func match(pattern: UnsafeRawBufferPointer, string: UnsafeRawBufferPointer, noCase: Bool = false)
+    public static func match(
+        pattern: UnsafeRawBufferPointer,
+        string: UnsafeRawBufferPointer,
+        noCase: Bool = false
+    )
         -> Bool
     {
         var matcher = Matcher(pattern: pattern, string: string, noCase: noCase)

@@ -251,8 +251,8 @@ public enum NumberFormat {
     // MARK: - Formatting doubles
 
     /// Formats a double as Redis replies with it (`addReplyDouble`): C's `%.17g`, with infinities as `inf` and
-    /// `-inf`. For example 1.5 → `1.5`, 0.1 → `0.10000000000000001`, 1e20 → `1e+20`, 1e16 → `10000000000000000`,
-    /// −0.0 → `-0`. NaN (never stored by Redis) formats as `nan`.
+    /// `-inf`. For example 1.5 → `1.5`, 0.1 → `0.10000000000000001`, 1e20 → `1e+20`,
+    /// 1e16 → `10000000000000000`, −0.0 → `-0`. NaN (never stored by Redis) formats as `nan`.
     ///
     /// RESP2 sends this text as a bulk string; Redis 7.0 sends the same text after `,` in RESP3.
     public static func formatDouble(_ value: Double) -> [UInt8] {

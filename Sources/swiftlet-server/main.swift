@@ -20,15 +20,7 @@ func printError(_ text: String) {
     _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
 }
 
-func fatalConfig(_ line: Int, _ text: String, _ message: String) -> Never {
-    printError(
-        "\n*** FATAL CONFIG FILE ERROR (Redis \(ConnectionCommands.redisVersion)) ***\n"
-            + "Reading the configuration file, at line \(line)\n>>> '\(text)'\n\(message)\n"
-    )
-    exit(1)
-}
-
-var arguments = Array(CommandLine.arguments.dropFirst())
+let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.first == "-v" || arguments.first == "--version" {
     print("Swiftlet server v=\(SwiftletBuild.version) redis-compat=\(ConnectionCommands.redisVersion)")
     exit(0)
@@ -48,48 +40,23 @@ if arguments.first == "-h" || arguments.first == "--help" {
 }
 
 let config = ConfigStore()
-var configFile = ""
+let (file, _, options) = ConfigFileParser.commandLineOptions(arguments)
+let configFile = file ?? ""
 var text = ""
-if let first = arguments.first, !first.hasPrefix("--") {
-    configFile = first
-    arguments.removeFirst()
+if !configFile.isEmpty {
     do {
         text = try ConfigFileIO.read(configFile)
     } catch {
         printError("Fatal error, can't open config file '\(configFile)': No such file or directory\n")
         exit(1)
     }
-    if !text.hasSuffix("\n") { text += "\n" }
+    if !text.isEmpty && !text.hasSuffix("\n") { text += "\n" }
 }
-// Command-line options become config lines after the file's, as redis-server does.
-var optionLines: [String] = []
-for argument in arguments {
-    if argument.hasPrefix("--") {
-        optionLines.append(String(argument.dropFirst(2)))
-    } else if !optionLines.isEmpty {
-        var quoted = "\""
-        for c in argument {
-            if c == "\\" || c == "\"" { quoted.append("\\") }
-            quoted.append(c)
-        }
-        quoted += "\""
-        optionLines[optionLines.count - 1] += " " + quoted
-    }
-}
-text += optionLines.joined(separator: "\n")
-
-let allLines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
 do {
-    for directive in try ConfigFileParser.parse(text) {
-        do {
-            try config.setFromConfigFile(directive.name, directive.args)
-        } catch {
-            let line = directive.line
-            fatalConfig(line, line - 1 < allLines.count ? allLines[line - 1] : directive.name, error.message)
-        }
-    }
+    // Command-line options are config lines after the file's, as redis-server treats them.
+    try config.load(configText: text + options)
 } catch {
-    printError("\n*** FATAL CONFIG FILE ERROR (Redis \(ConnectionCommands.redisVersion)) ***\n\(error.message)\n")
+    printError(error.message)
     exit(1)
 }
 

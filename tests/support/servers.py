@@ -11,6 +11,7 @@ in the repo), must answer PING within 60 s, and are killed at session end.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shlex
 import shutil
@@ -48,6 +49,19 @@ def require_tool(name: str) -> str:
     if path is None:
         raise ServerStartError("%s not found on PATH; install it: %s" % (name, INSTALL_HINT))
     return path
+
+
+_STARTED = []
+
+
+@atexit.register
+def _stop_all():
+    # safety net: fixtures stop their servers, but never leave one behind
+    for server in list(_STARTED):
+        try:
+            server.stop()
+        except Exception:
+            pass
 
 
 class ServerProcess:
@@ -90,6 +104,7 @@ class ServerProcess:
             raise ServerStartError("%s: cannot execute %r: %s" % (self.name, self.argv, e))
         finally:
             logf.close()
+        _STARTED.append(self)
         deadline = time.monotonic() + timeout
         last_err = None
         while time.monotonic() < deadline:
@@ -120,6 +135,8 @@ class ServerProcess:
     def stop(self) -> None:
         if self.proc is None:
             return
+        if self in _STARTED:
+            _STARTED.remove(self)
         if self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGTERM)

@@ -156,7 +156,12 @@ extension ConfigParameter {
         emptyIsNull: Bool,
         validator: ConfigValidator? = nil
     ) -> ConfigParameter {
-        ConfigParameter(name, alias: alias, flags, .string(default: value, emptyIsNull: emptyIsNull, validator: validator))
+        ConfigParameter(
+            name,
+            alias: alias,
+            flags,
+            .string(default: value, emptyIsNull: emptyIsNull, validator: validator)
+        )
     }
 
     static func enumeration(
@@ -192,7 +197,8 @@ extension ConfigParameter {
         return ConfigParameter(name, alias: alias, flags, .numeric(spec))
     }
 
-    static func special(_ name: String, alias: String? = nil, _ flags: Flags, _ kind: SpecialConfig) -> ConfigParameter {
+    static func special(_ name: String, alias: String? = nil, _ flags: Flags, _ kind: SpecialConfig) -> ConfigParameter
+    {
         ConfigParameter(name, alias: alias, flags, .special(kind))
     }
 }

@@ -1,3 +1,5 @@
+import SwiftletKeyspace
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,8 +7,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-
-import SwiftletKeyspace
 
 /// A configuration error, carrying Redis's full text.
 ///
@@ -63,10 +63,13 @@ public struct WorkingDirectory {
             init(_ path: String) { self.path = path }
         }
         let box = Box(initial)
-        return WorkingDirectory(current: { box.path }, change: { path in
-            box.path = path
-            return nil
-        })
+        return WorkingDirectory(
+            current: { box.path },
+            change: { path in
+                box.path = path
+                return nil
+            }
+        )
     }
 }
 
@@ -192,7 +195,8 @@ public final class ConfigStore {
         }
 
         let before = values
-        let beforeDirectory = workingDirectory.current()
+        let setsDirectory = targets.contains { ConfigTable.parameters[$0.index].name == "dir" }
+        let beforeDirectory = setsDirectory ? workingDirectory.current() : ""
         var beforeTexts: [Int: String] = [:]
         for target in targets where beforeTexts[target.index] == nil {
             beforeTexts[target.index] = text(at: target.index)
@@ -200,9 +204,7 @@ public final class ConfigStore {
         // Undoes the command: values, and the process directory if `dir` was among them.
         func rollBack() {
             values = before
-            if targets.contains(where: { ConfigTable.parameters[$0.index].name == "dir" }) {
-                _ = workingDirectory.change(beforeDirectory)
-            }
+            if setsDirectory { _ = workingDirectory.change(beforeDirectory) }
         }
 
         for target in targets {
@@ -290,7 +292,9 @@ public final class ConfigStore {
 
     private func clampHz() {
         if let found = Self.lookup("hz"), case .number(let hz) = values[found.index] {
-            values[found.index] = .number(min(max(hz, ConfigDefaults.hzRange.lowerBound), ConfigDefaults.hzRange.upperBound))
+            values[found.index] = .number(
+                min(max(hz, ConfigDefaults.hzRange.lowerBound), ConfigDefaults.hzRange.upperBound)
+            )
         }
     }
 
@@ -320,7 +324,12 @@ public final class ConfigStore {
         } else if args.count != 1 {
             throw ConfigError("wrong number of arguments")
         }
-        switch ConfigValue.parse(parameter.kind, args, current: values[found.index], changeDirectory: workingDirectory.change) {
+        switch ConfigValue.parse(
+            parameter.kind,
+            args,
+            current: values[found.index],
+            changeDirectory: workingDirectory.change
+        ) {
         case .success(var value):
             if case .save(let rules) = value {
                 // The first save line replaces the defaults; later ones add to it. `save ""` always clears.
@@ -355,7 +364,8 @@ public final class ConfigStore {
     /// Loads a whole config text (a file, then the command-line options appended as Redis does), stopping at the
     /// first error.
     /// - Throws: ``ConfigError`` whose message is exactly what redis-server prints to standard error before exiting,
-    ///   for example `"\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\nReading the configuration file, at line 2\n>>> 'port 1 2'\nwrong number of arguments\n"`.
+    ///   for example "\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\nReading the configuration file, at line 2\n"
+    ///   + ">>> 'port 1 2'\nwrong number of arguments\n".
     public func load(configText: String) throws(ConfigError) {
         for line in ConfigFileParser.lines(of: configText) {
             guard let argv = ConfigFileParser.splitArguments(line.text) else {
@@ -371,12 +381,18 @@ public final class ConfigStore {
             do {
                 try setFromConfigFile(name, Array(argv.dropFirst()))
             } catch {
-                throw ConfigError(ConfigFileParser.fatalMessage(line: line.number, text: line.text, reason: error.message))
+                throw ConfigError(
+                    ConfigFileParser.fatalMessage(line: line.number, text: line.text, reason: error.message)
+                )
             }
         }
         if get("cluster-enabled") == "yes" && !(get("replicaof") ?? "").isEmpty {
             throw ConfigError(
-                ConfigFileParser.fatalMessage(line: nil, text: nil, reason: "replicaof directive not allowed in cluster mode")
+                ConfigFileParser.fatalMessage(
+                    line: nil,
+                    text: nil,
+                    reason: "replicaof directive not allowed in cluster mode"
+                )
             )
         }
     }

@@ -70,7 +70,13 @@ public enum ConfigTable {
         .string("aof_rewrite_cpulist", [.immutable], default: nil, emptyIsNull: true),
         .string("bgsave_cpulist", [.immutable], default: nil, emptyIsNull: true),
         .string("ignore-warnings", [], default: "", emptyIsNull: false),
-        .string("proc-title-template", [], default: "{title} {listen-addr} {server-mode}", emptyIsNull: false, validator: .procTitleTemplate),
+        .string(
+            "proc-title-template",
+            [],
+            default: "{title} {listen-addr} {server-mode}",
+            emptyIsNull: false,
+            validator: .procTitleTemplate
+        ),
         .string("bind-source-addr", [], default: nil, emptyIsNull: true),
         .string("logfile", [.immutable], default: "", emptyIsNull: false),
         .string("masterauth", [.sensitive], default: nil, emptyIsNull: true),
@@ -79,7 +85,12 @@ public enum ConfigTable {
         // MARK: Enum configs
         .enumeration("supervised", [.immutable], options: ConfigEnums.supervised, default: "no"),
         .enumeration("syslog-facility", [.immutable], options: ConfigEnums.syslogFacility, default: "local0"),
-        .enumeration("repl-diskless-load", [.debug, .denyLoading], options: ConfigEnums.replDisklessLoad, default: "disabled"),
+        .enumeration(
+            "repl-diskless-load",
+            [.debug, .denyLoading],
+            options: ConfigEnums.replDisklessLoad,
+            default: "disabled"
+        ),
         .enumeration("loglevel", [], options: ConfigEnums.logLevel, default: "notice"),
         .enumeration("maxmemory-policy", [], options: ConfigEnums.maxmemoryPolicy, default: "noeviction"),
         .enumeration("appendfsync", [], options: ConfigEnums.appendFsync, default: "everysec"),
@@ -89,17 +100,46 @@ public enum ConfigTable {
         .enumeration("enable-protected-configs", [.immutable], options: ConfigEnums.protectedAction, default: "no"),
         .enumeration("enable-debug-command", [.immutable], options: ConfigEnums.protectedAction, default: "no"),
         .enumeration("enable-module-command", [.immutable], options: ConfigEnums.protectedAction, default: "no"),
-        .enumeration("cluster-preferred-endpoint-type", [], options: ConfigEnums.clusterPreferredEndpointType, default: "ip"),
-        .enumeration("propagation-error-behavior", [], options: ConfigEnums.propagationErrorBehavior, default: "ignore"),
-        .enumeration("shutdown-on-sigint", [.multiArgument], options: ConfigEnums.shutdownOnSignal, default: "default", validator: .shutdownFlags),
-        .enumeration("shutdown-on-sigterm", [.multiArgument], options: ConfigEnums.shutdownOnSignal, default: "default", validator: .shutdownFlags),
+        .enumeration(
+            "cluster-preferred-endpoint-type",
+            [],
+            options: ConfigEnums.clusterPreferredEndpointType,
+            default: "ip"
+        ),
+        .enumeration(
+            "propagation-error-behavior",
+            [],
+            options: ConfigEnums.propagationErrorBehavior,
+            default: "ignore"
+        ),
+        .enumeration(
+            "shutdown-on-sigint",
+            [.multiArgument],
+            options: ConfigEnums.shutdownOnSignal,
+            default: "default",
+            validator: .shutdownFlags
+        ),
+        .enumeration(
+            "shutdown-on-sigterm",
+            [.multiArgument],
+            options: ConfigEnums.shutdownOnSignal,
+            default: "default",
+            validator: .shutdownFlags
+        ),
 
         // MARK: Numeric configs
         .numeric("databases", [.immutable], min: 1, max: intMax, default: 16),
         .numeric("port", [], min: 0, max: 65_535, default: 6379),
         .numeric("io-threads", [.debug, .immutable], min: 1, max: 128, default: 1),
         .numeric("auto-aof-rewrite-percentage", [], min: 0, max: intMax, default: 100),
-        .numeric("cluster-replica-validity-factor", alias: "cluster-slave-validity-factor", [], min: 0, max: intMax, default: 10),
+        .numeric(
+            "cluster-replica-validity-factor",
+            alias: "cluster-slave-validity-factor",
+            [],
+            min: 0,
+            max: intMax,
+            default: 10
+        ),
         .numeric("list-max-listpack-size", alias: "list-max-ziplist-size", [], min: intMin, max: intMax, default: -2),
         .numeric("tcp-keepalive", [], min: 0, max: intMax, default: 300),
         .numeric("cluster-migration-barrier", [], min: 0, max: intMax, default: 1),
@@ -147,36 +187,80 @@ public enum ConfigTable {
         .numeric("repl-backlog-size", [], min: 1, max: longMax, default: 1_048_576, format: .memory),
         .numeric("maxmemory", [], min: 0, max: ullongMax, default: 0, unsigned: true, format: .memory),
         .numeric("cluster-link-sendbuf-limit", [], min: 0, max: ullongMax, default: 0, unsigned: true, format: .memory),
-        .numeric("hash-max-listpack-entries", alias: "hash-max-ziplist-entries", [], min: 0, max: longMax, default: 512, unsigned: true),
+        .numeric(
+            "hash-max-listpack-entries",
+            alias: "hash-max-ziplist-entries",
+            [],
+            min: 0,
+            max: longMax,
+            default: 512,
+            unsigned: true
+        ),
         .numeric("set-max-intset-entries", [], min: 0, max: longMax, default: 512, unsigned: true),
-        .numeric("zset-max-listpack-entries", alias: "zset-max-ziplist-entries", [], min: 0, max: longMax, default: 128, unsigned: true),
-        .numeric("active-defrag-ignore-bytes", [], min: 1, max: longMax, default: 104_857_600, unsigned: true, format: .memory),
-        .numeric("hash-max-listpack-value", alias: "hash-max-ziplist-value", [], min: 0, max: longMax, default: 64, unsigned: true, format: .memory),
+        .numeric(
+            "zset-max-listpack-entries",
+            alias: "zset-max-ziplist-entries",
+            [],
+            min: 0,
+            max: longMax,
+            default: 128,
+            unsigned: true
+        ),
+        .numeric(
+            "active-defrag-ignore-bytes",
+            [],
+            min: 1,
+            max: longMax,
+            default: 104_857_600,
+            unsigned: true,
+            format: .memory
+        ),
+        .numeric(
+            "hash-max-listpack-value",
+            alias: "hash-max-ziplist-value",
+            [],
+            min: 0,
+            max: longMax,
+            default: 64,
+            unsigned: true,
+            format: .memory
+        ),
         .numeric("stream-node-max-bytes", [], min: 0, max: longMax, default: 4096, unsigned: true, format: .memory),
-        .numeric("zset-max-listpack-value", alias: "zset-max-ziplist-value", [], min: 0, max: longMax, default: 64, unsigned: true, format: .memory),
+        .numeric(
+            "zset-max-listpack-value",
+            alias: "zset-max-ziplist-value",
+            [],
+            min: 0,
+            max: longMax,
+            default: 64,
+            unsigned: true,
+            format: .memory
+        ),
         .numeric("hll-sparse-max-bytes", [], min: 0, max: longMax, default: 3000, unsigned: true, format: .memory),
         .numeric("tracking-table-max-keys", [], min: 0, max: longMax, default: 1_000_000, unsigned: true),
-        .numeric("client-query-buffer-limit", [.debug], min: 1_048_576, max: longMax, default: 1_073_741_824, unsigned: true, format: .memory),
+        .numeric(
+            "client-query-buffer-limit",
+            [.debug],
+            min: 1_048_576,
+            max: longMax,
+            default: 1_073_741_824,
+            unsigned: true,
+            format: .memory
+        ),
         .numeric("maxmemory-clients", [], min: -100, max: longMax, default: 0, format: .memoryOrPercent),
         .numeric("repl-backlog-ttl", [], min: 0, max: longMax, default: 3600),
         .numeric("auto-aof-rewrite-min-size", [], min: 0, max: longMax, default: 67_108_864, format: .memory),
         .numeric("loading-process-events-interval-bytes", [.hidden], min: 1024, max: intMax, default: 2_097_152),
+
+        // MARK: TLS configs (Redis built with OpenSSL, as the reference Debian build is)
         .numeric("tls-port", [], min: 0, max: 65_535, default: 0),
         .numeric("tls-session-cache-size", [], min: 0, max: intMax, default: 20_480),
         .numeric("tls-session-cache-timeout", [], min: 0, max: intMax, default: 300),
-
-        // MARK: Bool configs
         .bool("tls-cluster", [], default: false),
         .bool("tls-replication", [], default: false),
-
-        // MARK: Enum configs
         .enumeration("tls-auth-clients", [], options: ConfigEnums.tlsAuthClients, default: "yes"),
-
-        // MARK: Bool configs
         .bool("tls-prefer-server-ciphers", [], default: false),
         .bool("tls-session-caching", [], default: true),
-
-        // MARK: String configs
         .string("tls-cert-file", [.volatile], default: nil, emptyIsNull: true),
         .string("tls-key-file", [.volatile], default: nil, emptyIsNull: true),
         .string("tls-key-file-pass", [], default: nil, emptyIsNull: true),
@@ -225,7 +309,9 @@ public enum ConfigTable {
         "client-query-buffer-limit": (.honoured, "Largest pending request per client before the client is closed."),
         "requirepass": (.honoured, "Password of the default user (AUTH)."),
         "enable-debug-command": (.honoured, "Whether DEBUG is allowed."),
-        "maxmemory": (.honoured, "Accepted and reported (INFO); eviction is later work, so it does not limit memory yet."),
+        "maxmemory": (
+            .honoured, "Accepted and reported (INFO); eviction is later work, so it does not limit memory yet."
+        ),
         "maxmemory-policy": (.planned, "Reported (INFO); eviction is later work."),
         "save": (.planned, "Stored; RDB persistence is a later issue."),
         "dbfilename": (.planned, "Stored; RDB persistence is a later issue."),

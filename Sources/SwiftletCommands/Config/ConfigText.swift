@@ -1,3 +1,5 @@
+import SwiftletKeyspace
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,8 +7,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-
-import SwiftletKeyspace
 
 /// The small C string routines Redis's config code leans on, with their exact quirks.
 enum ConfigText {
@@ -35,7 +35,8 @@ enum ConfigText {
     static func memoryToUInt64(_ bytes: [UInt8]) -> UInt64? {
         if bytes.first == UInt8(ascii: "-") { return nil }
         var digitsEnd = 0
-        while digitsEnd < bytes.count && bytes[digitsEnd] >= UInt8(ascii: "0") && bytes[digitsEnd] <= UInt8(ascii: "9") {
+        while digitsEnd < bytes.count && bytes[digitsEnd] >= UInt8(ascii: "0") && bytes[digitsEnd] <= UInt8(ascii: "9")
+        {
             digitsEnd += 1
         }
         let unit = String(decoding: bytes[digitsEnd...].map(lower), as: UTF8.self)

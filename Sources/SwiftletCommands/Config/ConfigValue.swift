@@ -1,3 +1,5 @@
+import SwiftletKeyspace
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,8 +7,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-
-import SwiftletKeyspace
 
 /// The current value of one parameter, typed as Redis stores it.
 enum ConfigValue: Equatable, Sendable {
@@ -147,7 +147,8 @@ extension ConfigValue {
     static func parseNumber(_ spec: NumericSpec, _ text: String) -> ConfigParseResult {
         var parsed: Int64?
         let bytes = Array(text.utf8)
-        if spec.format == .memory || spec.format == .memoryOrPercent, let bytesValue = ConfigText.memoryToUInt64(bytes) {
+        if spec.format == .memory || spec.format == .memoryOrPercent, let bytesValue = ConfigText.memoryToUInt64(bytes)
+        {
             parsed = Int64(bitPattern: bytesValue)
         }
         if parsed == nil, spec.format == .memoryOrPercent, bytes.count > 1, bytes.last == UInt8(ascii: "%"),
