@@ -29,13 +29,18 @@ extension CommandContext {
         self.arguments[index].equalsCaseInsensitive(option)
     }
 
+    /// Argument `index` as a C `int`, as Redis's `getIntFromObjectOrReply` checks it.
+    public func int32(_ index: Int) throws(RedisError) -> Int {
+        let v = try self.integer(index)
+        guard v >= Int64(Int32.min), v <= Int64(Int32.max) else { throw RedisError.notInt32 }
+        return Int(v)
+    }
+
     /// The database with index argument `index` (`SELECT`, `MOVE`, `COPY ... DB`).
     public func databaseIndex(_ index: Int) throws(RedisError) -> Int {
-        guard let v = self.arguments[index].int64, v >= Int64(Int32.min), v <= Int64(Int32.max) else {
-            throw RedisError.invalidDBIndex
-        }
-        guard v >= 0, v < Int64(self.keyspace.databases.count) else { throw RedisError.dbIndexOutOfRange }
-        return Int(v)
+        let v = try self.int32(index)
+        guard v >= 0, v < self.keyspace.databases.count else { throw RedisError.dbIndexOutOfRange }
+        return v
     }
 }
 

@@ -91,10 +91,7 @@ public enum KeyCommands {
 
     /// A database index argument for MOVE/COPY: an `int`, then a range check.
     static func targetDatabase(_ context: CommandContext, _ index: Int) throws(RedisError) -> Database {
-        let v = try context.integer(index)
-        guard v >= Int64(Int32.min), v <= Int64(Int32.max) else { throw RedisError.notInteger }
-        guard v >= 0, v < Int64(context.keyspace.databases.count) else { throw RedisError.dbIndexOutOfRange }
-        return context.keyspace[Int(v)]
+        context.keyspace[try context.databaseIndex(index)]
     }
 
     /// MOVE key db — O(1)
@@ -180,17 +177,26 @@ public enum KeyCommands {
         for key in found { context.out.writeBulkString(key) }
     }
 
-    /// Parses a SCAN cursor: an unsigned 64-bit decimal, or `ERR invalid cursor`.
+    /// Parses a SCAN cursor as Redis does with `strtoul`: optional sign, decimal digits; an empty string is 0,
+    /// a negative number wraps around; anything else (or overflow) is `ERR invalid cursor`.
     static func cursor(_ buffer: ByteBuffer) throws(RedisError) -> UInt64 {
-        let text = String(buffer: buffer)
-        guard let first = text.utf8.first, first != UInt8(ascii: "+"), first != UInt8(ascii: " "),
-            let v = UInt64(text)
-        else {
-            // strtoull accepts a leading '-' (wrapping); Redis then rejects nothing else. Mirror the common cases.
-            if text.hasPrefix("-"), let v = Int64(text) { return UInt64(bitPattern: v) }
-            throw RedisError("ERR invalid cursor")
+        var bytes = buffer.readableBytesView[...]
+        guard let first = bytes.first else { return 0 }
+        var negative = false
+        if first == UInt8(ascii: "+") || first == UInt8(ascii: "-") {
+            negative = first == UInt8(ascii: "-")
+            bytes = bytes.dropFirst()
+            guard !bytes.isEmpty else { throw RedisError.invalidCursor }
         }
-        return v
+        var value: UInt64 = 0
+        for b in bytes {
+            guard b >= 48 && b <= 57 else { throw RedisError.invalidCursor }
+            let (m, o1) = value.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(UInt64(b - 48))
+            if o1 || o2 { throw RedisError.invalidCursor }
+            value = a
+        }
+        return negative ? 0 &- value : value
     }
 
     /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] — O(1) per call

@@ -18,6 +18,8 @@ public struct RedisError: Error, Hashable, Sendable {
     public static let syntax = RedisError("ERR syntax error")
     public static let notInteger = RedisError("ERR value is not an integer or out of range")
     public static let notFloat = RedisError("ERR value is not a valid float")
+    public static let notInt32 = RedisError("ERR value is out of range, value must between -2147483648 and 2147483647")
+    public static let invalidCursor = RedisError("ERR invalid cursor")
     public static let overflow = RedisError("ERR increment or decrement would overflow")
     public static let noSuchKey = RedisError("ERR no such key")
     public static let outOfRange = RedisError("ERR index out of range")
@@ -48,8 +50,11 @@ public struct RedisError: Error, Hashable, Sendable {
     /// `ERR unknown command 'x', with args beginning with: 'a' 'b' ` (each argument quoted, with a trailing
     /// space; at most about 128 bytes of arguments; CR and LF in user bytes become spaces).
     public static func unknownCommand(_ name: [UInt8], arguments: [[UInt8]]) -> RedisError {
+        // Redis formats these with %s: each argument ends at its first NUL byte.
+        func cString(_ b: [UInt8]) -> ArraySlice<UInt8> { b.prefix { $0 != 0 } }
+        let name = Array(cString(name))
         var args: [UInt8] = []
-        for a in arguments {
+        for a in arguments.map(cString) {
             if args.count >= 128 { break }
             let limit = 128 - args.count
             args.append(UInt8(ascii: "'"))

@@ -22,6 +22,11 @@ public enum ServerCommands {
         context.out.writeBulkString(String(tv.tv_usec))
     }
 
+    /// LASTSAVE — O(1): unix time of the last successful save (the start time until persistence saves).
+    static func lastsave(_ context: inout CommandContext) throws(RedisError) {
+        context.out.writeInteger(Int(context.server.lastSaveTime))
+    }
+
     // MARK: - SHUTDOWN
 
     /// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT] — O(N) when saving
@@ -106,7 +111,7 @@ public enum ServerCommands {
 
     /// CONFIG SET parameter value [parameter value ...] — O(N)
     static func configSet(_ context: inout CommandContext) throws(RedisError) {
-        guard context.count % 2 == 0 else { throw RedisError.wrongArity("config|set") }
+        guard context.count % 2 == 0 else { throw RedisError.syntax }
         var pairs: [(String, String)] = []
         for i in stride(from: 2, to: context.count, by: 2) {
             pairs.append((String(buffer: context.arguments[i]), String(buffer: context.arguments[i + 1])))
@@ -245,6 +250,7 @@ public enum ServerCommands {
     // MARK: - Table
 
     static let specs: [CommandSpec] = [
+        .init("lastsave", arity: 1, flags: [.loading, .stale, .fast], group: "server", run: lastsave),
         .init("time", arity: 1, flags: [.loading, .stale, .fast], group: "server", run: time),
         .init("shutdown", arity: -1, flags: [.admin, .noscript, .loading, .stale, .noMulti, .sentinel, .allowBusy], group: "server", run: shutdown),
         .init("debug", arity: -2, flags: [.admin, .noscript, .loading, .stale], group: "server", run: debug),

@@ -136,6 +136,23 @@ public final class ServerState {
         self.lastSaveTime = self.startTime / 1000
         var rng = SystemRandomNumberGenerator()
         self.runID = String((0..<40).map { _ in "0123456789abcdef".randomElement(using: &rng)! })
+        self.applyAccessPolicy()
+        for name in ["maxmemory-policy", "lfu-log-factor", "lfu-decay-time"] {
+            config.observers[name] = { [weak self] _ in self?.applyAccessPolicy() }
+        }
+    }
+
+    /// Keeps the keyspace's access statistic (LRU clock or LFU counter) in line with `maxmemory-policy`.
+    func applyAccessPolicy() {
+        let policy = self.config.maxMemoryPolicy
+        if policy.contains("lfu") {
+            self.keyspace.accessPolicy = .lfu(
+                logFactor: Int(self.config.integer("lfu-log-factor") ?? 10),
+                decayMinutes: Int(self.config.integer("lfu-decay-time") ?? 1)
+            )
+        } else {
+            self.keyspace.accessPolicy = .lru
+        }
     }
 
     /// Registers a new client and returns its session.

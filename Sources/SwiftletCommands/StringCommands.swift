@@ -9,7 +9,6 @@ public enum StringCommands {
     /// What SET/GETEX was asked to do with the time to live.
     enum ExpireOption {
         case none
-        case keep
         case persist
         /// Relative (`EX`, `PX`) or absolute (`EXAT`, `PXAT`) time; `seconds` scales the argument by 1000.
         case at(argument: Int, seconds: Bool, relative: Bool)
@@ -41,33 +40,11 @@ public enum StringCommands {
     /// SET key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds |
     /// PXAT unix-time-milliseconds | KEEPTTL] — O(1)
     static func set(_ context: inout CommandContext) throws(RedisError) {
-        var nx = false
-        var xx = false
-        var get = false
-        var expire = ExpireOption.none
-        var i = 3
-        while i < context.count {
-            let hasNext = i + 1 < context.count
-            if context.argument(i, is: "nx") && !xx {
-                nx = true
-            } else if context.argument(i, is: "xx") && !nx {
-                xx = true
-            } else if context.argument(i, is: "get") {
-                get = true
-            } else if context.argument(i, is: "keepttl"), case .none = expire {
-                expire = .keep
-            } else if let option = Self.timeOption(context, i, hasNext: hasNext, current: expire) {
-                expire = option
-                i += 1
-            } else {
-                throw RedisError.syntax
-            }
-            i += 1
-        }
-        let at = try Self.expireMilliseconds(context, expire)
+        let options = try Self.parseOptions(context, from: 3, forSet: true)
+        let at = try Self.expireMilliseconds(context, options.expire)
         let key = context.arguments[1]
         let existing = context.lookupWrite(key)
-        if get {
+        if options.get {
             if let existing {
                 guard existing.withStringBytes({ context.out.writeBulkString($0) }) != nil else {
                     throw RedisError.wrongType
@@ -76,22 +53,63 @@ public enum StringCommands {
                 context.out.writeNull()
             }
         }
-        if (nx && existing != nil) || (xx && existing == nil) {
-            if !get { context.out.writeNull() }
+        if (options.nx && existing != nil) || (options.xx && existing == nil) {
+            if !options.get { context.out.writeNull() }
             return
         }
-        Self.store(&context, key: key, value: context.arguments[2], keepTTL: { if case .keep = expire { true } else { false } }(), expireAt: at)
-        if !get { context.out.writeOK() }
+        Self.store(&context, key: key, value: context.arguments[2], keepTTL: options.keepTTL, expireAt: at)
+        if !options.get { context.out.writeOK() }
     }
 
-    /// Parses `EX|PX|EXAT|PXAT <n>` at `i` when no other time option was given.
-    static func timeOption(_ context: CommandContext, _ i: Int, hasNext: Bool, current: ExpireOption) -> ExpireOption? {
-        guard hasNext, case .none = current else { return nil }
-        if context.argument(i, is: "ex") { return .at(argument: i + 1, seconds: true, relative: true) }
-        if context.argument(i, is: "px") { return .at(argument: i + 1, seconds: false, relative: true) }
-        if context.argument(i, is: "exat") { return .at(argument: i + 1, seconds: true, relative: false) }
-        if context.argument(i, is: "pxat") { return .at(argument: i + 1, seconds: false, relative: false) }
-        return nil
+    /// The options of SET and GETEX.
+    struct Options {
+        var nx = false
+        var xx = false
+        var get = false
+        var keepTTL = false
+        var persist = false
+        var expire = ExpireOption.none
+        /// Which of EX, PX, EXAT, PXAT was given (1...4), 0 for none: the same one may repeat, the last wins.
+        var expireKind = 0
+    }
+
+    /// Parses SET/GETEX options with Redis's rules: repeating an option is allowed, combining conflicting ones
+    /// (NX with XX, two different expiry forms, KEEPTTL or PERSIST with an expiry) is a syntax error.
+    static func parseOptions(_ context: CommandContext, from start: Int, forSet: Bool) throws(RedisError) -> Options {
+        var o = Options()
+        var i = start
+        while i < context.count {
+            let hasNext = i + 1 < context.count
+            var kind = 0
+            if context.argument(i, is: "ex") {
+                kind = 1
+            } else if context.argument(i, is: "px") {
+                kind = 2
+            } else if context.argument(i, is: "exat") {
+                kind = 3
+            } else if context.argument(i, is: "pxat") {
+                kind = 4
+            }
+            if context.argument(i, is: "nx") && !o.xx && forSet {
+                o.nx = true
+            } else if context.argument(i, is: "xx") && !o.nx && forSet {
+                o.xx = true
+            } else if context.argument(i, is: "get") && forSet {
+                o.get = true
+            } else if context.argument(i, is: "keepttl") && !o.persist && o.expireKind == 0 && forSet {
+                o.keepTTL = true
+            } else if context.argument(i, is: "persist") && !forSet && o.expireKind == 0 && !o.keepTTL {
+                o.persist = true
+            } else if kind > 0 && !o.keepTTL && !o.persist && (o.expireKind == 0 || o.expireKind == kind) && hasNext {
+                o.expireKind = kind
+                o.expire = .at(argument: i + 1, seconds: kind == 1 || kind == 3, relative: kind <= 2)
+                i += 1
+            } else {
+                throw RedisError.syntax
+            }
+            i += 1
+        }
+        return o
     }
 
     /// Writes a string value and its expiry, counting the change.
@@ -152,19 +170,8 @@ public enum StringCommands {
     /// GETEX key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]
     /// — O(1)
     static func getex(_ context: inout CommandContext) throws(RedisError) {
-        var option = ExpireOption.none
-        var i = 2
-        while i < context.count {
-            if context.argument(i, is: "persist"), case .none = option {
-                option = .persist
-            } else if let o = Self.timeOption(context, i, hasNext: i + 1 < context.count, current: option) {
-                option = o
-                i += 1
-            } else {
-                throw RedisError.syntax
-            }
-            i += 1
-        }
+        let options = try Self.parseOptions(context, from: 2, forSet: false)
+        let option = options.persist ? ExpireOption.persist : options.expire
         let at = try Self.expireMilliseconds(context, option)
         let key = context.arguments[1]
         guard let entry = context.lookupRead(key) else {
@@ -220,8 +227,9 @@ public enum StringCommands {
     // MARK: - Lengths and ranges
 
     /// The largest string a command may create (`proto-max-bulk-len`).
-    static func checkLength(_ context: CommandContext, _ length: Int64) throws(RedisError) {
-        if length > Int64(context.server.config.protoMaxBulkLen) { throw RedisError.stringTooLong }
+    static func checkLength(_ context: CommandContext, _ offset: Int64, plus extra: Int = 0) throws(RedisError) {
+        let (length, overflow) = offset.addingReportingOverflow(Int64(extra))
+        if overflow || length > Int64(context.server.config.protoMaxBulkLen) { throw RedisError.stringTooLong }
     }
 
     /// APPEND key value — O(1) amortized
@@ -237,7 +245,7 @@ public enum StringCommands {
             return
         }
         guard let old = entry.stringLength else { throw RedisError.wrongType }
-        try Self.checkLength(context, Int64(old + value.readableBytes))
+        try Self.checkLength(context, Int64(old), plus: value.readableBytes)
         let length = Self.mutateRaw(entry) { $0.append(contentsOf: value.readableBytesView) }
         context.dirty()
         context.out.writeInteger(length)
@@ -308,7 +316,7 @@ public enum StringCommands {
                 context.out.writeInteger(0)
                 return
             }
-            try Self.checkLength(context, offset + Int64(value.readableBytes))
+            try Self.checkLength(context, offset, plus: value.readableBytes)
             var bytes = [UInt8](repeating: 0, count: Int(offset))
             bytes.append(contentsOf: value.readableBytesView)
             _ = key.withUnsafeReadableBytes { context.db.set($0, .raw(bytes), now: context.now) }
@@ -321,7 +329,7 @@ public enum StringCommands {
             context.out.writeInteger(old)
             return
         }
-        try Self.checkLength(context, offset + Int64(value.readableBytes))
+        try Self.checkLength(context, offset, plus: value.readableBytes)
         let length = Self.mutateRaw(entry) { bytes in
             let end = Int(offset) + value.readableBytes
             if bytes.count < end { bytes.append(contentsOf: repeatElement(0, count: end - bytes.count)) }
@@ -378,7 +386,9 @@ public enum StringCommands {
         if value.isNaN || value.isInfinite { throw RedisError.nanOrInfinity }
         let text = NumberFormat.formatLongDouble(value)
         text.withUnsafeBytes { v in
-            _ = key.withUnsafeReadableBytes { k in context.db.setString(k, v, keepTTL: true, now: context.now) }
+            _ = key.withUnsafeReadableBytes { k in
+                context.db.setString(k, v, keepTTL: true, encodeIntegers: false, now: context.now)
+            }
         }
         context.dirty()
         context.out.writeBulkString(text)

@@ -115,9 +115,10 @@ public final class Database {
         _ key: UnsafeRawBufferPointer,
         _ bytes: UnsafeRawBufferPointer,
         keepTTL: Bool = false,
+        encodeIntegers: Bool = true,
         now: Int64
     ) -> Entry {
-        if bytes.count <= 20, let v = NumberFormat.parseInt64(bytes) {
+        if encodeIntegers, bytes.count <= 20, let v = NumberFormat.parseInt64(bytes) {
             return self.set(key, .int(v), keepTTL: keepTTL, now: now)
         }
         if bytes.count > Entry.embeddedStringLimit {

@@ -67,9 +67,14 @@ def test_incr(r):
     r.set("s", "abc")
     with pytest.raises(redis.ResponseError, match="not an integer"):
         r.incr("s")
+
+
+def test_wrongtype(r):
     r.lpush("l", "x")
     with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
         r.incr("l")
+    with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+        r.get("l")
 
 
 def test_expire_ttl(r):
@@ -129,11 +134,13 @@ def test_scan_iter(r):
 
 def test_pipeline(r):
     with r.pipeline(transaction=False) as p:
-        p.set("a", 1).incr("a").get("a").get("missing").lpush("l", "x")
-        p.incr("l")
+        p.set("a", 1).incr("a").get("a").get("missing").set("s", "abc")
+        p.incr("s")
+        p.mget("a", "s")
         res = p.execute(raise_on_error=False)
-    assert res[:5] == [True, 2, b"2", None, 1]
+    assert res[:5] == [True, 2, b"2", None, True]
     assert isinstance(res[5], redis.ResponseError)
+    assert res[6] == [b"2", b"abc"]
 
 
 def test_pipeline_transaction(r):
@@ -204,20 +211,28 @@ def test_resp3_basic(r3):
     assert r3.expire("k", 100) is True
     assert r3.ttl("k") in (99, 100)
     assert r3.config_get("maxmemory") == {"maxmemory": "0"}
+    assert r3.client_getname() is None
+    assert r3.client_setname("resp3") is True
+    assert r3.client_getname() in ("resp3", b"resp3")  # redis-py returns bytes under RESP3
+    info = r3.info()
+    assert "redis_version" in info
+    with pytest.raises(redis.ResponseError, match="not an integer"):
+        r3.incr("k")
+    with r3.pipeline(transaction=False) as p:
+        p.set("a", 1).get("a").get("missing")
+        assert p.execute() == [True, b"1", None]
+    assert sorted(r3.scan_iter()) == [b"a", b"f", b"k", b"n"]
+
+
+def test_resp3_collections(r3):
     r3.hset("h", mapping={"f1": "v1", "f2": "v2"})
     assert r3.hgetall("h") == {b"f1": b"v1", b"f2": b"v2"}
     r3.sadd("s", "a", "b")
     assert r3.smembers("s") == {b"a", b"b"}
     r3.zadd("z", {"m": 1.5})
     assert r3.zscore("z", "m") == 1.5
-    assert r3.client_getname() is None
-    info = r3.info()
-    assert "redis_version" in info
     with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
         r3.get("h")
-    with r3.pipeline(transaction=False) as p:
-        p.set("a", 1).get("a").get("missing")
-        assert p.execute() == [True, b"1", None]
 
 
 def test_default_protocol_handshake(candidate_server):

@@ -272,7 +272,7 @@ class RunResult:
     def ok(self) -> bool:
         return not self.mismatches and self.aborted is None
 
-    def report(self, limit: int = 25) -> str:
+    def report(self, limit: int = int(os.environ.get("DIFF_LIMIT", "25"))) -> str:
         lines = ["%s: %d mismatching replies out of %d commands"
                  % (self.script, len(self.mismatches), self.commands)]
         for m in self.mismatches[:limit]:
