@@ -8,9 +8,9 @@ public final class RESPClient: Sendable {
     private let channel: any Channel
     private let handler: NIOLoopBound<ReplyHandler>
 
-    private init(channel: any Channel, handler: ReplyHandler) {
+    private init(channel: any Channel, handler: NIOLoopBound<ReplyHandler>) {
         self.channel = channel
-        self.handler = NIOLoopBound(handler, eventLoop: channel.eventLoop)
+        self.handler = handler
     }
 
     /// Connects to `host:port`. Pushes (RESP3 `>` frames, pub/sub messages) go to `onPush`.
@@ -24,9 +24,10 @@ public final class RESPClient: Sendable {
         let channel = try await ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connect(host: host, port: port).get()
-        let handler = ReplyHandler(onPush: onPush)
-        try await channel.eventLoop.submit {
+        let handler = try await channel.eventLoop.submit {
+            let handler = ReplyHandler(onPush: onPush)
             try channel.pipeline.syncOperations.addHandler(handler)
+            return NIOLoopBound(handler, eventLoop: channel.eventLoop)
         }.get()
         return RESPClient(channel: channel, handler: handler)
     }
