@@ -36,6 +36,7 @@ public enum ConnectionCommands {
         s.name = nil
         s.noTouch = false
         s.noEvict = false
+        s.authenticated = false
         context.out.version = .resp2
         context.out.writeSimpleString("RESET")
     }
@@ -54,12 +55,13 @@ public enum ConnectionCommands {
     /// Checks a username and password against the default user (`requirepass`).
     static func authenticate(_ context: CommandContext, user: ByteBuffer?, password: ByteBuffer) throws(RedisError) {
         let required = context.server.config.requirePass
-        if let user, !user.equalsCaseInsensitive("default") || String(buffer: user) != "default" {
+        if let user, String(buffer: user) != "default" {
             throw RedisError("WRONGPASS invalid username-password pair or user is disabled.")
         }
         if !required.isEmpty && String(buffer: password) != required {
             throw RedisError("WRONGPASS invalid username-password pair or user is disabled.")
         }
+        context.session.authenticated = true
     }
 
     /// HELLO [protover [AUTH username password] [SETNAME clientname]] — O(1)
@@ -95,6 +97,12 @@ public enum ConnectionCommands {
         }
         if let (user, password) = credentials {
             try Self.authenticate(context, user: user, password: password)
+        } else if !context.session.authenticated && !context.server.config.requirePass.isEmpty {
+            throw RedisError(
+                "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH "
+                    + "<user> <pass> option can be used to authenticate the client and select the RESP protocol "
+                    + "version at the same time"
+            )
         }
         if let name { Self.setName(context.session, name) }
         if let version {

@@ -18,6 +18,8 @@ public final class ClientSession {
     public var lastCommand = "NULL"
     /// Close the connection once the pending replies are written (QUIT, protocol errors, CLIENT KILL).
     public var closeAfterReply = false
+    /// Whether AUTH/HELLO AUTH succeeded; only checked while `requirepass` is set.
+    public var authenticated = false
     /// CLIENT NO-TOUCH: reads do not change the access clock.
     public var noTouch = false
     public var noEvict = false
@@ -199,6 +201,11 @@ public final class ServerState {
         } catch {
             if let known = self.table.lookup(context.arguments[0]) { self.table.stats[known.id].rejectedCalls += 1 }
             self.reply(error, &context)
+            return
+        }
+        if !context.session.authenticated && !spec.flags.contains(.noAuth) && !self.config.requirePass.isEmpty {
+            self.table.stats[spec.id].rejectedCalls += 1
+            self.reply(RedisError("NOAUTH Authentication required."), &context)
             return
         }
         context.session.lastCommand = spec.fullName
