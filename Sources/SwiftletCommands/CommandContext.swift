@@ -21,6 +21,12 @@ public struct CommandContext {
         self.out = RESPReplyWriter(buffer: out, version: session.protocolVersion)
     }
 
+    /// Full name of the running command (`set`, `config|get`), for error texts that name it.
+    public var commandName: String {
+        let id = self.session.lastCommandID
+        return id < 0 ? "" : self.server.table.commands[id].fullName
+    }
+
     /// The selected database.
     public var db: Database { self.server.keyspace[self.session.database] }
 

@@ -60,9 +60,9 @@ public struct CommandStats: Sendable {
 /// Only the dispatcher checks unknown commands, arity and subcommands; handlers can rely on the argument count.
 public struct CommandTable: Sendable {
     public private(set) var commands: [CommandSpec] = []
-    private var byName: [CommandName: Int] = [:]
+    private var byName = NameIndex()
     /// Subcommands are stored after the top-level commands, keyed by `container|sub`.
-    private var subcommandsByName: [CommandName: Int] = [:]
+    private var subcommandsByName = NameIndex()
     public var stats: [CommandStats] = []
 
     public init(_ families: [[CommandSpec]]) {
@@ -94,8 +94,12 @@ public struct CommandTable: Sendable {
     }
 
     public func lookup(_ name: ByteBuffer) -> CommandSpec? {
-        guard let key = CommandName(name), let id = self.byName[key] else { return nil }
-        return self.commands[id]
+        self.lookupID(name).map { self.commands[$0] }
+    }
+
+    func lookupID(_ name: ByteBuffer) -> Int? {
+        guard let key = CommandName(name) else { return nil }
+        return self.byName[key]
     }
 
     public func lookup(_ name: String) -> CommandSpec? {
@@ -116,21 +120,62 @@ public struct CommandTable: Sendable {
 
     /// Resolves the request in `arguments` to a command, applying Redis's checks in Redis's order.
     /// - Throws: unknown command, unknown subcommand, or wrong number of arguments.
-    public func resolve(_ arguments: [ByteBuffer]) throws(RedisError) -> CommandSpec {
-        guard let spec = self.lookup(arguments[0]) else {
+    public func resolve(_ arguments: [ByteBuffer]) throws(RedisError) -> Int {
+        guard let id = self.lookupID(arguments[0]) else {
             throw RedisError.unknownCommand(
                 Array(arguments[0].readableBytesView),
                 arguments: arguments.dropFirst().map { Array($0.readableBytesView) }
             )
         }
+        // The common case reads two fields of the spec in place, without copying it.
+        if self.commands[id].subcommands.isEmpty || arguments.count < 2 {
+            guard self.commands[id].accepts(argumentCount: arguments.count) else {
+                throw RedisError.wrongArity(self.commands[id].fullName)
+            }
+            return id
+        }
+        let spec = self.commands[id]
         if !spec.subcommands.isEmpty && arguments.count >= 2 {
             guard let sub = self.subcommand(of: spec, arguments[1]) else {
                 throw RedisError.unknownSubcommand(Array(arguments[1].readableBytesView), container: spec.name)
             }
             guard sub.accepts(argumentCount: arguments.count) else { throw RedisError.wrongArity(sub.fullName) }
-            return sub
+            return sub.id
         }
         guard spec.accepts(argumentCount: arguments.count) else { throw RedisError.wrongArity(spec.fullName) }
-        return spec
+        return spec.id
+    }
+}
+
+/// Open-addressing table from command name to index: a few multiplications to hash, no SipHash, no allocation.
+struct NameIndex: Sendable {
+    private var names: [CommandName] = Array(repeating: CommandName(), count: 1024)
+    private var ids: [Int32] = Array(repeating: -1, count: 1024)
+
+    private static func slot(_ n: CommandName) -> Int {
+        var h = n.words.0 &* 0x9E37_79B9_7F4A_7C15
+        h ^= n.words.1 &* 0xC2B2_AE3D_27D4_EB4F
+        h ^= n.words.2 &* 0x1656_67B1_9E37_79F9
+        h ^= n.words.3 &* 0x27D4_EB2F_1656_67C5
+        h ^= h >> 31
+        return Int(truncatingIfNeeded: h) & 1023
+    }
+
+    subscript(name: CommandName) -> Int? {
+        get {
+            var i = Self.slot(name)
+            while self.ids[i] >= 0 {
+                if self.names[i] == name { return Int(self.ids[i]) }
+                i = (i + 1) & 1023
+            }
+            return nil
+        }
+        set {
+            var i = Self.slot(name)
+            while self.ids[i] >= 0 && self.names[i] != name { i = (i + 1) & 1023 }
+            precondition(self.ids.filter { $0 >= 0 }.count < 900, "command table full")
+            self.names[i] = name
+            self.ids[i] = Int32(newValue ?? -1)
+        }
     }
 }

@@ -179,7 +179,7 @@ public enum ConnectionCommands {
             + "age=\(age) idle=\(idle) flags=\(flags) db=\(s.database) sub=0 psub=0 ssub=0 multi=-1 "
             + "qbuf=\(qbuf) qbuf-free=\(max(0, 20474 - qbuf)) argv-mem=0 multi-mem=0 rbs=16384 rbp=0 "
             + "obl=\(s.outputBufferLength) oll=0 omem=0 tot-mem=\(20474 + qbuf + s.outputBufferLength) "
-            + "events=r cmd=\(s.lastCommand) user=default redir=-1 resp=\(s.protocolVersion.rawValue)"
+            + "events=r cmd=\(s.lastCommandID < 0 ? "NULL" : server.table.commands[s.lastCommandID].fullName) user=default redir=-1 resp=\(s.protocolVersion.rawValue)"
     }
 
     static func clientID(_ context: inout CommandContext) throws(RedisError) {

@@ -316,7 +316,7 @@ public enum KeyCommands {
         }
         if gt && lt { throw RedisError("ERR GT and LT options at the same time are not compatible") }
         var when = try context.integer(2)
-        let name = context.session.lastCommand
+        let name = context.commandName
         if seconds {
             if when > Int64.max / 1000 || when < Int64.min / 1000 { throw RedisError.invalidExpireTime(name) }
             when *= 1000

@@ -5,6 +5,7 @@ public import SwiftletRESP
 /// Per-connection state that commands read and change: selected database, protocol, name, flags.
 public final class ClientSession {
     public let id: Int
+    @exclusivity(unchecked)
     public var database = 0
     public var protocolVersion: RESPVersion = .resp2
     public var name: [UInt8]?
@@ -13,14 +14,18 @@ public final class ClientSession {
     public var localAddress: String
     public var fileDescriptor: Int
     public let createdAt: Int64
+    @exclusivity(unchecked)
     public var lastInteraction: Int64
-    /// The last command's full name (`client|list`), `NULL` before the first.
-    public var lastCommand = "NULL"
+    /// The last command's index in the command table, -1 before the first (CLIENT LIST `cmd=`).
+    @exclusivity(unchecked)
+    public var lastCommandID = -1
     /// Close the connection once the pending replies are written (QUIT, protocol errors, CLIENT KILL).
     public var closeAfterReply = false
     /// Whether AUTH/HELLO AUTH succeeded; only checked while `requirepass` is set.
+    @exclusivity(unchecked)
     public var authenticated = false
     /// CLIENT NO-TOUCH: reads do not change the access clock.
+    @exclusivity(unchecked)
     public var noTouch = false
     public var noEvict = false
     /// Bytes waiting in the query buffer and replies waiting to be written, for `CLIENT LIST`.
@@ -68,7 +73,9 @@ public enum ShutdownRequest: Sendable {
 public final class ServerState {
     public let keyspace: Keyspace
     public let config: ConfigStore
+    @exclusivity(unchecked)
     public var table: CommandTable
+    @exclusivity(unchecked)
     public var stats = ServerStats()
     /// Connected clients by id.
     public var clients: [Int: ClientSession] = [:]
@@ -78,6 +85,7 @@ public final class ServerState {
     /// 40 hex characters, new on each start (`run_id`).
     public let runID: String
     /// Changes since the last save.
+    @exclusivity(unchecked)
     public var dirty = 0
     public var lastSaveTime: Int64
     /// The wall clock in unix milliseconds; tests inject their own.
@@ -142,6 +150,28 @@ public final class ServerState {
         for name in ["maxmemory-policy", "lfu-log-factor", "lfu-decay-time"] {
             config.observers[name] = { [weak self] _ in self?.applyAccessPolicy() }
         }
+        self.refreshHotConfig()
+        for name in ["requirepass", "proto-max-bulk-len", "client-query-buffer-limit"] {
+            config.observers[name] = { [weak self] _ in self?.refreshHotConfig() }
+        }
+    }
+
+    /// Configuration read on every request, cached so that the hot path never looks up a parameter by name.
+    public struct HotConfig: Sendable {
+        public var requiresPassword = false
+        public var protoMaxBulkLen = 512 * 1024 * 1024
+        public var clientQueryBufferLimit = 1024 * 1024 * 1024
+    }
+
+    @exclusivity(unchecked)
+    public private(set) var hot = HotConfig()
+
+    func refreshHotConfig() {
+        self.hot = HotConfig(
+            requiresPassword: !self.config.requirePass.isEmpty,
+            protoMaxBulkLen: self.config.protoMaxBulkLen,
+            clientQueryBufferLimit: self.config.clientQueryBufferLimit
+        )
     }
 
     /// Keeps the keyspace's access statistic (LRU clock or LFU counter) in line with `maxmemory-policy`.
@@ -195,29 +225,31 @@ public final class ServerState {
         let started = self.monotonicMicroseconds()
         context.now = self.clock()
         context.session.lastInteraction = context.now
-        let spec: CommandSpec
+        let id: Int
         do {
-            spec = try self.table.resolve(context.arguments)
+            id = try self.table.resolve(context.arguments)
         } catch {
             if let known = self.table.lookup(context.arguments[0]) { self.table.stats[known.id].rejectedCalls += 1 }
             self.reply(error, &context)
             return
         }
-        if !context.session.authenticated && !spec.flags.contains(.noAuth) && !self.config.requirePass.isEmpty {
-            self.table.stats[spec.id].rejectedCalls += 1
+        if self.hot.requiresPassword && !context.session.authenticated
+            && !self.table.commands[id].flags.contains(.noAuth)
+        {
+            self.table.stats[id].rejectedCalls += 1
             self.reply(RedisError("NOAUTH Authentication required."), &context)
             return
         }
-        context.session.lastCommand = spec.fullName
+        context.session.lastCommandID = id
         do {
-            try spec.run(&context)
+            try self.table.commands[id].run(&context)
         } catch {
-            self.table.stats[spec.id].failedCalls += 1
+            self.table.stats[id].failedCalls += 1
             self.reply(error, &context)
         }
         self.stats.totalCommandsProcessed += 1
-        self.table.stats[spec.id].calls += 1
-        self.table.stats[spec.id].microseconds += self.monotonicMicroseconds() - started
+        self.table.stats[id].calls += 1
+        self.table.stats[id].microseconds += self.monotonicMicroseconds() - started
     }
 
     func reply(_ error: RedisError, _ context: inout CommandContext) {

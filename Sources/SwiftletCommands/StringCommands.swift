@@ -18,7 +18,7 @@ public enum StringCommands {
     static func expireMilliseconds(_ context: CommandContext, _ option: ExpireOption) throws(RedisError) -> Int64? {
         guard case .at(let index, let seconds, let relative) = option else { return nil }
         var ms = try context.integer(index)
-        let name = context.session.lastCommand
+        let name = context.commandName
         if ms <= 0 || (seconds && ms > Int64.max / 1000) { throw RedisError.invalidExpireTime(name) }
         if seconds { ms *= 1000 }
         if relative { ms = ms &+ context.now }
@@ -229,7 +229,7 @@ public enum StringCommands {
     /// The largest string a command may create (`proto-max-bulk-len`).
     static func checkLength(_ context: CommandContext, _ offset: Int64, plus extra: Int = 0) throws(RedisError) {
         let (length, overflow) = offset.addingReportingOverflow(Int64(extra))
-        if overflow || length > Int64(context.server.config.protoMaxBulkLen) { throw RedisError.stringTooLong }
+        if overflow || length > Int64(context.server.hot.protoMaxBulkLen) { throw RedisError.stringTooLong }
     }
 
     /// APPEND key value — O(1) amortized
@@ -428,7 +428,7 @@ public enum StringCommands {
         if getIndexes && getLength {
             throw RedisError("ERR If you want both the length and indexes, please just use IDX.")
         }
-        if Int64(a.count + 1) * Int64(b.count + 1) * 4 > Int64(context.server.config.protoMaxBulkLen) {
+        if Int64(a.count + 1) * Int64(b.count + 1) * 4 > Int64(context.server.hot.protoMaxBulkLen) {
             throw RedisError("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len")
         }
         let result = LCS(a, b)

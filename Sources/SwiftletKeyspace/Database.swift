@@ -4,9 +4,11 @@
 public final class Database {
     public let index: Int
     /// The keys. Swapped wholesale by `SWAPDB`.
+    @exclusivity(unchecked)
     var main = KeyTable()
     /// Keys with a time to live: a copy of the key with `.int(unix time in ms)` as the value, as Redis keeps a
     /// second `expires` dict, so that sampling for active expiry only visits keys that can expire.
+    @exclusivity(unchecked)
     var expires = KeyTable()
     /// Cursor of the active expire cycle's walk over `expires`.
     var expireCursor: UInt64 = 0

@@ -9,11 +9,15 @@
 ///
 /// Not thread-safe: one event loop owns it.
 public final class KeyTable {
+    @exclusivity(unchecked)
     private var tables: (Buckets, Buckets)
     /// Bucket index of table 0 that the rehash will move next; -1 when no rehash is in progress.
+    @exclusivity(unchecked)
     private var rehashIndex = -1
+    @exclusivity(unchecked)
     public private(set) var count = 0
     /// Set while a scan callback runs, so that the callback may not trigger a rehash step.
+    @exclusivity(unchecked)
     private var rehashPaused = 0
 
     /// Redis's `dict_force_resize_ratio`: grow even when resizing is discouraged once the load passes this.

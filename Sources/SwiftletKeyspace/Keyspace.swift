@@ -19,11 +19,14 @@ public struct KeyspaceStats: Sendable {
 /// no clock of its own (every operation is given `now`, in unix milliseconds).
 public final class Keyspace {
     public private(set) var databases: [Database] = []
+    @exclusivity(unchecked)
     public var stats = KeyspaceStats()
+    @exclusivity(unchecked)
     public var accessPolicy: AccessPolicy = .lru
     /// Called after a key was removed because its time to live passed (notifications, AOF, WATCH).
     public var onExpired: ((Database, UnsafeRawBufferPointer) -> Void)?
     /// The random source for RANDOMKEY, sampling and LFU.
+    @exclusivity(unchecked)
     public var rng = SystemRandomNumberGenerator()
 
     public init(databases: Int = 16) {

@@ -65,9 +65,13 @@ public struct RESPRequestParser: Sendable {
     public mutating func next(from buffer: inout ByteBuffer, into arguments: inout [ByteBuffer]) throws(RESPProtocolError)
         -> Bool
     {
-        arguments.removeAll(keepingCapacity: true)
+        if !arguments.isEmpty { arguments.removeAll(keepingCapacity: true) }
         while buffer.readableBytes > 0 {
             if !self.inProgress {
+                if let consumed = Self.parseComplete(buffer, into: &arguments, maxBulk: self.limits.maxBulkLength) {
+                    buffer.moveReaderIndex(forwardBy: consumed)
+                    return true
+                }
                 let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self)!  // readable > 0
                 if first != UInt8(ascii: "*") {
                     switch try self.parseInline(&buffer, into: &arguments) {
@@ -104,6 +108,48 @@ public struct RESPRequestParser: Sendable {
             return true
         }
         return false
+    }
+
+    /// The fast path: a whole, well-formed multibulk request already in the buffer is sliced straight into
+    /// `arguments` in one pass. Returns the bytes consumed, or `nil` (with `arguments` left empty) when the
+    /// request is incomplete, empty, inline or unusual; the general path then handles it and reports errors.
+    private static func parseComplete(_ buffer: ByteBuffer, into arguments: inout [ByteBuffer], maxBulk: Int) -> Int? {
+        let base = buffer.readerIndex
+        let consumed: Int? = buffer.withUnsafeReadableBytes { raw in
+            let n = raw.count
+            guard n >= 4, raw[0] == UInt8(ascii: "*") else { return nil }
+            var i = 1
+            // A decimal of at most 10 digits terminated by CRLF, without sign or leading zero.
+            func number() -> Int? {
+                var value = 0
+                let start = i
+                while i < n {
+                    let c = raw[i]
+                    if c == 13 {
+                        guard i > start, i + 1 < n, raw[i + 1] == 10, i - start <= 10 else { return nil }
+                        if raw[start] == UInt8(ascii: "0") && i - start > 1 { return nil }
+                        i += 2
+                        return value
+                    }
+                    guard c >= 48 && c <= 57 else { return nil }
+                    value = value &* 10 &+ Int(c &- 48)
+                    i += 1
+                }
+                return nil
+            }
+            guard let count = number(), count > 0 else { return nil }
+            for _ in 0..<count {
+                guard i < n, raw[i] == UInt8(ascii: "$") else { return nil }
+                i += 1
+                guard let length = number(), length <= maxBulk, n - i >= length + 2 else { return nil }
+                // In bounds: `length + 2` bytes remain after `i`.
+                arguments.append(buffer.getSlice(at: base + i, length: length)!)
+                i += length + 2
+            }
+            return i
+        }
+        if consumed == nil && !arguments.isEmpty { arguments.removeAll(keepingCapacity: true) }
+        return consumed
     }
 
     /// Scans bulk strings of the request in progress; returns `true` once all arguments are present.

@@ -22,7 +22,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     init(core: ServerCore) {
         self.core = core
         var limits = RESPRequestLimits()
-        limits.maxBulkLength = core.state.config.protoMaxBulkLen
+        limits.maxBulkLength = core.state.hot.protoMaxBulkLen
         self.parser = RESPRequestParser(limits: limits)
         self.logger = core.logger
     }
@@ -119,7 +119,7 @@ final class ConnectionHandler: ChannelInboundHandler {
                 return
             }
         }
-        if buffer.readableBytes > state.config.clientQueryBufferLimit {
+        if buffer.readableBytes > state.hot.clientQueryBufferLimit {
             self.logger.warning(
                 "closing client that reached max query buffer length",
                 metadata: ["qbuf": "\(buffer.readableBytes)"]
