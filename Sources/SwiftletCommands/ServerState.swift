@@ -20,6 +20,7 @@ public final class ClientSession {
     @exclusivity(unchecked)
     public var lastCommandID = -1
     /// Close the connection once the pending replies are written (QUIT, protocol errors, CLIENT KILL).
+    @exclusivity(unchecked)
     public var closeAfterReply = false
     /// Whether AUTH/HELLO AUTH succeeded; only checked while `requirepass` is set.
     @exclusivity(unchecked)
@@ -78,6 +79,7 @@ public final class ServerState {
     @exclusivity(unchecked)
     public var stats = ServerStats()
     /// Connected clients by id.
+    @exclusivity(unchecked)
     public var clients: [Int: ClientSession] = [:]
     private var nextClientID = 1
     /// Unix milliseconds when the server started.
@@ -89,9 +91,12 @@ public final class ServerState {
     public var dirty = 0
     public var lastSaveTime: Int64
     /// The wall clock in unix milliseconds; tests inject their own.
-    public var clock: () -> Int64
+    /// An injected wall clock (tests); `nil` uses the system clock.
+    private let injectedClock: (() -> Int64)?
+    /// Realtime minus monotonic, in microseconds: lets one monotonic read give both a duration and the wall time.
+    @exclusivity(unchecked)
+    private var wallOffset: Int64 = 0
     /// A monotonic clock in microseconds, for durations.
-    public var monotonicMicroseconds: () -> Int64
     /// Port actually bound, path of the config file, executable: for INFO server.
     public var boundPort = 0
     public var configFile = ""
@@ -134,15 +139,14 @@ public final class ServerState {
 
     public init(
         config: ConfigStore = ConfigStore(),
-        clock: @escaping () -> Int64 = ServerState.systemClock,
-        monotonicMicroseconds: @escaping () -> Int64 = ServerState.systemMonotonicMicroseconds
+        clock: (() -> Int64)? = nil
     ) {
         self.config = config
         self.keyspace = Keyspace(databases: max(1, config.databases))
+        self.wallOffset = ServerState.systemClock() * 1000 - ServerState.systemMonotonicMicroseconds()
         self.table = CommandTable(Commands.all)
-        self.clock = clock
-        self.monotonicMicroseconds = monotonicMicroseconds
-        self.startTime = clock()
+        self.injectedClock = clock
+        self.startTime = clock?() ?? ServerState.systemClock()
         self.lastSaveTime = self.startTime / 1000
         var rng = SystemRandomNumberGenerator()
         self.runID = String((0..<40).map { _ in "0123456789abcdef".randomElement(using: &rng)! })
@@ -206,6 +210,23 @@ public final class ServerState {
         self.clients[session.id] = nil
     }
 
+    /// The wall clock in unix milliseconds (the injected one in tests).
+    public func clock() -> Int64 {
+        if let injectedClock { return injectedClock() }
+        return (ServerState.systemMonotonicMicroseconds() + self.wallOffset) / 1000
+    }
+
+    /// A monotonic clock in microseconds, for durations.
+    @inline(__always)
+    public func monotonicMicroseconds() -> Int64 {
+        ServerState.systemMonotonicMicroseconds()
+    }
+
+    /// Re-reads the realtime clock (from the server tick), so that wall time follows clock adjustments.
+    public func resyncWallClock() {
+        self.wallOffset = ServerState.systemClock() * 1000 - ServerState.systemMonotonicMicroseconds()
+    }
+
     public static func systemClock() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
@@ -223,7 +244,7 @@ public final class ServerState {
     /// Runs the request in `context.arguments` and writes its reply (or error) to `context.out`.
     public func execute(_ context: inout CommandContext) {
         let started = self.monotonicMicroseconds()
-        context.now = self.clock()
+        context.now = self.injectedClock?() ?? (started + self.wallOffset) / 1000
         context.session.lastInteraction = context.now
         let id: Int
         do {

@@ -14,7 +14,8 @@ public final class Database {
     var expireCursor: UInt64 = 0
     /// Running estimate of the average TTL of keys with one, for `INFO keyspace` (`avg_ttl`).
     public internal(set) var averageTTL: Int64 = 0
-    unowned let keyspace: Keyspace
+    /// The keyspace owns its databases and outlives them, so the back reference needs no reference counting.
+    unowned(unsafe) let keyspace: Keyspace
 
     init(index: Int, keyspace: Keyspace) {
         self.index = index

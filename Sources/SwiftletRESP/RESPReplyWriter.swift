@@ -49,9 +49,13 @@ public struct RESPReplyWriter: Sendable {
 
     @inlinable
     public mutating func writeInteger(_ value: Int) {
-        self.buffer.writeInteger(UInt8(ascii: ":"))
-        self.writeDecimal(value)
-        self.buffer.writeStaticString("\r\n")
+        self.buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 24) { out in
+            let base = out.baseAddress!  // at least 24 bytes
+            base.storeBytes(of: UInt8(ascii: ":"), as: UInt8.self)
+            let i = 1 + Self.formatDecimal(value, into: base + 1)
+            base.storeBytes(of: 0x0A0D, toByteOffset: i, as: UInt16.self)
+            return i + 2
+        }
     }
 
     /// A boolean: `#t`/`#f` in RESP3, `:1`/`:0` in RESP2.
@@ -88,11 +92,46 @@ public struct RESPReplyWriter: Sendable {
 
     // MARK: - Bulk strings
 
+    /// `$<n>\r\n<bytes>\r\n` in one reservation of the buffer.
     @inlinable
     public mutating func writeBulkString(_ bytes: UnsafeRawBufferPointer) {
-        self.writeLengthHeader(UInt8(ascii: "$"), bytes.count)
-        self.buffer.writeBytes(bytes)
-        self.buffer.writeStaticString("\r\n")
+        let n = bytes.count
+        self.buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: n + 25) { out in
+            let base = out.baseAddress!  // at least n + 25 bytes
+            base.storeBytes(of: UInt8(ascii: "$"), as: UInt8.self)
+            var i = 1 + Self.formatDecimal(n, into: base + 1)
+            base.storeBytes(of: 0x0A0D, toByteOffset: i, as: UInt16.self)
+            i += 2
+            if n > 0 { (base + i).copyMemory(from: bytes.baseAddress!, byteCount: n) }
+            i += n
+            base.storeBytes(of: 0x0A0D, toByteOffset: i, as: UInt16.self)
+            return i + 2
+        }
+    }
+
+    /// Writes the decimal digits of `value` at `out` (room for 20 bytes) and returns their count.
+    @inlinable
+    static func formatDecimal(_ value: Int, into out: UnsafeMutableRawPointer) -> Int {
+        if value >= 0 && value < 10 {
+            out.storeBytes(of: UInt8(truncatingIfNeeded: value) &+ 48, as: UInt8.self)
+            return 1
+        }
+        var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        return withUnsafeMutableBytes(of: &scratch) { digits in
+            var magnitude = value.magnitude
+            var i = 24
+            repeat {
+                i -= 1
+                digits[i] = UInt8(truncatingIfNeeded: magnitude % 10) &+ 48
+                magnitude /= 10
+            } while magnitude > 0
+            if value < 0 {
+                i -= 1
+                digits[i] = UInt8(ascii: "-")
+            }
+            out.copyMemory(from: digits.baseAddress! + i, byteCount: 24 - i)  // scratch is 24 bytes
+            return 24 - i
+        }
     }
 
     @inlinable

@@ -13,9 +13,13 @@ final class ConnectionHandler: ChannelInboundHandler {
     typealias OutboundOut = ByteBuffer
 
     private let core: ServerCore
+    @exclusivity(unchecked)
     private var parser: RESPRequestParser
+    @exclusivity(unchecked)
     private var cumulation: ByteBuffer?
+    @exclusivity(unchecked)
     private var commandContext: CommandContext?
+    @exclusivity(unchecked)
     private var closing = false
     private var logger: Logger
 
@@ -142,12 +146,17 @@ final class ConnectionHandler: ChannelInboundHandler {
         if count > 0 {
             self.core.state.stats.totalNetOutputBytes += count
             self.core.state.stats.totalWritesProcessed += 1
-            self.commandContext!.out.buffer = context.channel.allocator.buffer(capacity: min(max(count, 512), 65536))
             if self.closing {
                 context.writeAndFlush(self.wrapOutboundOut(out)).whenComplete { _ in context.close(promise: nil) }
                 return
             }
             context.writeAndFlush(self.wrapOutboundOut(out), promise: nil)
+            // The socket write usually completes inside the flush, so NIO no longer holds the buffer and clearing
+            // reuses its storage; if a write is still pending, the next reply copies on write instead.
+            self.commandContext!.out.buffer.clear()
+            if self.commandContext!.out.buffer.capacity > 1 << 20 {
+                self.commandContext!.out.buffer = context.channel.allocator.buffer(capacity: 16384)
+            }
         } else if self.closing {
             context.close(promise: nil)
         }

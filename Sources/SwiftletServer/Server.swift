@@ -170,6 +170,7 @@ public final class Server: Sendable {
         let hz = max(1, min(500, core.state.config.hz))
         let task = core.loop.scheduleRepeatedTask(initialDelay: .milliseconds(Int64(1000 / hz)), delay: .milliseconds(Int64(1000 / hz))) { _ in
             let state = core.state
+            state.resyncWallClock()
             let now = state.clock()
             if state.activeExpireEnabled {
                 let started = state.monotonicMicroseconds()
