@@ -39,7 +39,7 @@ public enum CommandCommands {
         var filter = ListFilter.none
         var i = 2
         while i < context.count {
-            // Like Redis, FILTERBY must be followed by exactly two more arguments; the last FILTERBY wins.
+            // Like Redis, FILTERBY must be followed by exactly two more arguments, so there is at most one filter.
             guard context.argument(i, is: "filterby"), context.count - 1 - i == 2 else { throw RedisError.syntax }
             let argument = context.arguments[i + 2].bytes
             if context.argument(i + 1, is: "module") {
@@ -322,7 +322,10 @@ public enum CommandCommands {
 
     static let specs: [CommandSpec] = [
         .init(
-            "command", arity: -1, flags: [.loading, .stale, .sentinel], group: "server",
+            "command",
+            arity: -1,
+            flags: [.loading, .stale, .sentinel],
+            group: "server",
             subcommands: [
                 .init("count", arity: 2, flags: [.loading, .stale, .sentinel], group: "server", run: count),
                 .init("docs", arity: -2, flags: [.loading, .stale, .sentinel], group: "server", run: docs),
@@ -339,6 +342,6 @@ public enum CommandCommands {
                 .init("list", arity: -2, flags: [.loading, .stale, .sentinel], group: "server", run: list),
             ],
             run: all
-        ),
+        )
     ]
 }

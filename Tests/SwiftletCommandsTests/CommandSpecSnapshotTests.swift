@@ -55,10 +55,9 @@ struct CommandSpecSnapshotTests {
         #expect(spec.arity == expected.arity, "arity of \(fullName)")
         let flags = CommandFlags.names.filter { spec.flags.contains($0.0) }.map(\.1)
         #expect(flags == expected.flags, "flags of \(fullName)")
-        #expect(
-            [spec.keys.first, spec.keys.last, spec.keys.step] == [expected.first, expected.last, expected.step],
-            "first/last/step of \(fullName)"
-        )
+        let keys: [Int] = [spec.keys.first, spec.keys.last, spec.keys.step]
+        let expectedKeys: [Int] = [expected.first, expected.last, expected.step]
+        #expect(keys == expectedKeys, "first/last/step of \(fullName)")
         #expect(spec.group == expected.group, "group of \(fullName)")
         #expect(CommandMetadata.lookup(fullName) != nil, "metadata of \(fullName)")
     }
