@@ -152,11 +152,7 @@ public enum CommandCommands {
         out.writeInteger(spec.keys.first)
         out.writeInteger(spec.keys.last)
         out.writeInteger(spec.keys.step)
-        let acl = metadata?.acl ?? []
-        out.writeSetHeader(ACLCategories.names.reduce(0) { $0 + (acl.contains($1.0) ? 1 : 0) })
-        for (category, name) in ACLCategories.names where acl.contains(category) {
-            out.writeSimpleString("@" + name)
-        }
+        Self.writeFlags(metadata?.acl ?? [], Self.aclReplyNames, &out)
         let tips = metadata?.tips ?? []
         out.writeSetHeader(tips.count)
         for tip in tips { out.writeBulkString(tip) }
@@ -170,6 +166,9 @@ public enum CommandCommands {
             for sub in spec.subcommands { Self.writeInfo(sub, &out) }
         }
     }
+
+    /// ACL categories as COMMAND INFO prints them (`@read`).
+    static let aclReplyNames = ACLCategories.names.map { ($0.0, "@" + $0.1) }
 
     /// A set of flags as a set of simple strings, in the order of `names`.
     static func writeFlags<Flags: OptionSet>(_ flags: Flags, _ names: [(Flags, String)], _ out: inout RESPReplyWriter)
@@ -247,14 +246,17 @@ public enum CommandCommands {
     /// arguments and subcommands, each present only when Redis has it.
     static func writeDocs(_ spec: CommandSpec, _ out: inout RESPReplyWriter) {
         let m = CommandMetadata.lookup(spec.fullName)
-        var fields = 1  // the group is always there
-        for present in [
-            m?.summary != nil, m?.since != nil, m?.complexity != nil, !(m?.docFlags.isEmpty ?? true),
-            m?.deprecatedSince != nil, m?.replacedBy != nil, m?.history != nil, m?.arguments != nil,
-            !spec.subcommands.isEmpty,
-        ] where present {
-            fields += 1
-        }
+        // The group is always there; every other field only when Redis has it.
+        var fields = 1
+        if m?.summary != nil { fields += 1 }
+        if m?.since != nil { fields += 1 }
+        if m?.complexity != nil { fields += 1 }
+        if !(m?.docFlags.isEmpty ?? true) { fields += 1 }
+        if m?.deprecatedSince != nil { fields += 1 }
+        if m?.replacedBy != nil { fields += 1 }
+        if m?.history != nil { fields += 1 }
+        if m?.arguments != nil { fields += 1 }
+        if !spec.subcommands.isEmpty { fields += 1 }
         out.writeMapHeader(fields)
         Self.writeField("summary", m?.summary, &out)
         Self.writeField("since", m?.since, &out)
@@ -293,12 +295,13 @@ public enum CommandCommands {
         out.writeArrayHeader(arguments.count)
         for a in arguments {
             var fields = 2
-            for present in [
-                a.keySpec >= 0, a.token != nil, a.summary != nil, a.since != nil, a.deprecatedSince != nil,
-                !a.flags.isEmpty, a.arguments != nil,
-            ] where present {
-                fields += 1
-            }
+            if a.keySpec >= 0 { fields += 1 }
+            if a.token != nil { fields += 1 }
+            if a.summary != nil { fields += 1 }
+            if a.since != nil { fields += 1 }
+            if a.deprecatedSince != nil { fields += 1 }
+            if !a.flags.isEmpty { fields += 1 }
+            if a.arguments != nil { fields += 1 }
             out.writeMapHeader(fields)
             Self.writeField("name", a.name, &out)
             Self.writeField("type", a.kind.rawValue, &out)
