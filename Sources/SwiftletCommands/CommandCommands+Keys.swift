@@ -18,13 +18,15 @@ extension CommandCommands {
             throw RedisError.invalidCommandSpecified
         }
         let keySpecs = Self.keySpecs(of: spec)
-        let procedure = KeyFinder.procedure(for: spec.fullName)
-        guard procedure != nil || keySpecs.contains(where: { !$0.flags.contains(.notKey) }) else {
+        guard
+            keySpecs.contains(where: { !$0.flags.contains(.notKey) })
+                || KeyFinder.procedure(for: spec.fullName) != nil
+        else {
             throw RedisError.commandHasNoKeys
         }
         guard spec.accepts(argumentCount: request.count) else { throw RedisError.invalidNumberOfArgumentsForCommand }
         let arguments = Array(request)
-        let keys = KeyFinder.keys(arguments, specs: keySpecs, procedure: procedure, arity: spec.arity)
+        let keys = KeyFinder.keys(arguments, specs: keySpecs, command: spec.fullName, arity: spec.arity)
         if keys.isEmpty {
             guard spec.flags.contains(.noMandatoryKeys) else { throw RedisError.invalidArgumentsForCommand }
             context.out.writeArrayHeader(0)
@@ -59,13 +61,13 @@ enum KeyFinder {
     /// A command-specific procedure (Redis's `getkeys_proc`), for specs that are incomplete or have variable flags.
     typealias Procedure = @Sendable ([ByteBuffer]) -> [KeyReference]
 
-    static func keys(_ arguments: [ByteBuffer], specs: [KeySpec], procedure: Procedure?, arity: Int) -> [KeyReference] {
+    static func keys(_ arguments: [ByteBuffer], specs: [KeySpec], command: String, arity: Int) -> [KeyReference] {
         let hasKeySpec = specs.contains { !$0.flags.contains(.notKey) }
         let hasVariableFlags = specs.contains { $0.flags.contains(.variableFlags) }
         if hasKeySpec && !hasVariableFlags, let keys = Self.keys(arguments, specs: specs, arity: arity) {
             return keys
         }
-        return procedure?(arguments) ?? []
+        return Self.procedure(for: command)?(arguments) ?? []
     }
 
     /// Keys from the specifications, or `nil` when a spec does not fit the request (or is incomplete).

@@ -21,7 +21,10 @@ public enum CommandCommands {
 
     /// COMMAND COUNT — O(1)
     static func count(_ context: inout CommandContext) throws(RedisError) {
-        context.out.writeInteger(Self.topLevel(context.server.table).count)
+        let commands = context.server.table.commands
+        var count = 0
+        for i in commands.indices where commands[i].fullName.utf8.count == commands[i].name.utf8.count { count += 1 }
+        context.out.writeInteger(count)
     }
 
     /// A filter of COMMAND LIST FILTERBY.

@@ -183,7 +183,7 @@ struct CommandCommandsTests {
         return KeyFinder.keys(
             arguments,
             specs: metadata.keySpecs,
-            procedure: KeyFinder.procedure(for: name),
+            command: name,
             arity: arity
         ).map(\.index)
     }
