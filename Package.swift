@@ -94,6 +94,8 @@ let package = Package(
                 "SwiftletCommands", "SwiftletKeyspace", "SwiftletRESP",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
+            // Read from the source tree by path (see CommandSpecSnapshotTests), not bundled.
+            exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -23,16 +23,17 @@ public struct CommandFlags: OptionSet, Sendable, Hashable {
     public static let movableKeys = CommandFlags(rawValue: 1 << 17)
     public static let allowBusy = CommandFlags(rawValue: 1 << 18)
     public static let sentinel = CommandFlags(rawValue: 1 << 19)
+    public static let asking = CommandFlags(rawValue: 1 << 20)
 
-    /// The names `COMMAND INFO` prints, in Redis's order.
+    /// The flags `COMMAND INFO` prints, with their names, in Redis's order. `may_replicate` and `sentinel` are
+    /// hidden on purpose, as in Redis.
     public static let names: [(CommandFlags, String)] = [
         (.write, "write"), (.readonly, "readonly"), (.denyOOM, "denyoom"), (.admin, "admin"),
         (.pubsub, "pubsub"), (.noscript, "noscript"), (.blocking, "blocking"), (.loading, "loading"),
-        (.stale, "stale"), (.skipMonitor, "skip_monitor"), (.skipSlowlog, "skip_slowlog"),
-        (.fast, "fast"), (.noAuth, "no_auth"), (.mayReplicate, "may_replicate"),
-        (.sentinel, "sentinel"),
-        (.noMandatoryKeys, "no_mandatory_keys"), (.noAsyncLoading, "no_async_loading"),
-        (.noMulti, "no_multi"), (.movableKeys, "movablekeys"), (.allowBusy, "allow_busy"),
+        (.stale, "stale"), (.skipMonitor, "skip_monitor"), (.skipSlowlog, "skip_slowlog"), (.asking, "asking"),
+        (.fast, "fast"), (.noAuth, "no_auth"), (.noMandatoryKeys, "no_mandatory_keys"),
+        (.noAsyncLoading, "no_async_loading"), (.noMulti, "no_multi"), (.movableKeys, "movablekeys"),
+        (.allowBusy, "allow_busy"),
     ]
 }
 

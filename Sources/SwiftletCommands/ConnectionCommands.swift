@@ -303,7 +303,7 @@ public enum ConnectionCommands {
         }
     }
 
-    /// CLIENT NO-TOUCH ON|OFF and CLIENT NO-EVICT ON|OFF — O(1)
+    /// CLIENT NO-EVICT ON|OFF — O(1) (CLIENT NO-TOUCH is Redis 7.2, not registered)
     static func clientFlag(_ context: inout CommandContext, _ set: (ClientSession, Bool) -> Void) throws(RedisError) {
         if context.argument(2, is: "on") {
             set(context.session, true)
@@ -317,7 +317,7 @@ public enum ConnectionCommands {
 
     static let specs: [CommandSpec] = [
         .init("ping", arity: -1, flags: [.fast, .sentinel], group: "connection", run: ping),
-        .init("echo", arity: 2, flags: [.fast], group: "connection", run: echo),
+        .init("echo", arity: 2, flags: [.loading, .stale, .fast], group: "connection", run: echo),
         .init("quit", arity: -1, flags: [.allowBusy, .noAuth, .noscript, .loading, .stale, .fast], group: "connection", run: quit),
         .init("reset", arity: 1, flags: [.noscript, .loading, .stale, .noAuth, .fast, .allowBusy], group: "connection", run: reset),
         .init("hello", arity: -1, flags: [.noscript, .loading, .stale, .fast, .noAuth, .sentinel, .allowBusy], group: "connection", run: hello),
@@ -333,7 +333,6 @@ public enum ConnectionCommands {
                 .init("info", arity: 2, flags: [.noscript, .loading, .stale, .sentinel], group: "connection", run: clientInfo),
                 .init("list", arity: -2, flags: [.admin, .noscript, .loading, .stale, .sentinel], group: "connection", run: clientList),
                 .init("kill", arity: -3, flags: [.admin, .noscript, .loading, .stale, .sentinel], group: "connection", run: clientKill),
-                .init("no-touch", arity: 3, flags: [.noscript, .loading, .stale], group: "connection") { c throws(RedisError) in try clientFlag(&c) { $0.noTouch = $1 } },
                 .init("no-evict", arity: 3, flags: [.admin, .noscript, .loading, .stale, .sentinel], group: "connection") { c throws(RedisError) in try clientFlag(&c) { $0.noEvict = $1 } },
                 .init("help", arity: 2, flags: [.loading, .stale, .sentinel], group: "connection") { c throws(RedisError) in KeyCommands.help(HelpText.client, &c) },
             ]

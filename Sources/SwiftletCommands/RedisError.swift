@@ -32,6 +32,12 @@ public struct RedisError: Error, Hashable, Sendable {
     public static let unknownSubcommandGeneric = RedisError("ERR unknown subcommand")
     public static let protocolVersion = RedisError("NOPROTO unsupported protocol version")
     public static let notAllowedInSubscribeMode = RedisError("ERR Can't execute")
+    public static let invalidCommandSpecified = RedisError("ERR Invalid command specified")
+    public static let commandHasNoKeys = RedisError("ERR The command has no key arguments")
+    public static let invalidNumberOfArgumentsForCommand = RedisError(
+        "ERR Invalid number of arguments specified for command"
+    )
+    public static let invalidArgumentsForCommand = RedisError("ERR Invalid arguments specified for command")
 
     public static func wrongArity(_ name: String) -> RedisError {
         RedisError("ERR wrong number of arguments for '\(name)' command")

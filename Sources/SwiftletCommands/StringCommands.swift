@@ -482,7 +482,7 @@ public enum StringCommands {
         .init("incrby", arity: 3, flags: [.write, .denyOOM, .fast], keys: .init(1, 1, 1), group: "string") { c throws(RedisError) in try incrbyArgument(&c, negate: false) },
         .init("decrby", arity: 3, flags: [.write, .denyOOM, .fast], keys: .init(1, 1, 1), group: "string") { c throws(RedisError) in try incrbyArgument(&c, negate: true) },
         .init("incrbyfloat", arity: 3, flags: [.write, .denyOOM, .fast], keys: .init(1, 1, 1), group: "string", run: incrbyfloat),
-        .init("lcs", arity: -3, flags: [.readonly], keys: .init(1, 1, 1), group: "string", run: lcs),
+        .init("lcs", arity: -3, flags: [.readonly], keys: .init(1, 2, 1), group: "string", run: lcs),
     ]
 }
 
