@@ -111,7 +111,8 @@ public struct CommandTable: Sendable {
 
     public func subcommand(of container: CommandSpec, _ name: ByteBuffer) -> CommandSpec? {
         var key = CommandName(container.name)
-        guard key.append(UnsafeRawBufferPointer(start: [UInt8(ascii: "|")], count: 1)) else { return nil }
+        let bar: [UInt8] = [UInt8(ascii: "|")]
+        guard bar.withUnsafeBytes({ key.append($0) }) else { return nil }
         guard name.withUnsafeReadableBytes({ key.append($0) }), let id = self.subcommandsByName[key] else {
             return nil
         }
