@@ -55,8 +55,10 @@ public final class SwiftletStore: Sendable {
     public init(loop: (any EventLoop)? = nil, config: ConfigStore = ConfigStore()) {
         let loop = loop ?? MultiThreadedEventLoopGroup.singleton.next()
         self.loop = loop
-        // The box is created on the loop that will own it.
-        self.box = try! loop.submit { NIOLoopBound(Box(state: ServerState(config: config)), eventLoop: loop) }.wait()
+        // The box is created on the loop that will own it; the config is handed over to it and not used here again.
+        nonisolated(unsafe) let handedOver = config
+        self.box = try! loop.submit { NIOLoopBound(Box(state: ServerState(config: handedOver)), eventLoop: loop) }
+            .wait()
     }
 
     /// Runs one command and returns its reply (errors come back as `.error`, as a client sees them).

@@ -1,5 +1,5 @@
-public import NIOCore
-public import SwiftletKeyspace
+import NIOCore
+import SwiftletKeyspace
 
 extension CommandContext {
     /// Argument `index` as a signed 64-bit integer, or `ERR value is not an integer or out of range`.

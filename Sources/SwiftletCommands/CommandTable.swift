@@ -1,5 +1,5 @@
 public import NIOCore
-public import SwiftletRESP
+import SwiftletRESP
 
 /// A command name folded to lower case and packed into four words: hashable and comparable without
 /// allocating, so that looking up a command costs no `uppercased()` and no `String`.
@@ -85,7 +85,9 @@ public struct CommandTable: Sendable {
             self.stats.append(CommandStats())
         }
         // Keep the container's copy of its subcommands in sync (ids and full names) for COMMAND INFO.
-        self.commands[spec.id].subcommands = spec.subcommands.map { self.commands[self.subcommandsByName[CommandName("\(spec.name)|\($0.name)")]!] }
+        self.commands[spec.id].subcommands = spec.subcommands.map {
+            self.commands[self.subcommandsByName[CommandName("\(spec.name)|\($0.name)")]!]
+        }
     }
 
     /// The top-level commands (not subcommands).

@@ -1,4 +1,4 @@
-public import NIOCore
+import NIOCore
 import SwiftletKeyspace
 import SwiftletRESP
 
@@ -318,23 +318,93 @@ public enum ConnectionCommands {
     static let specs: [CommandSpec] = [
         .init("ping", arity: -1, flags: [.fast, .sentinel], group: "connection", run: ping),
         .init("echo", arity: 2, flags: [.loading, .stale, .fast], group: "connection", run: echo),
-        .init("quit", arity: -1, flags: [.allowBusy, .noAuth, .noscript, .loading, .stale, .fast], group: "connection", run: quit),
-        .init("reset", arity: 1, flags: [.noscript, .loading, .stale, .noAuth, .fast, .allowBusy], group: "connection", run: reset),
-        .init("hello", arity: -1, flags: [.noscript, .loading, .stale, .fast, .noAuth, .sentinel, .allowBusy], group: "connection", run: hello),
-        .init("auth", arity: -2, flags: [.noscript, .loading, .stale, .fast, .noAuth, .sentinel, .allowBusy], group: "connection", run: auth),
+        .init(
+            "quit",
+            arity: -1,
+            flags: [.allowBusy, .noAuth, .noscript, .loading, .stale, .fast],
+            group: "connection",
+            run: quit
+        ),
+        .init(
+            "reset",
+            arity: 1,
+            flags: [.noscript, .loading, .stale, .noAuth, .fast, .allowBusy],
+            group: "connection",
+            run: reset
+        ),
+        .init(
+            "hello",
+            arity: -1,
+            flags: [.noscript, .loading, .stale, .fast, .noAuth, .sentinel, .allowBusy],
+            group: "connection",
+            run: hello
+        ),
+        .init(
+            "auth",
+            arity: -2,
+            flags: [.noscript, .loading, .stale, .fast, .noAuth, .sentinel, .allowBusy],
+            group: "connection",
+            run: auth
+        ),
         .init("select", arity: 2, flags: [.loading, .stale, .fast], group: "connection", run: select),
         .init("swapdb", arity: 3, flags: [.write, .fast], group: "server", run: swapdb),
         .init(
-            "client", arity: -2, flags: [.sentinel], group: "connection",
+            "client",
+            arity: -2,
+            flags: [.sentinel],
+            group: "connection",
             subcommands: [
-                .init("id", arity: 2, flags: [.noscript, .loading, .stale, .sentinel], group: "connection", run: clientID),
-                .init("setname", arity: 3, flags: [.noscript, .loading, .stale, .sentinel], group: "connection", run: clientSetname),
-                .init("getname", arity: 2, flags: [.noscript, .loading, .stale, .sentinel], group: "connection", run: clientGetname),
-                .init("info", arity: 2, flags: [.noscript, .loading, .stale, .sentinel], group: "connection", run: clientInfo),
-                .init("list", arity: -2, flags: [.admin, .noscript, .loading, .stale, .sentinel], group: "connection", run: clientList),
-                .init("kill", arity: -3, flags: [.admin, .noscript, .loading, .stale, .sentinel], group: "connection", run: clientKill),
-                .init("no-evict", arity: 3, flags: [.admin, .noscript, .loading, .stale, .sentinel], group: "connection") { c throws(RedisError) in try clientFlag(&c) { $0.noEvict = $1 } },
-                .init("help", arity: 2, flags: [.loading, .stale, .sentinel], group: "connection") { c throws(RedisError) in KeyCommands.help(HelpText.client, &c) },
+                .init(
+                    "id",
+                    arity: 2,
+                    flags: [.noscript, .loading, .stale, .sentinel],
+                    group: "connection",
+                    run: clientID
+                ),
+                .init(
+                    "setname",
+                    arity: 3,
+                    flags: [.noscript, .loading, .stale, .sentinel],
+                    group: "connection",
+                    run: clientSetname
+                ),
+                .init(
+                    "getname",
+                    arity: 2,
+                    flags: [.noscript, .loading, .stale, .sentinel],
+                    group: "connection",
+                    run: clientGetname
+                ),
+                .init(
+                    "info",
+                    arity: 2,
+                    flags: [.noscript, .loading, .stale, .sentinel],
+                    group: "connection",
+                    run: clientInfo
+                ),
+                .init(
+                    "list",
+                    arity: -2,
+                    flags: [.admin, .noscript, .loading, .stale, .sentinel],
+                    group: "connection",
+                    run: clientList
+                ),
+                .init(
+                    "kill",
+                    arity: -3,
+                    flags: [.admin, .noscript, .loading, .stale, .sentinel],
+                    group: "connection",
+                    run: clientKill
+                ),
+                .init(
+                    "no-evict",
+                    arity: 3,
+                    flags: [.admin, .noscript, .loading, .stale, .sentinel],
+                    group: "connection"
+                ) { c throws(RedisError) in try clientFlag(&c) { $0.noEvict = $1 } },
+                .init("help", arity: 2, flags: [.loading, .stale, .sentinel], group: "connection") {
+                    c throws(RedisError) in KeyCommands.help(HelpText.client, &c)
+                },
             ]
         ),
     ]

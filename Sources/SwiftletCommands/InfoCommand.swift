@@ -73,9 +73,15 @@ enum InfoCommand {
             lines.append("# Server")
             var uts = utsname()
             uname(&uts)
-            let sysname = withUnsafeBytes(of: &uts.sysname) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            let release = withUnsafeBytes(of: &uts.release) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            let machine = withUnsafeBytes(of: &uts.machine) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            let sysname = withUnsafeBytes(of: &uts.sysname) {
+                String(cString: $0.bindMemory(to: CChar.self).baseAddress!)
+            }
+            let release = withUnsafeBytes(of: &uts.release) {
+                String(cString: $0.bindMemory(to: CChar.self).baseAddress!)
+            }
+            let machine = withUnsafeBytes(of: &uts.machine) {
+                String(cString: $0.bindMemory(to: CChar.self).baseAddress!)
+            }
             let uptime = (now - server.startTime) / 1000
             field("redis_version", ConnectionCommands.redisVersion)
             field("redis_git_sha1", "00000000")
@@ -117,7 +123,8 @@ enum InfoCommand {
             let m = MemoryInfo.current()
             let peak = max(server.peakAllocated, m.allocated)
             let total = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
-            let overhead = server.startupAllocated
+            let overhead =
+                server.startupAllocated
                 + server.keyspace.databases.reduce(0) { $0 + $1.table.bucketCount * 8 }
             let dataset = max(0, m.allocated - overhead)
             let maxmemory = server.config.maxMemory
@@ -131,7 +138,10 @@ enum InfoCommand {
             field("used_memory_overhead", overhead)
             field("used_memory_startup", server.startupAllocated)
             field("used_memory_dataset", dataset)
-            field("used_memory_dataset_perc", fixed2(m.allocated == 0 ? 0 : Double(dataset) * 100 / Double(m.allocated)) + "%")
+            field(
+                "used_memory_dataset_perc",
+                fixed2(m.allocated == 0 ? 0 : Double(dataset) * 100 / Double(m.allocated)) + "%"
+            )
             field("allocator_allocated", m.allocated)
             field("allocator_active", m.active)
             field("allocator_resident", m.resident)
@@ -165,7 +175,10 @@ enum InfoCommand {
             field("mem_replication_backlog", 0)
             field("mem_total_replication_buffers", 0)
             field("mem_clients_slaves", 0)
-            field("mem_clients_normal", server.clients.values.reduce(0) { $0 + $1.queryBufferLength + $1.outputBufferLength })
+            field(
+                "mem_clients_normal",
+                server.clients.values.reduce(0) { $0 + $1.queryBufferLength + $1.outputBufferLength }
+            )
             field("mem_cluster_links", 0)
             field("mem_aof_buffer", 0)
             field("mem_allocator", "libc")

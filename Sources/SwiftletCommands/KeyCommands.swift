@@ -1,4 +1,4 @@
-public import NIOCore
+import NIOCore
 import SwiftletKeyspace
 import SwiftletRESP
 
@@ -161,7 +161,7 @@ public enum KeyCommands {
         var found: [[UInt8]] = []
         var expired: [[UInt8]] = []
         pattern.withUnsafeBytes { p in
-            db.table.forEach { entry in
+            db.table.visitAll { entry in
                 entry.withKey { key in
                     guard all || Glob.match(pattern: p, string: key) else { return }
                     if let at = db.expireTime(of: entry), at <= now {
@@ -308,7 +308,9 @@ public enum KeyCommands {
             } else if context.argument(i, is: "lt") {
                 lt = true
             } else {
-                throw RedisError("ERR Unsupported option \(RedisError.sanitize(context.arguments[i].readableBytesView))")
+                throw RedisError(
+                    "ERR Unsupported option \(RedisError.sanitize(context.arguments[i].readableBytesView))"
+                )
             }
         }
         if nx && (xx || gt || lt) {
@@ -407,7 +409,9 @@ public enum KeyCommands {
     static func objectFreq(_ context: inout CommandContext) throws(RedisError) {
         guard let entry = Self.objectLookup(&context) else { return }
         guard case .lfu = context.keyspace.accessPolicy else {
-            throw RedisError("ERR An LFU maxmemory policy is not selected, access frequency not tracked. \(Self.lfuNote)")
+            throw RedisError(
+                "ERR An LFU maxmemory policy is not selected, access frequency not tracked. \(Self.lfuNote)"
+            )
         }
         context.out.writeInteger(context.keyspace.frequency(entry, now: context.now))
     }
@@ -435,33 +439,83 @@ public enum KeyCommands {
         .init("exists", arity: -2, flags: [.readonly, .fast], keys: .init(1, -1, 1), group: "generic", run: exists),
         .init("touch", arity: -2, flags: [.readonly, .fast], keys: .init(1, -1, 1), group: "generic", run: touch),
         .init("type", arity: 2, flags: [.readonly, .fast], keys: .init(1, 1, 1), group: "generic", run: type),
-        .init("rename", arity: 3, flags: [.write], keys: .init(1, 2, 1), group: "generic") { c throws(RedisError) in try rename(&c, onlyIfAbsent: false) },
-        .init("renamenx", arity: 3, flags: [.write, .fast], keys: .init(1, 2, 1), group: "generic") { c throws(RedisError) in try rename(&c, onlyIfAbsent: true) },
+        .init("rename", arity: 3, flags: [.write], keys: .init(1, 2, 1), group: "generic") { c throws(RedisError) in
+            try rename(&c, onlyIfAbsent: false)
+        },
+        .init("renamenx", arity: 3, flags: [.write, .fast], keys: .init(1, 2, 1), group: "generic") {
+            c throws(RedisError) in try rename(&c, onlyIfAbsent: true)
+        },
         .init("move", arity: 3, flags: [.write, .fast], keys: .init(1, 1, 1), group: "generic", run: move),
         .init("copy", arity: -3, flags: [.write, .denyOOM], keys: .init(1, 2, 1), group: "generic", run: copy),
         .init("keys", arity: 2, flags: [.readonly], group: "generic", run: keys),
         .init("scan", arity: -2, flags: [.readonly], group: "generic", run: scan),
         .init("randomkey", arity: 1, flags: [.readonly], group: "generic", run: randomkey),
         .init("dbsize", arity: 1, flags: [.readonly, .fast], group: "server", run: dbsize),
-        .init("flushdb", arity: -1, flags: [.write], group: "server") { c throws(RedisError) in try flush(&c, all: false) },
-        .init("flushall", arity: -1, flags: [.write], group: "server") { c throws(RedisError) in try flush(&c, all: true) },
-        .init("expire", arity: -3, flags: [.write, .fast], keys: .init(1, 1, 1), group: "generic") { c throws(RedisError) in try expire(&c, seconds: true, relative: true) },
-        .init("pexpire", arity: -3, flags: [.write, .fast], keys: .init(1, 1, 1), group: "generic") { c throws(RedisError) in try expire(&c, seconds: false, relative: true) },
-        .init("expireat", arity: -3, flags: [.write, .fast], keys: .init(1, 1, 1), group: "generic") { c throws(RedisError) in try expire(&c, seconds: true, relative: false) },
-        .init("pexpireat", arity: -3, flags: [.write, .fast], keys: .init(1, 1, 1), group: "generic") { c throws(RedisError) in try expire(&c, seconds: false, relative: false) },
-        .init("ttl", arity: 2, flags: [.readonly, .fast], keys: .init(1, 1, 1), group: "generic") { c throws(RedisError) in try ttl(&c, milliseconds: false, absolute: false) },
-        .init("pttl", arity: 2, flags: [.readonly, .fast], keys: .init(1, 1, 1), group: "generic") { c throws(RedisError) in try ttl(&c, milliseconds: true, absolute: false) },
-        .init("expiretime", arity: 2, flags: [.readonly, .fast], keys: .init(1, 1, 1), group: "generic") { c throws(RedisError) in try ttl(&c, milliseconds: false, absolute: true) },
-        .init("pexpiretime", arity: 2, flags: [.readonly, .fast], keys: .init(1, 1, 1), group: "generic") { c throws(RedisError) in try ttl(&c, milliseconds: true, absolute: true) },
+        .init("flushdb", arity: -1, flags: [.write], group: "server") { c throws(RedisError) in
+            try flush(&c, all: false)
+        },
+        .init("flushall", arity: -1, flags: [.write], group: "server") { c throws(RedisError) in
+            try flush(&c, all: true)
+        },
+        .init("expire", arity: -3, flags: [.write, .fast], keys: .init(1, 1, 1), group: "generic") {
+            c throws(RedisError) in try expire(&c, seconds: true, relative: true)
+        },
+        .init("pexpire", arity: -3, flags: [.write, .fast], keys: .init(1, 1, 1), group: "generic") {
+            c throws(RedisError) in try expire(&c, seconds: false, relative: true)
+        },
+        .init("expireat", arity: -3, flags: [.write, .fast], keys: .init(1, 1, 1), group: "generic") {
+            c throws(RedisError) in try expire(&c, seconds: true, relative: false)
+        },
+        .init("pexpireat", arity: -3, flags: [.write, .fast], keys: .init(1, 1, 1), group: "generic") {
+            c throws(RedisError) in try expire(&c, seconds: false, relative: false)
+        },
+        .init("ttl", arity: 2, flags: [.readonly, .fast], keys: .init(1, 1, 1), group: "generic") {
+            c throws(RedisError) in try ttl(&c, milliseconds: false, absolute: false)
+        },
+        .init("pttl", arity: 2, flags: [.readonly, .fast], keys: .init(1, 1, 1), group: "generic") {
+            c throws(RedisError) in try ttl(&c, milliseconds: true, absolute: false)
+        },
+        .init("expiretime", arity: 2, flags: [.readonly, .fast], keys: .init(1, 1, 1), group: "generic") {
+            c throws(RedisError) in try ttl(&c, milliseconds: false, absolute: true)
+        },
+        .init("pexpiretime", arity: 2, flags: [.readonly, .fast], keys: .init(1, 1, 1), group: "generic") {
+            c throws(RedisError) in try ttl(&c, milliseconds: true, absolute: true)
+        },
         .init("persist", arity: 2, flags: [.write, .fast], keys: .init(1, 1, 1), group: "generic", run: persist),
         .init(
-            "object", arity: -2, flags: [], group: "generic",
+            "object",
+            arity: -2,
+            flags: [],
+            group: "generic",
             subcommands: [
-                .init("encoding", arity: 3, flags: [.readonly], keys: .init(2, 2, 1), group: "generic", run: objectEncoding),
+                .init(
+                    "encoding",
+                    arity: 3,
+                    flags: [.readonly],
+                    keys: .init(2, 2, 1),
+                    group: "generic",
+                    run: objectEncoding
+                ),
                 .init("freq", arity: 3, flags: [.readonly], keys: .init(2, 2, 1), group: "generic", run: objectFreq),
-                .init("idletime", arity: 3, flags: [.readonly], keys: .init(2, 2, 1), group: "generic", run: objectIdletime),
-                .init("refcount", arity: 3, flags: [.readonly], keys: .init(2, 2, 1), group: "generic", run: objectRefcount),
-                .init("help", arity: 2, flags: [.loading, .stale], group: "generic") { c throws(RedisError) in help(HelpText.object, &c) },
+                .init(
+                    "idletime",
+                    arity: 3,
+                    flags: [.readonly],
+                    keys: .init(2, 2, 1),
+                    group: "generic",
+                    run: objectIdletime
+                ),
+                .init(
+                    "refcount",
+                    arity: 3,
+                    flags: [.readonly],
+                    keys: .init(2, 2, 1),
+                    group: "generic",
+                    run: objectRefcount
+                ),
+                .init("help", arity: 2, flags: [.loading, .stale], group: "generic") { c throws(RedisError) in
+                    help(HelpText.object, &c)
+                },
             ]
         ),
     ]

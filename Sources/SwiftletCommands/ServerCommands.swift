@@ -1,5 +1,5 @@
-public import NIOCore
 import CSwiftletSupport
+import NIOCore
 import SwiftletKeyspace
 import SwiftletRESP
 
@@ -183,7 +183,10 @@ public enum ServerCommands {
         pair("startup.allocated", context.server.startupAllocated)
         pair("replication.backlog", 0)
         pair("clients.slaves", 0)
-        pair("clients.normal", context.server.clients.values.reduce(0) { $0 + $1.outputBufferLength + $1.queryBufferLength })
+        pair(
+            "clients.normal",
+            context.server.clients.values.reduce(0) { $0 + $1.outputBufferLength + $1.queryBufferLength }
+        )
         pair("cluster.links", 0)
         pair("aof.buffer", 0)
         pair("lua.caches", 0)
@@ -203,7 +206,10 @@ public enum ServerCommands {
         pair("allocator.allocated", memory.allocated)
         pair("allocator.active", memory.active)
         pair("allocator.resident", memory.resident)
-        ratio("allocator-fragmentation.ratio", memory.allocated == 0 ? 0 : Double(memory.active) / Double(memory.allocated))
+        ratio(
+            "allocator-fragmentation.ratio",
+            memory.allocated == 0 ? 0 : Double(memory.active) / Double(memory.allocated)
+        )
         pair("allocator-fragmentation.bytes", memory.active - memory.allocated)
         ratio("allocator-rss.ratio", memory.active == 0 ? 0 : Double(memory.resident) / Double(memory.active))
         pair("allocator-rss.bytes", memory.resident - memory.active)
@@ -233,7 +239,8 @@ public enum ServerCommands {
                 + "using the Jemalloc allocator and not the default libc malloc.\n\nI'm here to keep you safe, Sam. I "
                 + "want to help you.\n"
         } else {
-            text = "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base."
+            text =
+                "Hi Sam, I can't find any memory issue in your instance. I can only account for what occurs on this base."
         }
         context.out.writeVerbatimString(text)
     }
@@ -252,28 +259,56 @@ public enum ServerCommands {
     static let specs: [CommandSpec] = [
         .init("lastsave", arity: 1, flags: [.loading, .stale, .fast], group: "server", run: lastsave),
         .init("time", arity: 1, flags: [.loading, .stale, .fast], group: "server", run: time),
-        .init("shutdown", arity: -1, flags: [.admin, .noscript, .loading, .stale, .noMulti, .sentinel, .allowBusy], group: "server", run: shutdown),
+        .init(
+            "shutdown",
+            arity: -1,
+            flags: [.admin, .noscript, .loading, .stale, .noMulti, .sentinel, .allowBusy],
+            group: "server",
+            run: shutdown
+        ),
         .init("debug", arity: -2, flags: [.admin, .noscript, .loading, .stale], group: "server", run: debug),
         .init("info", arity: -1, flags: [.loading, .stale, .sentinel], group: "server", run: InfoCommand.info),
         .init(
-            "config", arity: -2, flags: [], group: "server",
+            "config",
+            arity: -2,
+            flags: [],
+            group: "server",
             subcommands: [
                 .init("get", arity: -3, flags: [.admin, .noscript, .loading, .stale], group: "server", run: configGet),
                 .init("set", arity: -4, flags: [.admin, .noscript, .loading, .stale], group: "server", run: configSet),
-                .init("resetstat", arity: 2, flags: [.admin, .noscript, .loading, .stale], group: "server", run: configResetstat),
-                .init("rewrite", arity: 2, flags: [.admin, .noscript, .loading, .stale], group: "server", run: configRewrite),
-                .init("help", arity: 2, flags: [.loading, .stale], group: "server") { c throws(RedisError) in KeyCommands.help(HelpText.config, &c) },
+                .init(
+                    "resetstat",
+                    arity: 2,
+                    flags: [.admin, .noscript, .loading, .stale],
+                    group: "server",
+                    run: configResetstat
+                ),
+                .init(
+                    "rewrite",
+                    arity: 2,
+                    flags: [.admin, .noscript, .loading, .stale],
+                    group: "server",
+                    run: configRewrite
+                ),
+                .init("help", arity: 2, flags: [.loading, .stale], group: "server") { c throws(RedisError) in
+                    KeyCommands.help(HelpText.config, &c)
+                },
             ]
         ),
         .init(
-            "memory", arity: -2, flags: [], group: "server",
+            "memory",
+            arity: -2,
+            flags: [],
+            group: "server",
             subcommands: [
                 .init("usage", arity: -3, flags: [.readonly], keys: .init(2, 2, 1), group: "server", run: memoryUsage),
                 .init("stats", arity: 2, flags: [], group: "server", run: memoryStats),
                 .init("doctor", arity: 2, flags: [], group: "server", run: memoryDoctor),
                 .init("malloc-stats", arity: 2, flags: [], group: "server", run: memoryMallocStats),
                 .init("purge", arity: 2, flags: [], group: "server", run: memoryPurge),
-                .init("help", arity: 2, flags: [.loading, .stale], group: "server") { c throws(RedisError) in KeyCommands.help(HelpText.memory, &c) },
+                .init("help", arity: 2, flags: [.loading, .stale], group: "server") { c throws(RedisError) in
+                    KeyCommands.help(HelpText.memory, &c)
+                },
             ]
         ),
     ]

@@ -1,4 +1,4 @@
-public import NIOCore
+import NIOCore
 public import SwiftletKeyspace
 public import SwiftletRESP
 

@@ -1,4 +1,4 @@
-public import NIOCore
+import NIOCore
 import SwiftletKeyspace
 import SwiftletRESP
 
@@ -113,7 +113,13 @@ public enum StringCommands {
     }
 
     /// Writes a string value and its expiry, counting the change.
-    static func store(_ context: inout CommandContext, key: ByteBuffer, value: ByteBuffer, keepTTL: Bool = false, expireAt: Int64? = nil) {
+    static func store(
+        _ context: inout CommandContext,
+        key: ByteBuffer,
+        value: ByteBuffer,
+        keepTTL: Bool = false,
+        expireAt: Int64? = nil
+    ) {
         let db = context.db
         let now = context.now
         key.withUnsafeReadableBytes { k in
@@ -464,24 +470,61 @@ public enum StringCommands {
         .init("get", arity: 2, flags: [.readonly, .fast], keys: .init(1, 1, 1), group: "string", run: get),
         .init("set", arity: -3, flags: [.write, .denyOOM], keys: .init(1, 1, 1), group: "string", run: set),
         .init("setnx", arity: 3, flags: [.write, .denyOOM, .fast], keys: .init(1, 1, 1), group: "string", run: setnx),
-        .init("setex", arity: 4, flags: [.write, .denyOOM], keys: .init(1, 1, 1), group: "string") { c throws(RedisError) in try setex(&c, seconds: true) },
-        .init("psetex", arity: 4, flags: [.write, .denyOOM], keys: .init(1, 1, 1), group: "string") { c throws(RedisError) in try setex(&c, seconds: false) },
-        .init("getset", arity: 3, flags: [.write, .denyOOM, .fast], keys: .init(1, 1, 1), group: "string", run: getset),
+        .init("setex", arity: 4, flags: [.write, .denyOOM], keys: .init(1, 1, 1), group: "string") {
+            c throws(RedisError) in try setex(&c, seconds: true)
+        },
+        .init("psetex", arity: 4, flags: [.write, .denyOOM], keys: .init(1, 1, 1), group: "string") {
+            c throws(RedisError) in try setex(&c, seconds: false)
+        },
+        .init(
+            "getset",
+            arity: 3,
+            flags: [.write, .denyOOM, .fast],
+            keys: .init(1, 1, 1),
+            group: "string",
+            run: getset
+        ),
         .init("getdel", arity: 2, flags: [.write, .fast], keys: .init(1, 1, 1), group: "string", run: getdel),
         .init("getex", arity: -2, flags: [.write, .fast], keys: .init(1, 1, 1), group: "string", run: getex),
         .init("mget", arity: -2, flags: [.readonly, .fast], keys: .init(1, -1, 1), group: "string", run: mget),
-        .init("mset", arity: -3, flags: [.write, .denyOOM], keys: .init(1, -1, 2), group: "string") { c throws(RedisError) in try mset(&c, onlyIfNoneExist: false) },
-        .init("msetnx", arity: -3, flags: [.write, .denyOOM], keys: .init(1, -1, 2), group: "string") { c throws(RedisError) in try mset(&c, onlyIfNoneExist: true) },
-        .init("append", arity: 3, flags: [.write, .denyOOM, .fast], keys: .init(1, 1, 1), group: "string", run: append),
+        .init("mset", arity: -3, flags: [.write, .denyOOM], keys: .init(1, -1, 2), group: "string") {
+            c throws(RedisError) in try mset(&c, onlyIfNoneExist: false)
+        },
+        .init("msetnx", arity: -3, flags: [.write, .denyOOM], keys: .init(1, -1, 2), group: "string") {
+            c throws(RedisError) in try mset(&c, onlyIfNoneExist: true)
+        },
+        .init(
+            "append",
+            arity: 3,
+            flags: [.write, .denyOOM, .fast],
+            keys: .init(1, 1, 1),
+            group: "string",
+            run: append
+        ),
         .init("strlen", arity: 2, flags: [.readonly, .fast], keys: .init(1, 1, 1), group: "string", run: strlen),
         .init("getrange", arity: 4, flags: [.readonly], keys: .init(1, 1, 1), group: "string", run: getrange),
         .init("substr", arity: 4, flags: [.readonly], keys: .init(1, 1, 1), group: "string", run: getrange),
         .init("setrange", arity: 4, flags: [.write, .denyOOM], keys: .init(1, 1, 1), group: "string", run: setrange),
-        .init("incr", arity: 2, flags: [.write, .denyOOM, .fast], keys: .init(1, 1, 1), group: "string") { c throws(RedisError) in try incrBy(&c, 1) },
-        .init("decr", arity: 2, flags: [.write, .denyOOM, .fast], keys: .init(1, 1, 1), group: "string") { c throws(RedisError) in try incrBy(&c, -1) },
-        .init("incrby", arity: 3, flags: [.write, .denyOOM, .fast], keys: .init(1, 1, 1), group: "string") { c throws(RedisError) in try incrbyArgument(&c, negate: false) },
-        .init("decrby", arity: 3, flags: [.write, .denyOOM, .fast], keys: .init(1, 1, 1), group: "string") { c throws(RedisError) in try incrbyArgument(&c, negate: true) },
-        .init("incrbyfloat", arity: 3, flags: [.write, .denyOOM, .fast], keys: .init(1, 1, 1), group: "string", run: incrbyfloat),
+        .init("incr", arity: 2, flags: [.write, .denyOOM, .fast], keys: .init(1, 1, 1), group: "string") {
+            c throws(RedisError) in try incrBy(&c, 1)
+        },
+        .init("decr", arity: 2, flags: [.write, .denyOOM, .fast], keys: .init(1, 1, 1), group: "string") {
+            c throws(RedisError) in try incrBy(&c, -1)
+        },
+        .init("incrby", arity: 3, flags: [.write, .denyOOM, .fast], keys: .init(1, 1, 1), group: "string") {
+            c throws(RedisError) in try incrbyArgument(&c, negate: false)
+        },
+        .init("decrby", arity: 3, flags: [.write, .denyOOM, .fast], keys: .init(1, 1, 1), group: "string") {
+            c throws(RedisError) in try incrbyArgument(&c, negate: true)
+        },
+        .init(
+            "incrbyfloat",
+            arity: 3,
+            flags: [.write, .denyOOM, .fast],
+            keys: .init(1, 1, 1),
+            group: "string",
+            run: incrbyfloat
+        ),
         .init("lcs", arity: -3, flags: [.readonly], keys: .init(1, 2, 1), group: "string", run: lcs),
     ]
 }

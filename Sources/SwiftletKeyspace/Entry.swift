@@ -213,8 +213,9 @@ public final class Entry: ManagedBuffer<EntryHeader, UInt8> {
     /// Approximate bytes this entry takes on the heap, for `MEMORY USAGE`.
     public var heapSize: Int {
         // Header (16 bytes of object header + EntryHeader) + tail, rounded like malloc's 16-byte chunks.
-        let own = (16 + MemoryLayout<EntryHeader>.stride + Int(self.header.keyCount) + Int(self.header.tailCapacity)
-            + 8 + 15) & ~15
+        let own =
+            (16 + MemoryLayout<EntryHeader>.stride + Int(self.header.keyCount) + Int(self.header.tailCapacity)
+                + 8 + 15) & ~15
         switch self.header.value {
         case .raw(let bytes): return own + ((32 + bytes.capacity + 8 + 15) & ~15)
         case .embedded, .int: return own

@@ -199,7 +199,7 @@ public final class KeyTable {
     // MARK: - Iteration, scanning and sampling
 
     /// Calls `body` for every entry. The table must not be modified meanwhile (collect, then modify).
-    public func forEach(_ body: (Entry) throws -> Void) rethrows {
+    public func visitAll(_ body: (Entry) throws -> Void) rethrows {
         for t in 0..<2 {
             let table = t == 0 ? self.tables.0 : self.tables.1
             for i in 0..<table.size {

@@ -62,7 +62,10 @@ public struct RESPRequestParser: Sendable {
     /// - Returns: `true` when `arguments` holds a request; `false` when more bytes are needed, in which case
     ///   the reader index is left at the start of the incomplete request.
     /// - Throws: ``RESPProtocolError`` for malformed input; the connection must then be closed.
-    public mutating func next(from buffer: inout ByteBuffer, into arguments: inout [ByteBuffer]) throws(RESPProtocolError)
+    public mutating func next(
+        from buffer: inout ByteBuffer,
+        into arguments: inout [ByteBuffer]
+    ) throws(RESPProtocolError)
         -> Bool
     {
         if !arguments.isEmpty { arguments.removeAll(keepingCapacity: true) }
@@ -80,7 +83,8 @@ public struct RESPRequestParser: Sendable {
                     case .complete: return true
                     }
                 }
-                guard let (count, headerLength) = try self.header(in: buffer, at: 0, tooBig: "too big mbulk count string")
+                guard
+                    let (count, headerLength) = try self.header(in: buffer, at: 0, tooBig: "too big mbulk count string")
                 else { return false }
                 guard let count, count <= self.limits.maxArgumentCount else {
                     throw RESPProtocolError("invalid multibulk length")
@@ -187,7 +191,11 @@ public struct RESPRequestParser: Sendable {
 
     /// Reads a `*N\r\n` or `$N\r\n` line at `offset`. Returns `nil` when the line is incomplete, else the parsed
     /// number (`nil` if it is not a valid integer) and the line's length including CRLF.
-    private func header(in buffer: ByteBuffer, at offset: Int, tooBig: String) throws(RESPProtocolError) -> (
+    private func header(
+        in buffer: ByteBuffer,
+        at offset: Int,
+        tooBig: String
+    ) throws(RESPProtocolError) -> (
         Int?, Int
     )? {
         let available = buffer.readableBytes - offset
@@ -215,7 +223,10 @@ public struct RESPRequestParser: Sendable {
     }
 
     /// Parses an inline request: one line, split like `sdssplitargs` (quotes and escapes).
-    private func parseInline(_ buffer: inout ByteBuffer, into arguments: inout [ByteBuffer]) throws(RESPProtocolError)
+    private func parseInline(
+        _ buffer: inout ByteBuffer,
+        into arguments: inout [ByteBuffer]
+    ) throws(RESPProtocolError)
         -> InlineOutcome
     {
         let available = buffer.readableBytes

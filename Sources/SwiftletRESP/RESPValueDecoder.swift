@@ -33,7 +33,11 @@ public struct RESPValueDecoder: Sendable {
         return value
     }
 
-    private func parseAggregate(_ buffer: inout ByteBuffer, count: Int, depth: Int) throws(RESPProtocolError)
+    private func parseAggregate(
+        _ buffer: inout ByteBuffer,
+        count: Int,
+        depth: Int
+    ) throws(RESPProtocolError)
         -> [RESPValue]?
     {
         guard depth < self.maxDepth else { throw RESPProtocolError("nesting too deep") }

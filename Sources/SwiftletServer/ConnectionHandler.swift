@@ -50,7 +50,8 @@ final class ConnectionHandler: ChannelInboundHandler {
             var buffer = context.channel.allocator.buffer(capacity: refusal.utf8.count + 3)
             buffer.writeString("-\(refusal)\r\n")
             self.closing = true
-            context.writeAndFlush(self.wrapOutboundOut(buffer)).whenComplete { _ in context.close(promise: nil) }
+            let channel = context.channel
+            context.writeAndFlush(self.wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
         }
         context.fireChannelActive()
     }
@@ -147,7 +148,8 @@ final class ConnectionHandler: ChannelInboundHandler {
             self.core.state.stats.totalNetOutputBytes += count
             self.core.state.stats.totalWritesProcessed += 1
             if self.closing {
-                context.writeAndFlush(self.wrapOutboundOut(out)).whenComplete { _ in context.close(promise: nil) }
+                let channel = context.channel
+                context.writeAndFlush(self.wrapOutboundOut(out)).whenComplete { _ in channel.close(promise: nil) }
                 return
             }
             context.writeAndFlush(self.wrapOutboundOut(out), promise: nil)

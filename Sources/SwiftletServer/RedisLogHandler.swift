@@ -40,9 +40,11 @@ public struct RedisLogHandler: LogHandler {
         var tmv = tm()
         localtime_r(&t, &tmv)
         var text = [CChar](repeating: 0, count: 64)
-        _ = strftime(&text, 64, "%d %b %Y %H:%M:%S", &tmv)
+        let length = strftime(&text, 64, "%d %b %Y %H:%M:%S", &tmv)
         let millis = Int(ts.tv_nsec / 1_000_000)
-        let stamp = String(cString: text) + "." + String(repeating: "0", count: millis < 10 ? 2 : millis < 100 ? 1 : 0)
+        let stamp =
+            String(decoding: text[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) + "."
+            + String(repeating: "0", count: millis < 10 ? 2 : millis < 100 ? 1 : 0)
             + "\(millis)"
         let mark: String
         switch event.level {
@@ -53,7 +55,8 @@ public struct RedisLogHandler: LogHandler {
         }
         var merged = self.metadata
         if let extra = event.metadata { merged.merge(extra) { $1 } }
-        let details = merged.isEmpty ? "" : " " + merged.sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: " ")
+        let details =
+            merged.isEmpty ? "" : " " + merged.sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: " ")
         let line = "\(getpid()):M \(stamp) \(mark) \(event.message)\(details)\n"
         if let path, let file = fopen(path, "a") {
             fputs(line, file)

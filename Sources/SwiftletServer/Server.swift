@@ -1,6 +1,6 @@
 public import Logging
-public import NIOCore
 import NIOConcurrencyHelpers
+public import NIOCore
 public import NIOPosix
 public import SwiftletCommands
 import SwiftletKeyspace
@@ -113,7 +113,10 @@ public final class Server: Sendable {
             .serverChannelOption(.backlog, value: 511)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16384, maximum: 1 << 20))
+            .childChannelOption(
+                .recvAllocator,
+                value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16384, maximum: 1 << 20)
+            )
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ConnectionHandler(core: core))
@@ -168,7 +171,10 @@ public final class Server: Sendable {
     private func startTick() {
         let core = self.core
         let hz = max(1, min(500, core.state.config.hz))
-        let task = core.loop.scheduleRepeatedTask(initialDelay: .milliseconds(Int64(1000 / hz)), delay: .milliseconds(Int64(1000 / hz))) { _ in
+        let task = core.loop.scheduleRepeatedTask(
+            initialDelay: .milliseconds(Int64(1000 / hz)),
+            delay: .milliseconds(Int64(1000 / hz))
+        ) { _ in
             let state = core.state
             state.resyncWallClock()
             let now = state.clock()

@@ -41,7 +41,9 @@ struct KeyTableTests {
             if step < 40 {
                 for j in 0..<200 { add(key(10000 + step * 200 + j)) }
             } else if step < 80 {
-                for j in 0..<200 { _ = key(10000 + (step - 40) * 200 + j).withUnsafeBytes { table.remove($0, hash: KeyTable.hash($0)) } }
+                for j in 0..<200 {
+                    _ = key(10000 + (step - 40) * 200 + j).withUnsafeBytes { table.remove($0, hash: KeyTable.hash($0)) }
+                }
             }
         } while cursor != 0
         for i in 0..<500 { #expect(seen.contains(key(i))) }
