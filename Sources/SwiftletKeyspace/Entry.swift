@@ -116,30 +116,37 @@ public final class Entry: ManagedBuffer<EntryHeader, UInt8> {
         return entry
     }
 
+    /// The header through a pointer: `ManagedBuffer.header` is a class stored property, and every mutation of it
+    /// would otherwise pay a dynamic exclusivity check. The object outlives every use of the pointer.
+    @inline(__always)
+    var fields: UnsafeMutablePointer<EntryHeader> {
+        self.withUnsafeMutablePointerToHeader { $0 }
+    }
+
     public var value: Value {
-        get { self.header.value }
-        _modify { yield &self.header.value }
-        set { self.header.value = newValue }
+        get { self.fields.pointee.value }
+        _modify { yield &self.fields.pointee.value }
+        set { self.fields.pointee.value = newValue }
     }
 
     public var hasExpire: Bool {
-        get { self.header.flags & 1 != 0 }
-        set { self.header.flags = newValue ? (self.header.flags | 1) : (self.header.flags & ~1) }
+        get { self.fields.pointee.flags & 1 != 0 }
+        set { self.fields.pointee.flags = newValue ? (self.fields.pointee.flags | 1) : (self.fields.pointee.flags & ~1) }
     }
 
     public var access: UInt32 {
-        get { self.header.access }
-        set { self.header.access = newValue }
+        get { self.fields.pointee.access }
+        set { self.fields.pointee.access = newValue }
     }
 
-    var hash: UInt32 { self.header.hash }
+    var hash: UInt32 { self.fields.pointee.hash }
 
-    public var keyCount: Int { Int(self.header.keyCount) }
+    public var keyCount: Int { Int(self.fields.pointee.keyCount) }
 
     /// Calls `body` with the key bytes, valid only inside the call.
     public func withKey<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try self.withUnsafeMutablePointerToElements { base in
-            try body(UnsafeRawBufferPointer(start: base, count: Int(self.header.keyCount)))
+            try body(UnsafeRawBufferPointer(start: base, count: Int(self.fields.pointee.keyCount)))
         }
     }
 
@@ -147,7 +154,7 @@ public final class Entry: ManagedBuffer<EntryHeader, UInt8> {
     public var keyBytes: [UInt8] { self.withKey { Array($0) } }
 
     func keyEquals(_ key: UnsafeRawBufferPointer) -> Bool {
-        guard Int(self.header.keyCount) == key.count else { return false }
+        guard Int(self.fields.pointee.keyCount) == key.count else { return false }
         if key.count == 0 { return true }
         return self.withUnsafeMutablePointerToElements { base in
             memcmpBytes(UnsafeRawPointer(base), key.baseAddress!, key.count)
@@ -158,7 +165,7 @@ public final class Entry: ManagedBuffer<EntryHeader, UInt8> {
 
     /// Whether this entry holds a string (any encoding).
     public var isString: Bool {
-        switch self.header.value {
+        switch self.fields.pointee.value {
         case .embedded, .int, .raw: return true
         default: return false
         }
@@ -167,11 +174,11 @@ public final class Entry: ManagedBuffer<EntryHeader, UInt8> {
     /// Calls `body` with the bytes of the string value; integers are rendered in decimal on the stack.
     /// - Returns: `nil` when the value is not a string.
     public func withStringBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
-        switch self.header.value {
+        switch self.fields.pointee.value {
         case .embedded:
             return try self.withUnsafeMutablePointerToElements { base in
                 try body(
-                    UnsafeRawBufferPointer(start: base + Int(self.header.keyCount), count: Int(self.header.stringCount))
+                    UnsafeRawBufferPointer(start: base + Int(self.fields.pointee.keyCount), count: Int(self.fields.pointee.stringCount))
                 )
             }
         case .int(let v):
@@ -188,8 +195,8 @@ public final class Entry: ManagedBuffer<EntryHeader, UInt8> {
 
     /// Length of the string value in bytes.
     public var stringLength: Int? {
-        switch self.header.value {
-        case .embedded: return Int(self.header.stringCount)
+        switch self.fields.pointee.value {
+        case .embedded: return Int(self.fields.pointee.stringCount)
         case .int(let v): return DecimalText.count(of: v)
         case .raw(let bytes): return bytes.count
         default: return nil
@@ -198,12 +205,12 @@ public final class Entry: ManagedBuffer<EntryHeader, UInt8> {
 
     /// Stores an embedded string in place if it fits this allocation; returns `false` when it does not.
     func embedInPlace(_ string: UnsafeRawBufferPointer) -> Bool {
-        guard string.count <= Int(self.header.tailCapacity) else { return false }
-        self.header.value = .embedded
-        self.header.stringCount = UInt32(string.count)
+        guard string.count <= Int(self.fields.pointee.tailCapacity) else { return false }
+        self.fields.pointee.value = .embedded
+        self.fields.pointee.stringCount = UInt32(string.count)
         if string.count > 0 {
             self.withUnsafeMutablePointerToElements { base in
-                UnsafeMutableRawPointer(base + Int(self.header.keyCount))
+                UnsafeMutableRawPointer(base + Int(self.fields.pointee.keyCount))
                     .copyMemory(from: string.baseAddress!, byteCount: string.count)
             }
         }
@@ -214,12 +221,12 @@ public final class Entry: ManagedBuffer<EntryHeader, UInt8> {
     public var heapSize: Int {
         // Header (16 bytes of object header + EntryHeader) + tail, rounded like malloc's 16-byte chunks.
         let own =
-            (16 + MemoryLayout<EntryHeader>.stride + Int(self.header.keyCount) + Int(self.header.tailCapacity)
+            (16 + MemoryLayout<EntryHeader>.stride + Int(self.fields.pointee.keyCount) + Int(self.fields.pointee.tailCapacity)
                 + 8 + 15) & ~15
-        switch self.header.value {
+        switch self.fields.pointee.value {
         case .raw(let bytes): return own + ((32 + bytes.capacity + 8 + 15) & ~15)
         case .embedded, .int: return own
-        default: return own + (self.header.value.collection?.memoryUsage ?? 0)
+        default: return own + (self.fields.pointee.value.collection?.memoryUsage ?? 0)
         }
     }
 }

@@ -56,13 +56,13 @@ public final class KeyTable {
         var entry = self.tables.0.head(hash)
         while let e = entry {
             if e.hash == hash && e.keyEquals(key) { return e }
-            entry = e.header.next
+            entry = e.fields.pointee.next
         }
         guard self.rehashIndex >= 0 else { return nil }
         entry = self.tables.1.head(hash)
         while let e = entry {
             if e.hash == hash && e.keyEquals(key) { return e }
-            entry = e.header.next
+            entry = e.fields.pointee.next
         }
         return nil
     }
@@ -170,7 +170,7 @@ public final class KeyTable {
             var entry = self.tables.0.slots[self.rehashIndex]
             self.tables.0.slots[self.rehashIndex] = nil
             while let e = entry {
-                entry = e.header.next
+                entry = e.fields.pointee.next
                 self.tables.0.used -= 1
                 self.tables.1.push(e)
             }
@@ -205,7 +205,7 @@ public final class KeyTable {
             for i in 0..<table.size {
                 var entry = table.slots[i]
                 while let e = entry {
-                    entry = e.header.next
+                    entry = e.fields.pointee.next
                     try body(e)
                 }
             }
@@ -222,7 +222,7 @@ public final class KeyTable {
         func emit(_ table: Buckets, _ index: Int) {
             var entry = table.slots[index]
             while let e = entry {
-                entry = e.header.next
+                entry = e.fields.pointee.next
                 body(e)
             }
         }
@@ -277,12 +277,12 @@ public final class KeyTable {
         var e = head
         while let x = e {
             length += 1
-            e = x.header.next
+            e = x.fields.pointee.next
         }
         var pick = Int.random(in: 0..<length, using: &rng)
         e = head
         while pick > 0 {
-            e = e!.header.next  // pick < chain length
+            e = e!.fields.pointee.next  // pick < chain length
             pick -= 1
         }
         return e
@@ -320,7 +320,7 @@ public final class KeyTable {
                     emptyRun = 0
                     while let x = e, result.count < wanted {
                         result.append(x)
-                        e = x.header.next
+                        e = x.fields.pointee.next
                     }
                 }
             }
@@ -356,7 +356,7 @@ struct Buckets {
 
     mutating func push(_ entry: Entry) {
         let i = Int(entry.hash) & (self.size - 1)
-        entry.header.next = self.slots[i]
+        entry.fields.pointee.next = self.slots[i]
         self.slots[i] = entry
         self.used += 1
     }
@@ -369,16 +369,16 @@ struct Buckets {
         while let e = entry {
             if e.hash == hash && e.keyEquals(key) {
                 if let previous {
-                    previous.header.next = e.header.next
+                    previous.fields.pointee.next = e.fields.pointee.next
                 } else {
-                    self.slots[i] = e.header.next
+                    self.slots[i] = e.fields.pointee.next
                 }
-                e.header.next = nil
+                e.fields.pointee.next = nil
                 self.used -= 1
                 return e
             }
             previous = e
-            entry = e.header.next
+            entry = e.fields.pointee.next
         }
         return nil
     }
@@ -390,17 +390,17 @@ struct Buckets {
         var entry = self.slots[i]
         while let e = entry {
             if e === old {
-                new.header.next = old.header.next
-                old.header.next = nil
+                new.fields.pointee.next = old.fields.pointee.next
+                old.fields.pointee.next = nil
                 if let previous {
-                    previous.header.next = new
+                    previous.fields.pointee.next = new
                 } else {
                     self.slots[i] = new
                 }
                 return true
             }
             previous = e
-            entry = e.header.next
+            entry = e.fields.pointee.next
         }
         return false
     }

@@ -18,6 +18,7 @@ public struct KeyspaceStats: Sendable {
 /// All databases of a server. Single-threaded by contract: one event loop owns it; it does no I/O and reads
 /// no clock of its own (every operation is given `now`, in unix milliseconds).
 public final class Keyspace {
+    @exclusivity(unchecked)
     public private(set) var databases: [Database] = []
     @exclusivity(unchecked)
     public var stats = KeyspaceStats()
