@@ -5,6 +5,7 @@ public enum Commands {
         KeyCommands.specs,
         ConnectionCommands.specs,
         ServerCommands.specs,
+        TransactionCommands.specs,
         CommandCommands.specs,
     ]
 }

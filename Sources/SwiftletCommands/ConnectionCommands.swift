@@ -31,6 +31,7 @@ public enum ConnectionCommands {
     /// RESET — O(1): back to a fresh connection's state.
     static func reset(_ context: inout CommandContext) throws(RedisError) {
         let s = context.session
+        context.server.endTransaction(s)
         s.database = 0
         s.protocolVersion = .resp2
         s.name = nil
@@ -157,6 +158,10 @@ public enum ConnectionCommands {
         }
         let a = try index(1, "first")
         let b = try index(2, "second")
+        for (watched, other) in [(a, b), (b, a)] {
+            let (x, y) = (context.keyspace[watched], context.keyspace[other])
+            context.server.touchAllWatched(database: watched) { x.peek($0) != nil || y.peek($0) != nil }
+        }
         context.keyspace.swap(a, b)
         context.dirty()
         context.out.writeOK()

@@ -280,12 +280,12 @@ public enum KeyCommands {
         if context.count == 2 && !context.argument(1, is: "sync") && !context.argument(1, is: "async") {
             throw RedisError.syntax
         }
-        if all {
-            context.dirty(context.keyspace.totalKeys)
-            context.keyspace.removeAll()
-        } else {
-            context.dirty(context.db.count)
-            context.db.removeAll()
+        let server = context.server
+        let targets = all ? context.keyspace.databases : [context.db]
+        for db in targets {
+            server.touchAllWatched(database: db.index) { db.peek($0) != nil }
+            context.dirty(db.count)
+            db.removeAll()
         }
         context.out.writeOK()
     }

@@ -22,6 +22,9 @@ public final class ClientSession {
     /// Close the connection once the pending replies are written (QUIT, protocol errors, CLIENT KILL).
     @exclusivity(unchecked)
     public var closeAfterReply = false
+    /// MULTI queue and WATCHed keys.
+    @exclusivity(unchecked)
+    public var transaction = TransactionState()
     /// Whether AUTH/HELLO AUTH succeeded; only checked while `requirepass` is set.
     @exclusivity(unchecked)
     public var authenticated = false
@@ -76,6 +79,8 @@ public final class ServerState {
     public let config: ConfigStore
     @exclusivity(unchecked)
     public var table: CommandTable
+    /// By command id: whether the command runs at once inside MULTI instead of being queued.
+    let transactionControl: [Bool]
     @exclusivity(unchecked)
     public var stats = ServerStats()
     /// Connected clients by id.
@@ -145,6 +150,9 @@ public final class ServerState {
         self.keyspace = Keyspace(databases: max(1, config.databases))
         self.wallOffset = ServerState.systemClock() * 1000 - ServerState.systemMonotonicMicroseconds()
         self.table = CommandTable(Commands.all)
+        self.transactionControl = self.table.commands.map {
+            TransactionCommands.controlNames.contains($0.fullName)
+        }
         self.injectedClock = clock
         self.startTime = clock?() ?? ServerState.systemClock()
         self.lastSaveTime = self.startTime / 1000
@@ -155,6 +163,9 @@ public final class ServerState {
             config.observers[name] = { [weak self] _ in self?.applyAccessPolicy() }
         }
         self.refreshHotConfig()
+        self.keyspace.onExpired = { [unowned(unsafe) self] db, key in
+            if !self.watchers.isEmpty { self.touchWatched(database: db.index, key: Array(key)) }
+        }
         for name in ["requirepass", "proto-max-bulk-len", "client-query-buffer-limit"] {
             config.observers[name] = { [weak self] _ in self?.refreshHotConfig() }
         }
@@ -207,8 +218,12 @@ public final class ServerState {
     }
 
     public func disconnect(_ session: ClientSession) {
+        self.endTransaction(session)
         self.clients[session.id] = nil
     }
+
+    /// Watched keys and the clients watching them.
+    var watchers: [WatchedKey: [ClientSession]] = [:]
 
     /// The wall clock in unix milliseconds (the injected one in tests).
     public func clock() -> Int64 {
@@ -243,14 +258,23 @@ public final class ServerState {
 
     /// Runs the request in `context.arguments` and writes its reply (or error) to `context.out`.
     public func execute(_ context: inout CommandContext) {
-        let started = self.monotonicMicroseconds()
-        context.now = self.injectedClock?() ?? (started + self.wallOffset) / 1000
+        context.now = self.injectedClock?() ?? (self.monotonicMicroseconds() + self.wallOffset) / 1000
         context.session.lastInteraction = context.now
         let id: Int
         do {
             id = try self.table.resolve(context.arguments)
         } catch {
-            if let known = self.table.lookup(context.arguments[0]) { self.table.stats[known.id].rejectedCalls += 1 }
+            if let known = self.table.lookup(context.arguments[0]) {
+                self.table.stats[known.id].rejectedCalls += 1
+                if known.fullName == "exec" {
+                    // A rejected EXEC discards the transaction, whether or not one is open, as Redis does.
+                    self.endTransaction(context.session)
+                    let reason = error.message.hasPrefix("ERR ") ? String(error.message.dropFirst(4)) : error.message
+                    self.reply(RedisError("EXECABORT Transaction discarded because of: \(reason)"), &context)
+                    return
+                }
+            }
+            if context.session.transaction.active { context.session.transaction.rejected = true }
             self.reply(error, &context)
             return
         }
@@ -258,15 +282,39 @@ public final class ServerState {
             && !self.table.commands[id].flags.contains(.noAuth)
         {
             self.table.stats[id].rejectedCalls += 1
+            if context.session.transaction.active { context.session.transaction.rejected = true }
             self.reply(RedisError("NOAUTH Authentication required."), &context)
             return
         }
+        if context.session.transaction.active && !self.transactionControl[id] {
+            if self.table.commands[id].flags.contains(.noMulti) {
+                context.session.transaction.rejected = true
+                self.table.stats[id].rejectedCalls += 1
+                self.reply(RedisError("ERR Command not allowed inside a transaction"), &context)
+                return
+            }
+            // Copies: the arguments are slices of the read buffer, which is reused.
+            let copied = context.arguments.map { ByteBuffer(bytes: $0.readableBytesView) }
+            context.session.transaction.queue.append((id, copied))
+            context.out.writeSimpleString("QUEUED")
+            return
+        }
+        self.run(id, &context)
+    }
+
+    /// Runs a resolved command: handler, error reply, statistics, WATCH invalidation.
+    func run(_ id: Int, _ context: inout CommandContext) {
+        let started = self.monotonicMicroseconds()
         context.session.lastCommandID = id
+        let dirtyBefore = self.dirty
         do {
             try self.table.commands[id].run(&context)
         } catch {
             self.table.stats[id].failedCalls += 1
             self.reply(error, &context)
+        }
+        if !self.watchers.isEmpty && self.dirty != dirtyBefore && self.table.commands[id].flags.contains(.write) {
+            self.touchKeys(of: id, context)
         }
         self.stats.totalCommandsProcessed += 1
         self.table.stats[id].calls += 1

@@ -1,0 +1,158 @@
+import NIOCore
+import SwiftletKeyspace
+import SwiftletRESP
+
+/// A key as WATCH sees it: database index and key bytes.
+struct WatchedKey: Hashable {
+    var database: Int
+    var key: [UInt8]
+}
+
+/// Per-client transaction state: the MULTI queue and the watched keys.
+public struct TransactionState {
+    /// Between MULTI and EXEC/DISCARD.
+    public var active = false
+    /// A command was rejected while queuing (unknown, wrong arity, not allowed): EXEC aborts.
+    var rejected = false
+    /// A watched key was modified: EXEC fails with a null reply.
+    var watchedKeyTouched = false
+    /// Queued requests: command id and a copy of the arguments (the read buffer is reused).
+    var queue: [(id: Int, arguments: [ByteBuffer])] = []
+    var watched: [WatchedKey] = []
+}
+
+/// MULTI, EXEC, DISCARD, WATCH, UNWATCH.
+///
+/// Queuing happens in the dispatcher (`ServerState.execute`): while a transaction is open every command except the
+/// transaction commands, QUIT and RESET is checked (unknown command, arity) and queued with `+QUEUED`. Any write
+/// that changes the keyspace touches the watched copies of its keys, found through the command's key
+/// specifications, so WATCH needs nothing from the individual commands.
+public enum TransactionCommands {
+    static let notNested = RedisError("ERR MULTI calls can not be nested")
+
+    /// MULTI — O(1)
+    static func multi(_ context: inout CommandContext) throws(RedisError) {
+        if context.session.transaction.active { throw Self.notNested }
+        context.session.transaction.active = true
+        context.out.writeOK()
+    }
+
+    /// DISCARD — O(N) in the queued commands
+    static func discard(_ context: inout CommandContext) throws(RedisError) {
+        guard context.session.transaction.active else { throw RedisError("ERR DISCARD without MULTI") }
+        context.server.endTransaction(context.session)
+        context.out.writeOK()
+    }
+
+    /// EXEC — O(N) in the queued commands
+    static func exec(_ context: inout CommandContext) throws(RedisError) {
+        let session = context.session
+        guard session.transaction.active else { throw RedisError("ERR EXEC without MULTI") }
+        if session.transaction.rejected {
+            context.server.endTransaction(session)
+            throw RedisError("EXECABORT Transaction discarded because of previous errors.")
+        }
+        if session.transaction.watchedKeyTouched || context.server.watchedKeyExpired(session, now: context.now) {
+            context.server.endTransaction(session)
+            context.out.writeNullArray()
+            return
+        }
+        let queue = session.transaction.queue
+        // Unwatch before running: the transaction's own writes must not flag itself.
+        context.server.endTransaction(session)
+        let saved = context.arguments
+        context.out.writeArrayHeader(queue.count)
+        for (id, arguments) in queue {
+            context.arguments = arguments
+            context.server.run(id, &context)
+        }
+        context.arguments = saved
+    }
+
+    /// WATCH key [key ...] — O(1) per key
+    static func watch(_ context: inout CommandContext) throws(RedisError) {
+        if context.session.transaction.active { throw RedisError("ERR WATCH inside MULTI is not allowed") }
+        for i in 1..<context.count {
+            context.server.watch(WatchedKey(database: context.session.database, key: context.arguments[i].bytes), context.session)
+        }
+        context.out.writeOK()
+    }
+
+    /// UNWATCH — O(N)
+    static func unwatch(_ context: inout CommandContext) throws(RedisError) {
+        context.server.unwatchAll(context.session)
+        context.out.writeOK()
+    }
+
+    /// The commands a client may send inside MULTI without them being queued.
+    static let controlNames: Set<String> = ["exec", "discard", "multi", "watch", "quit", "reset"]
+
+    static let specs: [CommandSpec] = [
+        .init("multi", arity: 1, flags: [.noscript, .loading, .stale, .fast, .allowBusy], group: "transactions", run: multi),
+        .init("exec", arity: 1, flags: [.noscript, .loading, .stale, .skipSlowlog], group: "transactions", run: exec),
+        .init("discard", arity: 1, flags: [.noscript, .loading, .stale, .fast, .allowBusy], group: "transactions", run: discard),
+        .init("watch", arity: -2, flags: [.noscript, .loading, .stale, .fast, .allowBusy], keys: .init(1, -1, 1), group: "transactions", run: watch),
+        .init("unwatch", arity: 1, flags: [.noscript, .loading, .stale, .fast, .allowBusy], group: "transactions", run: unwatch),
+    ]
+}
+
+extension ServerState {
+    func watch(_ key: WatchedKey, _ session: ClientSession) {
+        if session.transaction.watched.contains(key) { return }
+        session.transaction.watched.append(key)
+        self.watchers[key, default: []].append(session)
+    }
+
+    func unwatchAll(_ session: ClientSession) {
+        for key in session.transaction.watched {
+            self.watchers[key]?.removeAll { $0 === session }
+            if self.watchers[key]?.isEmpty == true { self.watchers[key] = nil }
+        }
+        session.transaction.watched.removeAll()
+        session.transaction.watchedKeyTouched = false
+    }
+
+    /// Ends MULTI (EXEC, DISCARD, RESET, disconnect): drops the queue and the watches.
+    public func endTransaction(_ session: ClientSession) {
+        self.unwatchAll(session)
+        session.transaction = TransactionState()
+    }
+
+    /// A write changed `key` in `database`: every client watching it will fail its EXEC.
+    public func touchWatched(database: Int, key: [UInt8]) {
+        guard let sessions = self.watchers[WatchedKey(database: database, key: key)] else { return }
+        for s in sessions { s.transaction.watchedKeyTouched = true }
+    }
+
+    /// FLUSHDB/FLUSHALL/SWAPDB: touches the watched keys of `database` that `exists` says were there.
+    public func touchAllWatched(database: Int, exists: (UnsafeRawBufferPointer) -> Bool) {
+        for (key, sessions) in self.watchers where key.database == database {
+            if key.key.withUnsafeBytes(exists) {
+                for s in sessions { s.transaction.watchedKeyTouched = true }
+            }
+        }
+    }
+
+    /// Whether a key watched by `session` has passed its expiry time (Redis fails EXEC then too).
+    func watchedKeyExpired(_ session: ClientSession, now: Int64) -> Bool {
+        for w in session.transaction.watched {
+            let db = self.keyspace[w.database]
+            let expired = w.key.withUnsafeBytes { k -> Bool in
+                guard let entry = db.peek(k), let at = db.expireTime(of: entry) else { return false }
+                return at <= now
+            }
+            if expired { return true }
+        }
+        return false
+    }
+
+    /// After a write command changed the keyspace: touches watchers of the keys it names.
+    func touchKeys(of id: Int, _ context: CommandContext) {
+        let spec = self.table.commands[id]
+        let specs = CommandCommands.keySpecs(of: spec)
+        let keys = KeyFinder.keys(context.arguments, specs: specs, command: spec.fullName, arity: spec.arity)
+        for k in keys {
+            self.touchWatched(database: context.session.database, key: context.arguments[k.index].bytes)
+        }
+    }
+}
