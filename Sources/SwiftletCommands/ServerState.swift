@@ -160,14 +160,14 @@ public final class ServerState {
         self.runID = String((0..<40).map { _ in "0123456789abcdef".randomElement(using: &rng)! })
         self.applyAccessPolicy()
         for name in ["maxmemory-policy", "lfu-log-factor", "lfu-decay-time"] {
-            config.observers[name] = { [weak self] _ in self?.applyAccessPolicy() }
+            config.observers[name] = { [unowned(unsafe) self] _ in self.applyAccessPolicy() }
         }
         self.refreshHotConfig()
         self.keyspace.onExpired = { [unowned(unsafe) self] db, key in
             if !self.watchers.isEmpty { self.touchWatched(database: db.index, key: Array(key)) }
         }
         for name in ["requirepass", "proto-max-bulk-len", "client-query-buffer-limit"] {
-            config.observers[name] = { [weak self] _ in self?.refreshHotConfig() }
+            config.observers[name] = { [unowned(unsafe) self] _ in self.refreshHotConfig() }
         }
     }
 
@@ -201,6 +201,17 @@ public final class ServerState {
             self.keyspace.accessPolicy = .lru
         }
     }
+
+    /// The config's observers point back here without a reference count (a `weak` reference would give this
+    /// object a side table and slow down every retain and release of it on the hot path), so they go first.
+    deinit {
+        for name in ServerState.observedParameters { self.config.observers[name] = nil }
+    }
+
+    static let observedParameters = [
+        "maxmemory-policy", "lfu-log-factor", "lfu-decay-time", "requirepass", "proto-max-bulk-len",
+        "client-query-buffer-limit",
+    ]
 
     /// Registers a new client and returns its session.
     public func connect(address: String, localAddress: String, fileDescriptor: Int = -1) -> ClientSession {
