@@ -1,5 +1,6 @@
 #include "CSwiftletSupport.h"
-#if defined(__GLIBC__)
+// <malloc.h> first: it brings <features.h>, which defines __GLIBC__ for the checks below.
+#if defined(__linux__)
 #include <malloc.h>
 #endif
 
@@ -24,5 +25,13 @@ size_t swiftlet_malloc_active(void) {
 void swiftlet_malloc_trim(void) {
 #if defined(__GLIBC__)
     malloc_trim(0);
+#endif
+}
+
+void swiftlet_malloc_configure(void) {
+#if defined(__GLIBC__)
+    // One arena: the server allocates on one event-loop thread anyway, and mallinfo2 then sees every byte
+    // (it only reports the main arena).
+    mallopt(M_ARENA_MAX, 1);
 #endif
 }

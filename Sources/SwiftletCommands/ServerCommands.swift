@@ -329,6 +329,11 @@ public struct MemoryInfo: Sendable {
         return MemoryInfo(allocated: allocated, active: active, resident: residentSetSize())
     }
 
+    /// Sets up malloc for a server process (one arena, so that the figures above see every allocation).
+    public static func configureAllocator() {
+        swiftlet_malloc_configure()
+    }
+
     /// RSS from /proc/self/statm (pages), or 0 where unavailable.
     public static func residentSetSize() -> Int {
         let fd = open("/proc/self/statm", O_RDONLY)

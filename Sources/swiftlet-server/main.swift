@@ -72,6 +72,7 @@ if chdir(dir) != 0 {
 }
 
 signal(SIGPIPE, SIG_IGN)
+MemoryInfo.configureAllocator()
 let server = Server(config: config, logger: logger)
 let configPath = configFile
 try await server.withState { state in

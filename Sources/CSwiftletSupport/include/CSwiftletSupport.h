@@ -9,4 +9,7 @@ size_t swiftlet_malloc_active(void);
 /// Returns free memory at the top of the heap to the system (MEMORY PURGE).
 void swiftlet_malloc_trim(void);
 
+/// Process-wide malloc settings for a server (one arena), called at start-up.
+void swiftlet_malloc_configure(void);
+
 #endif
