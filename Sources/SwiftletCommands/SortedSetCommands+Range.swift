@@ -306,11 +306,11 @@ extension SortedSetCommands {
                 request.limit = try Self.long(context, j + 2)
                 hasLimit = true
                 j += 2
-            } else if fixedReverse == nil && context.argument(j, is: "rev") {
+            } else if reverse == nil && context.argument(j, is: "rev") {
                 reverse = true
-            } else if fixedKind == nil && kind == nil && context.argument(j, is: "bylex") {
+            } else if kind == nil && context.argument(j, is: "bylex") {
                 kind = .lex
-            } else if fixedKind == nil && kind == nil && context.argument(j, is: "byscore") {
+            } else if kind == nil && context.argument(j, is: "byscore") {
                 kind = .score
             } else {
                 throw RedisError.syntax
