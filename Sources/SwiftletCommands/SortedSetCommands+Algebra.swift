@@ -200,7 +200,7 @@ extension SortedSetCommands {
             let destination = context.arguments[1]
             guard !results.isEmpty else {
                 context.out.writeInteger(0)
-                if destination.withUnsafeReadableBytes({ context.db.delete($0) }) { context.dirty() }
+                if Self.deleteKey(context, destination) { context.dirty() }
                 return
             }
             let longest = results.reduce(0) { Swift.max($0, $1.member.count) }

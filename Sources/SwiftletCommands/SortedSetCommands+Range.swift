@@ -415,7 +415,7 @@ extension SortedSetCommands {
         let destination = context.arguments[1]
         guard !nodes.isEmpty else {
             context.out.writeInteger(0)
-            if destination.withUnsafeReadableBytes({ context.db.delete($0) }) { context.dirty() }
+            if Self.deleteKey(context, destination) { context.dirty() }
             return
         }
         // Redis starts the destination as a listpack unless a rank range is known to be too long, then adds

@@ -37,6 +37,13 @@ public enum SortedSetCommands {
         if zset.count == 0 { _ = key.withUnsafeReadableBytes { context.db.delete($0) } }
     }
 
+    /// Deletes `key` (a STORE command's empty result); returns whether a live key was there. An expired key
+    /// that was still in the table counts as absent, as Redis's `dbDelete` after `lookupKeyWrite` sees it.
+    static func deleteKey(_ context: CommandContext, _ key: ByteBuffer) -> Bool {
+        guard context.lookupWrite(key) != nil else { return false }
+        return key.withUnsafeReadableBytes { context.db.delete($0) }
+    }
+
     /// Stores `zset` under `key`, replacing any value and its time to live.
     static func store(_ context: CommandContext, _ key: ByteBuffer, _ zset: SortedSetValue) {
         key.withUnsafeReadableBytes { _ = context.db.set($0, .sortedSet(zset), now: context.now) }

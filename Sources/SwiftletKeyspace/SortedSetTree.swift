@@ -195,11 +195,15 @@ struct SortedSetTree {
         node.total += 1
         if node.isLeaf {
             let position = SortedSetTree.leafIndex(node, score: item.score, member: member)
-            node.items.insert(item, at: position)
-            let n = node.items.count
-            guard n > SortedSetTree.leafCapacity else { return nil }
+            guard node.items.count == SortedSetTree.leafCapacity else {
+                node.items.insert(item, at: position)
+                return nil
+            }
+            // A full leaf splits before the insertion, so that no leaf array ever grows past its capacity (an
+            // array that doubles to 256 slots and then splits would waste half of its memory for good).
             // Appending at the very end (or front) of the set keeps the old leaf full, so that members added in
             // order fill leaves completely instead of half.
+            let n = SortedSetTree.leafCapacity + 1
             var cut = n / 2
             if rightmost && position == n - 1 {
                 cut = n - 1
@@ -208,8 +212,15 @@ struct SortedSetTree {
             }
             let right = SortedSetTreeNode(leaf: true)
             right.items.reserveCapacity(SortedSetTree.leafCapacity)
-            right.items.append(contentsOf: node.items[cut...])
-            node.items.removeSubrange(cut...)
+            if position < cut {
+                right.items.append(contentsOf: node.items[(cut - 1)...])
+                node.items.removeSubrange((cut - 1)...)
+                node.items.insert(item, at: position)
+            } else {
+                right.items.append(contentsOf: node.items[cut...])
+                node.items.removeSubrange(cut...)
+                right.items.insert(item, at: position - cut)
+            }
             right.total = right.items.count
             node.total = node.items.count
             return (right.items[0], right)
@@ -238,7 +249,7 @@ struct SortedSetTree {
         if rightmost && i + 1 == n - 1 {
             cut = n - 1
         } else if leftmost && i == 0 {
-            cut = 2
+            cut = 1
         }
         let right = SortedSetTreeNode(leaf: false)
         right.children.append(contentsOf: node.children[cut...])
