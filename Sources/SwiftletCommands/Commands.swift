@@ -7,5 +7,6 @@ public enum Commands {
         ServerCommands.specs,
         TransactionCommands.specs,
         CommandCommands.specs,
+        SortedSetCommands.specs,
     ]
 }

@@ -39,6 +39,39 @@ public struct RedisError: Error, Hashable, Sendable {
     )
     public static let invalidArgumentsForCommand = RedisError("ERR Invalid arguments specified for command")
 
+    // MARK: - Sorted sets
+
+    public static let zaddXXAndNX = RedisError("ERR XX and NX options at the same time are not compatible")
+    public static let zaddGTLTAndNX = RedisError("ERR GT, LT, and/or NX options at the same time are not compatible")
+    public static let zaddIncrSinglePair = RedisError("ERR INCR option supports a single increment-element pair")
+    public static let zsetScoreNaN = RedisError("ERR resulting score is not a number (NaN)")
+    public static let zsetRangeNotFloat = RedisError("ERR min or max is not a float")
+    public static let zsetRangeNotLex = RedisError("ERR min or max not valid string range item")
+    public static let zrangeLimitNeedsByScoreOrLex = RedisError(
+        "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX"
+    )
+    public static let zrangeWithScoresAndByLex = RedisError(
+        "ERR syntax error, WITHSCORES not supported in combination with BYLEX"
+    )
+    public static let zsetWeightNotFloat = RedisError("ERR weight value is not a float")
+    public static let zsetLimitNegative = RedisError("ERR LIMIT can't be negative")
+    public static let zsetNumkeysNotPositive = RedisError("ERR numkeys should be greater than 0")
+    public static let zsetCountNotPositive = RedisError("ERR count should be greater than 0")
+    /// `getPositiveLongFromObjectOrReply` without a message of its own (ZPOPMIN/ZPOPMAX count).
+    public static let zsetMustBePositive = RedisError("ERR value is out of range, must be positive")
+    /// `getLongFromObjectOrReply` when the value does not fit a `long`, or a range check without its own text.
+    public static let zsetValueOutOfRange = RedisError("ERR value is out of range")
+
+    /// `ERR at least 1 input key is needed for 'zunionstore' command` (ZUNION, ZINTER, ZDIFF and friends).
+    public static func zsetNeedsInputKey(_ command: String) -> RedisError {
+        RedisError("ERR at least 1 input key is needed for '\(command)' command")
+    }
+
+    /// `getRangeLongFromObjectOrReply` without a message of its own.
+    public static func zsetValueNotBetween(_ min: Int64, _ max: Int64) -> RedisError {
+        RedisError("ERR value is out of range, value must between \(min) and \(max)")
+    }
+
     public static func wrongArity(_ name: String) -> RedisError {
         RedisError("ERR wrong number of arguments for '\(name)' command")
     }
