@@ -91,7 +91,7 @@ var signalSources: [any DispatchSourceSignal] = []
 for sig in [SIGTERM, SIGINT] {
     signal(sig, SIG_IGN)
     let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-    source.setEventHandler {
+    source.setEventHandler { @Sendable in
         logger.notice("Received \(sig == SIGTERM ? "SIGTERM" : "SIGINT") scheduling shutdown...")
         server.initiateShutdown()
     }
