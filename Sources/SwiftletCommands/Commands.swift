@@ -3,6 +3,7 @@ public enum Commands {
     public static let all: [[CommandSpec]] = [
         StringCommands.specs,
         KeyCommands.specs,
+        ListCommands.specs,
         ConnectionCommands.specs,
         ServerCommands.specs,
         TransactionCommands.specs,

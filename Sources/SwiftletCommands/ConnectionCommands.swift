@@ -402,6 +402,13 @@ public enum ConnectionCommands {
                     run: clientKill
                 ),
                 .init(
+                    "unblock",
+                    arity: -3,
+                    flags: [.admin, .noscript, .loading, .stale],
+                    group: "connection",
+                    run: BlockingCommands.clientUnblock
+                ),
+                .init(
                     "no-evict",
                     arity: 3,
                     flags: [.admin, .noscript, .loading, .stale, .sentinel],

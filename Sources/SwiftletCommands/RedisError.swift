@@ -72,6 +72,29 @@ public struct RedisError: Error, Hashable, Sendable {
         RedisError("ERR value is out of range, value must between \(min) and \(max)")
     }
 
+    // Lists and blocking commands.
+    public static let mustBePositive = RedisError("ERR value is out of range, must be positive")
+    public static let numkeysNotPositive = RedisError("ERR numkeys should be greater than 0")
+    public static let countNotPositive = RedisError("ERR count should be greater than 0")
+    public static let rankZero = RedisError(
+        "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to "
+            + "start from the end of the list"
+    )
+    public static let countNegative = RedisError("ERR COUNT can't be negative")
+    public static let maxlenNegative = RedisError("ERR MAXLEN can't be negative")
+    public static let timeoutNotFloat = RedisError("ERR timeout is not a float or out of range")
+    public static let timeoutNegative = RedisError("ERR timeout is negative")
+    public static let unblockReason = RedisError("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+    /// What a client blocked in BLPOP & co. receives after `CLIENT UNBLOCK id ERROR`.
+    public static let unblocked = RedisError("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+
+    /// `ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.`
+    public static func subcommandSyntax(_ sub: String, container: String) -> RedisError {
+        RedisError(
+            "ERR unknown subcommand or wrong number of arguments for '\(sub)'. Try \(container.uppercased()) HELP."
+        )
+    }
+
     public static func wrongArity(_ name: String) -> RedisError {
         RedisError("ERR wrong number of arguments for '\(name)' command")
     }

@@ -37,6 +37,11 @@ public final class ClientSession {
     public var outputBufferLength = 0
     /// Set by the server: closes the connection from outside its own request (CLIENT KILL).
     public var kill: (() -> Void)?
+    /// The wait this client is suspended in (BLPOP & co.); its connection reads no further requests meanwhile.
+    public var blocked: BlockedClient?
+    /// Set by the server: writes the reply that ends a wait (served, timed out, CLIENT UNBLOCK) to the client's
+    /// connection and resumes reading its requests.
+    public var deliverUnblocked: ((ByteBuffer) -> Void)?
 
     public init(id: Int, address: String, localAddress: String, fileDescriptor: Int = -1, now: Int64) {
         self.id = id
@@ -86,6 +91,11 @@ public final class ServerState {
     /// Connected clients by id.
     @exclusivity(unchecked)
     public var clients: [Int: ClientSession] = [:]
+    /// Clients blocked on keys, and the keys that got data for them.
+    public let blocking = BlockingRegistry()
+    /// Commands running now: 1 for a client's command, 2 inside EXEC (and, later, scripts). Only a command at
+    /// depth 1 may block, and ready keys are served when it is done.
+    public internal(set) var commandDepth = 0
     private var nextClientID = 1
     /// Unix milliseconds when the server started.
     public let startTime: Int64
@@ -230,6 +240,7 @@ public final class ServerState {
 
     public func disconnect(_ session: ClientSession) {
         self.endTransaction(session)
+        self.blocking.unblock(session, reason: .disconnect, server: self)
         self.clients[session.id] = nil
     }
 
@@ -315,6 +326,8 @@ public final class ServerState {
 
     /// Runs a resolved command: handler, error reply, statistics, WATCH invalidation.
     func run(_ id: Int, _ context: inout CommandContext) {
+        self.commandDepth += 1
+        defer { self.commandDepth -= 1 }
         let started = self.monotonicMicroseconds()
         context.session.lastCommandID = id
         let dirtyBefore = self.dirty
@@ -326,6 +339,12 @@ public final class ServerState {
         }
         if !self.watchers.isEmpty && self.dirty != dirtyBefore && self.table.commands[id].flags.contains(.write) {
             self.touchKeys(of: id, context)
+        }
+        if !self.blocking.isEmpty {
+            // A write may have filled keys that clients wait on. Inside EXEC the keys are only signalled; they are
+            // served once the outermost command is done, before this client's reply is flushed.
+            self.blocking.afterCommand(self.table.commands[id], context)
+            if self.commandDepth == 1 && self.blocking.hasReadyKeys { self.blocking.serveReadyKeys(self) }
         }
         self.stats.totalCommandsProcessed += 1
         self.table.stats[id].calls += 1

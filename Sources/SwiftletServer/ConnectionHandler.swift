@@ -21,6 +21,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var commandContext: CommandContext?
     @exclusivity(unchecked)
     private var closing = false
+    /// The timer that ends a blocking command's wait at its deadline.
+    private var blockTimer: Scheduled<Void>?
+    private var channelContext: ChannelHandlerContext?
     private var logger: Logger
 
     init(core: ServerCore) {
@@ -39,6 +42,9 @@ final class ConnectionHandler: ChannelInboundHandler {
         let session = state.connect(address: address, localAddress: local, fileDescriptor: Int(self.core.nextFD()))
         let channel = context.channel
         session.kill = { channel.close(promise: nil) }
+        self.channelContext = context
+        // Every connection lives on the server's one loop, so this runs on the loop that owns the handler.
+        session.deliverUnblocked = { [unowned self] reply in self.unblocked(reply) }
         self.commandContext = CommandContext(
             session: session,
             server: state,
@@ -57,8 +63,14 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if let session = self.commandContext?.session { self.core.state.disconnect(session) }
+        self.blockTimer?.cancel()
+        self.blockTimer = nil
+        if let session = self.commandContext?.session {
+            session.deliverUnblocked = nil
+            self.core.state.disconnect(session)
+        }
         self.commandContext = nil
+        self.channelContext = nil
         context.fireChannelInactive()
     }
 
@@ -104,7 +116,8 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     private func process(_ buffer: inout ByteBuffer, context: ChannelHandlerContext) {
         let state = self.core.state
-        while !self.closing {
+        // A blocked client's further requests wait in the buffer until the wait ends.
+        while !self.closing && self.commandContext!.session.blocked == nil {
             do {
                 guard try self.parser.next(from: &buffer, into: &self.commandContext!.arguments) else { break }
             } catch {
@@ -123,6 +136,7 @@ final class ConnectionHandler: ChannelInboundHandler {
                 self.flush(context: context)
                 return
             }
+            if let blocked = self.commandContext!.session.blocked { self.armTimer(blocked, context: context) }
         }
         if buffer.readableBytes > state.hot.clientQueryBufferLimit {
             self.logger.warning(
@@ -132,6 +146,46 @@ final class ConnectionHandler: ChannelInboundHandler {
             self.closing = true
             self.flush(context: context)
         }
+    }
+
+    // MARK: - Blocking commands
+
+    /// Schedules the timeout reply of a blocked client at its deadline (to the millisecond).
+    private func armTimer(_ blocked: BlockedClient, context: ChannelHandlerContext) {
+        self.blockTimer?.cancel()
+        self.blockTimer = nil
+        guard blocked.deadline > 0 else { return }
+        let state = self.core.state
+        let delay = max(0, blocked.deadline - state.clock())
+        let bound = NIOLoopBound((state, blocked.session), eventLoop: context.eventLoop)
+        self.blockTimer = context.eventLoop.scheduleTask(in: .milliseconds(delay)) {
+            let (state, session) = bound.value
+            state.blocking.unblock(session, reason: .timeout, server: state)
+        }
+    }
+
+    /// The wait ended (served by another client's write, timed out, or CLIENT UNBLOCK): send the reply now and
+    /// go on with the requests that arrived meanwhile on a later turn of the loop, as Redis does with its
+    /// unblocked-clients queue (never inside the command of the client that served this one).
+    private func unblocked(_ reply: ByteBuffer) {
+        self.blockTimer?.cancel()
+        self.blockTimer = nil
+        guard let context = self.channelContext, self.commandContext != nil, !self.closing else { return }
+        var reply = reply
+        self.commandContext!.out.buffer.writeBuffer(&reply)
+        self.flush(context: context)
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute { bound.value.resume() }
+    }
+
+    private func resume() {
+        guard let context = self.channelContext, self.commandContext != nil, !self.closing,
+            self.commandContext!.session.blocked == nil, var buffer = self.cumulation
+        else { return }
+        self.cumulation = nil
+        self.process(&buffer, context: context)
+        self.keep(buffer)
+        if !self.closing { self.flush(context: context) }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
