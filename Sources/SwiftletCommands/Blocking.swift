@@ -1,4 +1,4 @@
-public import DequeModule
+import DequeModule
 public import NIOCore
 import SwiftletKeyspace
 import SwiftletRESP
@@ -118,10 +118,21 @@ public final class BlockingRegistry {
         }
         // MOVE and COPY ... DB write a key of another database.
         let everyDatabase = spec.name == "move" || spec.name == "copy"
-        guard let indexes = spec.keys.indexes(count: context.count) else { return }
+        // Commands with keys anywhere (SORT ... STORE, *STORE with numkeys) have every argument signalled:
+        // signalling a name that is no key is harmless, the waiter's serve closure checks the key.
+        let indexes: StrideThrough<Int>
+        if spec.flags.contains(.movableKeys) || spec.keys.first == 0 {
+            guard context.count > 1 else { return }
+            indexes = stride(from: 1, through: context.count - 1, by: 1)
+        } else {
+            guard let positions = spec.keys.indexes(count: context.count) else { return }
+            indexes = positions
+        }
         for i in indexes {
             if everyDatabase {
-                for db in 0..<context.keyspace.databases.count { self.signal(database: db, key: context.arguments[i]) }
+                for db in 0..<context.keyspace.databases.count {
+                    self.signal(database: db, key: context.arguments[i])
+                }
             } else {
                 self.signal(database: context.session.database, key: context.arguments[i])
             }

@@ -1,4 +1,4 @@
-public import NIOCore
+import NIOCore
 import SwiftletKeyspace
 import SwiftletRESP
 
@@ -63,7 +63,8 @@ extension ListCommands {
         try Self.blockingMove(&context, from: false, to: true, deadline: deadline)
     }
 
-    static func blockingMove(_ context: inout CommandContext, from: Bool, to: Bool, deadline: Int64) throws(RedisError) {
+    static func blockingMove(_ context: inout CommandContext, from: Bool, to: Bool, deadline: Int64) throws(RedisError)
+    {
         if try Self.lookupList(context, context.arguments[1]) != nil {
             try Self.move(&context, from: from, to: to)
             return
@@ -108,10 +109,28 @@ extension ListCommands {
     // MARK: - Table
 
     static let blockingSpecs: [CommandSpec] = [
-        .init("blpop", arity: -3, flags: [.write, .noscript, .blocking], keys: .init(1, -2, 1), group: "list") { c throws(RedisError) in try blockingPop(&c, atHead: true) },
-        .init("brpop", arity: -3, flags: [.write, .noscript, .blocking], keys: .init(1, -2, 1), group: "list") { c throws(RedisError) in try blockingPop(&c, atHead: false) },
-        .init("blmove", arity: 6, flags: [.write, .denyOOM, .noscript, .blocking], keys: .init(1, 2, 1), group: "list", run: blmove),
-        .init("brpoplpush", arity: 4, flags: [.write, .denyOOM, .noscript, .blocking], keys: .init(1, 2, 1), group: "list", run: brpoplpush),
+        .init("blpop", arity: -3, flags: [.write, .noscript, .blocking], keys: .init(1, -2, 1), group: "list") {
+            c throws(RedisError) in try blockingPop(&c, atHead: true)
+        },
+        .init("brpop", arity: -3, flags: [.write, .noscript, .blocking], keys: .init(1, -2, 1), group: "list") {
+            c throws(RedisError) in try blockingPop(&c, atHead: false)
+        },
+        .init(
+            "blmove",
+            arity: 6,
+            flags: [.write, .denyOOM, .noscript, .blocking],
+            keys: .init(1, 2, 1),
+            group: "list",
+            run: blmove
+        ),
+        .init(
+            "brpoplpush",
+            arity: 4,
+            flags: [.write, .denyOOM, .noscript, .blocking],
+            keys: .init(1, 2, 1),
+            group: "list",
+            run: brpoplpush
+        ),
         .init("blmpop", arity: -5, flags: [.write, .blocking, .movableKeys], group: "list", run: blmpop),
     ]
 }

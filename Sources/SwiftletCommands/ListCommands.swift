@@ -1,4 +1,4 @@
-public import NIOCore
+import NIOCore
 import SwiftletKeyspace
 import SwiftletRESP
 
@@ -43,7 +43,12 @@ public enum ListCommands {
 
     /// An integer argument in `minimum...Int64.max`, else `error` (also for text that is not an integer), as
     /// Redis's `getRangeLongFromObjectOrReply`.
-    static func integer(_ context: CommandContext, _ index: Int, atLeast minimum: Int64, else error: RedisError)
+    static func integer(
+        _ context: CommandContext,
+        _ index: Int,
+        atLeast minimum: Int64,
+        else error: RedisError
+    )
         throws(RedisError) -> Int64
     {
         guard let v = context.arguments[index].int64, v >= minimum else { throw error }
@@ -52,7 +57,13 @@ public enum ListCommands {
 
     /// Writes elements `start...end` (Redis's index rules: negatives count from the tail, clamped) as an array,
     /// or, `reversed`, from `end` down to `start`.
-    static func writeRange(_ out: inout RESPReplyWriter, _ list: ListValue, _ start: Int64, _ end: Int64, reversed: Bool = false) {
+    static func writeRange(
+        _ out: inout RESPReplyWriter,
+        _ list: ListValue,
+        _ start: Int64,
+        _ end: Int64,
+        reversed: Bool = false
+    ) {
         let length = Int64(list.count)
         var start = start < 0 ? length + start : start
         var end = end < 0 ? length + end : end
@@ -170,7 +181,13 @@ public enum ListCommands {
     }
 
     /// Replies `[key, [elements]]` with up to `count` elements popped from one end of `list`.
-    static func popWithKey(_ context: inout CommandContext, _ key: ByteBuffer, _ list: ListValue, count: Int, atHead: Bool) {
+    static func popWithKey(
+        _ context: inout CommandContext,
+        _ key: ByteBuffer,
+        _ list: ListValue,
+        count: Int,
+        atHead: Bool
+    ) {
         let n = min(count, list.count)
         context.out.writeArrayHeader(2)
         context.out.writeBulkString(key)
@@ -416,23 +433,43 @@ public enum ListCommands {
 
     // MARK: - Table
 
-    static let specs: [CommandSpec] = [
-        .init("lpush", arity: -3, flags: [.write, .denyOOM, .fast], keys: .init(1, 1, 1), group: "list") { c throws(RedisError) in try push(&c, atHead: true, onlyIfExists: false) },
-        .init("rpush", arity: -3, flags: [.write, .denyOOM, .fast], keys: .init(1, 1, 1), group: "list") { c throws(RedisError) in try push(&c, atHead: false, onlyIfExists: false) },
-        .init("lpushx", arity: -3, flags: [.write, .denyOOM, .fast], keys: .init(1, 1, 1), group: "list") { c throws(RedisError) in try push(&c, atHead: true, onlyIfExists: true) },
-        .init("rpushx", arity: -3, flags: [.write, .denyOOM, .fast], keys: .init(1, 1, 1), group: "list") { c throws(RedisError) in try push(&c, atHead: false, onlyIfExists: true) },
-        .init("lpop", arity: -2, flags: [.write, .fast], keys: .init(1, 1, 1), group: "list") { c throws(RedisError) in try pop(&c, atHead: true) },
-        .init("rpop", arity: -2, flags: [.write, .fast], keys: .init(1, 1, 1), group: "list") { c throws(RedisError) in try pop(&c, atHead: false) },
-        .init("llen", arity: 2, flags: [.readonly, .fast], keys: .init(1, 1, 1), group: "list", run: llen),
-        .init("lrange", arity: 4, flags: [.readonly], keys: .init(1, 1, 1), group: "list", run: lrange),
-        .init("lindex", arity: 3, flags: [.readonly], keys: .init(1, 1, 1), group: "list", run: lindex),
-        .init("lset", arity: 4, flags: [.write, .denyOOM], keys: .init(1, 1, 1), group: "list", run: lset),
-        .init("linsert", arity: 5, flags: [.write, .denyOOM], keys: .init(1, 1, 1), group: "list", run: linsert),
-        .init("lrem", arity: 4, flags: [.write], keys: .init(1, 1, 1), group: "list", run: lrem),
-        .init("ltrim", arity: 4, flags: [.write], keys: .init(1, 1, 1), group: "list", run: ltrim),
-        .init("lpos", arity: -3, flags: [.readonly], keys: .init(1, 1, 1), group: "list", run: lpos),
-        .init("lmove", arity: 5, flags: [.write, .denyOOM], keys: .init(1, 2, 1), group: "list", run: lmove),
-        .init("rpoplpush", arity: 3, flags: [.write, .denyOOM], keys: .init(1, 2, 1), group: "list", run: rpoplpush),
-        .init("lmpop", arity: -4, flags: [.write, .movableKeys], group: "list", run: lmpop),
-    ] + blockingSpecs
+    static let specs: [CommandSpec] =
+        [
+            .init("lpush", arity: -3, flags: [.write, .denyOOM, .fast], keys: .init(1, 1, 1), group: "list") {
+                c throws(RedisError) in try push(&c, atHead: true, onlyIfExists: false)
+            },
+            .init("rpush", arity: -3, flags: [.write, .denyOOM, .fast], keys: .init(1, 1, 1), group: "list") {
+                c throws(RedisError) in try push(&c, atHead: false, onlyIfExists: false)
+            },
+            .init("lpushx", arity: -3, flags: [.write, .denyOOM, .fast], keys: .init(1, 1, 1), group: "list") {
+                c throws(RedisError) in try push(&c, atHead: true, onlyIfExists: true)
+            },
+            .init("rpushx", arity: -3, flags: [.write, .denyOOM, .fast], keys: .init(1, 1, 1), group: "list") {
+                c throws(RedisError) in try push(&c, atHead: false, onlyIfExists: true)
+            },
+            .init("lpop", arity: -2, flags: [.write, .fast], keys: .init(1, 1, 1), group: "list") {
+                c throws(RedisError) in try pop(&c, atHead: true)
+            },
+            .init("rpop", arity: -2, flags: [.write, .fast], keys: .init(1, 1, 1), group: "list") {
+                c throws(RedisError) in try pop(&c, atHead: false)
+            },
+            .init("llen", arity: 2, flags: [.readonly, .fast], keys: .init(1, 1, 1), group: "list", run: llen),
+            .init("lrange", arity: 4, flags: [.readonly], keys: .init(1, 1, 1), group: "list", run: lrange),
+            .init("lindex", arity: 3, flags: [.readonly], keys: .init(1, 1, 1), group: "list", run: lindex),
+            .init("lset", arity: 4, flags: [.write, .denyOOM], keys: .init(1, 1, 1), group: "list", run: lset),
+            .init("linsert", arity: 5, flags: [.write, .denyOOM], keys: .init(1, 1, 1), group: "list", run: linsert),
+            .init("lrem", arity: 4, flags: [.write], keys: .init(1, 1, 1), group: "list", run: lrem),
+            .init("ltrim", arity: 4, flags: [.write], keys: .init(1, 1, 1), group: "list", run: ltrim),
+            .init("lpos", arity: -3, flags: [.readonly], keys: .init(1, 1, 1), group: "list", run: lpos),
+            .init("lmove", arity: 5, flags: [.write, .denyOOM], keys: .init(1, 2, 1), group: "list", run: lmove),
+            .init(
+                "rpoplpush",
+                arity: 3,
+                flags: [.write, .denyOOM],
+                keys: .init(1, 2, 1),
+                group: "list",
+                run: rpoplpush
+            ),
+            .init("lmpop", arity: -4, flags: [.write, .movableKeys], group: "list", run: lmpop),
+        ] + blockingSpecs
 }

@@ -1,4 +1,4 @@
-public import DequeModule
+import DequeModule
 
 /// A list: a deque of nodes, each a run of listpack-encoded elements (Redis's quicklist).
 ///
@@ -282,6 +282,15 @@ public final class ListValue: CollectionValue {
         out.reserveCapacity(self.count)
         self.forEach(from: 0, count: self.count) { out.append(Array($0)) }
         return out
+    }
+
+    /// Calls `body` with each node's entries (listpack entry format) and their number, head to tail. An RDB
+    /// writer frames them as a listpack (6-byte header, the entries, `0xFF`) for `RDB_TYPE_LIST_QUICKLIST_2`
+    /// without re-encoding a single element.
+    public func forEachNode(_ body: (UnsafeRawBufferPointer, Int) throws -> Void) rethrows {
+        for node in self.nodes {
+            try body(UnsafeRawBufferPointer(start: node.base + node.head, count: node.used), node.count)
+        }
     }
 
     /// Scans from the head (or, `reversed`, from the tail) and calls `match` with the scan position (0 = the

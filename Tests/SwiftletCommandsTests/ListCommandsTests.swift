@@ -47,8 +47,10 @@ struct ListCommandsTests {
 
     @Test func integersComeBackAsText() {
         let h = CommandHarness()
-        let values = ["0", "-1", "4095", "-4097", "32768", "8388608", "-2147483649", "9223372036854775807",
-                      "-9223372036854775808", "01", "-0", "+5"]
+        let values = [
+            "0", "-1", "4095", "-4097", "32768", "8388608", "-2147483649", "9223372036854775807",
+            "-9223372036854775808", "01", "-0", "+5",
+        ]
         h.run(["RPUSH", "l"].map { Array($0.utf8) } + values.map { Array($0.utf8) })
         #expect(h.run("LRANGE", "l", "0", "-1") == .bulks(values))
     }
@@ -73,9 +75,11 @@ struct ListCommandsTests {
         let wrong = RESPValue.err("WRONGTYPE Operation against a key holding the wrong kind of value")
         for command in [
             ["LPUSH", "s", "a"], ["RPUSHX", "s", "a"], ["LPOP", "s"], ["RPOP", "s", "1"], ["LLEN", "s"],
-            ["LRANGE", "s", "0", "1"], ["LINDEX", "s", "0"], ["LSET", "s", "0", "x"], ["LINSERT", "s", "BEFORE", "a", "b"],
+            ["LRANGE", "s", "0", "1"], ["LINDEX", "s", "0"], ["LSET", "s", "0", "x"],
+            ["LINSERT", "s", "BEFORE", "a", "b"],
             ["LREM", "s", "0", "a"], ["LTRIM", "s", "0", "1"], ["LPOS", "s", "a"], ["LMOVE", "s", "d", "LEFT", "LEFT"],
-            ["RPOPLPUSH", "s", "d"], ["LMPOP", "1", "s", "LEFT"], ["BLPOP", "s", "0"], ["BLMOVE", "s", "d", "LEFT", "LEFT", "0"],
+            ["RPOPLPUSH", "s", "d"], ["LMPOP", "1", "s", "LEFT"], ["BLPOP", "s", "0"],
+            ["BLMOVE", "s", "d", "LEFT", "LEFT", "0"],
             ["BLMPOP", "0", "1", "s", "LEFT"],
         ] {
             #expect(h.run(command.map { Array($0.utf8) }) == wrong, "\(command)")
@@ -177,7 +181,9 @@ struct ListCommandsTests {
         #expect(waiter.session.blocked?.deadline == h.clock.now + 1)
         #expect(h.run("CLIENT", "UNBLOCK", "\(waiter.session.id)", "ERROR") == .int(1))
         #expect(waiter.delivered.last == "-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n")
-        #expect(h.run("CLIENT", "UNBLOCK", "1", "MAYBE") == .err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"))
+        #expect(
+            h.run("CLIENT", "UNBLOCK", "1", "MAYBE") == .err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+        )
         #expect(waiter.raw("BLPOP", "k", "-1") == "-ERR timeout is negative\r\n")
         #expect(waiter.raw("BLPOP", "k", "x") == "-ERR timeout is not a float or out of range\r\n")
     }

@@ -15,15 +15,17 @@ struct SplitMix: RandomNumberGenerator {
 }
 
 struct ListValueTests {
-    static let samples: [[UInt8]] = [
-        "", "a", "b", "hello", "0", "1", "-1", "127", "128", "-4096", "4095", "4096", "-4097", "32767", "32768",
-        "-32768", "-32769", "8388607", "8388608", "-8388608", "-8388609", "2147483647", "2147483648",
-        "-2147483648", "-2147483649", "9223372036854775807", "-9223372036854775808", "9223372036854775808",
-        "01", "-0", "+1", "1.5", " 1",
-    ].map { Array($0.utf8) } + [
-        [UInt8](repeating: 120, count: 63), [UInt8](repeating: 121, count: 64), [UInt8](repeating: 122, count: 4095),
-        [UInt8](repeating: 119, count: 4096), [UInt8](repeating: 118, count: 20000), [0, 255, 13, 10],
-    ]
+    static let samples: [[UInt8]] =
+        [
+            "", "a", "b", "hello", "0", "1", "-1", "127", "128", "-4096", "4095", "4096", "-4097", "32767", "32768",
+            "-32768", "-32769", "8388607", "8388608", "-8388608", "-8388609", "2147483647", "2147483648",
+            "-2147483648", "-2147483649", "9223372036854775807", "-9223372036854775808", "9223372036854775808",
+            "01", "-0", "+1", "1.5", " 1",
+        ].map { Array($0.utf8) } + [
+            [UInt8](repeating: 120, count: 63), [UInt8](repeating: 121, count: 64),
+            [UInt8](repeating: 122, count: 4095),
+            [UInt8](repeating: 119, count: 4096), [UInt8](repeating: 118, count: 20000), [0, 255, 13, 10],
+        ]
 
     @Test func everyEncodingRoundTrips() {
         let list = ListValue(Self.samples)
@@ -88,7 +90,9 @@ struct ListValueTests {
                 let pivot = pick()
                 let e = pick()
                 let after = Bool.random(using: &rng)
-                let done = e.withUnsafeBytes { b in pivot.withUnsafeBytes { list.insert(b, relativeTo: $0, after: after) } }
+                let done = e.withUnsafeBytes { b in
+                    pivot.withUnsafeBytes { list.insert(b, relativeTo: $0, after: after) }
+                }
                 if let k = model.firstIndex(of: pivot) {
                     model.insert(e, at: after ? k + 1 : k)
                     #expect(done)
@@ -123,14 +127,20 @@ struct ListValueTests {
                     let n = Int.random(in: 1...(reversed ? start + 1 : model.count - start), using: &rng)
                     var got: [[UInt8]] = []
                     list.forEach(from: start, count: n, reversed: reversed) { got.append(Array($0)) }
-                    let want = reversed ? Array(model[(start - n + 1)...start].reversed()) : Array(model[start..<(start + n)])
+                    let want =
+                        reversed ? Array(model[(start - n + 1)...start].reversed()) : Array(model[start..<(start + n)])
                     #expect(got == want)
                 }
             default:
                 let e = pick()
                 let reversed = Bool.random(using: &rng)
                 var got: [Int] = []
-                e.withUnsafeBytes { list.scan(for: ListNeedle($0), reversed: reversed, limit: 0) { got.append($0); return true } }
+                e.withUnsafeBytes {
+                    list.scan(for: ListNeedle($0), reversed: reversed, limit: 0) {
+                        got.append($0)
+                        return true
+                    }
+                }
                 let order = reversed ? Array(model.reversed()) : model
                 #expect(got == order.indices.filter { order[$0] == e })
             }
@@ -148,7 +158,9 @@ struct ListValueTests {
     /// about as long per pop as from a thousand-element one (a copying pop would take hours).
     @Test func millionPopsAreConstantTime() {
         let list = ListValue()
-        for i in 0..<1_000_000 { Array("element-\(i)".utf8).withUnsafeBytes { i % 2 == 0 ? list.append($0) : list.prepend($0) } }
+        for i in 0..<1_000_000 {
+            Array("element-\(i)".utf8).withUnsafeBytes { i % 2 == 0 ? list.append($0) : list.prepend($0) }
+        }
         #expect(list.count == 1_000_000)
         let clock = ContinuousClock()
         let elapsed = clock.measure {
