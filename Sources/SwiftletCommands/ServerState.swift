@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 public import SwiftletKeyspace
 public import SwiftletRESP
 

@@ -201,13 +201,31 @@ struct ListCommandsTests {
 
     @Test func insideTransactionsBlockingCommandsDoNotBlock() {
         let h = CommandHarness()
-        let client = SecondClient(h)
-        client.session.inTransaction = true
-        #expect(client.raw("BLPOP", "k", "0") == "*-1\r\n")
-        #expect(client.raw("BLMPOP", "0", "1", "k", "LEFT") == "*-1\r\n")
-        #expect(client.raw("BLMOVE", "k", "d", "LEFT", "LEFT", "0") == "$-1\r\n")
-        #expect(client.raw("BRPOPLPUSH", "k", "d", "0") == "$-1\r\n")
-        #expect(client.session.blocked == nil)
+        #expect(h.run("MULTI") == .ok)
+        for command in [
+            ["BLPOP", "k", "0"], ["BLMPOP", "0", "1", "k", "LEFT"], ["BLMOVE", "k", "d", "LEFT", "LEFT", "0"],
+            ["BRPOPLPUSH", "k", "d", "0"], ["RPUSH", "k", "a"], ["BRPOP", "k", "0"],
+        ] {
+            #expect(h.raw(command.map { Array($0.utf8) }) == "+QUEUED\r\n")
+        }
+        #expect(
+            h.raw("EXEC")
+                == "*6\r\n*-1\r\n*-1\r\n$-1\r\n$-1\r\n:1\r\n*2\r\n$1\r\nk\r\n$1\r\na\r\n"
+        )
+        #expect(h.context.session.blocked == nil)
+        #expect(h.state.blocking.isEmpty)
+    }
+
+    @Test func execServesWaitersAfterTheWholeTransaction() {
+        let h = CommandHarness()
+        let waiter = SecondClient(h)
+        waiter.raw("BLPOP", "k1", "k2", "0")
+        h.run("MULTI")
+        h.run("RPUSH", "k2", "x")
+        h.run("RPUSH", "k1", "y")
+        #expect(h.run("EXEC") == .list([.int(1), .int(1)]))
+        // Redis 7.0 serves the keys in the order they were signalled: k2 first.
+        #expect(waiter.delivered == ["*2\r\n$2\r\nk2\r\n$1\r\nx\r\n"])
     }
 
     @Test func resp3NullsAndServedReplies() {
