@@ -272,7 +272,28 @@ def timeout_then_served_by_other(server):
     return out
 
 
+def exec_serves_after_transaction(server):
+    """Keys filled inside MULTI/EXEC are served after EXEC, in the order they were signalled."""
+    w, p = _conn(server), _conn(server)
+    _block(w, "BLPOP", "k1", "k2", "0")
+    out = [p.execute("MULTI").raw, p.execute("RPUSH", "k2", "x").raw, p.execute("RPUSH", "k1", "y").raw]
+    out += [p.execute("EXEC").raw, w.read_reply().raw, p.execute("LRANGE", "k1", "0", "-1").raw]
+    return out
+
+
+def blocking_inside_multi(server):
+    """Inside a transaction blocking commands do not block: they answer as if timed out."""
+    c = _conn(server)
+    out = [c.execute("MULTI").raw]
+    for cmd in (("BLPOP", "k", "0"), ("BLMOVE", "k", "d", "LEFT", "LEFT", "0"), ("BRPOPLPUSH", "k", "d", "0"),
+                ("BLMPOP", "0", "1", "k", "LEFT"), ("RPUSH", "k", "a"), ("BLPOP", "k", "0")):
+        out.append(c.execute(*cmd).raw)
+    out.append(c.execute("EXEC", timeout=5).raw)
+    return out
+
+
 SCENARIOS = [
+    exec_serves_after_transaction, blocking_inside_multi,
     fairness, many_waiters_in_order, lpush_serves_after_whole_push, served_before_pusher_continues,
     multiple_keys, duplicate_keys, timeout_replies, pipelined_commands_wait, pipelined_after_timeout,
     disconnect_removes_waiter, blmove_chain, producer_consumer, blmove_same_key, blmove_wrong_type_destination,
