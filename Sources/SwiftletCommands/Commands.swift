@@ -9,5 +9,6 @@ public enum Commands {
         TransactionCommands.specs,
         CommandCommands.specs,
         SortedSetCommands.specs,
+        SortedSetCommands.blockingSpecs,
     ]
 }

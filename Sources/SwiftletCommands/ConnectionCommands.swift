@@ -175,6 +175,7 @@ public enum ConnectionCommands {
         let age = (now - s.createdAt) / 1000
         let idle = (now - s.lastInteraction) / 1000
         var flags = ""
+        if s.blocked != nil { flags += "b" }
         if s.closeAfterReply { flags += "c" }
         if s.noEvict { flags += "e" }
         if s.noTouch { flags += "T" }

@@ -115,7 +115,7 @@ enum InfoCommand {
             field("maxclients", server.config.maxClients)
             field("client_recent_max_input_buffer", server.clients.values.map(\.queryBufferLength).max() ?? 0)
             field("client_recent_max_output_buffer", server.clients.values.map(\.outputBufferLength).max() ?? 0)
-            field("blocked_clients", 0)
+            field("blocked_clients", server.blocking.blockedCount)
             field("tracking_clients", 0)
             field("clients_in_timeout_table", 0)
         case "memory":
