@@ -59,12 +59,12 @@ extension SortedSetCommands {
     }
 
     static let blockingSpecs: [CommandSpec] = [
-        .init("bzpopmin", arity: -3, flags: [.write, .noscript, .blocking, .fast], keys: .init(1, -2, 1), group: "sorted_set") {
+        .init("bzpopmin", arity: -3, flags: [.write, .noscript, .blocking, .fast], keys: .init(1, -2, 1), group: "sorted-set") {
             c throws(RedisError) in try bzpop(&c, max: false)
         },
-        .init("bzpopmax", arity: -3, flags: [.write, .noscript, .blocking, .fast], keys: .init(1, -2, 1), group: "sorted_set") {
+        .init("bzpopmax", arity: -3, flags: [.write, .noscript, .blocking, .fast], keys: .init(1, -2, 1), group: "sorted-set") {
             c throws(RedisError) in try bzpop(&c, max: true)
         },
-        .init("bzmpop", arity: -5, flags: [.write, .blocking, .movableKeys], group: "sorted_set", run: bzmpop),
+        .init("bzmpop", arity: -5, flags: [.write, .blocking, .movableKeys], group: "sorted-set", run: bzmpop),
     ]
 }
