@@ -5,5 +5,6 @@ public enum Commands {
         KeyCommands.specs,
         ConnectionCommands.specs,
         ServerCommands.specs,
+        HashCommands.specs + SetCommands.specs,
     ]
 }
