@@ -153,7 +153,7 @@ public enum HashCommands {
         } else {
             context.out.writeArrayHeader(count)
         }
-        hash?.forEach { field, value in
+        hash?.forEachPair { field, value in
             switch part {
             case .fields:
                 context.out.writeBulkString(field)
@@ -289,14 +289,14 @@ public enum HashCommands {
         }
         // The whole hash.
         if count >= hash.count {
-            hash.forEach(emit)
+            hash.forEachPair(emit)
             return
         }
         // Distinct picks. The buffers stay valid: nothing mutates the hash during the command.
         if count * 3 > hash.count || hash.isPacked {
             var all: [(UnsafeRawBufferPointer, UnsafeRawBufferPointer)] = []
             all.reserveCapacity(hash.count)
-            hash.forEach { all.append(($0, $1)) }
+            hash.forEachPair { all.append(($0, $1)) }
             for i in 0..<count {
                 all.swapAt(i, i + Int(rng.next(upperBound: UInt64(all.count - i))))
                 emit(all[i].0, all[i].1)
@@ -315,8 +315,12 @@ public enum HashCommands {
     // MARK: - Table
 
     static let specs: [CommandSpec] = [
-        .init("hset", arity: -4, flags: [.write, .denyOOM, .fast], keys: .init(1, 1, 1), group: "hash") { c throws(RedisError) in try hset(&c, legacy: false) },
-        .init("hmset", arity: -4, flags: [.write, .denyOOM, .fast], keys: .init(1, 1, 1), group: "hash") { c throws(RedisError) in try hset(&c, legacy: true) },
+        .init("hset", arity: -4, flags: [.write, .denyOOM, .fast], keys: .init(1, 1, 1), group: "hash") {
+            c throws(RedisError) in try hset(&c, legacy: false)
+        },
+        .init("hmset", arity: -4, flags: [.write, .denyOOM, .fast], keys: .init(1, 1, 1), group: "hash") {
+            c throws(RedisError) in try hset(&c, legacy: true)
+        },
         .init("hsetnx", arity: 4, flags: [.write, .denyOOM, .fast], keys: .init(1, 1, 1), group: "hash", run: hsetnx),
         .init("hget", arity: 3, flags: [.readonly, .fast], keys: .init(1, 1, 1), group: "hash", run: hget),
         .init("hmget", arity: -3, flags: [.readonly, .fast], keys: .init(1, 1, 1), group: "hash", run: hmget),
@@ -324,11 +328,31 @@ public enum HashCommands {
         .init("hlen", arity: 2, flags: [.readonly, .fast], keys: .init(1, 1, 1), group: "hash", run: hlen),
         .init("hstrlen", arity: 3, flags: [.readonly, .fast], keys: .init(1, 1, 1), group: "hash", run: hstrlen),
         .init("hexists", arity: 3, flags: [.readonly, .fast], keys: .init(1, 1, 1), group: "hash", run: hexists),
-        .init("hkeys", arity: 2, flags: [.readonly], keys: .init(1, 1, 1), group: "hash") { c throws(RedisError) in try getAll(&c, .fields) },
-        .init("hvals", arity: 2, flags: [.readonly], keys: .init(1, 1, 1), group: "hash") { c throws(RedisError) in try getAll(&c, .values) },
-        .init("hgetall", arity: 2, flags: [.readonly], keys: .init(1, 1, 1), group: "hash") { c throws(RedisError) in try getAll(&c, .both) },
-        .init("hincrby", arity: 4, flags: [.write, .denyOOM, .fast], keys: .init(1, 1, 1), group: "hash", run: hincrby),
-        .init("hincrbyfloat", arity: 4, flags: [.write, .denyOOM, .fast], keys: .init(1, 1, 1), group: "hash", run: hincrbyfloat),
+        .init("hkeys", arity: 2, flags: [.readonly], keys: .init(1, 1, 1), group: "hash") { c throws(RedisError) in
+            try getAll(&c, .fields)
+        },
+        .init("hvals", arity: 2, flags: [.readonly], keys: .init(1, 1, 1), group: "hash") { c throws(RedisError) in
+            try getAll(&c, .values)
+        },
+        .init("hgetall", arity: 2, flags: [.readonly], keys: .init(1, 1, 1), group: "hash") { c throws(RedisError) in
+            try getAll(&c, .both)
+        },
+        .init(
+            "hincrby",
+            arity: 4,
+            flags: [.write, .denyOOM, .fast],
+            keys: .init(1, 1, 1),
+            group: "hash",
+            run: hincrby
+        ),
+        .init(
+            "hincrbyfloat",
+            arity: 4,
+            flags: [.write, .denyOOM, .fast],
+            keys: .init(1, 1, 1),
+            group: "hash",
+            run: hincrbyfloat
+        ),
         .init("hrandfield", arity: -2, flags: [.readonly], keys: .init(1, 1, 1), group: "hash", run: hrandfield),
         .init("hscan", arity: -3, flags: [.readonly], keys: .init(1, 1, 1), group: "hash", run: hscan),
     ]

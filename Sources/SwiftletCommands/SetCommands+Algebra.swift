@@ -93,7 +93,7 @@ extension SetCommands {
             } else {
                 // Why `!`: a set that is not an intset has a table.
                 var done = false
-                first.table!.forEach { node in
+                first.table!.forEachNode { node in
                     if done { return }
                     let member = FieldTable.key(node)
                     if others.allSatisfy({ $0.contains(member) }) {
@@ -111,14 +111,14 @@ extension SetCommands {
                 for v in members { DecimalText.withDigits(of: v) { context.out.writeBulkString($0) } }
             } else {
                 var members: [UnsafeRawBufferPointer] = []
-                first.forEach { m in if others.allSatisfy({ $0.contains(m) }) { members.append(m) } }
+                first.forEachMember { m in if others.allSatisfy({ $0.contains(m) }) { members.append(m) } }
                 context.out.writeSetHeader(members.count)
                 for m in members { context.out.writeBulkString(m) }
             }
         case .store(let destination):
             let result = SetValue()
             let limit = Self.maxIntsetEntries(context)
-            first.forEach { m in
+            first.forEachMember { m in
                 if others.allSatisfy({ $0.contains(m) }) { result.add(m, maxIntsetEntries: limit) }
             }
             Self.store(&context, result, at: destination)
@@ -135,7 +135,7 @@ extension SetCommands {
         let limit = Self.maxIntsetEntries(context)
         if !diff {
             for case let set? in sets {
-                set.forEach { result.add($0, maxIntsetEntries: limit) }
+                set.forEachMember { result.add($0, maxIntsetEntries: limit) }
             }
         } else if let head = sets[0], !sets.dropFirst().contains(where: { $0 === head }) {
             // Redis picks one of two algorithms by estimated work; the choice shows in the result's encoding
@@ -148,15 +148,15 @@ extension SetCommands {
             }
             if workOne / 2 <= workTwo {
                 let others = sets.dropFirst().compactMap { $0 }.sorted { $0.count > $1.count }
-                head.forEach { m in
+                head.forEachMember { m in
                     if !others.contains(where: { $0.contains(m) }) { result.add(m, maxIntsetEntries: limit) }
                 }
             } else {
-                head.forEach { result.add($0, maxIntsetEntries: limit) }
+                head.forEachMember { result.add($0, maxIntsetEntries: limit) }
                 sets.removeFirst()
                 for case let set? in sets {
                     if result.count == 0 { break }
-                    set.forEach { result.remove($0) }
+                    set.forEachMember { result.remove($0) }
                 }
             }
         }

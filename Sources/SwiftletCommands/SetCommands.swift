@@ -46,7 +46,7 @@ public enum SetCommands {
     /// Writes every member (ascending for an intset), under a RESP3 set header.
     static func writeMembers(_ context: inout CommandContext, _ set: SetValue?) {
         context.out.writeSetHeader(set?.count ?? 0)
-        set?.forEach { context.out.writeBulkString($0) }
+        set?.forEachMember { context.out.writeBulkString($0) }
     }
 
     // MARK: - SADD / SREM / SMOVE
@@ -186,7 +186,7 @@ public enum SetCommands {
                 Self.writeMembers(&context, set)
             } else {
                 let union = SetValue()
-                set.forEach { union.add($0, maxIntsetEntries: limit) }
+                set.forEachMember { union.add($0, maxIntsetEntries: limit) }
                 Self.writeMembers(&context, union)
             }
             Self.deleteKey(context)
@@ -206,7 +206,7 @@ public enum SetCommands {
         for _ in 0..<remaining {
             set.popRandom(using: &rng) { kept.add($0, maxIntsetEntries: limit) }
         }
-        set.forEach { context.out.writeBulkString($0) }
+        set.forEachMember { context.out.writeBulkString($0) }
         // Why `!`: the key was found above and still holds `set`.
         context.lookupWrite(context.arguments[1])!.value = .set(kept)
     }
@@ -245,7 +245,7 @@ public enum SetCommands {
         }
         if count >= set.count {
             context.out.writeArrayHeader(set.count)
-            set.forEach { context.out.writeBulkString($0) }
+            set.forEachMember { context.out.writeBulkString($0) }
             return
         }
         context.out.writeArrayHeader(count)
@@ -255,7 +255,7 @@ public enum SetCommands {
             if count * 3 > set.count {
                 var nodes: [FieldTable.Node] = []
                 nodes.reserveCapacity(set.count)
-                table.forEach { nodes.append($0) }
+                table.forEachNode { nodes.append($0) }
                 for i in 0..<count {
                     nodes.swapAt(i, i + Int(rng.next(upperBound: UInt64(nodes.count - i))))
                     context.out.writeBulkString(FieldTable.key(nodes[i]))
@@ -299,7 +299,10 @@ public enum SetCommands {
         }
         // Node buffers stay valid while the command runs: nothing mutates the set meanwhile.
         var members: [UnsafeRawBufferPointer] = []
-        let cursor = scan.run({ c in table.scan(c) { members.append(FieldTable.key($0)) } }, collected: { members.count })
+        let cursor = scan.run(
+            { c in table.scan(c) { members.append(FieldTable.key($0)) } },
+            collected: { members.count }
+        )
         if scan.pattern != nil { members.removeAll { !scan.matches(context, $0) } }
         CollectionScan.writeCursor(&context, cursor)
         context.out.writeArrayHeader(members.count)
@@ -320,11 +323,26 @@ public enum SetCommands {
         .init("srandmember", arity: -2, flags: [.readonly], keys: .init(1, 1, 1), group: "set", run: srandmember),
         .init("sinter", arity: -2, flags: [.readonly], keys: .init(1, -1, 1), group: "set", run: sinter),
         .init("sintercard", arity: -3, flags: [.readonly, .movableKeys], group: "set", run: sintercard),
-        .init("sinterstore", arity: -3, flags: [.write, .denyOOM], keys: .init(1, -1, 1), group: "set", run: sinterstore),
-        .init("sunion", arity: -2, flags: [.readonly], keys: .init(1, -1, 1), group: "set") { c throws(RedisError) in try unionDiff(&c, first: 1, store: false, diff: false) },
-        .init("sunionstore", arity: -3, flags: [.write, .denyOOM], keys: .init(1, -1, 1), group: "set") { c throws(RedisError) in try unionDiff(&c, first: 2, store: true, diff: false) },
-        .init("sdiff", arity: -2, flags: [.readonly], keys: .init(1, -1, 1), group: "set") { c throws(RedisError) in try unionDiff(&c, first: 1, store: false, diff: true) },
-        .init("sdiffstore", arity: -3, flags: [.write, .denyOOM], keys: .init(1, -1, 1), group: "set") { c throws(RedisError) in try unionDiff(&c, first: 2, store: true, diff: true) },
+        .init(
+            "sinterstore",
+            arity: -3,
+            flags: [.write, .denyOOM],
+            keys: .init(1, -1, 1),
+            group: "set",
+            run: sinterstore
+        ),
+        .init("sunion", arity: -2, flags: [.readonly], keys: .init(1, -1, 1), group: "set") { c throws(RedisError) in
+            try unionDiff(&c, first: 1, store: false, diff: false)
+        },
+        .init("sunionstore", arity: -3, flags: [.write, .denyOOM], keys: .init(1, -1, 1), group: "set") {
+            c throws(RedisError) in try unionDiff(&c, first: 2, store: true, diff: false)
+        },
+        .init("sdiff", arity: -2, flags: [.readonly], keys: .init(1, -1, 1), group: "set") { c throws(RedisError) in
+            try unionDiff(&c, first: 1, store: false, diff: true)
+        },
+        .init("sdiffstore", arity: -3, flags: [.write, .denyOOM], keys: .init(1, -1, 1), group: "set") {
+            c throws(RedisError) in try unionDiff(&c, first: 2, store: true, diff: true)
+        },
         .init("sscan", arity: -3, flags: [.readonly], keys: .init(1, 1, 1), group: "set", run: sscan),
     ]
 }

@@ -110,7 +110,8 @@ public final class FieldTable {
 
     private func freeNode(_ node: Node) {
         let key = FieldTable.key(node)
-        self.nodeBytes -= self.hasValues
+        self.nodeBytes -=
+            self.hasValues
             ? FieldTable.nodeSize(key: key.count, value: FieldTable.value(node).count)
             : FieldTable.nodeSize(key: key.count, value: nil)
         free(node)
@@ -171,8 +172,9 @@ public final class FieldTable {
     }
 
     private func link(_ node: Node, hash: Int) {
-        self.expandIfNeeded()
+        // Redis's order: a rehash step, then the growth check, then the insertion.
         if self.rehashIndex >= 0 { self.rehashStep() }
+        self.expandIfNeeded()
         // During a rehash new nodes go to the new table, so table 0 only empties.
         if self.rehashIndex >= 0 {
             self.tables.1.push(node, hash: hash)
@@ -239,7 +241,7 @@ public final class FieldTable {
     /// An independent copy (COPY, SUNIONSTORE of one set).
     public func copy() -> FieldTable {
         let copy = FieldTable(hasValues: self.hasValues, capacity: self.count)
-        self.forEach { node in
+        self.forEachNode { node in
             copy.insertNew(FieldTable.key(node), self.hasValues ? FieldTable.value(node) : nil)
         }
         return copy
@@ -316,7 +318,7 @@ public final class FieldTable {
     // MARK: - Iteration, scanning, sampling
 
     /// Calls `body` for every node. The table must not be mutated meanwhile.
-    public func forEach(_ body: (Node) throws -> Void) rethrows {
+    public func forEachNode(_ body: (Node) throws -> Void) rethrows {
         for t in 0..<2 {
             let table = t == 0 ? self.tables.0 : self.tables.1
             for i in 0..<table.size {

@@ -112,7 +112,7 @@ public final class HashValue: CollectionValue {
     public func convertToTable() {
         guard self.table == nil else { return }
         let table = FieldTable(hasValues: true, capacity: self.packedCount)
-        self.forEach { field, value in table.insertNew(field, value) }
+        self.forEachPair { field, value in table.insertNew(field, value) }
         self.packed.release()
         self.packed = PackedList()
         self.packedCount = 0
@@ -122,11 +122,11 @@ public final class HashValue: CollectionValue {
     // MARK: - Iteration
 
     /// Calls `body` with every field and value (insertion order for `listpack`). No mutation meanwhile.
-    public func forEach(
+    public func forEachPair(
         _ body: (_ field: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Void
     ) rethrows {
         if let table = self.table {
-            try table.forEach { try body(FieldTable.key($0), FieldTable.value($0)) }
+            try table.forEachNode { try body(FieldTable.key($0), FieldTable.value($0)) }
             return
         }
         var offset = 0
@@ -147,7 +147,7 @@ public final class HashValue: CollectionValue {
         if let table = self.table {
             return table.scan(cursor) { body(FieldTable.key($0), FieldTable.value($0)) }
         }
-        self.forEach(body)
+        self.forEachPair(body)
         return 0
     }
 

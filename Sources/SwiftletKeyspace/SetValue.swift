@@ -105,9 +105,9 @@ public final class SetValue: CollectionValue {
 
     /// Calls `body` with every member (ascending for an intset; integers are rendered on the stack).
     /// No mutation meanwhile.
-    public func forEach(_ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+    public func forEachMember(_ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
         if let table = self.table {
-            try table.forEach { try body(FieldTable.key($0)) }
+            try table.forEachNode { try body(FieldTable.key($0)) }
             return
         }
         for v in self.ints {
@@ -121,7 +121,7 @@ public final class SetValue: CollectionValue {
         if let table = self.table {
             return table.scan(cursor) { body(FieldTable.key($0)) }
         }
-        self.forEach(body)
+        self.forEachMember(body)
         return 0
     }
 

@@ -49,7 +49,9 @@ struct SetCommandsTests {
         #expect(h.run("OBJECT", "ENCODING", "b") == .bulk("hashtable"))
         h.run("SET", "str", "v")
         #expect(h.run("SMOVE", "nokey", "str", "1") == .int(0))
-        #expect(h.run("SMOVE", "b", "str", "1") == .err("WRONGTYPE Operation against a key holding the wrong kind of value"))
+        #expect(
+            h.run("SMOVE", "b", "str", "1") == .err("WRONGTYPE Operation against a key holding the wrong kind of value")
+        )
     }
 
     @Test func algebra() {
@@ -123,10 +125,10 @@ struct SetCommandsTests {
         #expect(h.run("SCARD", "s") == .int(Int64(n)))
         let clock = ContinuousClock()
         let window = 20_000
-        let first = clock.measure { for _ in 0..<window { h.raw("SPOP", "s") } }
+        let first = clock.measure { for _ in 0..<window { _ = h.raw("SPOP", "s") } }
         var rng = SplitMix64(seed: 7)
         while set.count > window { set.popRandom(using: &rng) { _ in } }
-        let last = clock.measure { for _ in 0..<window { h.raw("SPOP", "s") } }
+        let last = clock.measure { for _ in 0..<window { _ = h.raw("SPOP", "s") } }
         #expect(h.run("EXISTS", "s") == .int(0))
         // The first SPOPs (on 1M members) cost about what the last ones (on a nearly empty set) do.
         #expect(first < last * 4, "first \(first), last \(last)")
@@ -146,6 +148,8 @@ struct SetCommandsTests {
             seen.formUnion(Self.strings(parts[1]))
         } while cursor != "0"
         #expect(seen.count == 2000)
-        #expect(h.run("SSCAN", "s", "0", "MATCH", "m1999", "COUNT", "100000") == .list([.bulk("0"), .bulks(["m1999"])]))
+        #expect(
+            h.run("SSCAN", "s", "0", "MATCH", "m1999", "COUNT", "100000") == .list([.bulk("0"), .bulks(["m1999"])])
+        )
     }
 }

@@ -8,7 +8,8 @@ struct FieldTableTests {
     @Test func setFindUpdateRemove() {
         let t = FieldTable(hasValues: true)
         for i in 0..<10_000 {
-            let added = Self.bytes("k\(i)").withUnsafeBytes { k in Self.bytes("v\(i)").withUnsafeBytes { t.set(k, $0) } }
+            let added = Self.bytes("k\(i)").withUnsafeBytes { k in Self.bytes("v\(i)").withUnsafeBytes { t.set(k, $0) }
+            }
             #expect(added)
         }
         #expect(t.count == 10_000)
@@ -85,7 +86,9 @@ struct FieldTableTests {
             Self.bytes(f).withUnsafeBytes { f in Self.bytes(v).withUnsafeBytes { _ = h.set(f, $0, limits: limits) } }
         }
         var listed: [String] = []
-        h.forEach { f, v in listed.append(String(decoding: f, as: UTF8.self) + "=" + String(decoding: v, as: UTF8.self)) }
+        h.forEachPair { f, v in
+            listed.append(String(decoding: f, as: UTF8.self) + "=" + String(decoding: v, as: UTF8.self))
+        }
         #expect(listed == ["a=3", "b=2"])
         #expect(h.encodingName == "listpack")
         Self.bytes("long").withUnsafeBytes { f in
@@ -102,7 +105,7 @@ struct FieldTableTests {
         let s = SetValue()
         for m in ["5", "-2", "9", "5"] { Self.bytes(m).withUnsafeBytes { _ = s.add($0, maxIntsetEntries: 3) } }
         var listed: [String] = []
-        s.forEach { listed.append(String(decoding: $0, as: UTF8.self)) }
+        s.forEachMember { listed.append(String(decoding: $0, as: UTF8.self)) }
         #expect(listed == ["-2", "5", "9"])
         #expect(s.encodingName == "intset")
         Self.bytes("10").withUnsafeBytes { _ = s.add($0, maxIntsetEntries: 3) }
