@@ -10,5 +10,6 @@ public enum Commands {
         CommandCommands.specs,
         SortedSetCommands.specs,
         SortedSetCommands.blockingSpecs,
+        HashCommands.specs + SetCommands.specs,
     ]
 }

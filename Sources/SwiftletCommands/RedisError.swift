@@ -95,6 +95,19 @@ public struct RedisError: Error, Hashable, Sendable {
         )
     }
 
+    // Hashes and sets
+    public static let hashValueNotInteger = RedisError("ERR hash value is not an integer")
+    public static let hashValueNotFloat = RedisError("ERR hash value is not a float")
+    public static let valueIsNaNOrInfinity = RedisError("ERR value is NaN or Infinity")
+    public static let valueOutOfRange = RedisError("ERR value is out of range")
+    public static let valueMustBePositive = RedisError("ERR value is out of range, must be positive")
+    /// `getRangeLongFromObjectOrReply` with `-LONG_MAX..LONG_MAX` (SRANDMEMBER, HRANDFIELD counts).
+    public static let countOutOfRange = RedisError(
+        "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"
+    )
+    public static let numkeysTooMany = RedisError("ERR Number of keys can't be greater than number of args")
+    public static let limitNegative = RedisError("ERR LIMIT can't be negative")
+
     public static func wrongArity(_ name: String) -> RedisError {
         RedisError("ERR wrong number of arguments for '\(name)' command")
     }

@@ -30,7 +30,7 @@ extension SortedSetCommands {
             switch self.value {
             case .missing: return 0
             case .zset(let z): return z.count
-            case .set(let s): return s.members.count
+            case .set(let s): return s.count
             }
         }
 
@@ -38,7 +38,7 @@ extension SortedSetCommands {
             switch self.value {
             case .missing: return nil
             case .zset(let z): return z.score(of: member)
-            case .set(let s): return s.members.contains(Array(member)) ? 1 : nil
+            case .set(let s): return s.contains(member) ? 1 : nil
             }
         }
 
@@ -51,7 +51,10 @@ extension SortedSetCommands {
             case .zset(let z):
                 z.forEach(from: z.count - 1, reverse: true) { node in node.withMember { body($0, node.score) } }
             case .set(let s):
-                for member in s.members where !member.withUnsafeBytes({ body($0, 1) }) { return }
+                var going = true
+                s.forEachMember { member in
+                    if going { going = body(member, 1) }
+                }
             }
         }
     }
