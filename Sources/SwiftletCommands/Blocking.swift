@@ -54,6 +54,7 @@ public enum UnblockReason: Sendable {
 /// waiters of the keys that became ready (``serveReadyKeys(_:)``), before the writing client's own reply leaves:
 /// the waiter's reply goes out through ``ClientSession/deliverUnblocked`` on its own connection.
 public final class BlockingRegistry {
+    @exclusivity(unchecked)
     private var waiters: [BlockingKey: Deque<BlockedClient>] = [:]
     private var readyKeys: [BlockingKey] = []
     private var readySet: Set<BlockingKey> = []

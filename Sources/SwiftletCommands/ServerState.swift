@@ -38,6 +38,7 @@ public final class ClientSession {
     /// Set by the server: closes the connection from outside its own request (CLIENT KILL).
     public var kill: (() -> Void)?
     /// The wait this client is suspended in (BLPOP & co.); its connection reads no further requests meanwhile.
+    @exclusivity(unchecked)
     public var blocked: BlockedClient?
     /// Set by the server: writes the reply that ends a wait (served, timed out, CLIENT UNBLOCK) to the client's
     /// connection and resumes reading its requests.
@@ -95,6 +96,7 @@ public final class ServerState {
     public let blocking = BlockingRegistry()
     /// Commands running now: 1 for a client's command, 2 inside EXEC (and, later, scripts). Only a command at
     /// depth 1 may block, and ready keys are served when it is done.
+    @exclusivity(unchecked)
     public internal(set) var commandDepth = 0
     private var nextClientID = 1
     /// Unix milliseconds when the server started.
@@ -111,6 +113,9 @@ public final class ServerState {
     /// Realtime minus monotonic, in microseconds: lets one monotonic read give both a duration and the wall time.
     @exclusivity(unchecked)
     private var wallOffset: Int64 = 0
+    /// Monotonic time of the end of the last command of the current read batch, -1 outside a batch.
+    @exclusivity(unchecked)
+    private var batchClock: Int64 = -1
     /// A monotonic clock in microseconds, for durations.
     /// Port actually bound, path of the config file, executable: for INFO server.
     public var boundPort = 0
@@ -245,6 +250,7 @@ public final class ServerState {
     }
 
     /// Watched keys and the clients watching them.
+    @exclusivity(unchecked)
     var watchers: [WatchedKey: [ClientSession]] = [:]
 
     /// The wall clock in unix milliseconds (the injected one in tests).
@@ -280,7 +286,9 @@ public final class ServerState {
 
     /// Runs the request in `context.arguments` and writes its reply (or error) to `context.out`.
     public func execute(_ context: inout CommandContext) {
-        context.now = self.injectedClock?() ?? (self.monotonicMicroseconds() + self.wallOffset) / 1000
+        // Inside a read batch the previous command's end time is this one's start: one clock read per command.
+        let started = self.batchClock >= 0 ? self.batchClock : self.monotonicMicroseconds()
+        context.now = self.injectedClock?() ?? (started + self.wallOffset) / 1000
         context.session.lastInteraction = context.now
         let id: Int
         do {
@@ -321,14 +329,23 @@ public final class ServerState {
             context.out.writeSimpleString("QUEUED")
             return
         }
-        self.run(id, &context)
+        self.run(id, &context, started: started)
+    }
+
+    /// Marks the start of a connection's read batch (see `execute`).
+    public func beginBatch() {
+        self.batchClock = self.monotonicMicroseconds()
+    }
+
+    public func endBatch() {
+        self.batchClock = -1
     }
 
     /// Runs a resolved command: handler, error reply, statistics, WATCH invalidation.
-    func run(_ id: Int, _ context: inout CommandContext) {
+    func run(_ id: Int, _ context: inout CommandContext, started: Int64? = nil) {
         self.commandDepth += 1
         defer { self.commandDepth -= 1 }
-        let started = self.monotonicMicroseconds()
+        let started = started ?? self.monotonicMicroseconds()
         context.session.lastCommandID = id
         let dirtyBefore = self.dirty
         do {
@@ -348,7 +365,9 @@ public final class ServerState {
         }
         self.stats.totalCommandsProcessed += 1
         self.table.stats[id].calls += 1
-        self.table.stats[id].microseconds += self.monotonicMicroseconds() - started
+        let finished = self.monotonicMicroseconds()
+        self.table.stats[id].microseconds += finished - started
+        if self.batchClock >= 0 { self.batchClock = finished }
     }
 
     func reply(_ error: RedisError, _ context: inout CommandContext) {

@@ -116,6 +116,8 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     private func process(_ buffer: inout ByteBuffer, context: ChannelHandlerContext) {
         let state = self.core.state
+        state.beginBatch()
+        defer { state.endBatch() }
         // A blocked client's further requests wait in the buffer until the wait ends.
         while !self.closing && self.commandContext!.session.blocked == nil {
             do {
