@@ -44,12 +44,12 @@ extension SortedSetCommands {
 
         /// Calls `body` with every member and score until it returns `false`. Sorted sets are walked from the
         /// highest rank down, as Redis's iterator does (it matters only for ZINTERCARD's LIMIT, not for results).
-        func forEach(_ body: (UnsafeRawBufferPointer, Double) -> Bool) {
+        func visit(_ body: (UnsafeRawBufferPointer, Double) -> Bool) {
             switch self.value {
             case .missing:
                 return
             case .zset(let z):
-                z.forEach(from: z.count - 1, reverse: true) { node in node.withMember { body($0, node.score) } }
+                z.walk(from: z.count - 1, reverse: true) { node in node.withMember { body($0, node.score) } }
             case .set(let s):
                 var going = true
                 s.forEachMember { member in
@@ -152,7 +152,7 @@ extension SortedSetCommands {
         switch operation {
         case .inter:
             guard sources[0].count > 0 else { break }
-            sources[0].forEach { member, value in
+            sources[0].visit { member, value in
                 var score = sources[0].weight * value
                 if score.isNaN { score = 0 }
                 for k in 1..<sources.count {
@@ -170,7 +170,7 @@ extension SortedSetCommands {
             var accumulator: [[UInt8]: Double] = [:]
             accumulator.reserveCapacity(sources.last?.count ?? 0)
             for source in sources {
-                source.forEach { member, value in
+                source.visit { member, value in
                     var score = source.weight * value
                     if score.isNaN { score = 0 }
                     let key = Array(member)
@@ -184,7 +184,7 @@ extension SortedSetCommands {
             }
             results = accumulator.map { ($0.key, $0.value) }
         case .diff:
-            sources[0].forEach { member, value in
+            sources[0].visit { member, value in
                 for k in 1..<sources.count where sources[k].score(of: member) != nil { return true }
                 results.append((Array(member), value))
                 return true
@@ -207,7 +207,9 @@ extension SortedSetCommands {
                 return
             }
             let longest = results.reduce(0) { Swift.max($0, $1.member.count) }
-            let zset = SortedSetValue(listpack: Self.limits(context).allowsListpack(count: results.count, longest: longest))
+            let zset = SortedSetValue(
+                listpack: Self.limits(context).allowsListpack(count: results.count, longest: longest)
+            )
             for r in results { r.member.withUnsafeBytes { zset.append($0, score: r.score) } }
             Self.store(context, destination, zset)
             context.out.writeInteger(zset.count)

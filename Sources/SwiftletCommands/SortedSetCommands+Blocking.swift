@@ -59,10 +59,22 @@ extension SortedSetCommands {
     }
 
     static let blockingSpecs: [CommandSpec] = [
-        .init("bzpopmin", arity: -3, flags: [.write, .noscript, .blocking, .fast], keys: .init(1, -2, 1), group: "sorted-set") {
+        .init(
+            "bzpopmin",
+            arity: -3,
+            flags: [.write, .noscript, .blocking, .fast],
+            keys: .init(1, -2, 1),
+            group: "sorted-set"
+        ) {
             c throws(RedisError) in try bzpop(&c, max: false)
         },
-        .init("bzpopmax", arity: -3, flags: [.write, .noscript, .blocking, .fast], keys: .init(1, -2, 1), group: "sorted-set") {
+        .init(
+            "bzpopmax",
+            arity: -3,
+            flags: [.write, .noscript, .blocking, .fast],
+            keys: .init(1, -2, 1),
+            group: "sorted-set"
+        ) {
             c throws(RedisError) in try bzpop(&c, max: true)
         },
         .init("bzmpop", arity: -5, flags: [.write, .blocking, .movableKeys], group: "sorted-set", run: bzmpop),

@@ -112,7 +112,14 @@ extension SortedSetCommands {
         for i in keys {
             let key = context.arguments[i]
             guard let zset = try Self.write(context, key) else { continue }
-            Self.pop(&context, key: key, zset: zset, max: max, count: count, shape: PopReply(emitKey: true, nested: true))
+            Self.pop(
+                &context,
+                key: key,
+                zset: zset,
+                max: max,
+                count: count,
+                shape: PopReply(emitKey: true, nested: true)
+            )
             return
         }
         context.out.writeNullArray()
@@ -168,7 +175,7 @@ extension SortedSetCommands {
         context.out.writeArrayHeader(withScores && !resp3 ? replySize * 2 : replySize)
         if count >= size {
             // The whole set, walked from the highest rank down as Redis's set-operation iterator does.
-            zset.forEach(from: size - 1, reverse: true) { node in
+            zset.walk(from: size - 1, reverse: true) { node in
                 emit(&context.out, node)
                 return true
             }
@@ -233,7 +240,7 @@ extension SortedSetCommands {
         var found: [SortedSetNode] = []
         var cursor: UInt64 = 0
         if zset.isListpack {
-            zset.forEach { node in
+            zset.walk { node in
                 found.append(node)
                 return true
             }

@@ -1,3 +1,7 @@
+import NIOCore
+import SwiftletKeyspace
+import SwiftletRESP
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,9 +9,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import NIOCore
-import SwiftletKeyspace
-import SwiftletRESP
 
 /// A score interval `min max`, each end optionally exclusive with `(` (Redis's `zrangespec`).
 struct ScoreRange {
@@ -82,8 +83,10 @@ struct LexRange {
         switch first {
         case UInt8(ascii: "+"): return alone ? .plusInfinity : nil
         case UInt8(ascii: "-"): return alone ? .minusInfinity : nil
-        case UInt8(ascii: "("): return .value(text.getSlice(at: text.readerIndex + 1, length: text.readableBytes - 1)!, exclusive: true)
-        case UInt8(ascii: "["): return .value(text.getSlice(at: text.readerIndex + 1, length: text.readableBytes - 1)!, exclusive: false)
+        case UInt8(ascii: "("):
+            return .value(text.getSlice(at: text.readerIndex + 1, length: text.readableBytes - 1)!, exclusive: true)
+        case UInt8(ascii: "["):
+            return .value(text.getSlice(at: text.readerIndex + 1, length: text.readableBytes - 1)!, exclusive: false)
         default: return nil
         }
     }
@@ -185,7 +188,7 @@ extension SortedSetCommands {
         var rank = 0
         if zset.isListpack {
             var found: SortedSetNode?
-            zset.forEach { node in
+            zset.walk { node in
                 if range.gteMin(node) {
                     found = node
                     return false
@@ -207,7 +210,7 @@ extension SortedSetCommands {
         var rank = zset.count - 1
         if zset.isListpack {
             var found: SortedSetNode?
-            zset.forEach(from: rank, reverse: true) { node in
+            zset.walk(from: rank, reverse: true) { node in
                 if range.lteMax(node) {
                     found = node
                     return false
@@ -226,7 +229,7 @@ extension SortedSetCommands {
     /// Number of members from rank `start` on while `inRange` holds.
     static func countWhile(_ zset: SortedSetValue, from start: Int, _ inRange: (SortedSetNode) -> Bool) -> Int {
         var n = 0
-        zset.forEach(from: start) { node in
+        zset.walk(from: start) { node in
             guard inRange(node) else { return false }
             n += 1
             return true
@@ -360,7 +363,7 @@ extension SortedSetCommands {
             if end >= length { end = length - 1 }
             var n = end - start + 1
             nodes.reserveCapacity(n)
-            zset.forEach(from: request.reverse ? length - 1 - start : start, reverse: request.reverse) { node in
+            zset.walk(from: request.reverse ? length - 1 - start : start, reverse: request.reverse) { node in
                 nodes.append(node)
                 n -= 1
                 return n > 0
@@ -369,11 +372,13 @@ extension SortedSetCommands {
             if request.kind == .score && request.offset > 0 && request.offset >= length { return [] }
             let begin: Int?
             if request.kind == .score {
-                begin = request.reverse
+                begin =
+                    request.reverse
                     ? Self.lastInRange(zset, request.scores) : Self.firstInRange(zset, request.scores)
             } else {
                 // Why `!`: a lex request always carries its range.
-                begin = request.reverse
+                begin =
+                    request.reverse
                     ? Self.lastInLexRange(zset, request.lex!) : Self.firstInLexRange(zset, request.lex!)
             }
             // A negative offset walks off the end in Redis: nothing is returned.
@@ -381,7 +386,7 @@ extension SortedSetCommands {
             rank += request.reverse ? -request.offset : request.offset
             var limit = request.limit
             if limit == 0 { return [] }
-            zset.forEach(from: rank, reverse: request.reverse) { node in
+            zset.walk(from: rank, reverse: request.reverse) { node in
                 let inRange: Bool
                 if request.kind == .score {
                     inRange = request.reverse ? request.scores.gteMin(node.score) : request.scores.lteMax(node.score)

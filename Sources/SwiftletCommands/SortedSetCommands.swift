@@ -243,37 +243,121 @@ public enum SortedSetCommands {
     // MARK: - Table
 
     static let specs: [CommandSpec] = [
-        .init("zadd", arity: -4, flags: [.write, .denyOOM, .fast], keys: .init(1, 1, 1), group: "sorted-set") { c throws(RedisError) in try zadd(&c, incr: false) },
-        .init("zincrby", arity: 4, flags: [.write, .denyOOM, .fast], keys: .init(1, 1, 1), group: "sorted-set") { c throws(RedisError) in try zadd(&c, incr: true) },
+        .init("zadd", arity: -4, flags: [.write, .denyOOM, .fast], keys: .init(1, 1, 1), group: "sorted-set") {
+            c throws(RedisError) in try zadd(&c, incr: false)
+        },
+        .init("zincrby", arity: 4, flags: [.write, .denyOOM, .fast], keys: .init(1, 1, 1), group: "sorted-set") {
+            c throws(RedisError) in try zadd(&c, incr: true)
+        },
         .init("zrem", arity: -3, flags: [.write, .fast], keys: .init(1, 1, 1), group: "sorted-set", run: zrem),
         .init("zcard", arity: 2, flags: [.readonly, .fast], keys: .init(1, 1, 1), group: "sorted-set", run: zcard),
         .init("zscore", arity: 3, flags: [.readonly, .fast], keys: .init(1, 1, 1), group: "sorted-set", run: zscore),
-        .init("zmscore", arity: -3, flags: [.readonly, .fast], keys: .init(1, 1, 1), group: "sorted-set", run: zmscore),
-        .init("zrank", arity: 3, flags: [.readonly, .fast], keys: .init(1, 1, 1), group: "sorted-set") { c throws(RedisError) in try zrank(&c, reverse: false) },
-        .init("zrevrank", arity: 3, flags: [.readonly, .fast], keys: .init(1, 1, 1), group: "sorted-set") { c throws(RedisError) in try zrank(&c, reverse: true) },
+        .init(
+            "zmscore",
+            arity: -3,
+            flags: [.readonly, .fast],
+            keys: .init(1, 1, 1),
+            group: "sorted-set",
+            run: zmscore
+        ),
+        .init("zrank", arity: 3, flags: [.readonly, .fast], keys: .init(1, 1, 1), group: "sorted-set") {
+            c throws(RedisError) in try zrank(&c, reverse: false)
+        },
+        .init("zrevrank", arity: 3, flags: [.readonly, .fast], keys: .init(1, 1, 1), group: "sorted-set") {
+            c throws(RedisError) in try zrank(&c, reverse: true)
+        },
         .init("zcount", arity: 4, flags: [.readonly, .fast], keys: .init(1, 1, 1), group: "sorted-set", run: zcount),
-        .init("zlexcount", arity: 4, flags: [.readonly, .fast], keys: .init(1, 1, 1), group: "sorted-set", run: zlexcount),
-        .init("zrange", arity: -4, flags: [.readonly], keys: .init(1, 1, 1), group: "sorted-set") { c throws(RedisError) in try zrange(&c, kind: nil, reverse: nil) },
-        .init("zrangestore", arity: -5, flags: [.write, .denyOOM], keys: .init(1, 2, 1), group: "sorted-set", run: zrangestore),
-        .init("zrevrange", arity: -4, flags: [.readonly], keys: .init(1, 1, 1), group: "sorted-set") { c throws(RedisError) in try zrange(&c, kind: .rank, reverse: true) },
-        .init("zrangebyscore", arity: -4, flags: [.readonly], keys: .init(1, 1, 1), group: "sorted-set") { c throws(RedisError) in try zrange(&c, kind: .score, reverse: false) },
-        .init("zrevrangebyscore", arity: -4, flags: [.readonly], keys: .init(1, 1, 1), group: "sorted-set") { c throws(RedisError) in try zrange(&c, kind: .score, reverse: true) },
-        .init("zrangebylex", arity: -4, flags: [.readonly], keys: .init(1, 1, 1), group: "sorted-set") { c throws(RedisError) in try zrange(&c, kind: .lex, reverse: false) },
-        .init("zrevrangebylex", arity: -4, flags: [.readonly], keys: .init(1, 1, 1), group: "sorted-set") { c throws(RedisError) in try zrange(&c, kind: .lex, reverse: true) },
-        .init("zremrangebyrank", arity: 4, flags: [.write], keys: .init(1, 1, 1), group: "sorted-set") { c throws(RedisError) in try zremrange(&c, kind: .rank) },
-        .init("zremrangebyscore", arity: 4, flags: [.write], keys: .init(1, 1, 1), group: "sorted-set") { c throws(RedisError) in try zremrange(&c, kind: .score) },
-        .init("zremrangebylex", arity: 4, flags: [.write], keys: .init(1, 1, 1), group: "sorted-set") { c throws(RedisError) in try zremrange(&c, kind: .lex) },
-        .init("zpopmin", arity: -2, flags: [.write, .fast], keys: .init(1, 1, 1), group: "sorted-set") { c throws(RedisError) in try zpop(&c, max: false) },
-        .init("zpopmax", arity: -2, flags: [.write, .fast], keys: .init(1, 1, 1), group: "sorted-set") { c throws(RedisError) in try zpop(&c, max: true) },
+        .init(
+            "zlexcount",
+            arity: 4,
+            flags: [.readonly, .fast],
+            keys: .init(1, 1, 1),
+            group: "sorted-set",
+            run: zlexcount
+        ),
+        .init("zrange", arity: -4, flags: [.readonly], keys: .init(1, 1, 1), group: "sorted-set") {
+            c throws(RedisError) in try zrange(&c, kind: nil, reverse: nil)
+        },
+        .init(
+            "zrangestore",
+            arity: -5,
+            flags: [.write, .denyOOM],
+            keys: .init(1, 2, 1),
+            group: "sorted-set",
+            run: zrangestore
+        ),
+        .init("zrevrange", arity: -4, flags: [.readonly], keys: .init(1, 1, 1), group: "sorted-set") {
+            c throws(RedisError) in try zrange(&c, kind: .rank, reverse: true)
+        },
+        .init("zrangebyscore", arity: -4, flags: [.readonly], keys: .init(1, 1, 1), group: "sorted-set") {
+            c throws(RedisError) in try zrange(&c, kind: .score, reverse: false)
+        },
+        .init("zrevrangebyscore", arity: -4, flags: [.readonly], keys: .init(1, 1, 1), group: "sorted-set") {
+            c throws(RedisError) in try zrange(&c, kind: .score, reverse: true)
+        },
+        .init("zrangebylex", arity: -4, flags: [.readonly], keys: .init(1, 1, 1), group: "sorted-set") {
+            c throws(RedisError) in try zrange(&c, kind: .lex, reverse: false)
+        },
+        .init("zrevrangebylex", arity: -4, flags: [.readonly], keys: .init(1, 1, 1), group: "sorted-set") {
+            c throws(RedisError) in try zrange(&c, kind: .lex, reverse: true)
+        },
+        .init("zremrangebyrank", arity: 4, flags: [.write], keys: .init(1, 1, 1), group: "sorted-set") {
+            c throws(RedisError) in try zremrange(&c, kind: .rank)
+        },
+        .init("zremrangebyscore", arity: 4, flags: [.write], keys: .init(1, 1, 1), group: "sorted-set") {
+            c throws(RedisError) in try zremrange(&c, kind: .score)
+        },
+        .init("zremrangebylex", arity: 4, flags: [.write], keys: .init(1, 1, 1), group: "sorted-set") {
+            c throws(RedisError) in try zremrange(&c, kind: .lex)
+        },
+        .init("zpopmin", arity: -2, flags: [.write, .fast], keys: .init(1, 1, 1), group: "sorted-set") {
+            c throws(RedisError) in try zpop(&c, max: false)
+        },
+        .init("zpopmax", arity: -2, flags: [.write, .fast], keys: .init(1, 1, 1), group: "sorted-set") {
+            c throws(RedisError) in try zpop(&c, max: true)
+        },
         .init("zmpop", arity: -4, flags: [.write, .movableKeys], group: "sorted-set", run: zmpop),
-        .init("zrandmember", arity: -2, flags: [.readonly], keys: .init(1, 1, 1), group: "sorted-set", run: zrandmember),
+        .init(
+            "zrandmember",
+            arity: -2,
+            flags: [.readonly],
+            keys: .init(1, 1, 1),
+            group: "sorted-set",
+            run: zrandmember
+        ),
         .init("zscan", arity: -3, flags: [.readonly], keys: .init(1, 1, 1), group: "sorted-set", run: zscan),
-        .init("zunion", arity: -3, flags: [.readonly, .movableKeys], group: "sorted-set") { c throws(RedisError) in try algebra(&c, .union, store: false) },
-        .init("zinter", arity: -3, flags: [.readonly, .movableKeys], group: "sorted-set") { c throws(RedisError) in try algebra(&c, .inter, store: false) },
-        .init("zdiff", arity: -3, flags: [.readonly, .movableKeys], group: "sorted-set") { c throws(RedisError) in try algebra(&c, .diff, store: false) },
-        .init("zunionstore", arity: -4, flags: [.write, .denyOOM, .movableKeys], keys: .init(1, 1, 1), group: "sorted-set") { c throws(RedisError) in try algebra(&c, .union, store: true) },
-        .init("zinterstore", arity: -4, flags: [.write, .denyOOM, .movableKeys], keys: .init(1, 1, 1), group: "sorted-set") { c throws(RedisError) in try algebra(&c, .inter, store: true) },
-        .init("zdiffstore", arity: -4, flags: [.write, .denyOOM, .movableKeys], keys: .init(1, 1, 1), group: "sorted-set") { c throws(RedisError) in try algebra(&c, .diff, store: true) },
-        .init("zintercard", arity: -3, flags: [.readonly, .movableKeys], group: "sorted-set") { c throws(RedisError) in try algebra(&c, .inter, store: false, cardinalityOnly: true) },
+        .init("zunion", arity: -3, flags: [.readonly, .movableKeys], group: "sorted-set") { c throws(RedisError) in
+            try algebra(&c, .union, store: false)
+        },
+        .init("zinter", arity: -3, flags: [.readonly, .movableKeys], group: "sorted-set") { c throws(RedisError) in
+            try algebra(&c, .inter, store: false)
+        },
+        .init("zdiff", arity: -3, flags: [.readonly, .movableKeys], group: "sorted-set") { c throws(RedisError) in
+            try algebra(&c, .diff, store: false)
+        },
+        .init(
+            "zunionstore",
+            arity: -4,
+            flags: [.write, .denyOOM, .movableKeys],
+            keys: .init(1, 1, 1),
+            group: "sorted-set"
+        ) { c throws(RedisError) in try algebra(&c, .union, store: true) },
+        .init(
+            "zinterstore",
+            arity: -4,
+            flags: [.write, .denyOOM, .movableKeys],
+            keys: .init(1, 1, 1),
+            group: "sorted-set"
+        ) { c throws(RedisError) in try algebra(&c, .inter, store: true) },
+        .init(
+            "zdiffstore",
+            arity: -4,
+            flags: [.write, .denyOOM, .movableKeys],
+            keys: .init(1, 1, 1),
+            group: "sorted-set"
+        ) { c throws(RedisError) in try algebra(&c, .diff, store: true) },
+        .init("zintercard", arity: -3, flags: [.readonly, .movableKeys], group: "sorted-set") { c throws(RedisError) in
+            try algebra(&c, .inter, store: false, cardinalityOnly: true)
+        },
     ]
 }

@@ -73,7 +73,10 @@ public enum TransactionCommands {
     static func watch(_ context: inout CommandContext) throws(RedisError) {
         if context.session.transaction.active { throw RedisError("ERR WATCH inside MULTI is not allowed") }
         for i in 1..<context.count {
-            context.server.watch(WatchedKey(database: context.session.database, key: context.arguments[i].bytes), context.session)
+            context.server.watch(
+                WatchedKey(database: context.session.database, key: context.arguments[i].bytes),
+                context.session
+            )
         }
         context.out.writeOK()
     }
@@ -88,11 +91,36 @@ public enum TransactionCommands {
     static let controlNames: Set<String> = ["exec", "discard", "multi", "watch", "quit", "reset"]
 
     static let specs: [CommandSpec] = [
-        .init("multi", arity: 1, flags: [.noscript, .loading, .stale, .fast, .allowBusy], group: "transactions", run: multi),
+        .init(
+            "multi",
+            arity: 1,
+            flags: [.noscript, .loading, .stale, .fast, .allowBusy],
+            group: "transactions",
+            run: multi
+        ),
         .init("exec", arity: 1, flags: [.noscript, .loading, .stale, .skipSlowlog], group: "transactions", run: exec),
-        .init("discard", arity: 1, flags: [.noscript, .loading, .stale, .fast, .allowBusy], group: "transactions", run: discard),
-        .init("watch", arity: -2, flags: [.noscript, .loading, .stale, .fast, .allowBusy], keys: .init(1, -1, 1), group: "transactions", run: watch),
-        .init("unwatch", arity: 1, flags: [.noscript, .loading, .stale, .fast, .allowBusy], group: "transactions", run: unwatch),
+        .init(
+            "discard",
+            arity: 1,
+            flags: [.noscript, .loading, .stale, .fast, .allowBusy],
+            group: "transactions",
+            run: discard
+        ),
+        .init(
+            "watch",
+            arity: -2,
+            flags: [.noscript, .loading, .stale, .fast, .allowBusy],
+            keys: .init(1, -1, 1),
+            group: "transactions",
+            run: watch
+        ),
+        .init(
+            "unwatch",
+            arity: 1,
+            flags: [.noscript, .loading, .stale, .fast, .allowBusy],
+            group: "transactions",
+            run: unwatch
+        ),
     ]
 }
 

@@ -131,7 +131,9 @@ public final class Entry: ManagedBuffer<EntryHeader, UInt8> {
 
     public var hasExpire: Bool {
         get { self.fields.pointee.flags & 1 != 0 }
-        set { self.fields.pointee.flags = newValue ? (self.fields.pointee.flags | 1) : (self.fields.pointee.flags & ~1) }
+        set {
+            self.fields.pointee.flags = newValue ? (self.fields.pointee.flags | 1) : (self.fields.pointee.flags & ~1)
+        }
     }
 
     public var access: UInt32 {
@@ -178,7 +180,10 @@ public final class Entry: ManagedBuffer<EntryHeader, UInt8> {
         case .embedded:
             return try self.withUnsafeMutablePointerToElements { base in
                 try body(
-                    UnsafeRawBufferPointer(start: base + Int(self.fields.pointee.keyCount), count: Int(self.fields.pointee.stringCount))
+                    UnsafeRawBufferPointer(
+                        start: base + Int(self.fields.pointee.keyCount),
+                        count: Int(self.fields.pointee.stringCount)
+                    )
                 )
             }
         case .int(let v):
@@ -221,7 +226,8 @@ public final class Entry: ManagedBuffer<EntryHeader, UInt8> {
     public var heapSize: Int {
         // Header (16 bytes of object header + EntryHeader) + tail, rounded like malloc's 16-byte chunks.
         let own =
-            (16 + MemoryLayout<EntryHeader>.stride + Int(self.fields.pointee.keyCount) + Int(self.fields.pointee.tailCapacity)
+            (16 + MemoryLayout<EntryHeader>.stride + Int(self.fields.pointee.keyCount)
+                + Int(self.fields.pointee.tailCapacity)
                 + 8 + 15) & ~15
         switch self.fields.pointee.value {
         case .raw(let bytes): return own + ((32 + bytes.capacity + 8 + 15) & ~15)

@@ -108,7 +108,7 @@ public final class SortedSetValue: CollectionValue {
 
     /// Calls `body` with each node from `rank` on (towards lower ranks with `reverse`) until it returns `false`.
     /// The set must not change meanwhile.
-    public func forEach(from rank: Int = 0, reverse: Bool = false, _ body: (SortedSetNode) throws -> Bool) rethrows {
+    public func walk(from rank: Int = 0, reverse: Bool = false, _ body: (SortedSetNode) throws -> Bool) rethrows {
         try self.tree.forEach(from: rank, reverse: reverse) { try body($0.node) }
     }
 
@@ -239,7 +239,7 @@ public final class SortedSetValue: CollectionValue {
     /// whole by the caller instead, with cursor 0, as Redis does.
     public func scan(_ cursor: UInt64, _ body: (SortedSetNode) -> Void) -> UInt64 {
         guard let index else {
-            self.forEach { node in
+            self.walk { node in
                 body(node)
                 return true
             }

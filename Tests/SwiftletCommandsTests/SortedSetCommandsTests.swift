@@ -21,24 +21,44 @@ struct SortedSetCommandsTests {
 
     @Test func errorTexts() {
         let h = CommandHarness()
-        #expect(h.run("ZADD", "z", "NX", "XX", "1", "a") == .err("ERR XX and NX options at the same time are not compatible"))
-        #expect(h.run("ZADD", "z", "GT", "LT", "1", "a") == .err("ERR GT, LT, and/or NX options at the same time are not compatible"))
-        #expect(h.run("ZADD", "z", "INCR", "1", "a", "2", "b") == .err("ERR INCR option supports a single increment-element pair"))
+        #expect(
+            h.run("ZADD", "z", "NX", "XX", "1", "a")
+                == .err("ERR XX and NX options at the same time are not compatible")
+        )
+        #expect(
+            h.run("ZADD", "z", "GT", "LT", "1", "a")
+                == .err("ERR GT, LT, and/or NX options at the same time are not compatible")
+        )
+        #expect(
+            h.run("ZADD", "z", "INCR", "1", "a", "2", "b")
+                == .err("ERR INCR option supports a single increment-element pair")
+        )
         #expect(h.run("ZADD", "z", "x", "a") == .err("ERR value is not a valid float"))
         #expect(h.run("ZADD", "z", "inf", "a") == .int(1))
         #expect(h.run("ZINCRBY", "z", "-inf", "a") == .err("ERR resulting score is not a number (NaN)"))
         #expect(h.run("ZRANGE", "z", "x", "1", "BYSCORE") == .err("ERR min or max is not a float"))
         #expect(h.run("ZRANGE", "z", "a", "b", "BYLEX") == .err("ERR min or max not valid string range item"))
-        #expect(h.run("ZRANGE", "z", "0", "1", "LIMIT", "0", "1") == .err("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX"))
-        #expect(h.run("ZRANGE", "z", "-", "+", "BYLEX", "WITHSCORES") == .err("ERR syntax error, WITHSCORES not supported in combination with BYLEX"))
+        #expect(
+            h.run("ZRANGE", "z", "0", "1", "LIMIT", "0", "1")
+                == .err("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX")
+        )
+        #expect(
+            h.run("ZRANGE", "z", "-", "+", "BYLEX", "WITHSCORES")
+                == .err("ERR syntax error, WITHSCORES not supported in combination with BYLEX")
+        )
         #expect(h.run("ZUNION", "0", "z") == .err("ERR at least 1 input key is needed for 'zunion' command"))
-        #expect(h.run("ZUNIONSTORE", "d", "0", "z") == .err("ERR at least 1 input key is needed for 'zunionstore' command"))
+        #expect(
+            h.run("ZUNIONSTORE", "d", "0", "z") == .err("ERR at least 1 input key is needed for 'zunionstore' command")
+        )
         #expect(h.run("ZUNION", "1", "z", "WEIGHTS", "x") == .err("ERR weight value is not a float"))
         #expect(h.run("ZINTERCARD", "1", "z", "LIMIT", "-1") == .err("ERR LIMIT can't be negative"))
         #expect(h.run("ZPOPMIN", "z", "-1") == .err("ERR value is out of range, must be positive"))
         #expect(h.run("ZMPOP", "0", "z", "MIN") == .err("ERR numkeys should be greater than 0"))
         #expect(h.run("ZMPOP", "1", "z", "MIN", "COUNT", "0") == .err("ERR count should be greater than 0"))
-        #expect(h.run("ZRANDMEMBER", "z", "-9223372036854775808") == .err("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"))
+        #expect(
+            h.run("ZRANDMEMBER", "z", "-9223372036854775808")
+                == .err("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
+        )
         #expect(h.run("ZRANDMEMBER", "z", "9223372036854775807", "WITHSCORES") == .err("ERR value is out of range"))
         #expect(h.run("ZSCAN", "z", "x") == .err("ERR invalid cursor"))
     }
@@ -58,7 +78,11 @@ struct SortedSetCommandsTests {
             ["ZINTERSTORE", "d", "1", "s"], ["ZDIFFSTORE", "d", "1", "s"], ["ZINTERCARD", "1", "s"],
         ]
         for c in commands {
-            #expect(h.run(c.map { Array($0.utf8) }) == .err("WRONGTYPE Operation against a key holding the wrong kind of value"), "\(c)")
+            #expect(
+                h.run(c.map { Array($0.utf8) })
+                    == .err("WRONGTYPE Operation against a key holding the wrong kind of value"),
+                "\(c)"
+            )
         }
     }
 
@@ -68,7 +92,9 @@ struct SortedSetCommandsTests {
         #expect(h.raw("ZSCORE", "z", "a") == ",1.5\r\n")
         #expect(h.raw("ZSCORE", "z", "b") == ",inf\r\n")
         #expect(h.raw("ZSCORE", "z", "x") == "_\r\n")
-        #expect(h.raw("ZRANGE", "z", "0", "-1", "WITHSCORES") == "*2\r\n*2\r\n$1\r\na\r\n,1.5\r\n*2\r\n$1\r\nb\r\n,inf\r\n")
+        #expect(
+            h.raw("ZRANGE", "z", "0", "-1", "WITHSCORES") == "*2\r\n*2\r\n$1\r\na\r\n,1.5\r\n*2\r\n$1\r\nb\r\n,inf\r\n"
+        )
         #expect(h.raw("ZPOPMIN", "z") == "*2\r\n$1\r\na\r\n,1.5\r\n")
         #expect(h.raw("ZPOPMIN", "z", "1") == "*1\r\n*2\r\n$1\r\nb\r\n,inf\r\n")
         #expect(h.raw("ZMPOP", "1", "z", "MIN") == "_\r\n")

@@ -24,7 +24,7 @@ struct SortedSetValueTests {
 
     static func contents(_ z: SortedSetValue) -> [(Double, [UInt8])] {
         var out: [(Double, [UInt8])] = []
-        z.forEach { node in
+        z.walk { node in
             out.append((node.score, node.member))
             return true
         }
@@ -74,7 +74,7 @@ struct SortedSetValueTests {
         #expect(z.node(at: 99).score == 99)
         #expect(z.node(at: 100).score == 5100)
         var previous = -Double.infinity
-        z.forEach(from: z.count - 1, reverse: true) { node in
+        z.walk(from: z.count - 1, reverse: true) { node in
             if previous != -Double.infinity { #expect(node.score < previous) }
             previous = node.score
             return true
