@@ -37,11 +37,8 @@ public enum HashCommands {
 
     /// The listpack limits from CONFIG; read only when a hash is still `listpack`-encoded.
     static func limits(_ context: CommandContext) -> HashLimits {
-        let config = context.server.config
-        return HashLimits(
-            maxEntries: Int(clamping: config.integer("hash-max-listpack-entries") ?? 128),
-            maxValue: Int(clamping: config.integer("hash-max-listpack-value") ?? 64)
-        )
+        let hot = context.server.hot
+        return HashLimits(maxEntries: hot.hashMaxListpackEntries, maxValue: hot.hashMaxListpackValue)
     }
 
     /// The limits to pass to ``HashValue/set(_:_:limits:)``: unused (and not read) once the hash is a hashtable.

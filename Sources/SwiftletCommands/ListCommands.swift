@@ -23,7 +23,7 @@ public enum ListCommands {
 
     /// Creates an empty list under `key` (with the current `list-max-listpack-size`, kept per list as Redis does).
     static func createList(_ context: CommandContext, _ key: ByteBuffer) -> ListValue {
-        let list = ListValue(fill: Int(context.server.config.integer("list-max-listpack-size") ?? -2))
+        let list = ListValue(fill: context.server.hot.listMaxListpackSize)
         key.withUnsafeReadableBytes { _ = context.db.set($0, .list(list), now: context.now) }
         return list
     }

@@ -181,7 +181,7 @@ public final class ServerState {
         self.keyspace.onExpired = { [unowned(unsafe) self] db, key in
             if !self.watchers.isEmpty { self.touchWatched(database: db.index, key: Array(key)) }
         }
-        for name in ["requirepass", "proto-max-bulk-len", "client-query-buffer-limit"] {
+        for name in ServerState.hotParameters {
             config.observers[name] = { [unowned(unsafe) self] _ in self.refreshHotConfig() }
         }
     }
@@ -191,6 +191,13 @@ public final class ServerState {
         public var requiresPassword = false
         public var protoMaxBulkLen = 512 * 1024 * 1024
         public var clientQueryBufferLimit = 1024 * 1024 * 1024
+        /// Encoding thresholds of the collection types (read on every write to a small collection).
+        public var hashMaxListpackEntries = 512
+        public var hashMaxListpackValue = 64
+        public var listMaxListpackSize = -2
+        public var setMaxIntsetEntries = 512
+        public var zsetMaxListpackEntries = 128
+        public var zsetMaxListpackValue = 64
     }
 
     @exclusivity(unchecked)
@@ -200,7 +207,13 @@ public final class ServerState {
         self.hot = HotConfig(
             requiresPassword: !self.config.requirePass.isEmpty,
             protoMaxBulkLen: self.config.protoMaxBulkLen,
-            clientQueryBufferLimit: self.config.clientQueryBufferLimit
+            clientQueryBufferLimit: self.config.clientQueryBufferLimit,
+            hashMaxListpackEntries: Int(clamping: self.config.integer("hash-max-listpack-entries") ?? 512),
+            hashMaxListpackValue: Int(clamping: self.config.integer("hash-max-listpack-value") ?? 64),
+            listMaxListpackSize: Int(clamping: self.config.integer("list-max-listpack-size") ?? -2),
+            setMaxIntsetEntries: Int(clamping: self.config.integer("set-max-intset-entries") ?? 512),
+            zsetMaxListpackEntries: Int(clamping: self.config.integer("zset-max-listpack-entries") ?? 128),
+            zsetMaxListpackValue: Int(clamping: self.config.integer("zset-max-listpack-value") ?? 64)
         )
     }
 
@@ -223,10 +236,13 @@ public final class ServerState {
         for name in ServerState.observedParameters { self.config.observers[name] = nil }
     }
 
-    static let observedParameters = [
-        "maxmemory-policy", "lfu-log-factor", "lfu-decay-time", "requirepass", "proto-max-bulk-len",
-        "client-query-buffer-limit",
+    static let hotParameters = [
+        "requirepass", "proto-max-bulk-len", "client-query-buffer-limit", "hash-max-listpack-entries",
+        "hash-max-listpack-value", "list-max-listpack-size", "set-max-intset-entries", "zset-max-listpack-entries",
+        "zset-max-listpack-value",
     ]
+
+    static let observedParameters = ["maxmemory-policy", "lfu-log-factor", "lfu-decay-time"] + hotParameters
 
     /// Registers a new client and returns its session.
     public func connect(address: String, localAddress: String, fileDescriptor: Int = -1) -> ClientSession {

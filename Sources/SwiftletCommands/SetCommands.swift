@@ -35,7 +35,7 @@ public enum SetCommands {
 
     /// `set-max-intset-entries` from CONFIG; read only when a set is still an intset.
     static func maxIntsetEntries(_ context: CommandContext) -> Int {
-        Int(clamping: context.server.config.integer("set-max-intset-entries") ?? 512)
+        context.server.hot.setMaxIntsetEntries
     }
 
     @inline(__always)

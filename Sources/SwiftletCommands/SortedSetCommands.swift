@@ -9,11 +9,8 @@ public enum SortedSetCommands {
 
     /// The `listpack` limits from CONFIG (`zset-max-listpack-entries`, `zset-max-listpack-value`).
     static func limits(_ context: CommandContext) -> SortedSetValue.Limits {
-        let config = context.server.config
-        return SortedSetValue.Limits(
-            entries: Int(clamping: config.integer("zset-max-listpack-entries") ?? 128),
-            value: Int(clamping: config.integer("zset-max-listpack-value") ?? 64)
-        )
+        let hot = context.server.hot
+        return SortedSetValue.Limits(entries: hot.zsetMaxListpackEntries, value: hot.zsetMaxListpackValue)
     }
 
     /// The sorted set at `key` for reading: `nil` when absent, WRONGTYPE for another type.
