@@ -1,5 +1,6 @@
 import NIOCore
 import SwiftletKeyspace
+import SwiftletRESP
 
 extension CommandContext {
     /// Argument `index` as a signed 64-bit integer, or `ERR value is not an integer or out of range`.
@@ -27,6 +28,24 @@ extension CommandContext {
     @inline(__always)
     public func argument(_ index: Int, is option: StaticString) -> Bool {
         self.arguments[index].equalsCaseInsensitive(option)
+    }
+
+    /// HDEL/SREM: removes arguments 2... from a collection, deletes the key once the collection is empty
+    /// (Redis keeps no empty collections), counts the changes and replies with the number removed.
+    mutating func removeEachArgument(
+        from collection: some CollectionValue,
+        remove: (UnsafeRawBufferPointer) -> Bool
+    ) {
+        var removed = 0
+        for i in 2..<self.count where self.arguments[i].withUnsafeReadableBytes(remove) {
+            removed += 1
+            if collection.count == 0 {
+                _ = self.arguments[1].withUnsafeReadableBytes { self.db.delete($0) }
+                break
+            }
+        }
+        self.dirty(removed)
+        self.out.writeInteger(removed)
     }
 
     /// Argument `index` as a C `int`, as Redis's `getIntFromObjectOrReply` checks it.

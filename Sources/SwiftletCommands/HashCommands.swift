@@ -30,11 +30,6 @@ public enum HashCommands {
         return hash
     }
 
-    /// Deletes the key under argument 1 (a hash that a command emptied).
-    static func deleteKey(_ context: CommandContext) {
-        _ = context.arguments[1].withUnsafeReadableBytes { context.db.delete($0) }
-    }
-
     /// The listpack limits from CONFIG; read only when a hash is still `listpack`-encoded.
     static func limits(_ context: CommandContext) -> HashLimits {
         let hot = context.server.hot
@@ -171,18 +166,7 @@ public enum HashCommands {
             context.out.writeInteger(0)
             return
         }
-        var deleted = 0
-        for i in 2..<context.count {
-            if context.arguments[i].withUnsafeReadableBytes({ hash.remove($0) }) {
-                deleted += 1
-                if hash.count == 0 {
-                    Self.deleteKey(context)
-                    break
-                }
-            }
-        }
-        context.dirty(deleted)
-        context.out.writeInteger(deleted)
+        context.removeEachArgument(from: hash) { hash.remove($0) }
     }
 
     // MARK: - Counters

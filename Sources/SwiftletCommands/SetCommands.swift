@@ -70,18 +70,7 @@ public enum SetCommands {
             context.out.writeInteger(0)
             return
         }
-        var removed = 0
-        for i in 2..<context.count {
-            if context.arguments[i].withUnsafeReadableBytes({ set.remove($0) }) {
-                removed += 1
-                if set.count == 0 {
-                    Self.deleteKey(context)
-                    break
-                }
-            }
-        }
-        context.dirty(removed)
-        context.out.writeInteger(removed)
+        context.removeEachArgument(from: set) { set.remove($0) }
     }
 
     /// SMOVE source destination member — O(1)
