@@ -7,6 +7,7 @@ public enum Commands {
         ConnectionCommands.specs,
         ServerCommands.specs,
         TransactionCommands.specs,
+        PubSubCommands.specs,
         CommandCommands.specs,
         SortedSetCommands.specs,
         SortedSetCommands.blockingSpecs,

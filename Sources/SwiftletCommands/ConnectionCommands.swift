@@ -10,6 +10,17 @@ public enum ConnectionCommands {
     /// PING [message] — O(1)
     static func ping(_ context: inout CommandContext) throws(RedisError) {
         if context.count > 2 { throw RedisError.wrongArity("ping") }
+        if context.session.isSubscribed && context.session.protocolVersion == .resp2 {
+            // Subscribed mode in RESP2: a `pong` message, as the only frames such a client reads are pushes.
+            context.out.writeArrayHeader(2)
+            context.out.writeBulkString("pong")
+            if context.count == 2 {
+                context.out.writeBulkString(context.arguments[1])
+            } else {
+                context.out.writeBulkString([])
+            }
+            return
+        }
         if context.count == 2 {
             context.out.writeBulkString(context.arguments[1])
         } else {
@@ -32,6 +43,7 @@ public enum ConnectionCommands {
     static func reset(_ context: inout CommandContext) throws(RedisError) {
         let s = context.session
         context.server.endTransaction(s)
+        context.server.pubsub.removeAll(s)
         s.database = 0
         s.protocolVersion = .resp2
         s.name = nil
@@ -179,10 +191,15 @@ public enum ConnectionCommands {
         if s.closeAfterReply { flags += "c" }
         if s.noEvict { flags += "e" }
         if s.noTouch { flags += "T" }
+        if s.isSubscribed { flags += "P" }
+        if s.transaction.active { flags += "x" }
         if flags.isEmpty { flags = "N" }
+        let subs = s.subscriptions
+        let multi = s.transaction.active ? s.transaction.queue.count : -1
         let qbuf = s.queryBufferLength
         return "id=\(s.id) addr=\(s.address) laddr=\(s.localAddress) fd=\(s.fileDescriptor) name=\(name) "
-            + "age=\(age) idle=\(idle) flags=\(flags) db=\(s.database) sub=0 psub=0 ssub=0 multi=-1 "
+            + "age=\(age) idle=\(idle) flags=\(flags) db=\(s.database) sub=\(subs.count(.channel)) "
+            + "psub=\(subs.count(.pattern)) ssub=\(subs.count(.shardChannel)) multi=\(multi) "
             + "qbuf=\(qbuf) qbuf-free=\(max(0, 20474 - qbuf)) argv-mem=0 multi-mem=0 rbs=16384 rbp=0 "
             + "obl=\(s.outputBufferLength) oll=0 omem=0 tot-mem=\(20474 + qbuf + s.outputBufferLength) "
             + "events=r cmd=\(s.lastCommandID < 0 ? "NULL" : server.table.commands[s.lastCommandID].fullName) user=default redir=-1 resp=\(s.protocolVersion.rawValue)"
@@ -219,7 +236,7 @@ public enum ConnectionCommands {
                 guard ["normal", "master", "replica", "slave", "pubsub"].contains(type) else {
                     throw RedisError("ERR Unknown client type '\(String(buffer: context.arguments[3]))'")
                 }
-                if type != "normal" { sessions = [] }
+                sessions = sessions.filter { Self.clientType($0) == type }
             } else if context.argument(2, is: "id") && context.count >= 4 {
                 var ids = Set<Int>()
                 for i in 3..<context.count {
@@ -292,13 +309,19 @@ public enum ConnectionCommands {
             if let id, s.id != id { continue }
             if let address, s.address != address { continue }
             if let localAddress, s.localAddress != localAddress { continue }
-            if let type, type != "normal" { continue }
+            if let type, Self.clientType(s) != type { continue }
             _ = user
             if skipMe && s === context.session { continue }
             Self.kill(s, current: context.session)
             killed += 1
         }
         context.out.writeInteger(killed)
+    }
+
+    /// The client's class for CLIENT LIST/KILL TYPE and client-output-buffer-limit: `pubsub` while subscribed.
+    /// (`master`/`replica` clients do not exist without replication.)
+    static func clientType(_ s: ClientSession) -> String {
+        s.isSubscribed ? "pubsub" : "normal"
     }
 
     static func kill(_ victim: ClientSession, current: ClientSession) {

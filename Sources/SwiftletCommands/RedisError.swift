@@ -31,7 +31,13 @@ public struct RedisError: Error, Hashable, Sendable {
     public static let offsetOutOfRange = RedisError("ERR offset is out of range")
     public static let unknownSubcommandGeneric = RedisError("ERR unknown subcommand")
     public static let protocolVersion = RedisError("NOPROTO unsupported protocol version")
-    public static let notAllowedInSubscribeMode = RedisError("ERR Can't execute")
+    /// What a RESP2 client with subscriptions gets for any command but the (un)subscribe family, PING, QUIT, RESET.
+    public static func notAllowedInSubscribeMode(_ command: String) -> RedisError {
+        RedisError(
+            "ERR Can't execute '\(command)': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed"
+                + " in this context"
+        )
+    }
     public static let invalidCommandSpecified = RedisError("ERR Invalid command specified")
     public static let commandHasNoKeys = RedisError("ERR The command has no key arguments")
     public static let invalidNumberOfArgumentsForCommand = RedisError(

@@ -43,6 +43,18 @@ public final class ClientSession {
     /// Set by the server: writes the reply that ends a wait (served, timed out, CLIENT UNBLOCK) to the client's
     /// connection and resumes reading its requests.
     public var deliverUnblocked: ((ByteBuffer) -> Void)?
+    /// Channel, pattern and shard-channel subscriptions; `isSubscribed` while there is any (RESP2 subscribed mode,
+    /// and the `pubsub` class of client-output-buffer-limit).
+    public internal(set) var subscriptions = Subscriptions()
+    @exclusivity(unchecked)
+    public internal(set) var isSubscribed = false
+    /// Frames from other clients' commands (pub/sub messages), written when that command's read batch ends.
+    @exclusivity(unchecked)
+    public var outbox = ByteBuffer()
+    /// Set by the server: writes `outbox` to the connection and empties it.
+    public var flushOutbox: (() -> Void)?
+    /// When the output buffer first passed the soft limit of its class (unix milliseconds), 0 while below it.
+    public var softLimitReachedAt: Int64 = 0
 
     public init(id: Int, address: String, localAddress: String, fileDescriptor: Int = -1, now: Int64) {
         self.id = id
@@ -67,6 +79,8 @@ public struct ServerStats: Sendable {
     public var unexpectedErrorReplies = 0
     public var totalReadsProcessed = 0
     public var totalWritesProcessed = 0
+    /// Clients closed for passing client-output-buffer-limit.
+    public var outputBufferLimitDisconnections = 0
 
     public init() {}
 }
@@ -87,11 +101,18 @@ public final class ServerState {
     public var table: CommandTable
     /// By command id: whether the command runs at once inside MULTI instead of being queued.
     let transactionControl: [Bool]
+    /// By command id: whether a RESP2 client with subscriptions may run the command.
+    let subscribedModeAllowed: [Bool]
     @exclusivity(unchecked)
     public var stats = ServerStats()
     /// Connected clients by id.
     @exclusivity(unchecked)
     public var clients: [Int: ClientSession] = [:]
+    /// Channel and pattern subscriptions.
+    public let pubsub = PubSubRegistry()
+    /// Clients whose `outbox` has frames to write at the end of the current batch.
+    @exclusivity(unchecked)
+    var pendingOutboxes: [ClientSession] = []
     /// Clients blocked on keys, and the keys that got data for them.
     public let blocking = BlockingRegistry()
     /// Commands running now: 1 for a client's command, 2 inside EXEC (and, later, scripts). Only a command at
@@ -99,6 +120,24 @@ public final class ServerState {
     @exclusivity(unchecked)
     public internal(set) var commandDepth = 0
     private var nextClientID = 1
+    /// Whether a client's output buffer (bytes its connection has not written yet) is past its class's
+    /// client-output-buffer-limit: over the hard limit, or over the soft limit for longer than its seconds.
+    public func outputBufferOverLimit(_ session: ClientSession, pending: Int, now: Int64) -> Bool {
+        let limit = session.isSubscribed ? self.hot.pubsubOutputLimit : self.hot.normalOutputLimit
+        let used = UInt64(max(0, pending))
+        if limit.hard > 0 && used >= limit.hard { return true }
+        if limit.soft > 0 && used >= limit.soft {
+            if session.softLimitReachedAt == 0 {
+                session.softLimitReachedAt = now
+            } else if now - session.softLimitReachedAt > limit.seconds * 1000 {
+                return true
+            }
+        } else {
+            session.softLimitReachedAt = 0
+        }
+        return false
+    }
+
     /// Unix milliseconds when the server started.
     public let startTime: Int64
     /// 40 hex characters, new on each start (`run_id`).
@@ -168,6 +207,9 @@ public final class ServerState {
         self.transactionControl = self.table.commands.map {
             TransactionCommands.controlNames.contains($0.fullName)
         }
+        self.subscribedModeAllowed = self.table.commands.map {
+            PubSubCommands.allowedWhileSubscribed.contains($0.fullName)
+        }
         self.injectedClock = clock
         self.startTime = clock?() ?? ServerState.systemClock()
         self.lastSaveTime = self.startTime / 1000
@@ -198,6 +240,9 @@ public final class ServerState {
         public var setMaxIntsetEntries = 512
         public var zsetMaxListpackEntries = 128
         public var zsetMaxListpackValue = 64
+        /// `client-output-buffer-limit` for normal and for pub/sub clients.
+        public var normalOutputLimit = ClientBufferLimit(hard: 0, soft: 0, seconds: 0)
+        public var pubsubOutputLimit = ClientBufferLimit(hard: 32 << 20, soft: 8 << 20, seconds: 60)
     }
 
     @exclusivity(unchecked)
@@ -213,7 +258,9 @@ public final class ServerState {
             listMaxListpackSize: Int(clamping: self.config.integer("list-max-listpack-size") ?? -2),
             setMaxIntsetEntries: Int(clamping: self.config.integer("set-max-intset-entries") ?? 512),
             zsetMaxListpackEntries: Int(clamping: self.config.integer("zset-max-listpack-entries") ?? 128),
-            zsetMaxListpackValue: Int(clamping: self.config.integer("zset-max-listpack-value") ?? 64)
+            zsetMaxListpackValue: Int(clamping: self.config.integer("zset-max-listpack-value") ?? 64),
+            normalOutputLimit: self.config.clientOutputBufferLimits[0],
+            pubsubOutputLimit: self.config.clientOutputBufferLimits[2]
         )
     }
 
@@ -239,7 +286,7 @@ public final class ServerState {
     static let hotParameters = [
         "requirepass", "proto-max-bulk-len", "client-query-buffer-limit", "hash-max-listpack-entries",
         "hash-max-listpack-value", "list-max-listpack-size", "set-max-intset-entries", "zset-max-listpack-entries",
-        "zset-max-listpack-value",
+        "zset-max-listpack-value", "client-output-buffer-limit",
     ]
 
     static let observedParameters = ["maxmemory-policy", "lfu-log-factor", "lfu-decay-time"] + hotParameters
@@ -262,6 +309,8 @@ public final class ServerState {
     public func disconnect(_ session: ClientSession) {
         self.endTransaction(session)
         self.blocking.unblock(session, reason: .disconnect, server: self)
+        self.pubsub.removeAll(session)
+        session.outbox.clear()
         self.clients[session.id] = nil
     }
 
@@ -332,6 +381,12 @@ public final class ServerState {
             self.reply(RedisError("NOAUTH Authentication required."), &context)
             return
         }
+        if context.session.isSubscribed && context.session.protocolVersion == .resp2 && !self.subscribedModeAllowed[id]
+        {
+            self.table.stats[id].rejectedCalls += 1
+            self.reply(RedisError.notAllowedInSubscribeMode(self.table.commands[id].fullName), &context)
+            return
+        }
         if context.session.transaction.active && !self.transactionControl[id] {
             if self.table.commands[id].flags.contains(.noMulti) {
                 context.session.transaction.rejected = true
@@ -355,6 +410,35 @@ public final class ServerState {
 
     public func endBatch() {
         self.batchClock = -1
+        if !self.pendingOutboxes.isEmpty { self.flushOutboxes() }
+    }
+
+    // MARK: - Frames for other clients
+
+    /// Queues a frame (a pub/sub message) for a client. The running client's own frames go into its reply buffer,
+    /// ahead of the command's reply, as Redis does; other clients' frames wait in their outbox until the running
+    /// read batch ends, so a pipeline of PUBLISHes costs each subscriber one write.
+    func push(_ frame: ByteBuffer, to session: ClientSession, context: inout CommandContext) {
+        if session === context.session {
+            context.out.buffer.writeImmutableBuffer(frame)
+        } else {
+            self.push(frame, to: session)
+        }
+    }
+
+    /// Queues a frame for a client from outside any client's command (expiry, the server tick), or for another
+    /// client than the running one.
+    func push(_ frame: ByteBuffer, to session: ClientSession) {
+        if session.outbox.readableBytes == 0 { self.pendingOutboxes.append(session) }
+        session.outbox.writeImmutableBuffer(frame)
+        if self.batchClock < 0 { self.flushOutboxes() }
+    }
+
+    /// Writes every queued outbox to its connection.
+    public func flushOutboxes() {
+        let pending = self.pendingOutboxes
+        self.pendingOutboxes.removeAll(keepingCapacity: true)
+        for session in pending { session.flushOutbox?() }
     }
 
     /// Runs a resolved command: handler, error reply, statistics, WATCH invalidation.

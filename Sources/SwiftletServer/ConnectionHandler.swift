@@ -45,6 +45,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         self.channelContext = context
         // Every connection lives on the server's one loop, so this runs on the loop that owns the handler.
         session.deliverUnblocked = { [unowned self] reply in self.unblocked(reply) }
+        session.flushOutbox = { [unowned self] in self.flushOutbox() }
         self.commandContext = CommandContext(
             session: session,
             server: state,
@@ -67,6 +68,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         self.blockTimer = nil
         if let session = self.commandContext?.session {
             session.deliverUnblocked = nil
+            session.flushOutbox = nil
             self.core.state.disconnect(session)
         }
         self.commandContext = nil
@@ -215,9 +217,49 @@ final class ConnectionHandler: ChannelInboundHandler {
             if self.commandContext!.out.buffer.capacity > 1 << 20 {
                 self.commandContext!.out.buffer = context.channel.allocator.buffer(capacity: 16384)
             }
+            let session = self.commandContext!.session
+            let state = self.core.state
+            let limit = session.isSubscribed ? state.hot.pubsubOutputLimit : state.hot.normalOutputLimit
+            if limit.hard > 0 || limit.soft > 0 { self.enforceOutputLimit(context: context) }
         } else if self.closing {
             context.close(promise: nil)
         }
+    }
+
+    // MARK: - Frames from other clients, output limits
+
+    /// Writes the frames other clients' commands queued for this one (pub/sub messages), then applies the output
+    /// buffer limit: a client that does not read its messages is disconnected, so the server's memory stays bounded.
+    private func flushOutbox() {
+        guard let context = self.channelContext, let session = self.commandContext?.session else { return }
+        guard !self.closing else {
+            session.outbox.clear()
+            return
+        }
+        let frames = session.outbox
+        self.core.state.stats.totalNetOutputBytes += frames.readableBytes
+        self.core.state.stats.totalWritesProcessed += 1
+        context.writeAndFlush(self.wrapOutboundOut(frames), promise: nil)
+        session.outbox.clear()
+        if session.outbox.capacity > 1 << 20 { session.outbox = context.channel.allocator.buffer(capacity: 0) }
+        self.enforceOutputLimit(context: context)
+    }
+
+    /// Closes the connection when the bytes NIO still holds for it pass client-output-buffer-limit.
+    private func enforceOutputLimit(context: ChannelHandlerContext) {
+        guard let session = self.commandContext?.session else { return }
+        let pending = (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
+        session.outputBufferLength = pending
+        let state = self.core.state
+        guard state.outputBufferOverLimit(session, pending: pending, now: state.clock()) else { return }
+        self.logger.warning(
+            "Client \(session.id) closed for overcoming of output buffer limits.",
+            metadata: ["omem": "\(pending)", "class": "\(session.isSubscribed ? "pubsub" : "normal")"]
+        )
+        state.stats.outputBufferLimitDisconnections += 1
+        self.closing = true
+        session.outbox.clear()
+        context.close(promise: nil)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

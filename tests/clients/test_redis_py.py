@@ -6,6 +6,8 @@ ignores error replies to the last ones. A server must answer those with an
 error reply (not close the connection) for the default client to work.
 """
 
+import time
+
 import pytest
 
 redis = pytest.importorskip("redis")
@@ -267,3 +269,69 @@ def test_many_connections(candidate_server):
     finally:
         for c in clients:
             c.close()
+
+
+def _wait_message(p, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        m = p.get_message(timeout=0.2)
+        if m is not None:
+            return m
+    raise AssertionError("no pub/sub message within %.0f s" % timeout)
+
+
+@pytest.mark.parametrize("protocol", [2, 3])
+def test_pubsub_object(candidate_server, protocol):
+    """redis-py's PubSub: subscribe, psubscribe, messages, handlers, unsubscribe, as an application uses it."""
+    pub = _client(candidate_server)
+    sub = _client(candidate_server, protocol=protocol)
+    p = sub.pubsub()
+    p.subscribe("news", "sport")
+    assert _wait_message(p) == {"type": "subscribe", "pattern": None, "channel": b"news", "data": 1}
+    assert _wait_message(p)["data"] == 2
+    p.psubscribe("w*")
+    assert _wait_message(p) == {"type": "psubscribe", "pattern": None, "channel": b"w*", "data": 3}
+    assert pub.publish("news", "hello") == 1
+    assert pub.publish("weather", "sunny") == 1
+    assert pub.pubsub_numsub("news", "sport", "none") == [(b"news", 1), (b"sport", 1), (b"none", 0)]
+    assert pub.pubsub_numpat() == 1
+    assert sorted(pub.pubsub_channels()) == [b"news", b"sport"]
+    assert _wait_message(p) == {"type": "message", "pattern": None, "channel": b"news", "data": b"hello"}
+    assert _wait_message(p) == {"type": "pmessage", "pattern": b"w*", "channel": b"weather", "data": b"sunny"}
+    received = []
+    p.subscribe(alerts=lambda m: received.append(m["data"]))
+    _wait_message(p)
+    pub.publish("alerts", "fire")
+    deadline = time.monotonic() + 5
+    while not received and time.monotonic() < deadline:
+        p.get_message(timeout=0.2)
+    assert received == [b"fire"]
+    p.unsubscribe()
+    p.punsubscribe()
+    kinds = set()
+    for _ in range(4):
+        kinds.add(_wait_message(p)["type"])
+    assert kinds == {"unsubscribe", "punsubscribe"}
+    assert pub.pubsub_numsub("news") == [(b"news", 0)]
+    p.close()
+
+
+def test_pubsub_run_in_thread(candidate_server):
+    pub = _client(candidate_server)
+    sub = _client(candidate_server)
+    got = []
+    p = sub.pubsub(ignore_subscribe_messages=True)
+    p.subscribe(**{"jobs": lambda m: got.append(m["data"])})
+    thread = p.run_in_thread(sleep_time=0.01)
+    try:
+        deadline = time.monotonic() + 5
+        while pub.pubsub_numsub("jobs") != [(b"jobs", 1)] and time.monotonic() < deadline:
+            time.sleep(0.01)
+        for i in range(100):
+            pub.publish("jobs", str(i))
+        while len(got) < 100 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        thread.stop()
+        thread.join(timeout=5)
+    assert got == [str(i).encode() for i in range(100)]

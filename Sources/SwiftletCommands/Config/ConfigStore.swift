@@ -480,6 +480,14 @@ public final class ConfigStore {
         }
         return []
     }
+    /// `client-output-buffer-limit` by class: normal, replica, pubsub.
+    public var clientOutputBufferLimits: [ClientBufferLimit] {
+        // Why `!`: "client-output-buffer-limit" is in the table.
+        if case .clientOutputBufferLimits(let limits) = values[Self.lookup("client-output-buffer-limit")!.index] {
+            return limits
+        }
+        return ConfigDefaults.clientOutputBufferLimits
+    }
     /// `notify-keyspace-events` as Redis's flag bits (K=1, E=2, g=4, $=8, l=16, s=32, h=64, z=128, x=256, e=512,
     /// t=1024, m=2048, d=8192, n=16384).
     public var notifyKeyspaceEvents: Int {

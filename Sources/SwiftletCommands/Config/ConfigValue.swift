@@ -35,11 +35,11 @@ struct SaveRule: Equatable, Sendable {
     var changes: Int64
 }
 
-/// One class of `client-output-buffer-limit`.
-struct ClientBufferLimit: Equatable, Sendable {
-    var hard: UInt64
-    var soft: UInt64
-    var seconds: Int64
+/// One class of `client-output-buffer-limit`: bytes (0 = no limit) and the soft limit's grace in seconds.
+public struct ClientBufferLimit: Equatable, Sendable {
+    public var hard: UInt64
+    public var soft: UInt64
+    public var seconds: Int64
 }
 
 /// The result of parsing a value: the new value, or Redis's error text (without any prefix).
