@@ -8,6 +8,7 @@ public enum Commands {
         ServerCommands.specs,
         TransactionCommands.specs,
         PubSubCommands.specs,
+        MonitorCommands.specs,
         CommandCommands.specs,
         SortedSetCommands.specs,
         SortedSetCommands.blockingSpecs,

@@ -44,6 +44,8 @@ public enum ConnectionCommands {
         let s = context.session
         context.server.endTransaction(s)
         context.server.pubsub.removeAll(s)
+        context.server.stopMonitoring(s)
+        s.replyControl = []
         s.database = 0
         s.protocolVersion = .resp2
         s.name = nil
@@ -187,12 +189,15 @@ public enum ConnectionCommands {
         let age = (now - s.createdAt) / 1000
         let idle = (now - s.lastInteraction) / 1000
         var flags = ""
+        // Redis's order (getClientInfoString).
+        if s.isMonitor { flags += "O" }
+        if s.isSubscribed { flags += "P" }
+        if s.transaction.active { flags += "x" }
         if s.blocked != nil { flags += "b" }
+        if s.transaction.watchedKeyTouched { flags += "d" }
         if s.closeAfterReply { flags += "c" }
         if s.noEvict { flags += "e" }
         if s.noTouch { flags += "T" }
-        if s.isSubscribed { flags += "P" }
-        if s.transaction.active { flags += "x" }
         if flags.isEmpty { flags = "N" }
         let subs = s.subscriptions
         let multi = s.transaction.active ? s.transaction.queue.count : -1
@@ -438,6 +443,13 @@ public enum ConnectionCommands {
                     flags: [.admin, .noscript, .loading, .stale, .sentinel],
                     group: "connection"
                 ) { c throws(RedisError) in try clientFlag(&c) { $0.noEvict = $1 } },
+                .init(
+                    "reply",
+                    arity: 3,
+                    flags: [.noscript, .loading, .stale],
+                    group: "connection",
+                    run: MonitorCommands.clientReply
+                ),
                 .init("help", arity: 2, flags: [.loading, .stale, .sentinel], group: "connection") {
                     c throws(RedisError) in KeyCommands.help(HelpText.client, &c)
                 },

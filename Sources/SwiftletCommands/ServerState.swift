@@ -53,6 +53,11 @@ public final class ClientSession {
     public var outbox = ByteBuffer()
     /// Set by the server: writes `outbox` to the connection and empties it.
     public var flushOutbox: (() -> Void)?
+    /// MONITOR: this client receives a line for every command the server runs.
+    public internal(set) var isMonitor = false
+    /// CLIENT REPLY OFF/SKIP.
+    @exclusivity(unchecked)
+    public internal(set) var replyControl: ReplyControl = []
     /// When the output buffer first passed the soft limit of its class (unix milliseconds), 0 while below it.
     public var softLimitReachedAt: Int64 = 0
 
@@ -101,6 +106,10 @@ public final class ServerState {
     public var table: CommandTable
     /// By command id: whether the command runs at once inside MULTI instead of being queued.
     let transactionControl: [Bool]
+    /// By command id: whether a MONITOR client may run the command (not one that reads or writes keys).
+    let monitorAllowed: [Bool]
+    /// By command id: whether the command is shown to MONITOR clients (not admin or skip_monitor commands).
+    let monitored: [Bool]
     /// By command id: whether a RESP2 client with subscriptions may run the command.
     let subscribedModeAllowed: [Bool]
     @exclusivity(unchecked)
@@ -110,6 +119,9 @@ public final class ServerState {
     public var clients: [Int: ClientSession] = [:]
     /// Channel and pattern subscriptions.
     public let pubsub = PubSubRegistry()
+    /// Clients in MONITOR mode.
+    @exclusivity(unchecked)
+    public internal(set) var monitors: [ClientSession] = []
     /// Clients whose `outbox` has frames to write at the end of the current batch.
     @exclusivity(unchecked)
     var pendingOutboxes: [ClientSession] = []
@@ -210,6 +222,10 @@ public final class ServerState {
         self.subscribedModeAllowed = self.table.commands.map {
             PubSubCommands.allowedWhileSubscribed.contains($0.fullName)
         }
+        self.monitorAllowed = self.table.commands.map {
+            $0.flags.isDisjoint(with: [.readonly, .write, .mayReplicate])
+        }
+        self.monitored = self.table.commands.map { $0.flags.isDisjoint(with: [.admin, .skipMonitor]) }
         self.injectedClock = clock
         self.startTime = clock?() ?? ServerState.systemClock()
         self.lastSaveTime = self.startTime / 1000
@@ -310,6 +326,7 @@ public final class ServerState {
         self.endTransaction(session)
         self.blocking.unblock(session, reason: .disconnect, server: self)
         self.pubsub.removeAll(session)
+        self.stopMonitoring(session)
         session.outbox.clear()
         self.clients[session.id] = nil
     }
@@ -351,6 +368,34 @@ public final class ServerState {
 
     /// Runs the request in `context.arguments` and writes its reply (or error) to `context.out`.
     public func execute(_ context: inout CommandContext) {
+        if context.session.replyControl.isEmpty {
+            self.executeCommand(&context)
+        } else {
+            self.executeWithReplyControl(&context)
+        }
+    }
+
+    /// CLIENT REPLY OFF or SKIP is in force: the command runs, and its reply is dropped when it must be.
+    private func executeWithReplyControl(_ context: inout CommandContext) {
+        let session = context.session
+        if session.replyControl.contains(.skipNext) {
+            session.replyControl.remove(.skipNext)
+            session.replyControl.insert(.skipThis)
+        }
+        let mark = context.out.buffer.writerIndex
+        let skipping = session.replyControl.contains(.skipThis)
+        self.executeCommand(&context)
+        if skipping || session.replyControl.contains(.off) { context.out.buffer.moveWriterIndex(to: mark) }
+        if skipping { session.replyControl.remove(.skipThis) }
+    }
+
+    func stopMonitoring(_ session: ClientSession) {
+        guard session.isMonitor else { return }
+        session.isMonitor = false
+        self.monitors.removeAll { $0 === session }
+    }
+
+    private func executeCommand(_ context: inout CommandContext) {
         // Inside a read batch the previous command's end time is this one's start: one clock read per command.
         let started = self.batchClock >= 0 ? self.batchClock : self.monotonicMicroseconds()
         context.now = self.injectedClock?() ?? (started + self.wallOffset) / 1000
@@ -385,6 +430,11 @@ public final class ServerState {
         {
             self.table.stats[id].rejectedCalls += 1
             self.reply(RedisError.notAllowedInSubscribeMode(self.table.commands[id].fullName), &context)
+            return
+        }
+        if context.session.isMonitor && !self.monitorAllowed[id] {
+            self.table.stats[id].rejectedCalls += 1
+            self.reply(RedisError("ERR Replica can't interact with the keyspace"), &context)
             return
         }
         if context.session.transaction.active && !self.transactionControl[id] {
@@ -463,11 +513,19 @@ public final class ServerState {
             self.blocking.afterCommand(self.table.commands[id], context)
             if self.commandDepth == 1 && self.blocking.hasReadyKeys { self.blocking.serveReadyKeys(self) }
         }
+        if !self.monitors.isEmpty && self.monitored[id] { self.feedMonitors(&context) }
         self.stats.totalCommandsProcessed += 1
         self.table.stats[id].calls += 1
         let finished = self.monotonicMicroseconds()
         self.table.stats[id].microseconds += finished - started
         if self.batchClock >= 0 { self.batchClock = finished }
+    }
+
+    /// Sends the command's MONITOR line to every monitor (the running client's own line goes after its reply).
+    func feedMonitors(_ context: inout CommandContext) {
+        let microseconds = self.injectedClock.map { $0() * 1000 } ?? (self.monotonicMicroseconds() + self.wallOffset)
+        let line = MonitorCommands.line(context, microseconds: microseconds)
+        for monitor in self.monitors { self.push(line, to: monitor, context: &context) }
     }
 
     func reply(_ error: RedisError, _ context: inout CommandContext) {

@@ -252,3 +252,43 @@ def test_slow_subscriber_is_disconnected_and_memory_stays_bounded(which, referen
     growth_mb = (peak - before) / 1024
     assert growth_mb < 300, "server grew by %.0f MB while 1 GB was published to a non-reading subscriber" % growth_mb
     slow.close()
+
+
+def _monitor_lines(frames):
+    """MONITOR lines without the timestamp and the client's port (they differ between servers)."""
+    out = []
+    for f in frames:
+        if isinstance(f, bytes) and f.startswith(b"+") and b" [" in f:
+            out.append(re.sub(rb"^\+\d+\.\d{6} \[(\d+) [0-9.]+:\d+\]", rb"+T [\1 ADDR]", f))
+        else:
+            out.append(f)
+    return out
+
+
+def test_monitor(reference_server, candidate_server):
+    steps = [
+        (0, ["MONITOR"]),
+        (1, ["SET k v", "SELECT 1", "GET k", "SELECT 0", ["SET", 'a"b\\c', "x\n\r\t\x07\x08\x01\x7f y"]]),
+        (1, ["CONFIG GET maxmemory", "CLIENT GETNAME", "AUTH x", "HELLO 2 AUTH default pw", "NOPE", "GET"]),
+        (1, ["MULTI", "SET q 1", "INCR q", "EXEC", "PUBLISH ch m", "CLIENT REPLY OFF", "PING", "SET r 1",
+             "CLIENT REPLY ON", "CLIENT REPLY SKIP", "PING", "PING x", "CLIENT REPLY FOO"]),
+        (0, ["GET k", "SET k v", "PUBLISH ch m", "PING", "MONITOR", "ECHO e"]),
+        (0, ["CLIENT INFO"]),
+        (0, ["RESET", "GET k"]),
+        (1, ["GET k"]),
+    ]
+    ref = run_scenario(reference_server, 2, steps)
+    cand = run_scenario(candidate_server, 2, steps)
+    ref = [(n, i, _monitor_lines(f)) for n, i, f in ref]
+    cand = [(n, i, _monitor_lines(f)) for n, i, f in cand]
+    assert cand == ref
+
+
+def test_client_reply(reference_server, candidate_server):
+    _both(reference_server, candidate_server, 1, [
+        # Every step ends with replies on (the step's sync marker needs its reply).
+        (0, ["CLIENT REPLY OFF", "SET a 1", "GET a", "CLIENT REPLY SKIP", "GET a", "CLIENT REPLY ON", "GET a"]),
+        (0, ["CLIENT REPLY SKIP", "GET a", "GET a", "CLIENT REPLY SKIP", "CLIENT REPLY SKIP", "INCR a", "GET a"]),
+        (0, ["CLIENT REPLY SKIP", "CLIENT REPLY OFF", "GET a", "CLIENT REPLY ON"]),
+        (0, ["CLIENT REPLY", "CLIENT REPLY x", "CLIENT REPLY ON ON"]),
+    ])
