@@ -193,7 +193,7 @@ public enum ConnectionCommands {
         if s.isMonitor { flags += "O" }
         if s.isSubscribed { flags += "P" }
         if s.transaction.active { flags += "x" }
-        if s.blocked != nil { flags += "b" }
+        if s.blocked != nil || s.postponed != nil { flags += "b" }
         if s.transaction.watchedKeyTouched { flags += "d" }
         if s.closeAfterReply { flags += "c" }
         if s.noEvict { flags += "e" }
@@ -443,6 +443,20 @@ public enum ConnectionCommands {
                     flags: [.admin, .noscript, .loading, .stale, .sentinel],
                     group: "connection"
                 ) { c throws(RedisError) in try clientFlag(&c) { $0.noEvict = $1 } },
+                .init(
+                    "pause",
+                    arity: -3,
+                    flags: [.admin, .noscript, .loading, .stale],
+                    group: "connection",
+                    run: clientPause
+                ),
+                .init(
+                    "unpause",
+                    arity: 2,
+                    flags: [.admin, .noscript, .loading, .stale],
+                    group: "connection",
+                    run: clientUnpause
+                ),
                 .init(
                     "reply",
                     arity: 3,

@@ -53,6 +53,9 @@ public final class ClientSession {
     public var outbox = ByteBuffer()
     /// Set by the server: writes `outbox` to the connection and empties it.
     public var flushOutbox: (() -> Void)?
+    /// The request a CLIENT PAUSE holds back, and the server's hook that runs it when the pause ends.
+    public var postponed: [ByteBuffer]?
+    public var resumePostponed: (() -> Void)?
     /// MONITOR: this client receives a line for every command the server runs.
     public internal(set) var isMonitor = false
     /// CLIENT REPLY OFF/SKIP.
@@ -119,6 +122,12 @@ public final class ServerState {
     public var clients: [Int: ClientSession] = [:]
     /// Channel and pattern subscriptions.
     public let pubsub = PubSubRegistry()
+    /// CLIENT PAUSE: the mode in force, its end (unix milliseconds), and the clients waiting for it to end.
+    public internal(set) var pauseMode = PauseMode.off
+    public internal(set) var pauseEnd: Int64 = 0
+    var postponedClients: [ClientSession] = []
+    /// Set by the server layer: calls ``endPauseIfDue()`` after this many milliseconds.
+    public var schedulePauseEnd: ((Int64) -> Void)?
     /// Clients in MONITOR mode.
     @exclusivity(unchecked)
     public internal(set) var monitors: [ClientSession] = []
@@ -327,6 +336,10 @@ public final class ServerState {
         self.blocking.unblock(session, reason: .disconnect, server: self)
         self.pubsub.removeAll(session)
         self.stopMonitoring(session)
+        if session.postponed != nil {
+            session.postponed = nil
+            self.postponedClients.removeAll { $0 === session }
+        }
         session.outbox.clear()
         self.clients[session.id] = nil
     }
@@ -435,6 +448,10 @@ public final class ServerState {
         if context.session.isMonitor && !self.monitorAllowed[id] {
             self.table.stats[id].rejectedCalls += 1
             self.reply(RedisError("ERR Replica can't interact with the keyspace"), &context)
+            return
+        }
+        if self.pauseMode != .off && self.pausePostpones(id, context) {
+            self.postpone(&context)
             return
         }
         if context.session.transaction.active && !self.transactionControl[id] {

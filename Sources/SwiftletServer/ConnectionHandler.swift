@@ -46,6 +46,11 @@ final class ConnectionHandler: ChannelInboundHandler {
         // Every connection lives on the server's one loop, so this runs on the loop that owns the handler.
         session.deliverUnblocked = { [unowned self] reply in self.unblocked(reply) }
         session.flushOutbox = { [unowned self] in self.flushOutbox() }
+        let loop = context.eventLoop
+        session.resumePostponed = { [unowned self] in
+            let bound = NIOLoopBound(self, eventLoop: loop)
+            loop.execute { bound.value.runPostponed() }
+        }
         self.commandContext = CommandContext(
             session: session,
             server: state,
@@ -69,6 +74,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         if let session = self.commandContext?.session {
             session.deliverUnblocked = nil
             session.flushOutbox = nil
+            session.resumePostponed = nil
             self.core.state.disconnect(session)
         }
         self.commandContext = nil
@@ -120,8 +126,9 @@ final class ConnectionHandler: ChannelInboundHandler {
         let state = self.core.state
         state.beginBatch()
         defer { state.endBatch() }
-        // A blocked client's further requests wait in the buffer until the wait ends.
-        while !self.closing && self.commandContext!.session.blocked == nil {
+        // A blocked (or paused) client's further requests wait in the buffer until the wait ends.
+        let session = self.commandContext!.session
+        while !self.closing && session.blocked == nil && session.postponed == nil {
             do {
                 guard try self.parser.next(from: &buffer, into: &self.commandContext!.arguments) else { break }
             } catch {
@@ -182,9 +189,28 @@ final class ConnectionHandler: ChannelInboundHandler {
         context.eventLoop.execute { bound.value.resume() }
     }
 
+    /// The pause that held this client's command ended: run the command, then the requests that came meanwhile.
+    private func runPostponed() {
+        guard let context = self.channelContext, self.commandContext != nil, !self.closing,
+            let arguments = self.commandContext!.session.postponed
+        else { return }
+        let state = self.core.state
+        self.commandContext!.session.postponed = nil
+        state.beginBatch()
+        self.commandContext!.arguments = arguments
+        state.execute(&self.commandContext!)
+        self.commandContext!.arguments.removeAll(keepingCapacity: true)
+        state.endBatch()
+        if self.commandContext!.session.closeAfterReply { self.closing = true }
+        if let blocked = self.commandContext!.session.blocked { self.armTimer(blocked, context: context) }
+        self.flush(context: context)
+        self.resume()
+    }
+
     private func resume() {
         guard let context = self.channelContext, self.commandContext != nil, !self.closing,
-            self.commandContext!.session.blocked == nil, var buffer = self.cumulation
+            self.commandContext!.session.blocked == nil, self.commandContext!.session.postponed == nil,
+            var buffer = self.cumulation
         else { return }
         self.cumulation = nil
         self.process(&buffer, context: context)

@@ -155,6 +155,9 @@ public final class Server: Sendable {
                 var ts = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
                 nanosleep(&ts, nil)
             }
+            core.state.schedulePauseEnd = { milliseconds in
+                core.loop.scheduleTask(in: .milliseconds(milliseconds)) { core.state.endPauseIfDue() }
+            }
             self.startTick()
         }.get()
         core.logger.notice("Ready to accept connections", metadata: ["port": "\(finalPort)"])
@@ -178,7 +181,9 @@ public final class Server: Sendable {
             let state = core.state
             state.resyncWallClock()
             let now = state.clock()
-            if state.activeExpireEnabled {
+            state.endPauseIfDue()
+            // As Redis, keys do not expire in the background while clients are paused.
+            if state.activeExpireEnabled && !state.isPaused {
                 let started = state.monotonicMicroseconds()
                 // Redis's slow cycle may use 25% of the CPU: 250 ms per second, split over hz ticks.
                 state.keyspace.activeExpireCycle(now: now, budgetMicroseconds: Int64(250_000 / hz)) {
