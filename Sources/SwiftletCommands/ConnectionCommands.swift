@@ -45,6 +45,7 @@ public enum ConnectionCommands {
         context.server.endTransaction(s)
         context.server.pubsub.removeAll(s)
         context.server.stopMonitoring(s)
+        context.server.disableTracking(s)
         s.replyControl = []
         s.database = 0
         s.protocolVersion = .resp2
@@ -194,6 +195,9 @@ public enum ConnectionCommands {
         if s.isSubscribed { flags += "P" }
         if s.transaction.active { flags += "x" }
         if s.blocked != nil || s.postponed != nil { flags += "b" }
+        if s.tracking != nil { flags += "t" }
+        if s.tracking?.brokenRedirect == true { flags += "R" }
+        if s.tracking?.broadcast == true { flags += "B" }
         if s.transaction.watchedKeyTouched { flags += "d" }
         if s.closeAfterReply { flags += "c" }
         if s.noEvict { flags += "e" }
@@ -207,7 +211,7 @@ public enum ConnectionCommands {
             + "psub=\(subs.count(.pattern)) ssub=\(subs.count(.shardChannel)) multi=\(multi) "
             + "qbuf=\(qbuf) qbuf-free=\(max(0, 20474 - qbuf)) argv-mem=0 multi-mem=0 rbs=16384 rbp=0 "
             + "obl=\(s.outputBufferLength) oll=0 omem=0 tot-mem=\(20474 + qbuf + s.outputBufferLength) "
-            + "events=r cmd=\(s.lastCommandID < 0 ? "NULL" : server.table.commands[s.lastCommandID].fullName) user=default redir=-1 resp=\(s.protocolVersion.rawValue)"
+            + "events=r cmd=\(s.lastCommandID < 0 ? "NULL" : server.table.commands[s.lastCommandID].fullName) user=default redir=\(s.tracking?.redirect ?? -1) resp=\(s.protocolVersion.rawValue)"
     }
 
     static func clientID(_ context: inout CommandContext) throws(RedisError) {
@@ -443,6 +447,34 @@ public enum ConnectionCommands {
                     flags: [.admin, .noscript, .loading, .stale, .sentinel],
                     group: "connection"
                 ) { c throws(RedisError) in try clientFlag(&c) { $0.noEvict = $1 } },
+                .init(
+                    "tracking",
+                    arity: -3,
+                    flags: [.noscript, .loading, .stale],
+                    group: "connection",
+                    run: clientTracking
+                ),
+                .init(
+                    "caching",
+                    arity: 3,
+                    flags: [.noscript, .loading, .stale],
+                    group: "connection",
+                    run: clientCaching
+                ),
+                .init(
+                    "getredir",
+                    arity: 2,
+                    flags: [.noscript, .loading, .stale],
+                    group: "connection",
+                    run: clientGetredir
+                ),
+                .init(
+                    "trackinginfo",
+                    arity: 2,
+                    flags: [.noscript, .loading, .stale],
+                    group: "connection",
+                    run: clientTrackinginfo
+                ),
                 .init(
                     "pause",
                     arity: -3,

@@ -288,6 +288,7 @@ public enum KeyCommands {
             db.removeAll()
         }
         context.out.writeOK()
+        server.trackingInvalidateAll(context: &context)
     }
 
     // MARK: - Expiry

@@ -56,6 +56,9 @@ public final class ClientSession {
     /// The request a CLIENT PAUSE holds back, and the server's hook that runs it when the pause ends.
     public var postponed: [ByteBuffer]?
     public var resumePostponed: (() -> Void)?
+    /// CLIENT TRACKING settings, nil while tracking is off.
+    @exclusivity(unchecked)
+    public internal(set) var tracking: TrackingState?
     /// MONITOR: this client receives a line for every command the server runs.
     public internal(set) var isMonitor = false
     /// CLIENT REPLY OFF/SKIP.
@@ -128,6 +131,8 @@ public final class ServerState {
     var postponedClients: [ClientSession] = []
     /// Set by the server layer: calls ``endPauseIfDue()`` after this many milliseconds.
     public var schedulePauseEnd: ((Int64) -> Void)?
+    /// CLIENT TRACKING: the keys tracking clients read, and the BCAST prefixes.
+    public let tracking = TrackingRegistry()
     /// Clients in MONITOR mode.
     @exclusivity(unchecked)
     public internal(set) var monitors: [ClientSession] = []
@@ -247,6 +252,7 @@ public final class ServerState {
         self.refreshHotConfig()
         self.keyspace.onExpired = { [unowned(unsafe) self] db, key in
             if !self.watchers.isEmpty { self.touchWatched(database: db.index, key: Array(key)) }
+            if self.tracking.isActive { self.trackingInvalidate(ByteBuffer(bytes: key)) }
         }
         for name in ServerState.hotParameters {
             config.observers[name] = { [unowned(unsafe) self] _ in self.refreshHotConfig() }
@@ -336,6 +342,7 @@ public final class ServerState {
         self.blocking.unblock(session, reason: .disconnect, server: self)
         self.pubsub.removeAll(session)
         self.stopMonitoring(session)
+        self.disableTracking(session)
         if session.postponed != nil {
             session.postponed = nil
             self.postponedClients.removeAll { $0 === session }
@@ -385,6 +392,12 @@ public final class ServerState {
             self.executeCommand(&context)
         } else {
             self.executeWithReplyControl(&context)
+        }
+        if context.session.tracking?.caching == true && !context.session.transaction.active
+            && !context.arguments[0].equalsCaseInsensitive("client")
+        {
+            // CLIENT CACHING applies to the one command (or transaction) after it.
+            context.session.tracking!.caching = false
         }
     }
 
@@ -477,6 +490,7 @@ public final class ServerState {
 
     public func endBatch() {
         self.batchClock = -1
+        if self.tracking.hasPendingBroadcasts { self.trackingBroadcast() }
         if !self.pendingOutboxes.isEmpty { self.flushOutboxes() }
     }
 
@@ -521,8 +535,13 @@ public final class ServerState {
             self.table.stats[id].failedCalls += 1
             self.reply(error, &context)
         }
-        if !self.watchers.isEmpty && self.dirty != dirtyBefore && self.table.commands[id].flags.contains(.write) {
-            self.touchKeys(of: id, context)
+        if (!self.watchers.isEmpty || self.tracking.isActive) && self.dirty != dirtyBefore
+            && self.table.commands[id].flags.contains(.write)
+        {
+            self.touchKeys(of: id, &context)
+        }
+        if context.session.tracking != nil && self.table.commands[id].flags.contains(.readonly) {
+            self.trackingRememberKeys(id, context)
         }
         if !self.blocking.isEmpty {
             // A write may have filled keys that clients wait on. Inside EXEC the keys are only signalled; they are

@@ -174,13 +174,17 @@ extension ServerState {
         return false
     }
 
-    /// After a write command changed the keyspace: touches watchers of the keys it names.
-    func touchKeys(of id: Int, _ context: CommandContext) {
+    /// After a write command changed the keyspace: touches watchers of the keys it names, and invalidates them for
+    /// tracking clients.
+    func touchKeys(of id: Int, _ context: inout CommandContext) {
         let spec = self.table.commands[id]
         let specs = CommandCommands.keySpecs(of: spec)
         let keys = KeyFinder.keys(context.arguments, specs: specs, command: spec.fullName, arity: spec.arity)
         for k in keys {
-            self.touchWatched(database: context.session.database, key: context.arguments[k.index].bytes)
+            if !self.watchers.isEmpty {
+                self.touchWatched(database: context.session.database, key: context.arguments[k.index].bytes)
+            }
+            if self.tracking.isActive { self.trackingInvalidate(context.arguments[k.index], context: &context) }
         }
     }
 }

@@ -21,6 +21,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var commandContext: CommandContext?
     @exclusivity(unchecked)
     private var closing = false
+    /// Inside this connection's own read batch: frames queued for it go out with its replies, after them.
+    private var inBatch = false
     /// The timer that ends a blocking command's wait at its deadline.
     private var blockTimer: Scheduled<Void>?
     private var channelContext: ChannelHandlerContext?
@@ -125,7 +127,11 @@ final class ConnectionHandler: ChannelInboundHandler {
     private func process(_ buffer: inout ByteBuffer, context: ChannelHandlerContext) {
         let state = self.core.state
         state.beginBatch()
-        defer { state.endBatch() }
+        self.inBatch = true
+        defer {
+            state.endBatch()
+            self.inBatch = false
+        }
         // A blocked (or paused) client's further requests wait in the buffer until the wait ends.
         let session = self.commandContext!.session
         while !self.closing && session.blocked == nil && session.postponed == nil {
@@ -197,10 +203,12 @@ final class ConnectionHandler: ChannelInboundHandler {
         let state = self.core.state
         self.commandContext!.session.postponed = nil
         state.beginBatch()
+        self.inBatch = true
         self.commandContext!.arguments = arguments
         state.execute(&self.commandContext!)
         self.commandContext!.arguments.removeAll(keepingCapacity: true)
         state.endBatch()
+        self.inBatch = false
         if self.commandContext!.session.closeAfterReply { self.closing = true }
         if let blocked = self.commandContext!.session.blocked { self.armTimer(blocked, context: context) }
         self.flush(context: context)
@@ -259,6 +267,13 @@ final class ConnectionHandler: ChannelInboundHandler {
     private func flushOutbox() {
         guard let context = self.channelContext, let session = self.commandContext?.session else { return }
         guard !self.closing else {
+            session.outbox.clear()
+            return
+        }
+        if self.inBatch {
+            // The batch's replies are flushed right after it ends; these frames follow them (Redis sends
+            // invalidations and broadcasts for the running client after its reply).
+            self.commandContext!.out.buffer.writeImmutableBuffer(session.outbox)
             session.outbox.clear()
             return
         }

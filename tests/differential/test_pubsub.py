@@ -72,17 +72,32 @@ def run_scenario(server, connections, steps):
     with RespConnection(server.host, server.port, timeout=10) as c:
         assert c.execute("FLUSHALL").raw == b"+OK\r\n"
     conns = [RespConnection(server.host, server.port, timeout=10) for _ in range(connections)]
+    # `{id0}`, `{id1}`... in a command stand for the connections' client ids; ids in replies are put back.
+    ids = [c.execute("CLIENT", "ID").to_python() for c in conns]
+    names = {"id%d" % i: str(v) for i, v in enumerate(ids)}
+
+    def unid(frame):
+        if not isinstance(frame, bytes):
+            return frame
+        for i, v in enumerate(ids):
+            if frame == b":%d\r\n" % v:
+                return b":{id%d}\r\n" % i
+            for label in (b"redirect\r\n", b"tracking-redir-broken\r\n"):
+                frame = frame.replace(label + b":%d\r\n" % v, label + b":{id%d}\r\n" % i)
+        return frame
+
     transcript = []
     try:
         for number, step in enumerate(steps):
             index, commands = step[0], step[1]
             unordered = len(step) > 2 and step[2] == "unordered"
             for command in commands:
-                conns[index].send_command(*command.split(" ") if isinstance(command, str) else command)
+                parts = command.split(" ") if isinstance(command, str) else command
+                conns[index].send_command(*[p.format(**names) if "{id" in p else p for p in parts])
             # The stepping connection first, so that its command is surely done before the others are asked.
             order = [index] + [i for i in range(connections) if i != index]
             for i in order:
-                frames = _sort_pattern_runs([_normalise(f, unordered) for f in _sync(conns[i])])
+                frames = _sort_pattern_runs([unid(_normalise(f, unordered)) for f in _sync(conns[i])])
                 if frames:
                     transcript.append((number, i, frames))
     finally:
