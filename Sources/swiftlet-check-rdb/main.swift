@@ -1,3 +1,6 @@
+import SwiftletKeyspace
+import SwiftletPersistence
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,8 +8,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import SwiftletKeyspace
-import SwiftletPersistence
 
 /// swiftlet-check-rdb FILE [--rewrite OUT [--no-compression]] — reads an RDB file with the server's own decoder
 /// and prints a summary in the style of `redis-check-rdb`. Exits 0 when the file is valid, 1 otherwise.

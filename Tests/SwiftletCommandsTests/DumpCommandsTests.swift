@@ -17,7 +17,9 @@ struct DumpCommandsTests {
         let h = CommandHarness()
         h.run("SET", "k", "12345")
         // What Redis 7.0 replies (redis-cli DUMP): type 0, INT16 12345, version 10, CRC-64.
-        #expect(payload(h, "k") == [0x00, 0xC1, 0x39, 0x30, 0x0A, 0x00, 0x9D, 0x94, 0xEA, 0x27, 0x93, 0xFC, 0x08, 0xB9])
+        #expect(
+            payload(h, "k") == [0x00, 0xC1, 0x39, 0x30, 0x0A, 0x00, 0x9D, 0x94, 0xEA, 0x27, 0x93, 0xFC, 0x08, 0xB9]
+        )
     }
 
     @Test(arguments: [
@@ -40,7 +42,10 @@ struct DumpCommandsTests {
         #expect(h.run([Array("RESTORE".utf8), Array("k2".utf8), Array("0".utf8), p]) == .ok)
         #expect(h.run("TYPE", "k2") == type)
         #expect(h.run("OBJECT", "ENCODING", "k2") == encoding)
-        #expect(h.run([Array("RESTORE".utf8), Array("k".utf8), Array("0".utf8), p]) == .err("BUSYKEY Target key name already exists."))
+        #expect(
+            h.run([Array("RESTORE".utf8), Array("k".utf8), Array("0".utf8), p])
+                == .err("BUSYKEY Target key name already exists.")
+        )
     }
 
     @Test func errors() {
@@ -48,7 +53,9 @@ struct DumpCommandsTests {
         h.run("SET", "k", "v")
         let p = payload(h, "k")!
         func restore(_ extra: [String], payload: [UInt8]? = nil, ttl: String = "0") -> RESPValue {
-            h.run([Array("RESTORE".utf8), Array("n".utf8), Array(ttl.utf8), payload ?? p] + extra.map { Array($0.utf8) })
+            h.run(
+                [Array("RESTORE".utf8), Array("n".utf8), Array(ttl.utf8), payload ?? p] + extra.map { Array($0.utf8) }
+            )
         }
         #expect(restore([], ttl: "-1") == .err("ERR Invalid TTL value, must be >= 0"))
         #expect(restore([], ttl: "x") == .err("ERR value is not an integer or out of range"))
@@ -68,10 +75,16 @@ struct DumpCommandsTests {
         #expect(h.run([Array("RESTORE".utf8), Array("k".utf8), Array("5000".utf8), p, Array("REPLACE".utf8)]) == .ok)
         #expect(h.run("PTTL", "k") == .int(5000))
         let at = Array(String(h.clock.now + 9000).utf8)
-        #expect(h.run([Array("RESTORE".utf8), Array("k".utf8), at, p, Array("REPLACE".utf8), Array("ABSTTL".utf8)]) == .ok)
+        #expect(
+            h.run([Array("RESTORE".utf8), Array("k".utf8), at, p, Array("REPLACE".utf8), Array("ABSTTL".utf8)]) == .ok
+        )
         #expect(h.run("PTTL", "k") == .int(9000))
         // An absolute time in the past: OK, and the replaced key is gone.
-        #expect(h.run([Array("RESTORE".utf8), Array("k".utf8), Array("1".utf8), p, Array("REPLACE".utf8), Array("ABSTTL".utf8)]) == .ok)
+        #expect(
+            h.run([
+                Array("RESTORE".utf8), Array("k".utf8), Array("1".utf8), p, Array("REPLACE".utf8), Array("ABSTTL".utf8),
+            ]) == .ok
+        )
         #expect(h.run("EXISTS", "k") == .int(0))
     }
 }

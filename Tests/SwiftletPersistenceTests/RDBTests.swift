@@ -64,7 +64,9 @@ struct LZFTests {
             var input: [UInt8] = []
             while input.count < length {
                 if rng.next() % 2 == 0 {
-                    input.append(contentsOf: (0..<Int(rng.next() % 40)).map { _ in UInt8(truncatingIfNeeded: rng.next()) })
+                    input.append(
+                        contentsOf: (0..<Int(rng.next() % 40)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+                    )
                 } else if !input.isEmpty {
                     let start = Int(rng.next() % UInt64(input.count))
                     input.append(contentsOf: input[start..<min(input.count, start + Int(rng.next() % 300))])
@@ -84,11 +86,17 @@ struct LZFTests {
 
     @Test func decompressErrors() {
         // A back reference before the start.
-        #expect(throws: LZF.Failure.badReference) { try [UInt8]([0x20, 0x05]).withUnsafeBytes { try LZF.decompress($0, count: 3) } }
+        #expect(throws: LZF.Failure.badReference) {
+            try [UInt8]([0x20, 0x05]).withUnsafeBytes { try LZF.decompress($0, count: 3) }
+        }
         // A literal run longer than the output.
-        #expect(throws: LZF.Failure.outputTooLong) { try [UInt8]([0x05, 1, 2, 3, 4, 5, 6]).withUnsafeBytes { try LZF.decompress($0, count: 3) } }
+        #expect(throws: LZF.Failure.outputTooLong) {
+            try [UInt8]([0x05, 1, 2, 3, 4, 5, 6]).withUnsafeBytes { try LZF.decompress($0, count: 3) }
+        }
         // A literal run cut short.
-        #expect(throws: LZF.Failure.truncated) { try [UInt8]([0x05, 1, 2]).withUnsafeBytes { try LZF.decompress($0, count: 6) } }
+        #expect(throws: LZF.Failure.truncated) {
+            try [UInt8]([0x05, 1, 2]).withUnsafeBytes { try LZF.decompress($0, count: 6) }
+        }
     }
 }
 
@@ -110,7 +118,11 @@ struct RDBRoundTripTests {
         }
         key("empty") { k in [UInt8]().withUnsafeBytes { _ = db.setString(k, $0, now: now) } }
         key("list") { k in
-            _ = db.set(k, .list(ListValue(["a", "1", "-300", "70000", String(repeating: "x", count: 5000)].map(bytes))), now: now)
+            _ = db.set(
+                k,
+                .list(ListValue(["a", "1", "-300", "70000", String(repeating: "x", count: 5000)].map(bytes))),
+                now: now
+            )
         }
         key("biglist") { k in _ = db.set(k, .list(ListValue((0..<5000).map { bytes("element-\($0)") })), now: now) }
         let small = HashValue()
@@ -123,17 +135,23 @@ struct RDBRoundTripTests {
         key("hash") { _ = db.set($0, .hash(small), now: now) }
         let big = HashValue()
         for i in 0..<1000 {
-            Array("field\(i)".utf8).withUnsafeBytes { f in Array("value\(i)".utf8).withUnsafeBytes { _ = big.set(f, $0, limits: limits) } }
+            Array("field\(i)".utf8).withUnsafeBytes { f in
+                Array("value\(i)".utf8).withUnsafeBytes { _ = big.set(f, $0, limits: limits) }
+            }
         }
         key("bighash") { _ = db.set($0, .hash(big), now: now) }
         let ints = SetValue()
-        for v in [-5, 0, 7, 100_000, 5_000_000_000] { Array("\(v)".utf8).withUnsafeBytes { _ = ints.add($0, maxIntsetEntries: 512) } }
+        for v in [-5, 0, 7, 100_000, 5_000_000_000] {
+            Array("\(v)".utf8).withUnsafeBytes { _ = ints.add($0, maxIntsetEntries: 512) }
+        }
         key("intset") { _ = db.set($0, .set(ints), now: now) }
         let strings = SetValue()
         for m in ["a", "b", "c", "1"] { Array(m.utf8).withUnsafeBytes { _ = strings.add($0, maxIntsetEntries: 512) } }
         key("set") { _ = db.set($0, .set(strings), now: now) }
         let z = SortedSetValue()
-        for (m, s) in [("a", 1.5), ("b", -2.0), ("c", 1e300), ("d", 3.0)] { _ = Array(m.utf8).withUnsafeBytes { z.add($0, score: s) } }
+        for (m, s) in [("a", 1.5), ("b", -2.0), ("c", 1e300), ("d", 3.0)] {
+            _ = Array(m.utf8).withUnsafeBytes { z.add($0, score: s) }
+        }
         key("zset") { _ = db.set($0, .sortedSet(z), now: now) }
         let bz = SortedSetValue()
         for i in 0..<500 { _ = Array("m\(i)".utf8).withUnsafeBytes { bz.add($0, score: Double(i) / 3) } }
@@ -318,7 +336,10 @@ struct RDBLegacyEncodingTests {
     }
 
     @Test func quicklistV1() throws {
-        let v = try decodeValue(14, [2, UInt8(Self.ziplist.count)] + Self.ziplist + [UInt8(Self.ziplist.count)] + Self.ziplist)
+        let v = try decodeValue(
+            14,
+            [2, UInt8(Self.ziplist.count)] + Self.ziplist + [UInt8(Self.ziplist.count)] + Self.ziplist
+        )
         guard case .list(let l) = v else {
             Issue.record("not a list")
             return
@@ -385,7 +406,11 @@ struct RDBLegacyEncodingTests {
 struct RDBFormatTests {
     /// Persisted codes never change.
     @Test func codesAreStable() {
-        #expect(RDBFormat.ValueType.allCases.map(\.rawValue) == [0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19])
+        #expect(
+            RDBFormat.ValueType.allCases.map(\.rawValue) == [
+                0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19,
+            ]
+        )
         #expect(RDBFormat.Opcode.allCases.map(\.rawValue) == [245, 246, 247, 248, 249, 250, 251, 252, 253, 254, 255])
     }
 
@@ -403,7 +428,9 @@ struct RDBFormatTests {
     }
 
     @Test func integerStrings() throws {
-        for (text, expected) in [("12", [UInt8(0xC0), 12]), ("-300", [0xC1, 0xD4, 0xFE]), ("0123", [4] + Array("0123".utf8))] {
+        for (text, expected) in [
+            ("12", [UInt8(0xC0), 12]), ("-300", [0xC1, 0xD4, 0xFE]), ("0123", [4] + Array("0123".utf8)),
+        ] {
             var e = RDBEncoder(sink: ArraySink(), compression: true)
             try e.writeString(Array(text.utf8))
             #expect(e.sink.bytes == expected, "\(text)")

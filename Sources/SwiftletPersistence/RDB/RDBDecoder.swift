@@ -37,12 +37,17 @@ public struct RDBDecoder {
             return (UInt64(first & 0x3F), true)
         default:
             if first == RDBFormat.length32Bit {
-                return (UInt64(UInt32(truncatingIfNeeded: try self.source.readLittleEndian(4, what)).byteSwapped), false)
+                return (
+                    UInt64(UInt32(truncatingIfNeeded: try self.source.readLittleEndian(4, what)).byteSwapped), false
+                )
             }
             if first == RDBFormat.length64Bit {
                 return (try self.source.readLittleEndian(8, what).byteSwapped, false)
             }
-            throw self.corrupt("unknown length encoding 0x\(String(first, radix: 16)) in \(what)", at: self.source.offset - 1)
+            throw self.corrupt(
+                "unknown length encoding 0x\(String(first, radix: 16)) in \(what)",
+                at: self.source.offset - 1
+            )
         }
     }
 
@@ -152,9 +157,15 @@ public struct RDBDecoder {
             let blob = try self.readString("\(type) blob")
             return .collection(try self.decodeBlob(type, blob, at: start))
         case .modulePreGA, .module2:
-            throw RDBError(offset: start, .unsupported("module value (type \(type.rawValue)): modules are not supported"))
+            throw RDBError(
+                offset: start,
+                .unsupported("module value (type \(type.rawValue)): modules are not supported")
+            )
         case .streamListpacks, .streamListpacks2:
-            throw RDBError(offset: start, .unsupported("stream value (type \(type.rawValue)): streams are not supported"))
+            throw RDBError(
+                offset: start,
+                .unsupported("stream value (type \(type.rawValue)): streams are not supported")
+            )
         }
     }
 
@@ -218,7 +229,10 @@ public struct RDBDecoder {
         if n == 0 { throw RDBError(offset: start, .emptyKey) }
         let hash = HashValue()
         if n > self.limits.hashMaxListpackEntries { hash.convertToTable() }
-        let limits = HashLimits(maxEntries: self.limits.hashMaxListpackEntries, maxValue: self.limits.hashMaxListpackValue)
+        let limits = HashLimits(
+            maxEntries: self.limits.hashMaxListpackEntries,
+            maxValue: self.limits.hashMaxListpackValue
+        )
         for _ in 0..<n {
             let at = self.source.offset
             let field = try self.readString("hash field")

@@ -1,3 +1,5 @@
+public import SwiftletKeyspace
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,7 +7,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-public import SwiftletKeyspace
 
 /// One record read from an RDB file.
 public enum RDBFileRecord {
@@ -54,7 +55,10 @@ public struct RDBReader {
         guard let version = Int(String(decoding: magic[5...], as: UTF8.self)), version >= 1,
             version <= RDBFormat.version
         else {
-            throw RDBError(offset: 5, .unsupported("can't handle RDB format version \(String(decoding: magic[5...], as: UTF8.self))"))
+            throw RDBError(
+                offset: 5,
+                .unsupported("can't handle RDB format version \(String(decoding: magic[5...], as: UTF8.self))")
+            )
         }
         self.version = version
     }
@@ -75,7 +79,14 @@ public struct RDBReader {
                 let key = try self.decoder.readString("key")
                 let value = try self.decoder.readValue(type)
                 return .key(
-                    RDBKeyRecord(key: key, type: type, value: value, expireAt: expireAt, idle: idle, frequency: frequency)
+                    RDBKeyRecord(
+                        key: key,
+                        type: type,
+                        value: value,
+                        expireAt: expireAt,
+                        idle: idle,
+                        frequency: frequency
+                    )
                 )
             }
             switch opcode {
@@ -199,7 +210,13 @@ public struct RDBReader {
                 }
                 let entry = Self.install(record.value, key: record.key, in: db, now: now)
                 if let at = record.expireAt { db.setExpireTime(of: entry, to: at) }
-                RDBAccess.apply(to: entry, idle: record.idle, frequency: record.frequency, policy: keyspace.accessPolicy, now: now)
+                RDBAccess.apply(
+                    to: entry,
+                    idle: record.idle,
+                    frequency: record.frequency,
+                    policy: keyspace.accessPolicy,
+                    now: now
+                )
                 summary.keysLoaded += 1
             }
         }

@@ -1,3 +1,5 @@
+public import SwiftletKeyspace
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,7 +7,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-public import SwiftletKeyspace
 
 /// One record of an RDB file, in file order: aux fields, then per non-empty database SELECTDB, RESIZEDB and its
 /// keys. ``RDBRecords`` produces them lazily from a keyspace; ``RDBWriter`` encodes them one at a time.
