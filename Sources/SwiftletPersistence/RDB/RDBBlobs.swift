@@ -1,4 +1,4 @@
-public import SwiftletKeyspace
+import SwiftletKeyspace
 
 /// A malformed listpack, ziplist, zipmap or intset blob.
 struct BlobFailure: Error {
