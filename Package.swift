@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Swiftlet", targets: ["Swiftlet"]),
         .library(name: "SwiftletClient", targets: ["SwiftletClient"]),
         .executable(name: "swiftlet-server", targets: ["swiftlet-server"]),
+        .executable(name: "swiftlet-check-rdb", targets: ["swiftlet-check-rdb"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -32,9 +33,14 @@ let package = Package(
         ),
         .target(name: "CSwiftletSupport"),
         .target(
+            name: "SwiftletPersistence",
+            dependencies: ["SwiftletKeyspace"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "SwiftletCommands",
             dependencies: [
-                "SwiftletRESP", "SwiftletKeyspace", "CSwiftletSupport",
+                "SwiftletRESP", "SwiftletKeyspace", "SwiftletPersistence", "CSwiftletSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
@@ -76,6 +82,16 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "swiftlet-check-rdb",
+            dependencies: ["SwiftletPersistence", "SwiftletKeyspace"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SwiftletPersistenceTests",
+            dependencies: ["SwiftletPersistence", "SwiftletKeyspace"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -13,5 +13,6 @@ public enum Commands {
         SortedSetCommands.specs,
         SortedSetCommands.blockingSpecs,
         HashCommands.specs + SetCommands.specs,
+        DumpCommands.specs,
     ]
 }

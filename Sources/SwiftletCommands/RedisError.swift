@@ -114,6 +114,14 @@ public struct RedisError: Error, Hashable, Sendable {
     public static let numkeysTooMany = RedisError("ERR Number of keys can't be greater than number of args")
     public static let limitNegative = RedisError("ERR LIMIT can't be negative")
 
+    // DUMP / RESTORE
+    public static let dumpPayloadInvalid = RedisError("ERR DUMP payload version or checksum are wrong")
+    public static let badDataFormat = RedisError("ERR Bad data format")
+    public static let busyKey = RedisError("BUSYKEY Target key name already exists.")
+    public static let restoreInvalidTTL = RedisError("ERR Invalid TTL value, must be >= 0")
+    public static let restoreInvalidIdletime = RedisError("ERR Invalid IDLETIME value, must be >= 0")
+    public static let restoreInvalidFreq = RedisError("ERR Invalid FREQ value, must be >= 0 and <= 255")
+
     public static func wrongArity(_ name: String) -> RedisError {
         RedisError("ERR wrong number of arguments for '\(name)' command")
     }

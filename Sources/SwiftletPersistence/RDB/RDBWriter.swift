@@ -1,0 +1,212 @@
+public import SwiftletKeyspace
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One record of an RDB file, in file order: aux fields, then per non-empty database SELECTDB, RESIZEDB and its
+/// keys. ``RDBRecords`` produces them lazily from a keyspace; ``RDBWriter`` encodes them one at a time.
+public enum RDBRecord {
+    case aux(key: String, value: AuxValue)
+    case selectDB(Int)
+    case resizeDB(keys: Int, expires: Int)
+    case entry(Entry, expireAt: Int64?)
+
+    /// An aux field value: Redis writes numbers as integer-encoded strings.
+    public enum AuxValue: Sendable, Equatable {
+        case text(String)
+        case integer(Int64)
+    }
+}
+
+/// The records of a keyspace snapshot, produced lazily (nothing is collected up front: the keys of a database
+/// are visited bucket by bucket with the table's SCAN cursor). The keyspace must not change during iteration.
+public struct RDBRecords: Sequence, IteratorProtocol {
+    let keyspace: Keyspace
+    var aux: [(String, RDBRecord.AuxValue)]
+    var auxIndex = 0
+    var dbIndex = -1
+    var cursor: UInt64 = 0
+    /// Keys of the current bucket not yet returned (a bucket holds a few at most).
+    var pending: [Entry] = []
+    var pendingIndex = 0
+    var scanStarted = false
+    var state = State.aux
+
+    enum State {
+        case aux
+        case nextDB
+        case resize
+        case keys
+        case done
+    }
+
+    public init(keyspace: Keyspace, aux: [(String, RDBRecord.AuxValue)]) {
+        self.keyspace = keyspace
+        self.aux = aux
+    }
+
+    public mutating func next() -> RDBRecord? {
+        while true {
+            switch self.state {
+            case .aux:
+                if self.auxIndex < self.aux.count {
+                    let (k, v) = self.aux[self.auxIndex]
+                    self.auxIndex += 1
+                    return .aux(key: k, value: v)
+                }
+                self.state = .nextDB
+            case .nextDB:
+                self.dbIndex += 1
+                guard self.dbIndex < self.keyspace.databases.count else {
+                    self.state = .done
+                    return nil
+                }
+                if self.keyspace[self.dbIndex].count == 0 { continue }
+                self.cursor = 0
+                self.pending.removeAll(keepingCapacity: true)
+                self.pendingIndex = 0
+                self.scanStarted = false
+                self.state = .resize
+                return .selectDB(self.dbIndex)
+            case .resize:
+                self.state = .keys
+                let db = self.keyspace[self.dbIndex]
+                return .resizeDB(keys: db.count, expires: db.expiresCount)
+            case .keys:
+                let db = self.keyspace[self.dbIndex]
+                if self.pendingIndex < self.pending.count {
+                    let entry = self.pending[self.pendingIndex]
+                    self.pendingIndex += 1
+                    return .entry(entry, expireAt: db.expireTime(of: entry))
+                }
+                if self.scanStarted && self.cursor == 0 {
+                    self.state = .nextDB
+                    continue
+                }
+                self.scanStarted = true
+                self.pendingIndex = 0
+                // Take the array out so that appending does not copy it.
+                var pending: [Entry] = []
+                swap(&pending, &self.pending)
+                pending.removeAll(keepingCapacity: true)
+                self.cursor = db.table.scan(self.cursor) { pending.append($0) }
+                swap(&pending, &self.pending)
+            case .done:
+                return nil
+            }
+        }
+    }
+}
+
+/// Writes RDB version 10 snapshots.
+public enum RDBWriter {
+    /// What goes into a snapshot besides the keys.
+    public struct Options: Sendable {
+        /// `rdbcompression`.
+        public var compression = true
+        /// `rdbchecksum`: without it the trailing checksum is 0, which loaders accept as "not computed".
+        public var checksum = true
+        public var redisVersion = "7.0.15"
+        /// Unix time (seconds) for the `ctime` aux field.
+        public var creationTime: Int64 = 0
+        /// Bytes for the `used-mem` aux field.
+        public var usedMemory: Int64 = 0
+        /// Whether this is the base of an AOF (`aof-base`).
+        public var aofBase = false
+
+        public init() {}
+    }
+
+    static func auxFields(_ options: Options) -> [(String, RDBRecord.AuxValue)] {
+        [
+            ("redis-ver", .text(options.redisVersion)),
+            ("redis-bits", .integer(Int64(MemoryLayout<Int>.size * 8))),
+            ("ctime", .integer(options.creationTime)),
+            ("used-mem", .integer(options.usedMemory)),
+            ("aof-base", .integer(options.aofBase ? 1 : 0)),
+        ]
+    }
+
+    /// Encodes one record (Redis's `rdbSaveAuxField`, `rdbSaveDb`, `rdbSaveKeyValuePair`).
+    public static func write<S: ByteSink>(_ record: RDBRecord, to encoder: inout RDBEncoder<S>) throws {
+        switch record {
+        case .aux(let key, let value):
+            try encoder.sink.write(byte: RDBFormat.Opcode.aux.rawValue)
+            try encoder.writeString(Array(key.utf8))
+            switch value {
+            case .text(let text): try encoder.writeString(Array(text.utf8))
+            case .integer(let v): try encoder.writeInteger(v)
+            }
+        case .selectDB(let index):
+            try encoder.sink.write(byte: RDBFormat.Opcode.selectDB.rawValue)
+            try encoder.writeLength(UInt64(index))
+        case .resizeDB(let keys, let expires):
+            try encoder.sink.write(byte: RDBFormat.Opcode.resizeDB.rawValue)
+            try encoder.writeLength(UInt64(keys))
+            try encoder.writeLength(UInt64(expires))
+        case .entry(let entry, let expireAt):
+            if let expireAt {
+                try encoder.sink.write(byte: RDBFormat.Opcode.expireTimeMS.rawValue)
+                try encoder.sink.write(littleEndian: UInt64(bitPattern: expireAt), count: 8)
+            }
+            try encoder.sink.write(byte: RDBEncoder<S>.valueType(entry.value).rawValue)
+            try entry.withKey { try encoder.writeString($0) }
+            try encoder.writeObjectBody(entry)
+        }
+    }
+
+    /// Writes a whole snapshot (magic, records, EOF, checksum) into `sink`.
+    public static func write<S: ByteSink>(keyspace: Keyspace, to sink: S, options: Options) throws -> S {
+        var encoder = RDBEncoder(sink: sink, compression: options.compression)
+        try encoder.sink.write(RDBFormat.magic)
+        for record in RDBRecords(keyspace: keyspace, aux: Self.auxFields(options)) {
+            try Self.write(record, to: &encoder)
+        }
+        try encoder.sink.write(byte: RDBFormat.Opcode.eof.rawValue)
+        let crc = options.checksum ? encoder.sink.checksum : 0
+        try encoder.sink.write(littleEndian: crc, count: 8)
+        return encoder.sink
+    }
+
+    /// Writes a snapshot to `path` safely: into `temp-<pid>.rdb` beside it, then fsync, then an atomic rename,
+    /// so that `path` always holds a complete file.
+    public static func write(keyspace: Keyspace, to path: String, options: Options = Options()) throws {
+        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        let temp = "\(directory.isEmpty ? "/" : directory)/temp-\(getpid()).rdb"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if fd < 0 { throw Self.ioError("open \(temp)") }
+        var sink = FileSink(fd: fd)
+        do {
+            sink = try Self.write(keyspace: keyspace, to: sink, options: options)
+            try sink.flush()
+            sink.release()
+            if fsync(fd) != 0 { throw Self.ioError("fsync \(temp)") }
+            close(fd)
+        } catch {
+            sink.release()
+            close(fd)
+            unlink(temp)
+            throw error
+        }
+        if rename(temp, path) != 0 {
+            let error = Self.ioError("rename \(temp) to \(path)")
+            unlink(temp)
+            throw error
+        }
+        // Make the rename itself durable.
+        let dirfd = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_CLOEXEC)
+        if dirfd >= 0 {
+            fsync(dirfd)
+            close(dirfd)
+        }
+    }
+
+    static func ioError(_ what: String) -> RDBError {
+        RDBError(offset: 0, .io("\(what): \(String(cString: strerror(errno)))"))
+    }
+}
