@@ -51,7 +51,7 @@ public struct CommandContext {
 
     /// Looks up a key for writing (expires it if due, no hit/miss statistics).
     public func lookupWrite(_ key: ByteBuffer, in db: Database? = nil) -> Entry? {
-        key.withUnsafeReadableBytes { (db ?? self.db).lookup($0, now: self.now) }
+        key.withUnsafeReadableBytes { (db ?? self.db).lookupForWrite($0, now: self.now) }
     }
 
     /// Records `count` changes for persistence (`rdb_changes_since_last_save`) and, later, propagation.

@@ -187,14 +187,22 @@ enum InfoCommand {
             field("lazyfreed_objects", 0)
         case "persistence":
             lines.append("# Persistence")
+            let p = server.persistence
+            let saveKeys = p.currentSaveKeys
+            let current = p.currentStart.map { server.clock() / 1000 - $0 } ?? -1
+            let fork = saveKeys.total == 0 ? 0 : Double(saveKeys.processed) * 100 / Double(saveKeys.total)
             for (name, value) in [
                 ("loading", "0"), ("async_loading", "0"), ("current_cow_peak", "0"), ("current_cow_size", "0"),
-                ("current_cow_size_age", "0"), ("current_fork_perc", "0.00"), ("current_save_keys_processed", "0"),
-                ("current_save_keys_total", "0"), ("rdb_changes_since_last_save", "\(server.dirty)"),
-                ("rdb_bgsave_in_progress", "0"), ("rdb_last_save_time", "\(server.lastSaveTime)"),
-                ("rdb_last_bgsave_status", "ok"), ("rdb_last_bgsave_time_sec", "-1"),
-                ("rdb_current_bgsave_time_sec", "-1"), ("rdb_saves", "0"), ("rdb_last_cow_size", "0"),
-                ("rdb_last_load_keys_expired", "0"), ("rdb_last_load_keys_loaded", "0"),
+                ("current_cow_size_age", "0"), ("current_fork_perc", fixed2(fork)),
+                ("current_save_keys_processed", "\(saveKeys.processed)"),
+                ("current_save_keys_total", "\(saveKeys.total)"), ("rdb_changes_since_last_save", "\(server.dirty)"),
+                ("rdb_bgsave_in_progress", p.bgsaveInProgress ? "1" : "0"),
+                ("rdb_last_save_time", "\(server.lastSaveTime)"),
+                ("rdb_last_bgsave_status", p.lastBgsaveOK ? "ok" : "err"),
+                ("rdb_last_bgsave_time_sec", "\(p.lastBgsaveSeconds)"), ("rdb_current_bgsave_time_sec", "\(current)"),
+                ("rdb_saves", "\(p.saves)"), ("rdb_last_cow_size", "0"),
+                ("rdb_last_load_keys_expired", "\(p.loadKeysExpired)"),
+                ("rdb_last_load_keys_loaded", "\(p.loadKeysLoaded)"),
                 ("aof_enabled", "0"), ("aof_rewrite_in_progress", "0"), ("aof_rewrite_scheduled", "0"),
                 ("aof_last_rewrite_time_sec", "-1"), ("aof_current_rewrite_time_sec", "-1"),
                 ("aof_last_bgrewrite_status", "ok"), ("aof_rewrites", "0"), ("aof_rewrites_consecutive_failures", "0"),

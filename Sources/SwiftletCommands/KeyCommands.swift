@@ -287,6 +287,9 @@ public enum KeyCommands {
             context.dirty(db.count)
             db.removeAll()
         }
+        // As Redis's `flushAllDataAndResetRDB`: FLUSHALL stops a background save and, with save points, saves the
+        // empty dataset at once.
+        if all { server.resetRDBAfterFlushAll() }
         context.out.writeOK()
         server.trackingInvalidateAll(context: &context)
     }

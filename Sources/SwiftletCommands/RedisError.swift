@@ -122,6 +122,26 @@ public struct RedisError: Error, Hashable, Sendable {
     public static let restoreInvalidIdletime = RedisError("ERR Invalid IDLETIME value, must be >= 0")
     public static let restoreInvalidFreq = RedisError("ERR Invalid FREQ value, must be >= 0 and <= 255")
 
+    // MARK: - Persistence
+
+    public static let backgroundSaveInProgress = RedisError("ERR Background save already in progress")
+    public static let anotherChildActive = RedisError(
+        "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule "
+            + "a BGSAVE whenever possible."
+    )
+    /// What SAVE and a failed BGSAVE start reply: Redis's bare `shared.err`.
+    public static let bare = RedisError("ERR")
+    public static let shutdownFailed = RedisError("ERR Errors trying to SHUTDOWN. Check logs.")
+    public static let reloadOptions = RedisError("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")
+    public static let reloadFailed = RedisError("ERR Error trying to load the RDB dump")
+    /// Write commands (and PING) after a failed background save, with `stop-writes-on-bgsave-error yes`.
+    public static let misconf = RedisError(
+        "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands "
+            + "that may modify the data set are disabled, because this instance is configured to report errors during "
+            + "writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for "
+            + "details about the RDB error."
+    )
+
     public static func wrongArity(_ name: String) -> RedisError {
         RedisError("ERR wrong number of arguments for '\(name)' command")
     }

@@ -33,13 +33,19 @@ public enum ServerCommands {
     static func shutdown(_ context: inout CommandContext) throws(RedisError) {
         var request = ShutdownRequest.default
         var abort = false
+        var force = false
+        var both = false
         for i in 1..<max(1, context.count) {
             if context.argument(i, is: "nosave") {
+                both = both || request == .save
                 request = .noSave
             } else if context.argument(i, is: "save") {
+                both = both || request == .noSave
                 request = .save
-            } else if context.argument(i, is: "now") || context.argument(i, is: "force") {
+            } else if context.argument(i, is: "now") {
                 continue
+            } else if context.argument(i, is: "force") {
+                force = true
             } else if context.argument(i, is: "abort") {
                 abort = true
             } else {
@@ -50,6 +56,8 @@ public enum ServerCommands {
             if context.count != 2 { throw RedisError.syntax }
             throw RedisError("ERR No shutdown in progress.")
         }
+        if both { throw RedisError.syntax }
+        guard context.server.prepareForShutdown(request, force: force) else { throw RedisError.shutdownFailed }
         if let refusal = context.server.requestShutdown?(request) {
             throw RedisError(refusal)
         }
@@ -79,11 +87,15 @@ public enum ServerCommands {
         } else if context.argument(1, is: "set-active-expire") && context.count == 3 {
             context.server.activeExpireEnabled = context.arguments[2].int64 != 0
             context.out.writeOK()
+        } else if context.argument(1, is: "reload") {
+            try PersistenceCommands.debugReload(&context)
         } else if context.argument(1, is: "help") {
             KeyCommands.help(
                 [
                     "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                     "SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed.",
+                    "RELOAD [option ...]",
+                    "    Save the RDB on disk and reload it back to memory. Options: MERGE, NOFLUSH, NOSAVE.",
                     "SET-ACTIVE-EXPIRE <0|1>", "    Setting it to 0 disables expiring keys in background.",
                     "HELP", "    Prints this help.",
                 ],

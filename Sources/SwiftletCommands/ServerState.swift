@@ -172,6 +172,8 @@ public final class ServerState {
     @exclusivity(unchecked)
     public var dirty = 0
     public var lastSaveTime: Int64
+    /// SAVE, BGSAVE, save points and their status (`ServerState+Persistence.swift`).
+    public let persistence = PersistenceState()
     /// The wall clock in unix milliseconds; tests inject their own.
     /// An injected wall clock (tests); `nil` uses the system clock.
     private let injectedClock: (() -> Int64)?
@@ -452,6 +454,7 @@ public final class ServerState {
             self.reply(RedisError("NOAUTH Authentication required."), &context)
             return
         }
+        if !self.persistence.lastBgsaveOK && self.refusedByDiskError(id, &context) { return }
         if context.session.isSubscribed && context.session.protocolVersion == .resp2 && !self.subscribedModeAllowed[id]
         {
             self.table.stats[id].rejectedCalls += 1
@@ -481,6 +484,27 @@ public final class ServerState {
             return
         }
         self.run(id, &context, started: started)
+    }
+
+    /// MISCONF: after a failed background save, write commands (an EXEC with writes queued) and PING are refused,
+    /// as Redis's `processCommand` does with `stop-writes-on-bgsave-error`.
+    private func refusedByDiskError(_ id: Int, _ context: inout CommandContext) -> Bool {
+        guard self.writesDeniedByDiskError else { return false }
+        let spec = self.table.commands[id]
+        var writes = spec.flags.contains(.write)
+        if spec.fullName == "exec" {
+            writes = context.session.transaction.queue.contains { self.table.commands[$0.0].flags.contains(.write) }
+        }
+        guard writes || spec.fullName == "ping" else { return false }
+        self.table.stats[id].rejectedCalls += 1
+        if spec.fullName == "exec" {
+            self.endTransaction(context.session)
+            self.reply(RedisError("EXECABORT Transaction discarded because of: " + RedisError.misconf.message), &context)
+            return true
+        }
+        if context.session.transaction.active { context.session.transaction.rejected = true }
+        self.reply(RedisError.misconf, &context)
+        return true
     }
 
     /// Marks the start of a connection's read batch (see `execute`).

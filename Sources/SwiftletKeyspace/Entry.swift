@@ -68,6 +68,9 @@ public struct EntryHeader {
     public var value: Value
     /// Bit 0: the key has a time to live in the database's `expires` table.
     var flags: UInt8
+    /// The epoch of the last snapshot (BGSAVE) that saved this entry, or that was running when it was created; see
+    /// ``KeyspaceSnapshot``. Fits in the padding after `flags`, so it costs no memory.
+    var snapshotEpoch: UInt16
     /// The low 32 bits of the key's hash, kept so that rehashing never hashes a key twice.
     let hash: UInt32
     let keyCount: UInt32
@@ -98,6 +101,7 @@ public final class Entry: ManagedBuffer<EntryHeader, UInt8> {
                 next: nil,
                 value: value,
                 flags: 0,
+                snapshotEpoch: 0,
                 hash: hash,
                 keyCount: UInt32(key.count),
                 stringCount: UInt32(stringCount),
@@ -142,6 +146,11 @@ public final class Entry: ManagedBuffer<EntryHeader, UInt8> {
     }
 
     var hash: UInt32 { self.fields.pointee.hash }
+
+    var snapshotEpoch: UInt16 {
+        get { self.fields.pointee.snapshotEpoch }
+        set { self.fields.pointee.snapshotEpoch = newValue }
+    }
 
     public var keyCount: Int { Int(self.fields.pointee.keyCount) }
 

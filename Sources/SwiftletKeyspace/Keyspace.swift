@@ -29,6 +29,12 @@ public final class Keyspace {
     /// The random source for RANDOMKEY, sampling and LFU.
     @exclusivity(unchecked)
     public var rng = SystemRandomNumberGenerator()
+    /// The snapshot (BGSAVE) in progress, if any; see ``KeyspaceSnapshot``.
+    @exclusivity(unchecked)
+    public internal(set) var snapshot: KeyspaceSnapshot?
+    /// The epoch of the latest snapshot; new entries carry it, so that a running snapshot skips them.
+    @exclusivity(unchecked)
+    var snapshotEpoch: UInt16 = 0
 
     public init(databases: Int = 16) {
         self.databases = (0..<databases).map { Database(index: $0, keyspace: self) }

@@ -158,6 +158,7 @@ public final class Server: Sendable {
             core.state.schedulePauseEnd = { milliseconds in
                 core.loop.scheduleTask(in: .milliseconds(milliseconds)) { core.state.endPauseIfDue() }
             }
+            Self.attachPersistence(core)
             self.startTick()
         }.get()
         core.logger.notice("Ready to accept connections", metadata: ["port": "\(finalPort)"])
@@ -192,6 +193,7 @@ public final class Server: Sendable {
                 state.expireCycleMicroseconds += state.monotonicMicroseconds() - started
             }
             state.keyspace.maintain(rehashMilliseconds: 1) { state.monotonicMicroseconds() / 1000 }
+            state.persistenceCron()
             state.sampleOperations(now: now)
             state.peakAllocated = max(state.peakAllocated, MemoryInfo.current().allocated)
             let timeout = Int64(state.config.timeout)
@@ -226,6 +228,47 @@ public final class Server: Sendable {
     /// Starts a graceful shutdown from any thread (signal handlers); `waitUntilClosed` returns once it is done.
     public func initiateShutdown() {
         self.core.loop.execute { self.beginShutdown() }
+    }
+
+    /// SIGTERM / SIGINT, from any thread: as Redis, saves first when save points are configured (or as
+    /// `shutdown-on-sigterm` / `shutdown-on-sigint` say) and keeps running if that save fails.
+    public func shutdownOnSignal(_ name: String) {
+        let core = self.core
+        core.loop.execute {
+            let option = core.state.config.get(name == "SIGINT" ? "shutdown-on-sigint" : "shutdown-on-sigterm") ?? ""
+            let words = option.split(separator: " ")
+            let request: ShutdownRequest =
+                words.contains("nosave") ? .noSave : words.contains("save") ? .save : .default
+            guard core.state.prepareForShutdown(request, force: words.contains("force")) else { return }
+            self.beginShutdown()
+        }
+    }
+
+    /// Loads `dir`/`dbfilename` before the server starts accepting connections.
+    /// - Throws: the message to print before exiting with status 1 (a corrupt or unreadable file).
+    public func loadDataFromDisk() async throws {
+        let core = self.core
+        try await core.loop.submit {
+            Self.attachPersistence(core)
+            try core.state.loadDataFromDisk()
+        }.get()
+    }
+
+    /// Connects the RDB persistence to the loop (slices of the BGSAVE walk, the writer's completion) and the log.
+    private static func attachPersistence(_ core: ServerCore) {
+        let persistence = core.state.persistence
+        persistence.schedule = { microseconds, body in
+            core.loop.scheduleTask(in: .microseconds(microseconds), body)
+        }
+        let loop = core.loop
+        persistence.hop = { body in loop.execute(body) }
+        persistence.log = { warning, message in
+            if warning {
+                core.logger.warning("\(message)")
+            } else {
+                core.logger.notice("\(message)")
+            }
+        }
     }
 
     /// Stops accepting, closes every connection, and returns when done.

@@ -80,6 +80,12 @@ try await server.withState { state in
     state.executable = CommandLine.arguments[0]
 }
 do {
+    try await server.loadDataFromDisk()
+} catch {
+    logger.critical("\((error as? RedisError)?.message ?? "\(error)")")
+    exit(1)
+}
+do {
     try await server.start()
 } catch {
     logger.critical("Failed listening on port \(config.port) (tcp), aborting: \(error)")
@@ -93,7 +99,7 @@ for sig in [SIGTERM, SIGINT] {
     let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
     source.setEventHandler { @Sendable in
         logger.notice("Received \(sig == SIGTERM ? "SIGTERM" : "SIGINT") scheduling shutdown...")
-        server.initiateShutdown()
+        server.shutdownOnSignal(sig == SIGTERM ? "SIGTERM" : "SIGINT")
     }
     source.resume()
     signalSources.append(source)

@@ -198,7 +198,12 @@ public enum RDBWriter {
             unlink(temp)
             throw error
         }
-        // Make the rename itself durable.
+        Self.syncDirectory(of: path)
+    }
+
+    /// Makes a rename into `path`'s directory durable.
+    static func syncDirectory(of path: String) {
+        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
         let dirfd = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_CLOEXEC)
         if dirfd >= 0 {
             fsync(dirfd)

@@ -1,0 +1,99 @@
+import Dispatch
+import SwiftletKeyspace
+import SwiftletPersistence
+
+/// The RDB side of a server: what SAVE, BGSAVE, save points, SHUTDOWN and INFO persistence share.
+///
+/// BGSAVE does not fork: it starts a ``KeyspaceSnapshot`` whose walk runs in slices of about a millisecond on the
+/// event loop, between read batches, encoding keys into chunks that a background thread writes to
+/// `temp-bgsave-<pid>.rdb` (see docs/ARCHITECTURE.md). Owned by the server's event loop.
+public final class PersistenceState {
+    /// `rdb_last_bgsave_status`: whether the last background save (or SAVE) succeeded.
+    public internal(set) var lastBgsaveOK = true
+    /// `rdb_saves`: SAVE and BGSAVE runs started.
+    public internal(set) var saves = 0
+    /// `rdb_last_bgsave_time_sec`.
+    public internal(set) var lastBgsaveSeconds: Int64 = -1
+    /// Unix seconds of the last background save attempt (save points retry a failed one after 5 s).
+    public internal(set) var lastBgsaveTry: Int64 = 0
+    /// BGSAVE SCHEDULE (or BGSAVE inside EXEC): start a background save at the next tick.
+    public internal(set) var bgsaveScheduled = false
+    /// `rdb_last_load_keys_loaded` / `rdb_last_load_keys_expired`.
+    public internal(set) var loadKeysLoaded = 0
+    public internal(set) var loadKeysExpired = 0
+    /// `dirty` when the running background save began; subtracted when it succeeds.
+    var dirtyBeforeBgsave = 0
+    var nextRunID = 0
+
+    /// A background save in progress.
+    final class Run {
+        let id: Int
+        let snapshot: KeyspaceSnapshot
+        let encoder: RDBSnapshotEncoder
+        let file: any RDBChunkWriter
+        /// Unix seconds at the start.
+        let startedAt: Int64
+        let startedMicros: Int64
+        /// The walk is done and the writer is completing the file.
+        var finishing = false
+
+        init(
+            id: Int,
+            snapshot: KeyspaceSnapshot,
+            encoder: RDBSnapshotEncoder,
+            file: any RDBChunkWriter,
+            startedAt: Int64,
+            startedMicros: Int64
+        ) {
+            self.id = id
+            self.snapshot = snapshot
+            self.encoder = encoder
+            self.file = file
+            self.startedAt = startedAt
+            self.startedMicros = startedMicros
+        }
+    }
+
+    var running: Run?
+
+    /// Set by the server layer: runs `body` on the event loop after the given microseconds. Without it (in-process
+    /// tests) a BGSAVE walks and writes the whole snapshot within the command.
+    public var schedule: ((Int64, @escaping @Sendable () -> Void) -> Void)?
+    /// Set by the server layer: runs `body` on the event loop, from any thread (the writer's completion).
+    public var hop: (@Sendable (@escaping @Sendable () -> Void) -> Void)?
+    /// Set by the server layer: logs a line at notice level, or at warning level when the flag is set.
+    public var log: ((_ warning: Bool, _ message: String) -> Void)?
+
+    public init() {}
+
+    /// `rdb_bgsave_in_progress`.
+    public var bgsaveInProgress: Bool { self.running != nil }
+
+    /// Keys saved so far and keys at the start of the running background save (INFO persistence).
+    public var currentSaveKeys: (processed: Int, total: Int) {
+        guard let run = self.running else { return (0, 0) }
+        return (run.snapshot.keysSaved, run.snapshot.keysTotal)
+    }
+
+    /// Unix seconds when the running background save began.
+    public var currentStart: Int64? { self.running?.startedAt }
+
+    func notice(_ message: String) { self.log?(false, message) }
+    func warning(_ message: String) { self.log?(true, message) }
+
+    /// Longest a walk slice may run, and the pause between slices that lets the loop serve clients.
+    static let sliceMicroseconds: Int64 = 1000
+    static let sliceGapMicroseconds: Int64 = 20
+    /// The walk waits while the writer thread is this far behind.
+    static let maxPendingBytes = 64 << 20
+}
+
+/// A value handed to another thread that is only used again on its owner's thread (the event loop).
+struct LoopOwned<T>: @unchecked Sendable {
+    let value: T
+}
+
+/// The result of a background write, filled on the writer thread and read after a semaphore wait.
+final class WriteResult: @unchecked Sendable {
+    var result: Result<Int, RDBError> = .success(0)
+}
