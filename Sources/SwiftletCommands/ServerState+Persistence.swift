@@ -56,8 +56,10 @@ extension ServerState {
 
     // MARK: - BGSAVE
 
-    /// Starts a background save (Redis's `rdbSaveBackground`).
-    /// - Returns: `false` when the temp file cannot be created (logged; `rdb_last_bgsave_status` becomes `err`).
+    /// Starts a background save (Redis's `rdbSaveBackground`). A temp file that cannot be created fails the save
+    /// at once, as Redis's child fails after the fork: the command still says it started, and
+    /// `rdb_last_bgsave_status` becomes `err`.
+    /// - Returns: whether the save started.
     @discardableResult
     public func startBackgroundSave() -> Bool {
         let p = self.persistence
@@ -70,9 +72,12 @@ extension ServerState {
         do {
             file = try RDBBackgroundFile(path: self.rdbPath)
         } catch {
+            p.notice("Background saving started")
+            p.warning("Failed opening the temp RDB file for saving: \(error)")
+            p.warning("Background saving error")
             p.lastBgsaveOK = false
-            p.warning("Can't save in background: \(error)")
-            return false
+            p.lastBgsaveSeconds = 0
+            return true
         }
         let encoder = RDBSnapshotEncoder(writer: file, options: self.rdbOptions())
         let snapshot = KeyspaceSnapshot(of: self.keyspace, consumer: encoder)
