@@ -132,7 +132,9 @@ public struct RedisError: Error, Hashable, Sendable {
     /// What SAVE and a failed BGSAVE start reply: Redis's bare `shared.err`.
     public static let bare = RedisError("ERR")
     public static let shutdownFailed = RedisError("ERR Errors trying to SHUTDOWN. Check logs.")
-    public static let reloadOptions = RedisError("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")
+    public static let reloadOptions = RedisError(
+        "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options."
+    )
     public static let reloadFailed = RedisError("ERR Error trying to load the RDB dump")
     /// Write commands (and PING) after a failed background save, with `stop-writes-on-bgsave-error yes`.
     public static let misconf = RedisError(

@@ -499,7 +499,10 @@ public final class ServerState {
         self.table.stats[id].rejectedCalls += 1
         if spec.fullName == "exec" {
             self.endTransaction(context.session)
-            self.reply(RedisError("EXECABORT Transaction discarded because of: " + RedisError.misconf.message), &context)
+            self.reply(
+                RedisError("EXECABORT Transaction discarded because of: " + RedisError.misconf.message),
+                &context
+            )
             return true
         }
         if context.session.transaction.active { context.session.transaction.rejected = true }

@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 import SwiftletKeyspace
+import Synchronization
 import Testing
 
 @testable import SwiftletPersistence
@@ -78,7 +78,9 @@ struct SnapshotTests {
                 case 1: _ = db.set(k, .list(ListValue([Array("a\(i)".utf8), Array("b".utf8)])), now: Self.now)
                 default: Array("\(i)".utf8).withUnsafeBytes { _ = db.setString(k, $0, now: Self.now) }
                 }
-                if rng.next() % 4 == 0, let e = db.peek(k) { db.setExpireTime(of: e, to: Self.now + 1_000_000 + Int64(i)) }
+                if rng.next() % 4 == 0, let e = db.peek(k) {
+                    db.setExpireTime(of: e, to: Self.now + 1_000_000 + Int64(i))
+                }
             }
         }
         let expected = RDBRoundTripTests.describe(ks)
@@ -173,7 +175,10 @@ struct SnapshotTests {
         let ks = RDBRoundTripTests.sample()
         let expected = RDBRoundTripTests.describe(ks)
         for _ in 0..<300 {
-            let snapshot = KeyspaceSnapshot(of: ks, consumer: RDBSnapshotEncoder(writer: RDBMemoryFile(), options: .init()))
+            let snapshot = KeyspaceSnapshot(
+                of: ks,
+                consumer: RDBSnapshotEncoder(writer: RDBMemoryFile(), options: .init())
+            )
             snapshot.run()
             #expect(snapshot.keysSaved == expected.count)
         }

@@ -1,5 +1,5 @@
-public import SwiftletKeyspace
 import Dispatch
+public import SwiftletKeyspace
 import Synchronization
 
 #if canImport(Glibc)
