@@ -146,7 +146,12 @@ extension ServerState {
 
     /// Events that fire outside a command handler: keys removed by lazy or active expiry ("expired") and keys
     /// added to a database ("new", from the keyspace's hook, so every command that creates a key fires it).
-    func keyspaceEventFromKeyspace(_ type: KeyspaceEvents, _ event: StaticString, _ db: Database, _ key: UnsafeRawBufferPointer) {
+    func keyspaceEventFromKeyspace(
+        _ type: KeyspaceEvents,
+        _ event: StaticString,
+        _ db: Database,
+        _ key: UnsafeRawBufferPointer
+    ) {
         guard self.hot.keyspaceEvents.rawValue & type.rawValue != 0 else { return }
         self.publishKeyspaceEvent(event, key: ByteBuffer(bytes: key), database: db.index, from: nil)
     }
