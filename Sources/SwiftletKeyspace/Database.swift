@@ -153,6 +153,7 @@ public final class Database {
             access: self.keyspace.initialAccess(now: now)
         )
         self.main.insert(entry)
+        if let onAdded = self.keyspace.onAdded { onAdded(self, key) }
         return entry
     }
 
@@ -168,6 +169,7 @@ public final class Database {
         }
         let entry = Entry.make(key: key, hash: hash, value: value, access: self.keyspace.initialAccess(now: now))
         self.main.insert(entry)
+        if let onAdded = self.keyspace.onAdded { onAdded(self, key) }
         return entry
     }
 
@@ -190,6 +192,7 @@ public final class Database {
             )
         }
         self.main.insert(copy)
+        if let onAdded = self.keyspace.onAdded { onAdded(self, key) }
         if let expireAt { self.setExpireTime(of: copy, to: expireAt) }
     }
 
