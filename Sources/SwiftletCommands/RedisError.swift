@@ -108,6 +108,9 @@ public struct RedisError: Error, Hashable, Sendable {
     public static let numkeysTooMany = RedisError("ERR Number of keys can't be greater than number of args")
     public static let limitNegative = RedisError("ERR LIMIT can't be negative")
 
+    // SORT
+    public static let sortNotDouble = RedisError("ERR One or more scores can't be converted into double")
+
     public static func wrongArity(_ name: String) -> RedisError {
         RedisError("ERR wrong number of arguments for '\(name)' command")
     }
