@@ -181,7 +181,15 @@ public enum SortCommand {
         let rows = max(0, end - start + 1)
         let outputCount = gets.isEmpty ? rows : gets.count * rows
         if let store = o.store {
-            Self.store(&context, vector, start: start, rows: rows, gets: gets, lookup: lookup, into: context.arguments[store])
+            Self.store(
+                &context,
+                vector,
+                start: start,
+                rows: rows,
+                gets: gets,
+                lookup: lookup,
+                into: context.arguments[store]
+            )
             context.out.writeInteger(outputCount)
             return
         }
@@ -232,7 +240,12 @@ public enum SortCommand {
 
     /// Numeric or ALPHA weights from the BY pattern; a weight that is not found is 0 (numeric) or sorts first
     /// (ALPHA). Every weight is looked up (with its side effects on the statistics) before a bad one is reported.
-    static func loadWeights(_ vector: inout SortVector, by: SortPattern, alpha: Bool, lookup: SortLookup) throws(RedisError) {
+    static func loadWeights(
+        _ vector: inout SortVector,
+        by: SortPattern,
+        alpha: Bool,
+        lookup: SortLookup
+    ) throws(RedisError) {
         var failed = false
         // The arena is only read here; this second reference keeps the reads apart from the writes to `vector`.
         let elements = vector.bytes
@@ -260,8 +273,22 @@ public enum SortCommand {
     // MARK: - Table
 
     static let specs: [CommandSpec] = [
-        .init("sort", arity: -2, flags: [.write, .denyOOM, .movableKeys], keys: .init(1, 1, 1), group: "generic", run: sort),
-        .init("sort_ro", arity: -2, flags: [.readonly, .movableKeys], keys: .init(1, 1, 1), group: "generic", run: sortRO),
+        .init(
+            "sort",
+            arity: -2,
+            flags: [.write, .denyOOM, .movableKeys],
+            keys: .init(1, 1, 1),
+            group: "generic",
+            run: sort
+        ),
+        .init(
+            "sort_ro",
+            arity: -2,
+            flags: [.readonly, .movableKeys],
+            keys: .init(1, 1, 1),
+            group: "generic",
+            run: sortRO
+        ),
     ]
 }
 
