@@ -14,5 +14,6 @@ public enum Commands {
         SortedSetCommands.blockingSpecs,
         HashCommands.specs + SetCommands.specs,
         DumpCommands.specs,
+        SortCommand.specs,
     ]
 }
