@@ -115,6 +115,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "SwiftletTests",
+            dependencies: ["Swiftlet", "SwiftletRESP"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "SwiftletServerTests",
             dependencies: [
                 "Swiftlet", "SwiftletServer", "SwiftletClient", "SwiftletRESP",

@@ -37,9 +37,12 @@ public struct EmbeddedServer: Sendable {
 ///     _ = try await store.execute("SET", "greeting", "hello")
 ///     let reply = try await store.execute("GET", "greeting")   // .bulkString("hello")
 public final class SwiftletStore: Sendable {
-    private let loop: any EventLoop
+    let loop: any EventLoop
     private let box: NIOLoopBound<Box>
+    /// The same box, for creating further sessions (transactions) on the same server state.
+    var stateBox: NIOLoopBound<Box> { self.box }
 
+    /// One session on the store's server state: a client without a socket.
     final class Box {
         let state: ServerState
         var context: CommandContext
@@ -48,6 +51,10 @@ public final class SwiftletStore: Sendable {
             self.state = state
             let session = state.connect(address: "embedded:0", localAddress: "embedded:0")
             self.context = CommandContext(session: session, server: state, out: ByteBuffer())
+        }
+
+        func close() {
+            self.state.disconnect(self.context.session)
         }
     }
 
@@ -63,12 +70,19 @@ public final class SwiftletStore: Sendable {
 
     /// Runs one command and returns its reply (errors come back as `.error`, as a client sees them).
     public func execute(_ arguments: [[UInt8]]) async throws -> RESPValue {
-        let box = self.box
-        return try await self.loop.submit {
+        try await Self.run(arguments, in: self.box, on: self.loop)
+    }
+
+    /// Runs one command on a session, on the loop that owns it.
+    static func run(_ arguments: [[UInt8]], in box: NIOLoopBound<Box>, on loop: any EventLoop) async throws -> RESPValue
+    {
+        try await loop.submit {
             let b = box.value
             b.context.arguments = arguments.map { ByteBuffer(bytes: $0) }
             b.context.out.buffer.clear()
+            b.state.beginBatch()
             b.state.execute(&b.context)
+            b.state.endBatch()
             var out = b.context.out.buffer
             return try RESPValueDecoder().decode(&out) ?? .null
         }.get()

@@ -34,15 +34,23 @@ extension CommandContext {
     /// (Redis keeps no empty collections), counts the changes and replies with the number removed.
     mutating func removeEachArgument(
         from collection: some CollectionValue,
+        event: (type: KeyspaceEvents, name: StaticString),
         remove: (UnsafeRawBufferPointer) -> Bool
     ) {
         var removed = 0
+        var emptied = false
         for i in 2..<self.count where self.arguments[i].withUnsafeReadableBytes(remove) {
             removed += 1
             if collection.count == 0 {
                 _ = self.arguments[1].withUnsafeReadableBytes { self.db.delete($0) }
+                emptied = true
                 break
             }
+        }
+        if removed > 0 {
+            // The command's event, then "del" when it emptied the key (t_hash.c hdelCommand, t_set.c sremCommand).
+            self.notify(event.type, event.name, key: self.arguments[1])
+            if emptied { self.notify(.generic, "del", key: self.arguments[1]) }
         }
         self.dirty(removed)
         self.out.writeInteger(removed)

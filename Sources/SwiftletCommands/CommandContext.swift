@@ -43,6 +43,7 @@ public struct CommandContext {
         }
         if entry == nil {
             self.server.keyspace.stats.keyspaceMisses += 1
+            self.notify(.keyMiss, "keymiss", key: key)
         } else {
             self.server.keyspace.stats.keyspaceHits += 1
         }

@@ -14,6 +14,7 @@ public enum Commands {
         SortedSetCommands.blockingSpecs,
         HashCommands.specs + SetCommands.specs,
         DumpCommands.specs,
+        SortCommand.specs,
         PersistenceCommands.specs,
     ]
 }

@@ -83,7 +83,10 @@ public enum DumpCommands {
         if ttl != 0 && !absoluteTTL { ttl &+= context.now }
         if ttl != 0 && ttl <= context.now {
             // Already expired: nothing is stored; a replaced key is gone.
-            if deleted { context.dirty() }
+            if deleted {
+                context.notify(.generic, "del", key: key)
+                context.dirty()
+            }
             context.out.writeOK()
             return
         }
@@ -102,6 +105,7 @@ public enum DumpCommands {
                 now: context.now
             )
         }
+        context.notify(.generic, "restore", key: key)
         context.out.writeOK()
         context.dirty()
     }

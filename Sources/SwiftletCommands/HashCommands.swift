@@ -59,6 +59,7 @@ public enum HashCommands {
             if isNew { created += 1 }
         }
         if legacy { context.out.writeOK() } else { context.out.writeInteger(created) }
+        context.notify(.hash, "hset", key: context.arguments[1])
         context.dirty((context.count - 2) / 2)
     }
 
@@ -77,6 +78,7 @@ public enum HashCommands {
             context.arguments[3].withUnsafeReadableBytes { v in _ = target.set(f, v, limits: limits) }
         }
         context.out.writeInteger(1)
+        context.notify(.hash, "hset", key: context.arguments[1])
         context.dirty()
     }
 
@@ -166,7 +168,7 @@ public enum HashCommands {
             context.out.writeInteger(0)
             return
         }
-        context.removeEachArgument(from: hash) { hash.remove($0) }
+        context.removeEachArgument(from: hash, event: (.hash, "hdel")) { hash.remove($0) }
     }
 
     // MARK: - Counters
@@ -190,6 +192,7 @@ public enum HashCommands {
             field.withUnsafeReadableBytes { _ = hash.set($0, digits, limits: limits) }
         }
         context.out.writeInteger(Int(result))
+        context.notify(.hash, "hincrby", key: context.arguments[1])
         context.dirty()
     }
 
@@ -215,6 +218,7 @@ public enum HashCommands {
             field.withUnsafeReadableBytes { _ = hash.set($0, v, limits: limits) }
         }
         context.out.writeBulkString(text)
+        context.notify(.hash, "hincrbyfloat", key: context.arguments[1])
         context.dirty()
     }
 

@@ -30,7 +30,10 @@ public enum KeyCommands {
             let removed = context.arguments[i].withUnsafeReadableBytes { key in
                 db.lookup(key, now: now, touch: false) != nil && db.delete(key)
             }
-            if removed { deleted += 1 }
+            if removed {
+                deleted += 1
+                context.notify(.generic, "del", key: context.arguments[i])
+            }
         }
         context.dirty(deleted)
         context.out.writeInteger(deleted)
@@ -43,7 +46,7 @@ public enum KeyCommands {
             let hit = context.arguments[i].withUnsafeReadableBytes {
                 context.db.lookup($0, now: context.now, touch: false) != nil
             }
-            if hit { found += 1 }
+            if hit { found += 1 } else { context.notify(.keyMiss, "keymiss", key: context.arguments[i]) }
         }
         context.out.writeInteger(found)
     }
@@ -60,6 +63,7 @@ public enum KeyCommands {
         let entry = context.arguments[1].withUnsafeReadableBytes {
             context.db.lookup($0, now: context.now, touch: false)
         }
+        if entry == nil { context.notify(.keyMiss, "keymiss", key: context.arguments[1]) }
         context.out.writeSimpleString(entry.map(Self.typeName) ?? "none")
     }
 
@@ -85,6 +89,8 @@ public enum KeyCommands {
         // `take` cannot fail: the source was found above and nothing ran in between.
         let (entry, expireAt) = source.withUnsafeReadableBytes { db.take($0) }!
         destination.withUnsafeReadableBytes { db.insert($0, from: entry, expireAt: expireAt) }
+        context.notify(.generic, "rename_from", key: source)
+        context.notify(.generic, "rename_to", key: destination)
         context.dirty()
         if onlyIfAbsent { context.out.writeInteger(1) } else { context.out.writeOK() }
     }
@@ -108,6 +114,8 @@ public enum KeyCommands {
             let (entry, expireAt) = source.take(k)!  // found just above
             target.insert(k, from: entry, expireAt: expireAt)
         }
+        context.notify(.generic, "move_from", key: key, database: source.index)
+        context.notify(.generic, "move_to", key: key, database: target.index)
         context.dirty()
         context.out.writeInteger(1)
     }
@@ -146,6 +154,7 @@ public enum KeyCommands {
             _ = destination.withUnsafeReadableBytes { target.delete($0) }
         }
         destination.withUnsafeReadableBytes { target.insert($0, from: entry, expireAt: expireAt, deepCopy: true) }
+        context.notify(.generic, "copy_to", key: destination, database: target.index)
         context.dirty()
         context.out.writeInteger(1)
     }
@@ -344,13 +353,16 @@ public enum KeyCommands {
             context.out.writeInteger(0)
             return
         }
+        context.dirty()
         if when <= context.now {
             _ = key.withUnsafeReadableBytes { db.delete($0) }
+            context.notify(.generic, "del", key: key)
+            context.out.writeInteger(1)
         } else {
             db.setExpireTime(of: entry, to: when)
+            context.out.writeInteger(1)
+            context.notify(.generic, "expire", key: key)
         }
-        context.dirty()
-        context.out.writeInteger(1)
     }
 
     /// TTL / PTTL / EXPIRETIME / PEXPIRETIME key — O(1)
@@ -359,6 +371,7 @@ public enum KeyCommands {
             context.db.lookup($0, now: context.now, touch: false)
         }
         guard let entry else {
+            context.notify(.keyMiss, "keymiss", key: context.arguments[1])
             context.out.writeInteger(-2)
             return
         }
@@ -377,7 +390,10 @@ public enum KeyCommands {
             return
         }
         let removed = context.db.removeExpireTime(of: entry)
-        if removed { context.dirty() }
+        if removed {
+            context.notify(.generic, "persist", key: context.arguments[1])
+            context.dirty()
+        }
         context.out.writeInteger(removed ? 1 : 0)
     }
 

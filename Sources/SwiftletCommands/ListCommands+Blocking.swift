@@ -34,6 +34,7 @@ extension ListCommands {
         context.out.writeBulkString(key)
         list.withEnd(atHead: atHead) { context.out.writeBulkString($0) }
         list.removeEnd(atHead: atHead)
+        context.notify(.list, atHead ? "lpop" : "rpop", key: key)
         Self.deleteIfEmpty(context, key, list)
         context.dirty()
     }

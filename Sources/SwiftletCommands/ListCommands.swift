@@ -31,7 +31,10 @@ public enum ListCommands {
     /// Deletes `key` if the command emptied its list (Redis never keeps empty collections).
     @inline(__always)
     static func deleteIfEmpty(_ context: CommandContext, _ key: ByteBuffer, _ list: ListValue) {
-        if list.count == 0 { _ = key.withUnsafeReadableBytes { context.db.delete($0) } }
+        if list.count == 0 {
+            _ = key.withUnsafeReadableBytes { context.db.delete($0) }
+            context.notify(.generic, "del", key: key)
+        }
     }
 
     /// `LEFT` → head, `RIGHT` → tail, anything else is a syntax error.
@@ -97,6 +100,7 @@ public enum ListCommands {
             context.arguments[i].withUnsafeReadableBytes { list.push($0, atHead: atHead) }
         }
         context.out.writeInteger(list.count)
+        context.notify(.list, atHead ? "lpush" : "rpush", key: key)
         context.dirty(context.count - 2)
     }
 
@@ -115,6 +119,7 @@ public enum ListCommands {
         guard let count else {
             list.withEnd(atHead: atHead) { context.out.writeBulkString($0) }
             list.removeEnd(atHead: atHead)
+            context.notify(.list, atHead ? "lpop" : "rpop", key: key)
             Self.deleteIfEmpty(context, key, list)
             context.dirty()
             return
@@ -125,6 +130,7 @@ public enum ListCommands {
         }
         let n = Int(min(count, Int64(list.count)))
         Self.popRange(&context.out, list, n, atHead: atHead)
+        context.notify(.list, atHead ? "lpop" : "rpop", key: key)
         Self.deleteIfEmpty(context, key, list)
         context.dirty(n)
     }
@@ -192,6 +198,7 @@ public enum ListCommands {
         context.out.writeArrayHeader(2)
         context.out.writeBulkString(key)
         Self.popRange(&context.out, list, n, atHead: atHead)
+        context.notify(.list, atHead ? "lpop" : "rpop", key: key)
         Self.deleteIfEmpty(context, key, list)
         context.dirty(n)
     }
@@ -247,6 +254,7 @@ public enum ListCommands {
         let replaced = context.arguments[3].withUnsafeReadableBytes { list.replace(at: Int(index), with: $0) }
         guard replaced else { throw RedisError.outOfRange }
         context.out.writeOK()
+        context.notify(.list, "lset", key: context.arguments[1])
         context.dirty()
     }
 
@@ -273,6 +281,7 @@ public enum ListCommands {
             context.out.writeInteger(-1)
             return
         }
+        context.notify(.list, "linsert", key: context.arguments[1])
         context.out.writeInteger(list.count)
         context.dirty()
     }
@@ -290,6 +299,7 @@ public enum ListCommands {
         let removed = context.arguments[3].withUnsafeReadableBytes {
             list.remove($0, limit: limit, fromTail: count < 0)
         }
+        if removed > 0 { context.notify(.list, "lrem", key: key) }
         Self.deleteIfEmpty(context, key, list)
         context.dirty(removed)
         context.out.writeInteger(removed)
@@ -319,6 +329,7 @@ public enum ListCommands {
             dropLast = length - end - 1
         }
         list.trim(dropFirst: Int(dropFirst), dropLast: Int(dropLast))
+        context.notify(.list, "ltrim", key: key)
         Self.deleteIfEmpty(context, key, list)
         context.dirty(Int(dropFirst + dropLast))
         context.out.writeOK()
@@ -418,14 +429,18 @@ public enum ListCommands {
             // Same list: the element must leave before it comes back (the node may be moved by the push).
             if let element = source.popEnd(atHead: from) {
                 element.withUnsafeBytes { target.push($0, atHead: to) }
+                context.notify(.list, to ? "lpush" : "rpush", key: destinationKey)
                 context.out.writeBulkString(element)
             }
+            context.notify(.list, from ? "lpop" : "rpop", key: sourceKey)
         } else {
             source.withEnd(atHead: from) { element in
                 target.push(element, atHead: to)
+                context.notify(.list, to ? "lpush" : "rpush", key: destinationKey)
                 context.out.writeBulkString(element)
             }
             source.removeEnd(atHead: from)
+            context.notify(.list, from ? "lpop" : "rpop", key: sourceKey)
             Self.deleteIfEmpty(context, sourceKey, source)
         }
         context.dirty()

@@ -120,13 +120,24 @@ public final class PubSubRegistry {
         server: ServerState,
         context: inout CommandContext
     ) -> Int {
+        self.publish(channel, message, shard: shard) { server.push($1, to: $0, context: &context) }
+    }
+
+    /// Delivers a message as above, handing each subscriber's frame to `deliver` (keyspace notifications route
+    /// the running client's frames into its reply).
+    func publish(
+        _ channel: ByteBuffer,
+        _ message: ByteBuffer,
+        shard: Bool = false,
+        deliver: (ClientSession, ByteBuffer) -> Void
+    ) -> Int {
         var frames = MessageFrames()
         var receivers = 0
         let kind: SubscriptionKind = shard ? .shardChannel : .channel
         if let list = self.subscribers[kind.rawValue][channel] {
             for session in list {
                 let frame = frames.message(shard ? "smessage" : "message", channel, message, session.protocolVersion)
-                server.push(frame, to: session, context: &context)
+                deliver(session, frame)
                 receivers += 1
             }
         }
@@ -138,7 +149,7 @@ public final class PubSubRegistry {
             guard matches, let list = self.subscribers[1][pattern] else { continue }
             for session in list {
                 let frame = frames.patternMessage(pattern, channel, message, session.protocolVersion)
-                server.push(frame, to: session, context: &context)
+                deliver(session, frame)
                 receivers += 1
             }
         }

@@ -121,6 +121,8 @@ public struct RedisError: Error, Hashable, Sendable {
     public static let restoreInvalidTTL = RedisError("ERR Invalid TTL value, must be >= 0")
     public static let restoreInvalidIdletime = RedisError("ERR Invalid IDLETIME value, must be >= 0")
     public static let restoreInvalidFreq = RedisError("ERR Invalid FREQ value, must be >= 0 and <= 255")
+    // SORT
+    public static let sortNotDouble = RedisError("ERR One or more scores can't be converted into double")
 
     // MARK: - Persistence
 

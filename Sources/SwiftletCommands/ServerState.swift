@@ -139,6 +139,8 @@ public final class ServerState {
     /// Clients whose `outbox` has frames to write at the end of the current batch.
     @exclusivity(unchecked)
     var pendingOutboxes: [ClientSession] = []
+    /// The running client's own keyspace events, spliced into its reply (Notifications.swift).
+    let selfNotifications = SelfNotifications()
     /// Clients blocked on keys, and the keys that got data for them.
     public let blocking = BlockingRegistry()
     /// Commands running now: 1 for a client's command, 2 inside EXEC (and, later, scripts). Only a command at
@@ -255,6 +257,7 @@ public final class ServerState {
         self.keyspace.onExpired = { [unowned(unsafe) self] db, key in
             if !self.watchers.isEmpty { self.touchWatched(database: db.index, key: Array(key)) }
             if self.tracking.isActive { self.trackingInvalidate(ByteBuffer(bytes: key)) }
+            self.keyspaceEventFromKeyspace(.expired, "expired", db, key)
         }
         for name in ServerState.hotParameters {
             config.observers[name] = { [unowned(unsafe) self] _ in self.refreshHotConfig() }
@@ -276,6 +279,8 @@ public final class ServerState {
         /// `client-output-buffer-limit` for normal and for pub/sub clients.
         public var normalOutputLimit = ClientBufferLimit(hard: 0, soft: 0, seconds: 0)
         public var pubsubOutputLimit = ClientBufferLimit(hard: 32 << 20, soft: 8 << 20, seconds: 60)
+        /// `notify-keyspace-events`: empty (the default) costs every write one integer test.
+        public var keyspaceEvents: KeyspaceEvents = []
     }
 
     @exclusivity(unchecked)
@@ -293,8 +298,10 @@ public final class ServerState {
             zsetMaxListpackEntries: Int(clamping: self.config.integer("zset-max-listpack-entries") ?? 128),
             zsetMaxListpackValue: Int(clamping: self.config.integer("zset-max-listpack-value") ?? 64),
             normalOutputLimit: self.config.clientOutputBufferLimits[0],
-            pubsubOutputLimit: self.config.clientOutputBufferLimits[2]
+            pubsubOutputLimit: self.config.clientOutputBufferLimits[2],
+            keyspaceEvents: KeyspaceEvents(rawValue: self.config.notifyKeyspaceEvents)
         )
+        self.configureNotifications()
     }
 
     /// Keeps the keyspace's access statistic (LRU clock or LFU counter) in line with `maxmemory-policy`.
@@ -319,7 +326,7 @@ public final class ServerState {
     static let hotParameters = [
         "requirepass", "proto-max-bulk-len", "client-query-buffer-limit", "hash-max-listpack-entries",
         "hash-max-listpack-value", "list-max-listpack-size", "set-max-intset-entries", "zset-max-listpack-entries",
-        "zset-max-listpack-value", "client-output-buffer-limit",
+        "zset-max-listpack-value", "client-output-buffer-limit", "notify-keyspace-events",
     ]
 
     static let observedParameters = ["maxmemory-policy", "lfu-log-factor", "lfu-decay-time"] + hotParameters
@@ -556,12 +563,15 @@ public final class ServerState {
         let started = started ?? self.monotonicMicroseconds()
         context.session.lastCommandID = id
         let dirtyBefore = self.dirty
+        let notifying = self.hot.keyspaceEvents.isEmpty ? nil : self.selfNotifications.enter(context)
         do {
             try self.table.commands[id].run(&context)
         } catch {
             self.table.stats[id].failedCalls += 1
             self.reply(error, &context)
         }
+        // Events of blocked clients served below reach the running client after its reply, as in Redis.
+        if notifying != nil { self.selfNotifications.offset = context.out.buffer.writerIndex }
         if (!self.watchers.isEmpty || self.tracking.isActive) && self.dirty != dirtyBefore
             && self.table.commands[id].flags.contains(.write)
         {
@@ -576,6 +586,7 @@ public final class ServerState {
             self.blocking.afterCommand(self.table.commands[id], context)
             if self.commandDepth == 1 && self.blocking.hasReadyKeys { self.blocking.serveReadyKeys(self) }
         }
+        if let notifying { self.selfNotifications.leave(&context, notifying) }
         if !self.monitors.isEmpty && self.monitored[id] { self.feedMonitors(&context) }
         self.stats.totalCommandsProcessed += 1
         self.table.stats[id].calls += 1

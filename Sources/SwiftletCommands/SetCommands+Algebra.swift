@@ -14,14 +14,19 @@ extension SetCommands {
 
     /// Stores `result` under argument `index` (replacing any value and its TTL, as SETKEY does), or deletes the
     /// key when the result is empty; replies with the result's size.
-    static func store(_ context: inout CommandContext, _ result: SetValue, at index: Int) {
+    static func store(_ context: inout CommandContext, _ result: SetValue, at index: Int, event: StaticString) {
         if result.count > 0 {
             context.arguments[index].withUnsafeReadableBytes { _ = context.db.set($0, .set(result), now: context.now) }
             context.dirty()
+            context.out.writeInteger(result.count)
+            context.notify(.set, event, key: context.arguments[index])
         } else if context.arguments[index].withUnsafeReadableBytes({ context.db.delete($0) }) {
             context.dirty()
+            context.out.writeInteger(0)
+            context.notify(.generic, "del", key: context.arguments[index])
+        } else {
+            context.out.writeInteger(0)
         }
-        context.out.writeInteger(result.count)
     }
 
     // MARK: - SINTER / SINTERCARD / SINTERSTORE
@@ -75,7 +80,7 @@ extension SetCommands {
             switch output {
             case .reply: context.out.writeSetHeader(0)
             case .cardinality: context.out.writeInteger(0)
-            case .store(let destination): Self.store(&context, SetValue(), at: destination)
+            case .store(let destination): Self.store(&context, SetValue(), at: destination, event: "sinterstore")
             }
             return
         }
@@ -121,7 +126,7 @@ extension SetCommands {
             first.forEachMember { m in
                 if others.allSatisfy({ $0.contains(m) }) { result.add(m, maxIntsetEntries: limit) }
             }
-            Self.store(&context, result, at: destination)
+            Self.store(&context, result, at: destination, event: "sinterstore")
         }
     }
 
@@ -161,7 +166,7 @@ extension SetCommands {
             }
         }
         if store {
-            Self.store(&context, result, at: 1)
+            Self.store(&context, result, at: 1, event: diff ? "sdiffstore" : "sunionstore")
         } else {
             Self.writeMembers(&context, result)
         }

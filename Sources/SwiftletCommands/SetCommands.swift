@@ -60,6 +60,7 @@ public enum SetCommands {
         for i in 2..<context.count {
             if context.arguments[i].withUnsafeReadableBytes({ set.add($0, maxIntsetEntries: limit) }) { added += 1 }
         }
+        if added > 0 { context.notify(.set, "sadd", key: context.arguments[1]) }
         context.dirty(added)
         context.out.writeInteger(added)
     }
@@ -70,7 +71,7 @@ public enum SetCommands {
             context.out.writeInteger(0)
             return
         }
-        context.removeEachArgument(from: set) { set.remove($0) }
+        context.removeEachArgument(from: set, event: (.set, "srem")) { set.remove($0) }
     }
 
     /// SMOVE source destination member — O(1)
@@ -97,10 +98,15 @@ public enum SetCommands {
             context.out.writeInteger(0)
             return
         }
-        if source.count == 0 { Self.deleteKey(context, 1) }
+        context.notify(.set, "srem", key: context.arguments[1])
+        if source.count == 0 {
+            Self.deleteKey(context, 1)
+            context.notify(.generic, "del", key: context.arguments[1])
+        }
         let target = destination ?? Self.createSet(context, 2)
         let limit = Self.maxIntsetEntries(context, for: target)
         let added = member.withUnsafeReadableBytes { target.add($0, maxIntsetEntries: limit) }
+        if added { context.notify(.set, "sadd", key: context.arguments[2]) }
         context.dirty(added ? 2 : 1)
         context.out.writeInteger(1)
     }
@@ -148,8 +154,12 @@ public enum SetCommands {
             return
         }
         var rng = SplitMix64(seededFrom: &context.server.keyspace.rng)
+        context.notify(.set, "spop", key: context.arguments[1])
         set.popRandom(using: &rng) { context.out.writeBulkString($0) }
-        if set.count == 0 { Self.deleteKey(context) }
+        if set.count == 0 {
+            Self.deleteKey(context)
+            context.notify(.generic, "del", key: context.arguments[1])
+        }
         context.dirty()
     }
 
@@ -167,6 +177,7 @@ public enum SetCommands {
             return
         }
         let size = set.count
+        context.notify(.set, "spop", key: context.arguments[1])
         context.dirty(min(count, size))
         // The whole set: Redis replies with the union of the one set (an intset when it can be one, so sorted).
         if count >= size {
@@ -179,6 +190,7 @@ public enum SetCommands {
                 Self.writeMembers(&context, union)
             }
             Self.deleteKey(context)
+            context.notify(.generic, "del", key: context.arguments[1])
             return
         }
         var rng = SplitMix64(seededFrom: &context.server.keyspace.rng)

@@ -203,7 +203,10 @@ extension SortedSetCommands {
             let destination = context.arguments[1]
             guard !results.isEmpty else {
                 context.out.writeInteger(0)
-                if Self.deleteKey(context, destination) { context.dirty() }
+                if Self.deleteKey(context, destination) {
+                    context.dirty()
+                    context.notify(.generic, "del", key: destination)
+                }
                 return
             }
             let longest = results.reduce(0) { Swift.max($0, $1.member.count) }
@@ -213,6 +216,13 @@ extension SortedSetCommands {
             for r in results { r.member.withUnsafeBytes { zset.append($0, score: r.score) } }
             Self.store(context, destination, zset)
             context.out.writeInteger(zset.count)
+            let event: StaticString
+            switch operation {
+            case .union: event = "zunionstore"
+            case .inter: event = "zinterstore"
+            case .diff: event = "zdiffstore"
+            }
+            context.notify(.zset, event, key: destination)
             context.dirty()
             return
         }

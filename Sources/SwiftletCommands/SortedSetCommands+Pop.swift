@@ -40,6 +40,7 @@ extension SortedSetCommands {
             context.out.writeBulkString(key)
             context.out.writeArrayHeader(n)
         }
+        if n > 0 { context.notify(.zset, max ? "zpopmax" : "zpopmin", key: key) }
         for _ in 0..<n {
             let node = zset.remove(at: max ? zset.count - 1 : 0)
             if shape.nested { context.out.writeArrayHeader(2) }

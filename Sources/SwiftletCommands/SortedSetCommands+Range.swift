@@ -420,7 +420,10 @@ extension SortedSetCommands {
         let destination = context.arguments[1]
         guard !nodes.isEmpty else {
             context.out.writeInteger(0)
-            if Self.deleteKey(context, destination) { context.dirty() }
+            if Self.deleteKey(context, destination) {
+                context.dirty()
+                context.notify(.generic, "del", key: destination)
+            }
             return
         }
         // Redis starts the destination as a listpack unless a rank range is known to be too long, then adds
@@ -432,6 +435,7 @@ extension SortedSetCommands {
         }
         Self.store(context, destination, result)
         context.out.writeInteger(result.count)
+        context.notify(.zset, "zrangestore", key: destination)
         context.dirty()
     }
 
@@ -499,6 +503,15 @@ extension SortedSetCommands {
             }
         }
         zset.removeRange(from: first, count: count)
+        if count > 0 {
+            let event: StaticString
+            switch kind {
+            case .rank: event = "zremrangebyrank"
+            case .score: event = "zremrangebyscore"
+            case .lex: event = "zremrangebylex"
+            }
+            context.notify(.zset, event, key: key)
+        }
         Self.deleteIfEmpty(context, key, zset)
         context.out.writeInteger(count)
         if count > 0 { context.dirty(count) }

@@ -31,7 +31,10 @@ public enum SortedSetCommands {
 
     /// Deletes `key` when the command emptied its set (Redis never keeps an empty collection).
     static func deleteIfEmpty(_ context: CommandContext, _ key: ByteBuffer, _ zset: SortedSetValue) {
-        if zset.count == 0 { _ = key.withUnsafeReadableBytes { context.db.delete($0) } }
+        if zset.count == 0 {
+            _ = key.withUnsafeReadableBytes { context.db.delete($0) }
+            context.notify(.generic, "del", key: key)
+        }
     }
 
     /// Deletes `key` (a STORE command's empty result); returns whether a live key was there. An expired key
@@ -163,7 +166,14 @@ public enum SortedSetCommands {
                 case .skipped:
                     break
                 case .notANumber:
-                    if added + updated > 0 { context.dirty(added + updated) }
+                    if added + updated > 0 {
+                        context.dirty(added + updated)
+                        // Redis replies with the error, then notifies what changed before it.
+                        context.server.reply(RedisError.zsetScoreNaN, &context)
+                        context.server.table.stats[context.session.lastCommandID].failedCalls += 1
+                        context.notify(.zset, incr ? "zincr" : "zadd", key: key)
+                        return
+                    }
                     throw RedisError.zsetScoreNaN
                 }
             }
@@ -173,7 +183,10 @@ public enum SortedSetCommands {
         } else {
             context.out.writeInteger(ch ? added + updated : added)
         }
-        if added + updated > 0 { context.dirty(added + updated) }
+        if added + updated > 0 {
+            context.notify(.zset, incr ? "zincr" : "zadd", key: key)
+            context.dirty(added + updated)
+        }
     }
 
     // MARK: - ZREM
@@ -190,6 +203,7 @@ public enum SortedSetCommands {
             if context.arguments[i].withUnsafeReadableBytes({ zset.remove($0) }) { deleted += 1 }
             if zset.count == 0 { break }
         }
+        if deleted > 0 { context.notify(.zset, "zrem", key: key) }
         Self.deleteIfEmpty(context, key, zset)
         context.out.writeInteger(deleted)
         if deleted > 0 { context.dirty(deleted) }

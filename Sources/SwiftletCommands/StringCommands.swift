@@ -50,6 +50,7 @@ public enum StringCommands {
                     throw RedisError.wrongType
                 }
             } else {
+                context.notify(.keyMiss, "keymiss", key: key)
                 context.out.writeNull()
             }
         }
@@ -128,6 +129,8 @@ public enum StringCommands {
                 if let expireAt { db.setExpireTime(of: entry, to: expireAt) }
             }
         }
+        context.notify(.string, "set", key: key)
+        if expireAt != nil { context.notify(.generic, "expire", key: key) }
         context.dirty()
     }
 
@@ -156,6 +159,7 @@ public enum StringCommands {
                 throw RedisError.wrongType
             }
         } else {
+            context.notify(.keyMiss, "keymiss", key: key)
             context.out.writeNull()
         }
         Self.store(&context, key: key, value: context.arguments[2])
@@ -170,6 +174,7 @@ public enum StringCommands {
         }
         guard entry.withStringBytes({ context.out.writeBulkString($0) }) != nil else { throw RedisError.wrongType }
         _ = key.withUnsafeReadableBytes { context.db.delete($0) }
+        context.notify(.generic, "del", key: key)
         context.dirty()
     }
 
@@ -189,11 +194,14 @@ public enum StringCommands {
         if let at {
             if at <= context.now {
                 _ = key.withUnsafeReadableBytes { db.delete($0) }
+                context.notify(.generic, "del", key: key)
             } else {
                 db.setExpireTime(of: entry, to: at)
+                context.notify(.generic, "expire", key: key)
             }
             context.dirty()
         } else if case .persist = option, db.removeExpireTime(of: entry) {
+            context.notify(.generic, "persist", key: key)
             context.dirty()
         }
     }
@@ -246,6 +254,7 @@ public enum StringCommands {
             // A new key keeps the `raw` encoding Redis gives appended strings.
             let bytes = value.bytes
             _ = key.withUnsafeReadableBytes { context.db.set($0, .raw(bytes), keepTTL: true, now: context.now) }
+            context.notify(.string, "append", key: key)
             context.dirty()
             context.out.writeInteger(bytes.count)
             return
@@ -253,6 +262,7 @@ public enum StringCommands {
         guard let old = entry.stringLength else { throw RedisError.wrongType }
         try Self.checkLength(context, Int64(old), plus: value.readableBytes)
         let length = Self.mutateRaw(entry) { $0.append(contentsOf: value.readableBytesView) }
+        context.notify(.string, "append", key: key)
         context.dirty()
         context.out.writeInteger(length)
     }
@@ -326,6 +336,7 @@ public enum StringCommands {
             var bytes = [UInt8](repeating: 0, count: Int(offset))
             bytes.append(contentsOf: value.readableBytesView)
             _ = key.withUnsafeReadableBytes { context.db.set($0, .raw(bytes), now: context.now) }
+            context.notify(.string, "setrange", key: key)
             context.dirty()
             context.out.writeInteger(bytes.count)
             return
@@ -341,6 +352,7 @@ public enum StringCommands {
             if bytes.count < end { bytes.append(contentsOf: repeatElement(0, count: end - bytes.count)) }
             bytes.replaceSubrange(Int(offset)..<end, with: value.readableBytesView)
         }
+        context.notify(.string, "setrange", key: key)
         context.dirty()
         context.out.writeInteger(length)
     }
@@ -364,6 +376,7 @@ public enum StringCommands {
         } else {
             _ = key.withUnsafeReadableBytes { context.db.set($0, .int(result), now: context.now) }
         }
+        context.notify(.string, "incrby", key: key)
         context.dirty()
         context.out.writeInteger(Int(result))
     }
@@ -396,6 +409,7 @@ public enum StringCommands {
                 context.db.setString(k, v, keepTTL: true, encodeIntegers: false, now: context.now)
             }
         }
+        context.notify(.string, "incrbyfloat", key: key)
         context.dirty()
         context.out.writeBulkString(text)
     }

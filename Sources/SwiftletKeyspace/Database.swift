@@ -169,6 +169,7 @@ public final class Database {
             access: self.keyspace.initialAccess(now: now)
         )
         self.insertNew(entry)
+        if let onAdded = self.keyspace.onAdded { onAdded(self, key) }
         return entry
     }
 
@@ -185,6 +186,7 @@ public final class Database {
         }
         let entry = Entry.make(key: key, hash: hash, value: value, access: self.keyspace.initialAccess(now: now))
         self.insertNew(entry)
+        if let onAdded = self.keyspace.onAdded { onAdded(self, key) }
         return entry
     }
 
@@ -207,6 +209,7 @@ public final class Database {
             )
         }
         self.insertNew(copy)
+        if let onAdded = self.keyspace.onAdded { onAdded(self, key) }
         if let expireAt { self.setExpireTime(of: copy, to: expireAt) }
     }
 

@@ -26,6 +26,8 @@ public final class Keyspace {
     public var accessPolicy: AccessPolicy = .lru
     /// Called after a key was removed because its time to live passed (notifications, AOF, WATCH).
     public var onExpired: ((Database, UnsafeRawBufferPointer) -> Void)?
+    /// Called after a key was added to a database (the "new" keyspace event); nil unless someone listens.
+    public var onAdded: ((Database, UnsafeRawBufferPointer) -> Void)?
     /// The random source for RANDOMKEY, sampling and LFU.
     @exclusivity(unchecked)
     public var rng = SystemRandomNumberGenerator()

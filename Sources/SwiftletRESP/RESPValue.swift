@@ -42,6 +42,12 @@ extension RESPValue {
         }
     }
 
+    /// The value of an integer reply; `nil` otherwise.
+    public var integer: Int64? {
+        if case .integer(let value) = self { return value }
+        return nil
+    }
+
     /// The payload of a string-like reply as bytes; `nil` otherwise.
     public var bytes: [UInt8]? {
         switch self {

@@ -304,6 +304,10 @@ public enum ConfigTable {
         "databases": (.honoured, "Number of logical databases."),
         "maxclients": (.honoured, "Connections beyond this are refused with Redis's error."),
         "timeout": (.honoured, "Idle clients are closed after this many seconds; 0 disables."),
+        "notify-keyspace-events": (.honoured, "Keyspace notifications, every class flag."),
+        "client-output-buffer-limit": (
+            .honoured, "normal and pubsub classes close clients whose unwritten output passes the limits."
+        ),
         "hz": (.honoured, "Frequency of background tasks (active expiry); clamped to 1...500 like Redis."),
         "proto-max-bulk-len": (.honoured, "Longest bulk string accepted in a request, and longest string value."),
         "client-query-buffer-limit": (.honoured, "Largest pending request per client before the client is closed."),
