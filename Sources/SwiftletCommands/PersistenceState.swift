@@ -82,7 +82,7 @@ public final class PersistenceState {
     func warning(_ message: String) { self.log?(true, message) }
 
     /// Longest a walk slice may run, and the pause between slices that lets the loop serve clients.
-    static let sliceMicroseconds: Int64 = 1000
+    static let sliceMicroseconds: Int64 = 500
     static let sliceGapMicroseconds: Int64 = 20
     /// The walk waits while the writer thread is this far behind.
     static let maxPendingBytes = 64 << 20

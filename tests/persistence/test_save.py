@@ -333,16 +333,18 @@ def test_failed_bgsave_misconf_matches_redis(tmp_path):
         if name == "redis":
             port = free_port()
             argv = [require_tool("redis-server"), "--port", str(port), "--dir", str(good), "--save", "3600 1",
-                    "--appendonly", "no"]
+                    "--appendonly", "no", "--enable-protected-configs", "yes"]
             server = ServerProcess("redis-misconf", argv, port).start()
         else:
-            server = start_swiftlet(good, "--save", "3600 1")
+            server = start_swiftlet(good, "--save", "3600 1", "--enable-protected-configs", "yes")
         try:
             with server.connect() as conn:
                 results.append(persistence_errors(conn, str(bad), str(good)))
         finally:
             server.stop()
     assert results[1] == results[0]
+    # The path under test was taken: the save failed and writes were refused.
+    assert results[0][2] == "err" and str(results[0][3]).startswith("MISCONF ")
 
 
 def test_bgsave_in_progress_errors_and_info(tmp_path):
