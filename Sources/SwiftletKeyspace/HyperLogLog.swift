@@ -138,8 +138,8 @@ public enum HyperLogLog {
     /// Register `index` of the packed 6-bit array at `registers`.
     @inline(__always)
     public static func denseRegister(_ registers: UnsafePointer<UInt8>, _ index: Int) -> UInt8 {
-        let byte = index * 6 >> 3
-        let shift = index * 6 & 7
+        let byte = (index * 6) >> 3
+        let shift = (index * 6) & 7
         var value = UInt(registers[byte]) >> shift
         // Only registers starting at bit 4 or 6 spill into the next byte; the last register (bit 2) never
         // does, so the byte after the array is never read.
@@ -149,8 +149,8 @@ public enum HyperLogLog {
 
     @inline(__always)
     public static func setDenseRegister(_ registers: UnsafeMutablePointer<UInt8>, _ index: Int, _ value: UInt8) {
-        let byte = index * 6 >> 3
-        let shift = index * 6 & 7
+        let byte = (index * 6) >> 3
+        let shift = (index * 6) & 7
         let v = UInt(value)
         registers[byte] = UInt8(truncatingIfNeeded: (UInt(registers[byte]) & ~(63 << shift)) | (v << shift))
         if shift > 2 {
@@ -369,8 +369,10 @@ public enum HyperLogLog {
                 var idx = 0
                 while p < end {
                     let (span, size) = opcode(base, at: p, end: end)
+                    // Any opcode running past the last register makes the string corrupt (Redis with the
+                    // CVE-2025-32023 fix; before it, only a VAL opcode was checked).
+                    if span + idx > registerCount { return false }
                     if base[p] & 0x80 != 0 {
-                        if span + idx > registerCount { break }
                         let value = ((base[p] >> 2) & 0x1f) + 1
                         for r in idx..<(idx + span) { setDenseRegister(registers, r, value) }
                     }
@@ -433,8 +435,9 @@ public enum HyperLogLog {
         var i = 0
         while p < end {
             let (span, size) = opcode(base, at: p, end: end)
+            // As in ``sparseToDense(_:)``: an opcode past the last register is corruption.
+            if span + i > registerCount { return false }
             if base[p] & 0x80 != 0 {
-                if span + i > registerCount { break }
                 let value = ((base[p] >> 2) & 0x1f) + 1
                 for r in i..<(i + span) where value > max[r] { max[r] = value }
             }
