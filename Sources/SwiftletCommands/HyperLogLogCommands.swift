@@ -102,7 +102,13 @@ public enum HyperLogLogCommands {
         }
         if corrupt { throw RedisError.hllCorrupt }
         // Updating the cache changes the string: counted like a write.
-        if recomputed { context.dirty() }
+        if recomputed {
+            context.dirty()
+            // Redis signals the key as modified even though PFCOUNT is flagged read-only: WATCH sees it.
+            if !context.server.watchers.isEmpty {
+                context.server.touchWatched(database: context.session.database, key: context.arguments[1].bytes)
+            }
+        }
         // The top bit of a valid cache is clear, so the value fits an Int.
         context.out.writeInteger(Int(truncatingIfNeeded: card))
     }
@@ -270,7 +276,14 @@ public enum HyperLogLogCommands {
             group: "hyperloglog",
             run: pfcount
         ),
-        .init("pfmerge", arity: -2, flags: [.write, .denyOOM], keys: .init(1, -1, 1), group: "hyperloglog", run: pfmerge),
+        .init(
+            "pfmerge",
+            arity: -2,
+            flags: [.write, .denyOOM],
+            keys: .init(1, -1, 1),
+            group: "hyperloglog",
+            run: pfmerge
+        ),
         .init(
             "pfdebug",
             arity: 3,

@@ -161,6 +161,24 @@ public enum HyperLogLog {
         }
     }
 
+    /// Calls `body` with every register index and value, four registers (three bytes) at a time.
+    @inline(__always)
+    static func visitDenseRegisters(_ registers: UnsafePointer<UInt8>, _ body: (Int, UInt8) -> Void) {
+        var i = 0
+        var b = registers
+        while i < registerCount {
+            let b0 = b[0]
+            let b1 = b[1]
+            let b2 = b[2]
+            body(i, b0 & 63)
+            body(i + 1, (b0 >> 6 | b1 << 2) & 63)
+            body(i + 2, (b1 >> 4 | b2 << 4) & 63)
+            body(i + 3, b2 >> 2)
+            i += 4
+            b += 3
+        }
+    }
+
     /// `hllDenseSet`: raises register `index` to `count` if it is lower.
     @inline(__always)
     static func denseSet(_ registers: UnsafeMutablePointer<UInt8>, _ index: Int, _ count: UInt8) -> Bool {
@@ -394,7 +412,7 @@ public enum HyperLogLog {
         return withHistogram { histogram in
             if hll[4] == Encoding.dense.rawValue {
                 let registers = base + headerSize
-                for i in 0..<registerCount { histogram[Int(denseRegister(registers, i))] += 1 }
+                denseHistogram(registers, into: histogram)
                 return true
             }
             let end = hll.count
@@ -414,7 +432,17 @@ public enum HyperLogLog {
     /// The estimated cardinality of a plain array of 16384 one-byte registers (PFCOUNT of several keys).
     public static func cardinality(registers: UnsafeBufferPointer<UInt8>) -> UInt64 {
         withHistogram { histogram in
-            for v in registers { histogram[Int(v & 63)] += 1 }
+            let base = registers.baseAddress!
+            withHistogramLanes(histogram) { lanes in
+                var i = 0
+                while i < registerCount {
+                    lanes[Int(base[i] & 63)] &+= 1
+                    lanes[64 + Int(base[i + 1] & 63)] &+= 1
+                    lanes[128 + Int(base[i + 2] & 63)] &+= 1
+                    lanes[192 + Int(base[i + 3] & 63)] &+= 1
+                    i += 4
+                }
+            }
             return true
         }!  // the body always succeeds
     }
@@ -424,8 +452,7 @@ public enum HyperLogLog {
         let base = hll.baseAddress!.assumingMemoryBound(to: UInt8.self)
         if hll[4] == Encoding.dense.rawValue {
             let registers = base + headerSize
-            for i in 0..<registerCount {
-                let v = denseRegister(registers, i)
+            visitDenseRegisters(registers) { i, v in
                 if v > max[i] { max[i] = v }
             }
             return true
@@ -455,6 +482,38 @@ public enum HyperLogLog {
             let h = buffer.baseAddress!
             h.initialize(repeating: 0, count: 64)
             return body(h) ? estimate(h) : nil
+        }
+    }
+
+    /// Counts the register values of a dense array into `histogram`.
+    static func denseHistogram(_ registers: UnsafePointer<UInt8>, into histogram: UnsafeMutablePointer<Int>) {
+        withHistogramLanes(histogram) { lanes in
+            var b = registers
+            for _ in 0..<(registerCount / 4) {
+                let b0 = b[0]
+                let b1 = b[1]
+                let b2 = b[2]
+                lanes[Int(b0 & 63)] &+= 1
+                lanes[64 + Int((b0 >> 6 | b1 << 2) & 63)] &+= 1
+                lanes[128 + Int((b1 >> 4 | b2 << 4) & 63)] &+= 1
+                lanes[192 + Int(b2 >> 2)] &+= 1
+                b += 3
+            }
+        }
+    }
+
+    /// Four separate histograms, summed into `histogram` at the end: consecutive registers usually hold the same
+    /// few values, and counting them in one array makes every increment wait for the previous one.
+    @inline(__always)
+    static func withHistogramLanes(
+        _ histogram: UnsafeMutablePointer<Int>,
+        _ body: (UnsafeMutablePointer<Int>) -> Void
+    ) {
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: 256) { buffer in
+            let lanes = buffer.baseAddress!
+            lanes.initialize(repeating: 0, count: 256)
+            body(lanes)
+            for v in 0..<64 { histogram[v] &+= lanes[v] &+ lanes[64 + v] &+ lanes[128 + v] &+ lanes[192 + v] }
         }
     }
 

@@ -7,13 +7,21 @@ import Testing
 struct HyperLogLogTests {
     static let limit = 3000
 
-    static func add(_ hll: inout [UInt8], _ element: [UInt8], limit: Int = HyperLogLogTests.limit)
+    static func add(
+        _ hll: inout [UInt8],
+        _ element: [UInt8],
+        limit: Int = HyperLogLogTests.limit
+    )
         -> HyperLogLog.Update
     {
         element.withUnsafeBytes { HyperLogLog.add(&hll, $0, sparseMaxBytes: limit) }
     }
 
-    static func add(_ hll: inout [UInt8], _ element: String, limit: Int = HyperLogLogTests.limit)
+    static func add(
+        _ hll: inout [UInt8],
+        _ element: String,
+        limit: Int = HyperLogLogTests.limit
+    )
         -> HyperLogLog.Update
     {
         Self.add(&hll, Array(element.utf8), limit: limit)
