@@ -205,6 +205,25 @@ public enum HyperLogLog {
         return sparseSet(&hll, index: index, count: count, sparseMaxBytes: sparseMaxBytes)
     }
 
+    /// PFMERGE's write-back: raises every register of `hll` to `max` (16384 one-byte registers), register by
+    /// register as Redis does (a sparse string may be promoted on the way; from then on the dense registers are
+    /// raised directly). A corrupt sparse opcode leaves its register alone, as in Redis.
+    public static func raise(_ hll: inout [UInt8], to max: UnsafeBufferPointer<UInt8>, sparseMaxBytes: Int) {
+        var i = 0
+        while i < registerCount && hll[4] != Encoding.dense.rawValue {
+            if max[i] != 0 { _ = sparseSet(&hll, index: i, count: max[i], sparseMaxBytes: sparseMaxBytes) }
+            i += 1
+        }
+        guard i < registerCount else { return }
+        hll.withUnsafeMutableBufferPointer { buffer in
+            let registers = buffer.baseAddress! + headerSize
+            while i < registerCount {
+                if max[i] != 0 { _ = denseSet(registers, i, max[i]) }
+                i += 1
+            }
+        }
+    }
+
     /// One sparse opcode: its first byte's kind, the registers it covers and its size in bytes.
     @inline(__always)
     static func opcode(_ p: UnsafePointer<UInt8>, at i: Int, end: Int) -> (span: Int, size: Int) {
