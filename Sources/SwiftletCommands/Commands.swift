@@ -15,5 +15,6 @@ public enum Commands {
         HashCommands.specs + SetCommands.specs,
         DumpCommands.specs,
         SortCommand.specs,
+        HyperLogLogCommands.specs,
     ]
 }
