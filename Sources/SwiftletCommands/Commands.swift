@@ -15,6 +15,7 @@ public enum Commands {
         HashCommands.specs + SetCommands.specs,
         DumpCommands.specs,
         SortCommand.specs,
+        HyperLogLogCommands.specs,
         PersistenceCommands.specs,
     ]
 }

@@ -123,6 +123,27 @@ public struct RedisError: Error, Hashable, Sendable {
     public static let restoreInvalidFreq = RedisError("ERR Invalid FREQ value, must be >= 0 and <= 255")
     // SORT
     public static let sortNotDouble = RedisError("ERR One or more scores can't be converted into double")
+    // HyperLogLog
+    /// A string key that is not a HyperLogLog (Redis sends its own `WRONGTYPE` text, with a final period).
+    public static let hllWrongType = RedisError("WRONGTYPE Key is not a valid HyperLogLog string value.")
+    public static let hllCorrupt = RedisError("INVALIDOBJ Corrupted HLL object detected")
+    public static let hllDebugNoSuchKey = RedisError("ERR The specified key does not exist")
+    public static let hllNotSparse = RedisError("ERR HLL encoding is not sparse")
+    public static let hllSelfTestNotSparse = RedisError("ERR TESTFAILED sparse encoding not used")
+    public static let hllSelfTestDisagree = RedisError("ERR TESTFAILED dense/sparse disagree")
+
+    /// `ERR Unknown PFDEBUG subcommand 'x'` (the name ends at its first NUL byte, as Redis prints it with %s).
+    public static func hllUnknownDebugSubcommand(_ sub: [UInt8]) -> RedisError {
+        RedisError("ERR Unknown PFDEBUG subcommand '\(RedisError.sanitize(sub.prefix { $0 != 0 }))'")
+    }
+
+    public static func hllSelfTestRegister(_ index: Int, expected: Int, actual: Int) -> RedisError {
+        RedisError("ERR TESTFAILED Register \(index) should be \(expected) but is \(actual)")
+    }
+
+    public static func hllSelfTestError(_ card: UInt64, _ error: Int64) -> RedisError {
+        RedisError("ERR TESTFAILED Too big error. card:\(card) abserr:\(error)")
+    }
 
     // MARK: - Persistence
 
