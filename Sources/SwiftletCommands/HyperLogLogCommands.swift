@@ -89,6 +89,8 @@ public enum HyperLogLogCommands {
         var card: UInt64 = 0
         var corrupt = false
         var recomputed = false
+        // A running BGSAVE saves the key before its cache changes.
+        context.db.willModify(entry)
         // Redis unshares the value even when the cache is valid (an embstr becomes raw).
         _ = StringCommands.mutateRaw(entry) { bytes in
             if let cached = bytes.withUnsafeBytes({ HyperLogLog.cachedCardinality($0) }) {

@@ -246,8 +246,9 @@ public final class Database {
 
     /// Called before `entry` changes in place (value, expiry time) or leaves the table: a running snapshot that has
     /// not saved it yet saves it now. Without a snapshot this is one load and one well-predicted branch.
+    /// Public for the rare command that changes a value it looked up for reading (PFCOUNT's cached cardinality).
     @inline(__always)
-    func willModify(_ entry: Entry) {
+    public func willModify(_ entry: Entry) {
         if let snapshot = self.keyspace.snapshot, entry.snapshotEpoch != snapshot.epoch {
             snapshot.saveBeforeWrite(entry, table: self.main)
         }

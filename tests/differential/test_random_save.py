@@ -122,7 +122,7 @@ def test_random_writes_during_bgsave(tmp_path, seed):
     reference = start([require_tool("redis-server"), "--port", str(rport), "--dir", ref_dir, "--save", "",
                        "--appendonly", "no"], rport, "redis-ref")
     cport = free_port()
-    candidate = start(candidate_argv(cport) + ["--dir", cand_dir, "--save", "", "--rdb-key-save-delay", "2000"],
+    candidate = start(candidate_argv(cport) + ["--dir", cand_dir, "--save", "", "--rdb-key-save-delay", "10000"],
                       cport, "swiftlet-bgsave")
     try:
         with reference.connect() as ref, candidate.connect() as cand, candidate.connect() as control:
@@ -138,7 +138,7 @@ def test_random_writes_during_bgsave(tmp_path, seed):
                     rounds += 1
                     # Go on writing while the candidate's snapshot is walked.
                     for extra in range(400):
-                        if extra == 100:
+                        if extra == 10:
                             # The snapshot is still being walked: these writes really run during it.
                             assert b"rdb_bgsave_in_progress:1" in call(control, "INFO", "persistence")
                         args = command(rng)
