@@ -56,6 +56,11 @@ public final class PersistenceState {
 
     var running: Run?
 
+    /// Whether the server saves by itself: save points, the save of FLUSHALL and SHUTDOWN's default save. On for a
+    /// standalone ``ServerState`` (Redis's behaviour); an embedded `Server` turns it on only when it loads its dump
+    /// at startup (`Server.loadDataFromDisk()`, as swiftlet-server does), so that a library user or a test never
+    /// finds a `dump.rdb` written into its current directory.
+    public var automaticSaves = true
     /// Set by the server layer: runs `body` on the event loop after the given microseconds. Without it (in-process
     /// tests) a BGSAVE walks and writes the whole snapshot within the command.
     public var schedule: ((Int64, @escaping @Sendable () -> Void) -> Void)?

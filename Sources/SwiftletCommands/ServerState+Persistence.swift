@@ -198,7 +198,9 @@ extension ServerState {
         // After a failed attempt, retry only once 5 seconds have passed (CONFIG_BGSAVE_RETRY_DELAY).
         let mayRetry = p.lastBgsaveOK || now - p.lastBgsaveTry > 5
         for rule in self.config.saveRules
-        where self.dirty >= rule.changes && now - self.lastSaveTime > Int64(rule.seconds) && mayRetry {
+        where p.automaticSaves && self.dirty >= rule.changes && now - self.lastSaveTime > Int64(rule.seconds)
+            && mayRetry
+        {
             p.notice("\(rule.changes) changes in \(rule.seconds) seconds. Saving...")
             self.startBackgroundSave()
             return
@@ -222,7 +224,7 @@ extension ServerState {
         switch request {
         case .save: save = true
         case .noSave: save = false
-        case .default: save = !self.config.saveRules.isEmpty
+        case .default: save = self.persistence.automaticSaves && !self.config.saveRules.isEmpty
         }
         guard save else { return true }
         self.persistence.notice("Saving the final RDB snapshot before exiting.")
@@ -303,6 +305,6 @@ extension ServerState {
     /// points are configured, the now empty dataset is saved at once.
     public func resetRDBAfterFlushAll() {
         self.cancelBackgroundSave()
-        if !self.config.saveRules.isEmpty { self.saveNow() }
+        if self.persistence.automaticSaves && !self.config.saveRules.isEmpty { self.saveNow() }
     }
 }

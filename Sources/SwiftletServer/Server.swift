@@ -86,6 +86,8 @@ public final class Server: Sendable {
         self.ownsGroup = ownsGroup
         let loop = self.group.next()
         let state = ServerState(config: config)
+        // Saves by itself only once it owns its dump (loadDataFromDisk).
+        state.persistence.automaticSaves = false
         state.startupAllocated = MemoryInfo.current().allocated
         self.core = ServerCore(state: state, loop: loop, logger: logger ?? Logger(label: "swiftlet"))
         self.closed = loop.makePromise()
@@ -250,6 +252,7 @@ public final class Server: Sendable {
         let core = self.core
         try await core.loop.submit {
             Self.attachPersistence(core)
+            core.state.persistence.automaticSaves = true
             try core.state.loadDataFromDisk()
         }.get()
     }
