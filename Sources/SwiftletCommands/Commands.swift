@@ -11,5 +11,6 @@ public enum Commands {
         SortedSetCommands.specs,
         SortedSetCommands.blockingSpecs,
         HashCommands.specs + SetCommands.specs,
+        BitmapCommands.specs,
     ]
 }
