@@ -74,7 +74,9 @@ extension BitmapCommands {
                 highestBit = max(highestBit, offset + UInt64(bits) - 1)
                 value = try context.integer(i + 3)
             }
-            operations.append(.init(kind: kind, signed: signed, bits: bits, offset: offset, value: value, overflow: overflow))
+            operations.append(
+                .init(kind: kind, signed: signed, bits: bits, offset: offset, value: value, overflow: overflow)
+            )
             i += kind == .get ? 3 : 4
         }
 
@@ -162,7 +164,9 @@ extension BitmapCommands {
         case (.set, true):
             let check = Self.signedOverflow(operation.value, 0, bits: operation.bits, operation.overflow)
             let new = check.overflow ? check.limit : operation.value
-            (newRaw, reply, overflowed) = (UInt64(bitPattern: new), Self.signExtend(oldRaw, bits: operation.bits), check.overflow)
+            (newRaw, reply, overflowed) = (
+                UInt64(bitPattern: new), Self.signExtend(oldRaw, bits: operation.bits), check.overflow
+            )
         case (.incrby, false):
             let check = Self.unsignedOverflow(oldRaw, operation.value, bits: operation.bits, operation.overflow)
             let new = check.overflow ? check.limit : oldRaw &+ UInt64(bitPattern: operation.value)
@@ -170,7 +174,9 @@ extension BitmapCommands {
         case (.set, false):
             let value = UInt64(bitPattern: operation.value)
             let check = Self.unsignedOverflow(value, 0, bits: operation.bits, operation.overflow)
-            (newRaw, reply, overflowed) = (check.overflow ? check.limit : value, Int64(bitPattern: oldRaw), check.overflow)
+            (newRaw, reply, overflowed) = (
+                check.overflow ? check.limit : value, Int64(bitPattern: oldRaw), check.overflow
+            )
         }
         if overflowed && operation.overflow == .fail {
             out.writeNull()

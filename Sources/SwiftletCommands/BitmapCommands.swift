@@ -346,7 +346,9 @@ public enum BitmapCommands {
                 i += 1
             }
             // Past the end of this source its bytes are zero.
-            if n < out.count { UnsafeMutableRawBufferPointer(rebasing: out[n...]).initializeMemory(as: UInt8.self, repeating: 0) }
+            if n < out.count {
+                UnsafeMutableRawBufferPointer(rebasing: out[n...]).initializeMemory(as: UInt8.self, repeating: 0)
+            }
         case .or, .xor:
             let or = operation == .or
             while i + 8 <= n {

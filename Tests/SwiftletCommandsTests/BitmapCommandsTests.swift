@@ -292,16 +292,50 @@ struct BitmapCommandsTests {
         #expect(h.run("BITFIELD", "k", "SET", "i64", "0", "9223372036854775807") == .list([.int(0)]))
         #expect(h.run("BITFIELD", "k", "INCRBY", "i64", "0", "1") == .list([.int(Int64.min)]))
         #expect(h.run("BITFIELD", "k", "OVERFLOW", "SAT", "INCRBY", "i64", "0", "-1") == .list([.int(Int64.min)]))
-        #expect(h.run("BITFIELD", "k", "OVERFLOW", "SAT", "INCRBY", "i64", "0", "-1", "INCRBY", "i64", "0", "9223372036854775807", "INCRBY", "i64", "0", "9223372036854775807") == .list([.int(Int64.min), .int(-1), .int(Int64.max - 1)]))
+        #expect(
+            h.run(
+                "BITFIELD",
+                "k",
+                "OVERFLOW",
+                "SAT",
+                "INCRBY",
+                "i64",
+                "0",
+                "-1",
+                "INCRBY",
+                "i64",
+                "0",
+                "9223372036854775807",
+                "INCRBY",
+                "i64",
+                "0",
+                "9223372036854775807"
+            ) == .list([.int(Int64.min), .int(-1), .int(Int64.max - 1)])
+        )
         #expect(h.run("BITFIELD", "u", "SET", "u63", "1", "9223372036854775807") == .list([.int(0)]))
         #expect(h.run("BITFIELD", "u", "INCRBY", "u63", "1", "1") == .list([.int(0)]))
         #expect(h.run("BITFIELD", "u", "OVERFLOW", "SAT", "INCRBY", "u63", "1", "-5") == .list([.int(0)]))
-        #expect(h.run("BITFIELD", "u", "OVERFLOW", "SAT", "SET", "u8", "0", "-1", "GET", "u8", "0") == .list([.int(0), .int(255)]))
-        #expect(h.run("BITFIELD", "u", "OVERFLOW", "WRAP", "SET", "u8", "0", "256", "GET", "u8", "0") == .list([.int(255), .int(0)]))
+        #expect(
+            h.run("BITFIELD", "u", "OVERFLOW", "SAT", "SET", "u8", "0", "-1", "GET", "u8", "0")
+                == .list([.int(0), .int(255)])
+        )
+        #expect(
+            h.run("BITFIELD", "u", "OVERFLOW", "WRAP", "SET", "u8", "0", "256", "GET", "u8", "0")
+                == .list([.int(255), .int(0)])
+        )
         // Redis's wrapped intermediate arithmetic: INT64_MIN saturates to the maximum of an i8.
-        #expect(h.run("BITFIELD", "s", "OVERFLOW", "SAT", "SET", "i8", "0", "-9223372036854775808", "GET", "i8", "0") == .list([.int(0), .int(127)]))
-        #expect(h.run("BITFIELD", "s", "OVERFLOW", "WRAP", "SET", "i8", "0", "-9223372036854775808", "GET", "i8", "0") == .list([.int(127), .int(0)]))
-        #expect(h.run("BITFIELD", "s", "OVERFLOW", "FAIL", "SET", "i1", "0", "1", "SET", "i1", "0", "-1") == .list([.nullBulk, .int(0)]))
+        #expect(
+            h.run("BITFIELD", "s", "OVERFLOW", "SAT", "SET", "i8", "0", "-9223372036854775808", "GET", "i8", "0")
+                == .list([.int(0), .int(127)])
+        )
+        #expect(
+            h.run("BITFIELD", "s", "OVERFLOW", "WRAP", "SET", "i8", "0", "-9223372036854775808", "GET", "i8", "0")
+                == .list([.int(127), .int(0)])
+        )
+        #expect(
+            h.run("BITFIELD", "s", "OVERFLOW", "FAIL", "SET", "i1", "0", "1", "SET", "i1", "0", "-1")
+                == .list([.nullBulk, .int(0)])
+        )
         #expect(h.run("BITFIELD", "s", "GET", "i1", "0", "GET", "u1", "0") == .list([.int(-1), .int(1)]))
     }
 
