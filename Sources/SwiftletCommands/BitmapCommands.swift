@@ -240,6 +240,15 @@ public enum BitmapCommands {
         let skipByte: UInt8 = bit ? 0 : 0xFF
         let skipWord: UInt64 = bit ? 0 : ~0
         if let base = bytes.baseAddress {
+            // Four words per step while they all hold no match, then single words.
+            while byte + 32 <= endByte {
+                let w0 = base.loadUnaligned(fromByteOffset: byte, as: UInt64.self) ^ skipWord
+                let w1 = base.loadUnaligned(fromByteOffset: byte + 8, as: UInt64.self) ^ skipWord
+                let w2 = base.loadUnaligned(fromByteOffset: byte + 16, as: UInt64.self) ^ skipWord
+                let w3 = base.loadUnaligned(fromByteOffset: byte + 24, as: UInt64.self) ^ skipWord
+                if (w0 | w1 | w2 | w3) != 0 { break }
+                byte += 32
+            }
             while byte + 8 <= endByte && base.loadUnaligned(fromByteOffset: byte, as: UInt64.self) == skipWord {
                 byte += 8
             }
