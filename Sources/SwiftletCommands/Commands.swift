@@ -16,5 +16,6 @@ public enum Commands {
         DumpCommands.specs,
         SortCommand.specs,
         HyperLogLogCommands.specs,
+        BitmapCommands.specs,
     ]
 }
