@@ -16,6 +16,7 @@ public enum Commands {
         DumpCommands.specs,
         SortCommand.specs,
         HyperLogLogCommands.specs,
+        BitmapCommands.specs,
         PersistenceCommands.specs,
     ]
 }

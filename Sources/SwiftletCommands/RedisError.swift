@@ -144,6 +144,19 @@ public struct RedisError: Error, Hashable, Sendable {
     public static func hllSelfTestError(_ card: UInt64, _ error: Int64) -> RedisError {
         RedisError("ERR TESTFAILED Too big error. card:\(card) abserr:\(error)")
     }
+    // MARK: - Bitmaps
+
+    /// GETBIT/SETBIT/BITFIELD offsets: not an integer, negative, or past `proto-max-bulk-len` bytes.
+    public static let bitOffsetInvalid = RedisError("ERR bit offset is not an integer or out of range")
+    /// SETBIT's value when it is not 0 or 1.
+    public static let bitValueInvalid = RedisError("ERR bit is not an integer or out of range")
+    public static let bitposBitInvalid = RedisError("ERR The bit argument must be 1 or 0.")
+    public static let bitopNotSingleSource = RedisError("ERR BITOP NOT must be called with a single source key.")
+    public static let bitfieldInvalidType = RedisError(
+        "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is."
+    )
+    public static let bitfieldInvalidOverflow = RedisError("ERR Invalid OVERFLOW type specified")
+    public static let bitfieldReadOnlyGetOnly = RedisError("ERR BITFIELD_RO only supports the GET subcommand")
 
     // MARK: - Persistence
 

@@ -251,12 +251,14 @@ public enum StringCommands {
         let key = context.arguments[1]
         let value = context.arguments[2]
         guard let entry = context.lookupWrite(key) else {
-            // A new key keeps the `raw` encoding Redis gives appended strings.
-            let bytes = value.bytes
-            _ = key.withUnsafeReadableBytes { context.db.set($0, .raw(bytes), keepTTL: true, now: context.now) }
+            // A new key is encoded as SET would (`int`, `embstr`, `raw`: Redis's tryObjectEncoding); appending to
+            // it later makes it `raw`.
+            _ = key.withUnsafeReadableBytes { k in
+                value.withUnsafeReadableBytes { context.db.setString(k, $0, keepTTL: true, now: context.now) }
+            }
             context.notify(.string, "append", key: key)
             context.dirty()
-            context.out.writeInteger(bytes.count)
+            context.out.writeInteger(value.readableBytes)
             return
         }
         guard let old = entry.stringLength else { throw RedisError.wrongType }
