@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -18,7 +19,9 @@ from support.servers import candidate_argv, free_port  # noqa: E402
 
 
 def _argv(port, *extra):
-    return candidate_argv(port) + list(extra)
+    # A private `dir`: with the default save points the server saves dump.rdb on SIGTERM, as Redis does, and loads
+    # one at startup; neither must touch the current directory (the repository).
+    return candidate_argv(port) + ["--dir", tempfile.mkdtemp(prefix="swiftlet-process-")] + list(extra)
 
 
 def _wait_ping(port, timeout=30):
