@@ -129,6 +129,9 @@ public final class ServerState {
     public internal(set) var pauseMode = PauseMode.off
     public internal(set) var pauseEnd: Int64 = 0
     var postponedClients: [ClientSession] = []
+    /// Set by the server layer: runs ``flushOutboxes()`` once the event loop has handled the current round of
+    /// reads. Without it (embedded store, tests) outboxes are flushed at the end of each read batch.
+    public var scheduleOutboxFlush: (() -> Void)?
     /// Set by the server layer: calls ``endPauseIfDue()`` after this many milliseconds.
     public var schedulePauseEnd: ((Int64) -> Void)?
     /// CLIENT TRACKING: the keys tracking clients read, and the BCAST prefixes.
@@ -525,7 +528,7 @@ public final class ServerState {
     public func endBatch() {
         self.batchClock = -1
         if self.tracking.hasPendingBroadcasts { self.trackingBroadcast() }
-        if !self.pendingOutboxes.isEmpty { self.flushOutboxes() }
+        if !self.pendingOutboxes.isEmpty && self.scheduleOutboxFlush == nil { self.flushOutboxes() }
     }
 
     // MARK: - Frames for other clients
@@ -544,9 +547,16 @@ public final class ServerState {
     /// Queues a frame for a client from outside any client's command (expiry, the server tick), or for another
     /// client than the running one.
     func push(_ frame: ByteBuffer, to session: ClientSession) {
-        if session.outbox.readableBytes == 0 { self.pendingOutboxes.append(session) }
+        if session.outbox.readableBytes == 0 {
+            if self.pendingOutboxes.isEmpty, let schedule = self.scheduleOutboxFlush {
+                // Once per event-loop iteration, after every connection's reads (Redis's beforeSleep writes):
+                // 50 publishers' PUBLISHes in one iteration cost each subscriber one write, not 50.
+                schedule()
+            }
+            self.pendingOutboxes.append(session)
+        }
         session.outbox.writeImmutableBuffer(frame)
-        if self.batchClock < 0 { self.flushOutboxes() }
+        if self.batchClock < 0 && self.scheduleOutboxFlush == nil { self.flushOutboxes() }
     }
 
     /// Writes every queued outbox to its connection.

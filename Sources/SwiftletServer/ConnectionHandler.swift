@@ -126,6 +126,9 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     private func process(_ buffer: inout ByteBuffer, context: ChannelHandlerContext) {
         let state = self.core.state
+        // Frames queued for this client (its pub/sub messages, invalidations) go out before the replies to its new
+        // requests: the loop's outbox flush may run only after this read.
+        if self.commandContext!.session.outbox.readableBytes > 0 { self.flushOutbox() }
         state.beginBatch()
         self.inBatch = true
         defer {

@@ -157,6 +157,9 @@ public final class Server: Sendable {
                 var ts = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
                 nanosleep(&ts, nil)
             }
+            core.state.scheduleOutboxFlush = {
+                core.loop.execute { core.state.flushOutboxes() }
+            }
             core.state.schedulePauseEnd = { milliseconds in
                 core.loop.scheduleTask(in: .milliseconds(milliseconds)) { core.state.endPauseIfDue() }
             }

@@ -7,6 +7,7 @@ frames it received before the marker are recorded. The transcripts of both serve
 """
 
 import re
+import time
 
 import pytest
 
@@ -94,6 +95,10 @@ def run_scenario(server, connections, steps):
             for command in commands:
                 parts = command.split(" ") if isinstance(command, str) else command
                 conns[index].send_command(*[p.format(**names) if "{id" in p else p for p in parts])
+            # Let the step's commands arrive (and be answered) on their own before the sync marker follows: both
+            # servers batch work per read (Redis broadcasts tracking invalidations once per event-loop iteration),
+            # so a marker in the same read would reorder frames differently depending on timing.
+            time.sleep(0.02)
             # The stepping connection first, so that its command is surely done before the others are asked.
             order = [index] + [i for i in range(connections) if i != index]
             for i in order:

@@ -73,9 +73,15 @@ def test_bcast(reference_server, candidate_server):
         (1, ["HELLO 3"]),
         (0, ["CLIENT TRACKING on BCAST PREFIX user: PREFIX obj:", "CLIENT TRACKINGINFO"]),
         (1, ["CLIENT TRACKING on BCAST NOLOOP"]),
-        (2, ["SET user:1 a", "SET obj:9 b", "SET other c", "SET user:2 d", "SET user:1 e"]),
+        # One write per step: Redis broadcasts once per event-loop iteration, so how pipelined writes are grouped
+        # depends on how the bytes arrive.
+        (2, ["SET user:1 a"]),
+        (2, ["SET obj:9 b"]),
+        (2, ["SET other c"]),
+        (2, ["MSET user:2 d user:1 e"]),
         (1, ["SET user:3 x", "SET zzz y"]),
-        (0, ["SET obj:1 z", "GET user:1"]),
+        (0, ["SET obj:1 z"]),
+        (0, ["GET user:1"]),
         (0, ["CLIENT TRACKING on BCAST PREFIX obj:x"]),
         (0, ["CLIENT TRACKING on BCAST PREFIX new: PREFIX ne"]),
         (0, ["CLIENT TRACKING on BCAST PREFIX z:", "CLIENT TRACKINGINFO"]),
