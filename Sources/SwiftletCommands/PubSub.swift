@@ -159,7 +159,9 @@ public final class PubSubRegistry {
 
 /// The frames of one published message, encoded once per protocol version and shared by every subscriber.
 struct MessageFrames {
-    private var plain: [ByteBuffer?] = [nil, nil]
+    // Two fields, not an array: no allocation per PUBLISH beyond the frames themselves.
+    private var resp2: ByteBuffer?
+    private var resp3: ByteBuffer?
     private var patterned: [ByteBuffer: [ByteBuffer?]] = [:]
 
     mutating func message(
@@ -168,14 +170,19 @@ struct MessageFrames {
         _ message: ByteBuffer,
         _ version: RESPVersion
     ) -> ByteBuffer {
-        let slot = version == .resp3 ? 1 : 0
-        if let frame = self.plain[slot] { return frame }
-        var writer = RESPReplyWriter(buffer: ByteBuffer(), version: version)
+        if version == .resp3 {
+            if let frame = self.resp3 { return frame }
+        } else if let frame = self.resp2 {
+            return frame
+        }
+        // Sized once: header, three bulk strings and their length lines.
+        let capacity = 48 + kind.utf8CodeUnitCount + channel.readableBytes + message.readableBytes
+        var writer = RESPReplyWriter(buffer: ByteBufferAllocator().buffer(capacity: capacity), version: version)
         writer.writePushHeader(3)
-        writer.writeBulkString(kind.description)
+        writer.writeBulkString(kind.withUTF8Buffer { UnsafeRawBufferPointer($0) })
         writer.writeBulkString(channel)
         writer.writeBulkString(message)
-        self.plain[slot] = writer.buffer
+        if version == .resp3 { self.resp3 = writer.buffer } else { self.resp2 = writer.buffer }
         return writer.buffer
     }
 

@@ -280,10 +280,14 @@ final class ConnectionHandler: ChannelInboundHandler {
             session.outbox.clear()
             return
         }
-        let frames = session.outbox
-        self.core.state.stats.totalNetOutputBytes += frames.readableBytes
-        self.core.state.stats.totalWritesProcessed += 1
-        context.writeAndFlush(self.wrapOutboundOut(frames), promise: nil)
+        do {
+            // Scoped, so that this reference is gone before `clear()`: when the socket took every byte, the outbox
+            // keeps its storage instead of allocating a new one.
+            let frames = session.outbox
+            self.core.state.stats.totalNetOutputBytes += frames.readableBytes
+            self.core.state.stats.totalWritesProcessed += 1
+            context.writeAndFlush(self.wrapOutboundOut(frames), promise: nil)
+        }
         session.outbox.clear()
         if session.outbox.capacity > 1 << 20 { session.outbox = context.channel.allocator.buffer(capacity: 0) }
         self.enforceOutputLimit(context: context)
