@@ -59,6 +59,10 @@ public final class ClientSession {
     /// CLIENT TRACKING settings, nil while tracking is off.
     @exclusivity(unchecked)
     public internal(set) var tracking: TrackingState?
+    /// CLIENT CACHING YES (OPTIN) or NO (OPTOUT): applies to the next command or transaction. A plain flag, apart
+    /// from `tracking`, because the dispatcher tests it after every command.
+    @exclusivity(unchecked)
+    public internal(set) var trackingCaching = false
     /// MONITOR: this client receives a line for every command the server runs.
     public internal(set) var isMonitor = false
     /// CLIENT REPLY OFF/SKIP.
@@ -405,11 +409,11 @@ public final class ServerState {
         } else {
             self.executeWithReplyControl(&context)
         }
-        if context.session.tracking?.caching == true && !context.session.transaction.active
+        if context.session.trackingCaching && !context.session.transaction.active
             && !context.arguments[0].equalsCaseInsensitive("client")
         {
             // CLIENT CACHING applies to the one command (or transaction) after it.
-            context.session.tracking!.caching = false
+            context.session.trackingCaching = false
         }
     }
 

@@ -9,8 +9,6 @@ public struct TrackingState {
     var optIn = false
     var optOut = false
     var noLoop = false
-    /// CLIENT CACHING YES (OPTIN) or NO (OPTOUT) applies to the next command or transaction.
-    var caching = false
     var brokenRedirect = false
     /// BCAST prefixes, sorted as Redis's radix tree lists them.
     var prefixes: [ByteBuffer] = []
@@ -44,6 +42,7 @@ extension ServerState {
         var state = state
         state.prefixes = session.tracking?.prefixes ?? []
         session.tracking = state
+        session.trackingCaching = false
         if state.broadcast {
             let wanted = newPrefixes.isEmpty ? [ByteBuffer()] : newPrefixes
             for prefix in wanted where !session.tracking!.prefixes.contains(prefix) {
@@ -57,6 +56,7 @@ extension ServerState {
 
     func disableTracking(_ session: ClientSession) {
         guard let state = session.tracking else { return }
+        session.trackingCaching = false
         for prefix in state.prefixes {
             self.tracking.prefixes[prefix]?.clients.removeAll { $0 === session }
             if self.tracking.prefixes[prefix]?.clients.isEmpty == true { self.tracking.prefixes[prefix] = nil }
@@ -70,7 +70,8 @@ extension ServerState {
     /// After a read-only command of a tracking client (default mode): remembers the keys it read.
     func trackingRememberKeys(_ id: Int, _ context: CommandContext) {
         guard let state = context.session.tracking, !state.broadcast else { return }
-        if (state.optIn && !state.caching) || (state.optOut && state.caching) { return }
+        let caching = context.session.trackingCaching
+        if (state.optIn && !caching) || (state.optOut && caching) { return }
         let spec = self.table.commands[id]
         if spec.flags.contains(.pubsub) { return }
         let keys = KeyFinder.keys(
@@ -317,7 +318,7 @@ extension ConnectionCommands {
         } else {
             throw RedisError.syntax
         }
-        session.tracking!.caching = true
+        session.trackingCaching = true
         context.out.writeOK()
     }
 
@@ -334,11 +335,11 @@ extension ConnectionCommands {
             if state.broadcast { flags.append("bcast") }
             if state.optIn {
                 flags.append("optin")
-                if state.caching { flags.append("caching-yes") }
+                if context.session.trackingCaching { flags.append("caching-yes") }
             }
             if state.optOut {
                 flags.append("optout")
-                if state.caching { flags.append("caching-no") }
+                if context.session.trackingCaching { flags.append("caching-no") }
             }
             if state.noLoop { flags.append("noloop") }
             if state.brokenRedirect { flags.append("broken_redirect") }
