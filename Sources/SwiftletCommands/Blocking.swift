@@ -164,6 +164,7 @@ public final class BlockingRegistry {
                         served = true
                     }
                     if served { self.finish(client, reply: context.out.buffer) }
+                    if server.propagating { server.propagateServed(database: ready.database) }
                     let exists = ready.key.withUnsafeReadableBytes { db.lookup($0, now: context.now, touch: false) }
                     if exists == nil { break }
                 }

@@ -55,9 +55,53 @@ public struct CommandContext {
         key.withUnsafeReadableBytes { (db ?? self.db).lookupForWrite($0, now: self.now) }
     }
 
-    /// Records `count` changes for persistence (`rdb_changes_since_last_save`) and, later, propagation.
+    /// Records `count` changes for persistence (`rdb_changes_since_last_save`) and for the AOF: a command that
+    /// changed something is written to the AOF when it is done.
     public func dirty(_ count: Int = 1) {
         self.server.dirty += count
+    }
+
+    // MARK: - Propagation (AOF)
+
+    /// Whether changes are written to the AOF: commands that propagate a rewritten form build it only then.
+    @inline(__always)
+    public var propagating: Bool { self.server.propagating }
+
+    /// Writes `ops` to the AOF instead of the command's own arguments, when the command changed something: the
+    /// deterministic form of a command whose effect depends on the clock or on chance (EXPIRE as PEXPIREAT, SPOP
+    /// as SREM), as Redis's `rewriteClientCommandVector` and `alsoPropagate`. No ops: nothing is written.
+    public func propagate(_ ops: [[ByteBuffer]]) {
+        guard self.server.propagating else { return }
+        self.server.aof.replacement = ops
+    }
+
+    /// Writes one command instead of this one; the arguments may mix buffers and strings.
+    public func propagate(_ op: [PropagatedArgument]) {
+        guard self.server.propagating else { return }
+        self.server.aof.replacement = [op.map(\.buffer)]
+    }
+
+    /// Writes the command to the AOF even when it changed nothing (FLUSHALL and FLUSHDB on empty databases).
+    public func forcePropagation() {
+        guard self.server.propagating else { return }
+        self.server.aof.force = true
+    }
+}
+
+/// An argument of a command written to the AOF: a request argument, a literal, or a number.
+public enum PropagatedArgument: ExpressibleByStringLiteral {
+    case bytes(ByteBuffer)
+    case text(String)
+    case integer(Int64)
+
+    public init(stringLiteral value: String) { self = .text(value) }
+
+    var buffer: ByteBuffer {
+        switch self {
+        case .bytes(let b): return b
+        case .text(let s): return ByteBuffer(string: s)
+        case .integer(let n): return ByteBuffer(string: String(n))
+        }
     }
 }
 

@@ -81,11 +81,12 @@ public enum DumpCommands {
         var deleted = false
         if replace { deleted = key.withUnsafeReadableBytes { db.delete($0) } }
         if ttl != 0 && !absoluteTTL { ttl &+= context.now }
-        if ttl != 0 && ttl <= context.now {
+        if ttl != 0 && ttl <= context.now && !context.keyspace.loading {
             // Already expired: nothing is stored; a replaced key is gone.
             if deleted {
                 context.notify(.generic, "del", key: key)
                 context.dirty()
+                context.propagate(["DEL", .bytes(key)])
             }
             context.out.writeOK()
             return
@@ -108,6 +109,13 @@ public enum DumpCommands {
         context.notify(.generic, "restore", key: key)
         context.out.writeOK()
         context.dirty()
+        if ttl != 0 && !absoluteTTL && context.propagating {
+            // A relative TTL is written as the absolute time, with ABSTTL appended, as Redis does.
+            var op = context.arguments
+            op[2] = ByteBuffer(string: String(ttl))
+            op.append(ByteBuffer(string: "ABSTTL"))
+            context.propagate([op])
+        }
     }
 
     // MARK: - Table

@@ -220,6 +220,9 @@ public enum HashCommands {
         context.out.writeBulkString(text)
         context.notify(.hash, "hincrbyfloat", key: context.arguments[1])
         context.dirty()
+        if context.propagating {
+            context.propagate(["HSET", .bytes(context.arguments[1]), .bytes(field), .bytes(ByteBuffer(bytes: text))])
+        }
     }
 
     // MARK: - HRANDFIELD

@@ -180,7 +180,7 @@ enum InfoCommand {
                 server.clients.values.reduce(0) { $0 + $1.queryBufferLength + $1.outputBufferLength }
             )
             field("mem_cluster_links", 0)
-            field("mem_aof_buffer", 0)
+            field("mem_aof_buffer", server.aof.buffer.capacity)
             field("mem_allocator", "libc")
             field("active_defrag_running", 0)
             field("lazyfree_pending_objects", 0)
@@ -203,12 +203,27 @@ enum InfoCommand {
                 ("rdb_saves", "\(p.saves)"), ("rdb_last_cow_size", "0"),
                 ("rdb_last_load_keys_expired", "\(p.loadKeysExpired)"),
                 ("rdb_last_load_keys_loaded", "\(p.loadKeysLoaded)"),
-                ("aof_enabled", "0"), ("aof_rewrite_in_progress", "0"), ("aof_rewrite_scheduled", "0"),
-                ("aof_last_rewrite_time_sec", "-1"), ("aof_current_rewrite_time_sec", "-1"),
-                ("aof_last_bgrewrite_status", "ok"), ("aof_rewrites", "0"), ("aof_rewrites_consecutive_failures", "0"),
-                ("aof_last_write_status", "ok"), ("aof_last_cow_size", "0"), ("module_fork_in_progress", "0"),
-                ("module_fork_last_cow_size", "0"),
             ] { field(name, value) }
+            let a = server.aof
+            let rewriteStart = p.rewriteInProgress ? p.running?.startedAt : nil
+            for (name, value) in [
+                ("aof_enabled", a.isOn ? "1" : "0"), ("aof_rewrite_in_progress", p.rewriteInProgress ? "1" : "0"),
+                ("aof_rewrite_scheduled", a.rewriteScheduled ? "1" : "0"),
+                ("aof_last_rewrite_time_sec", "\(a.lastRewriteSeconds)"),
+                ("aof_current_rewrite_time_sec", "\(rewriteStart.map { server.clock() / 1000 - $0 } ?? -1)"),
+                ("aof_last_bgrewrite_status", a.lastRewriteOK ? "ok" : "err"), ("aof_rewrites", "\(a.rewrites)"),
+                ("aof_rewrites_consecutive_failures", "\(a.consecutiveRewriteFailures)"),
+                ("aof_last_write_status", a.lastWriteOK ? "ok" : "err"), ("aof_last_cow_size", "0"),
+                ("module_fork_in_progress", "0"), ("module_fork_last_cow_size", "0"),
+            ] { field(name, value) }
+            if a.isOn {
+                field("aof_current_size", a.currentSize)
+                field("aof_base_size", a.baseSize)
+                field("aof_pending_rewrite", a.rewriteScheduled ? 1 : 0)
+                field("aof_buffer_length", a.buffer.count)
+                field("aof_pending_bio_fsync", a.backgroundSyncPending ? 1 : 0)
+                field("aof_delayed_fsync", 0)
+            }
         case "stats":
             lines.append("# Stats")
             let s = server.stats

@@ -296,6 +296,7 @@ public enum KeyCommands {
             context.dirty(db.count)
             db.removeAll()
         }
+        context.forcePropagation()
         // As Redis's `flushAllDataAndResetRDB`: FLUSHALL stops a background save and, with save points, saves the
         // empty dataset at once.
         if all { server.resetRDBAfterFlushAll() }
@@ -354,14 +355,22 @@ public enum KeyCommands {
             return
         }
         context.dirty()
-        if when <= context.now {
+        if when <= context.now && !context.keyspace.loading {
             _ = key.withUnsafeReadableBytes { db.delete($0) }
             context.notify(.generic, "del", key: key)
             context.out.writeInteger(1)
+            context.propagate(["DEL", .bytes(key)])
         } else {
             db.setExpireTime(of: entry, to: when)
             context.out.writeInteger(1)
             context.notify(.generic, "expire", key: key)
+            if context.propagating && (seconds || relative) {
+                // As Redis: PEXPIREAT with the absolute time, the NX/XX/GT/LT options kept.
+                var op = context.arguments
+                op[0] = ByteBuffer(string: "PEXPIREAT")
+                op[2] = ByteBuffer(string: String(when))
+                context.propagate([op])
+            }
         }
     }
 

@@ -37,6 +37,7 @@ extension ListCommands {
         context.notify(.list, atHead ? "lpop" : "rpop", key: key)
         Self.deleteIfEmpty(context, key, list)
         context.dirty()
+        context.propagate([atHead ? "LPOP" : "RPOP", .bytes(key)])
     }
 
     /// The non-empty list at a key signalled as ready, or `nil` when it holds no list data (another type: the
@@ -68,6 +69,7 @@ extension ListCommands {
     {
         if try Self.lookupList(context, context.arguments[1]) != nil {
             try Self.move(&context, from: from, to: to)
+            Self.propagateBlockingMove(context, context.arguments[1], context.arguments[2], from: from, to: to)
             return
         }
         guard context.mayBlock else {
@@ -82,8 +84,27 @@ extension ListCommands {
             let destination = try Self.lookupList(c, destinationKey)
             let created = destination == nil
             Self.move(&c, source, key, destination, destinationKey, from: from, to: to)
+            Self.propagateBlockingMove(c, key, destinationKey, from: from, to: to)
             if created { c.server.blocking.signal(database: c.session.database, key: destinationKey) }
             return true
+        }
+    }
+
+    /// BLMOVE is written as LMOVE, BRPOPLPUSH as RPOPLPUSH (the running command tells which).
+    static func propagateBlockingMove(
+        _ context: CommandContext,
+        _ source: ByteBuffer,
+        _ destination: ByteBuffer,
+        from: Bool,
+        to: Bool
+    ) {
+        guard context.propagating else { return }
+        if context.commandName == "brpoplpush" {
+            context.propagate(["RPOPLPUSH", .bytes(source), .bytes(destination)])
+        } else {
+            context.propagate([
+                "LMOVE", .bytes(source), .bytes(destination), from ? "LEFT" : "RIGHT", to ? "LEFT" : "RIGHT",
+            ])
         }
     }
 

@@ -201,6 +201,8 @@ public enum ListCommands {
         context.notify(.list, atHead ? "lpop" : "rpop", key: key)
         Self.deleteIfEmpty(context, key, list)
         context.dirty(n)
+        // LMPOP and BLMPOP are written as LPOP/RPOP with the count popped, as Redis does.
+        context.propagate([atHead ? "LPOP" : "RPOP", .bytes(key), .integer(Int64(n))])
     }
 
     /// LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count] — O(N+M)

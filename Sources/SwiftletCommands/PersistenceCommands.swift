@@ -25,9 +25,19 @@ public enum PersistenceCommands {
             guard context.count == 2, context.argument(1, is: "schedule") else { throw RedisError.syntax }
             schedule = true
         }
-        _ = schedule
         let server = context.server
         if server.persistence.bgsaveInProgress { throw RedisError.backgroundSaveInProgress }
+        if server.persistence.rewriteInProgress {
+            guard schedule else {
+                throw RedisError(
+                    "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in "
+                        + "order to schedule a BGSAVE whenever possible."
+                )
+            }
+            server.persistence.bgsaveScheduled = true
+            context.out.writeSimpleString("Background saving scheduled")
+            return
+        }
         if server.commandDepth > 1 {
             // Inside EXEC (Redis's `server.in_exec`): the save starts at the next tick.
             server.persistence.bgsaveScheduled = true
@@ -36,6 +46,21 @@ public enum PersistenceCommands {
         }
         guard server.startBackgroundSave() else { throw RedisError.bare }
         context.out.writeSimpleString("Background saving started")
+    }
+
+    // MARK: - BGREWRITEAOF
+
+    /// BGREWRITEAOF — O(1) here; the new base is written in the background
+    static func bgrewriteaof(_ context: inout CommandContext) throws(RedisError) {
+        switch context.server.requestAppendOnlyRewrite() {
+        case .started: context.out.writeSimpleString("Background append only file rewriting started")
+        case .scheduled: context.out.writeSimpleString("Background append only file rewriting scheduled")
+        case .alreadyRunning: throw RedisError("ERR Background append only file rewriting already in progress")
+        case .failed:
+            throw RedisError(
+                "ERR Can't execute an AOF background rewriting. Please check the server logs for more information."
+            )
+        }
     }
 
     // MARK: - DEBUG RELOAD
@@ -66,5 +91,12 @@ public enum PersistenceCommands {
     static let specs: [CommandSpec] = [
         .init("save", arity: 1, flags: [.admin, .noscript, .noAsyncLoading, .noMulti], group: "server", run: save),
         .init("bgsave", arity: -1, flags: [.admin, .noscript, .noAsyncLoading], group: "server", run: bgsave),
+        .init(
+            "bgrewriteaof",
+            arity: 1,
+            flags: [.admin, .noscript, .noAsyncLoading],
+            group: "server",
+            run: bgrewriteaof
+        ),
     ]
 }

@@ -36,6 +36,8 @@ public final class PersistenceState {
         let startedMicros: Int64
         /// The walk is done and the writer is completing the file.
         var finishing = false
+        /// Set when the snapshot is an AOF rewrite's new base rather than a BGSAVE.
+        let rewrite: AppendOnlyState.Rewrite?
 
         init(
             id: Int,
@@ -43,8 +45,10 @@ public final class PersistenceState {
             encoder: RDBSnapshotEncoder,
             file: any RDBChunkWriter,
             startedAt: Int64,
-            startedMicros: Int64
+            startedMicros: Int64,
+            rewrite: AppendOnlyState.Rewrite? = nil
         ) {
+            self.rewrite = rewrite
             self.id = id
             self.snapshot = snapshot
             self.encoder = encoder
@@ -72,16 +76,19 @@ public final class PersistenceState {
     public init() {}
 
     /// `rdb_bgsave_in_progress`.
-    public var bgsaveInProgress: Bool { self.running != nil }
+    public var bgsaveInProgress: Bool { self.running != nil && self.running!.rewrite == nil }
+
+    /// `aof_rewrite_in_progress`.
+    public var rewriteInProgress: Bool { self.running?.rewrite != nil }
 
     /// Keys saved so far and keys at the start of the running background save (INFO persistence).
     public var currentSaveKeys: (processed: Int, total: Int) {
-        guard let run = self.running else { return (0, 0) }
+        guard let run = self.running, run.rewrite == nil else { return (0, 0) }
         return (run.snapshot.keysSaved, run.snapshot.keysTotal)
     }
 
     /// Unix seconds when the running background save began.
-    public var currentStart: Int64? { self.running?.startedAt }
+    public var currentStart: Int64? { self.running?.rewrite == nil ? self.running?.startedAt : nil }
 
     func notice(_ message: String) { self.log?(false, message) }
     func warning(_ message: String) { self.log?(true, message) }

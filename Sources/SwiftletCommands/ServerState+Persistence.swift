@@ -103,7 +103,7 @@ extension ServerState {
         return true
     }
 
-    private func scheduleSnapshotSlice(_ run: PersistenceState.Run, after microseconds: Int64) {
+    func scheduleSnapshotSlice(_ run: PersistenceState.Run, after microseconds: Int64) {
         let state = LoopOwned(value: self)
         let id = run.id
         self.persistence.schedule?(max(microseconds, PersistenceState.sliceGapMicroseconds)) {
@@ -137,7 +137,7 @@ extension ServerState {
         }
     }
 
-    private func finishBackgroundSave(_ run: PersistenceState.Run) {
+    func finishBackgroundSave(_ run: PersistenceState.Run) {
         run.finishing = true
         let id = run.id
         if let hop = self.persistence.hop {
@@ -162,6 +162,10 @@ extension ServerState {
         let p = self.persistence
         guard let run = p.running, run.id == id else { return }
         p.running = nil
+        if let rewrite = run.rewrite {
+            self.appendOnlyRewriteDone(run, rewrite, result)
+            return
+        }
         let now = self.clock() / 1000
         switch result {
         case .success:
@@ -180,7 +184,7 @@ extension ServerState {
     /// with SIGUSR1: the last save status is left as it was.
     public func cancelBackgroundSave() {
         let p = self.persistence
-        guard let run = p.running else { return }
+        guard let run = p.running, run.rewrite == nil else { return }
         p.running = nil
         run.snapshot.cancel()
         run.file.abort()
@@ -193,6 +197,7 @@ extension ServerState {
     /// Save points and scheduled BGSAVEs, from the server tick (Redis's `serverCron`).
     public func persistenceCron() {
         let p = self.persistence
+        self.appendOnlyCron()
         guard p.running == nil else { return }
         let now = self.clock() / 1000
         // After a failed attempt, retry only once 5 seconds have passed (CONFIG_BGSAVE_RETRY_DELAY).
@@ -216,9 +221,16 @@ extension ServerState {
     /// save points are configured (unless NOSAVE) or when SAVE is asked for.
     /// - Returns: `false` when the save failed and `force` was not given: the server keeps running.
     public func prepareForShutdown(_ request: ShutdownRequest, force: Bool) -> Bool {
-        if self.persistence.running != nil {
+        if self.persistence.bgsaveInProgress {
             self.persistence.warning("There is a child saving an .rdb. Killing it!")
             self.cancelBackgroundSave()
+        }
+        if self.persistence.rewriteInProgress {
+            self.persistence.warning("There is a child rewriting the AOF. Killing it!")
+        }
+        if self.aof.status == .on {
+            self.persistence.notice("Calling fsync() on the AOF file.")
+            self.flushAppendOnlyForShutdown()
         }
         let save: Bool
         switch request {

@@ -122,6 +122,9 @@ public final class ServerState {
     let monitored: [Bool]
     /// By command id: whether a RESP2 client with subscriptions may run the command.
     let subscribedModeAllowed: [Bool]
+    /// By command id: whether the command is written to the AOF when it changed the dataset (write and
+    /// may-replicate commands, not EXEC, whose commands are written one by one).
+    let propagatable: [Bool]
     @exclusivity(unchecked)
     public var stats = ServerStats()
     /// Connected clients by id.
@@ -183,6 +186,14 @@ public final class ServerState {
     public var lastSaveTime: Int64
     /// SAVE, BGSAVE, save points and their status (`ServerState+Persistence.swift`).
     public let persistence = PersistenceState()
+    /// The append-only file (`ServerState+AOF.swift`).
+    public let aof = AppendOnlyState()
+    /// Whether changes are written to the AOF: one flag the dispatcher tests after every command.
+    @exclusivity(unchecked)
+    public internal(set) var propagating = false
+    /// Whether the once-per-loop-iteration flush (outboxes, AOF) is already scheduled.
+    @exclusivity(unchecked)
+    var beforeSleepScheduled = false
     /// The wall clock in unix milliseconds; tests inject their own.
     /// An injected wall clock (tests); `nil` uses the system clock.
     private let injectedClock: (() -> Int64)?
@@ -251,6 +262,9 @@ public final class ServerState {
             $0.flags.isDisjoint(with: [.readonly, .write, .mayReplicate])
         }
         self.monitored = self.table.commands.map { $0.flags.isDisjoint(with: [.admin, .skipMonitor]) }
+        self.propagatable = self.table.commands.map {
+            !$0.flags.isDisjoint(with: [.write, .mayReplicate]) && $0.fullName != "exec"
+        }
         self.injectedClock = clock
         self.startTime = clock?() ?? ServerState.systemClock()
         self.lastSaveTime = self.startTime / 1000
@@ -265,10 +279,18 @@ public final class ServerState {
             if !self.watchers.isEmpty { self.touchWatched(database: db.index, key: Array(key)) }
             if self.tracking.isActive { self.trackingInvalidate(ByteBuffer(bytes: key)) }
             self.keyspaceEventFromKeyspace(.expired, "expired", db, key)
+            if self.propagating { self.propagateDeletion(database: db.index, key: key) }
         }
         for name in ServerState.hotParameters {
             config.observers[name] = { [unowned(unsafe) self] _ in self.refreshHotConfig() }
         }
+        config.observers["appendfsync"] = { [unowned(unsafe) self] _ in self.readFsyncPolicy() }
+        config.appliers["appendonly"] = { [unowned(unsafe) self] text in
+            if text == "yes" { return self.startAppendOnly().map { _ in "Unable to turn on AOF. Check server logs." } }
+            self.stopAppendOnly()
+            return nil
+        }
+        self.readFsyncPolicy()
     }
 
     /// Configuration read on every request, cached so that the hot path never looks up a parameter by name.
@@ -328,6 +350,8 @@ public final class ServerState {
     /// object a side table and slow down every retain and release of it on the hot path), so they go first.
     deinit {
         for name in ServerState.observedParameters { self.config.observers[name] = nil }
+        self.config.observers["appendfsync"] = nil
+        self.config.appliers["appendonly"] = nil
     }
 
     static let hotParameters = [
@@ -468,7 +492,9 @@ public final class ServerState {
             self.reply(RedisError("NOAUTH Authentication required."), &context)
             return
         }
-        if !self.persistence.lastBgsaveOK && self.refusedByDiskError(id, &context) { return }
+        if (!self.persistence.lastBgsaveOK || !self.aof.lastWriteOK) && self.refusedByDiskError(id, &context) {
+            return
+        }
         if context.session.isSubscribed && context.session.protocolVersion == .resp2 && !self.subscribedModeAllowed[id]
         {
             self.table.stats[id].rejectedCalls += 1
@@ -524,6 +550,9 @@ public final class ServerState {
         return true
     }
 
+    /// Whether a connection's read batch is running.
+    var isInBatch: Bool { self.batchClock >= 0 }
+
     /// Marks the start of a connection's read batch (see `execute`).
     public func beginBatch() {
         self.batchClock = self.monotonicMicroseconds()
@@ -532,7 +561,18 @@ public final class ServerState {
     public func endBatch() {
         self.batchClock = -1
         if self.tracking.hasPendingBroadcasts { self.trackingBroadcast() }
-        if !self.pendingOutboxes.isEmpty && self.scheduleOutboxFlush == nil { self.flushOutboxes() }
+        if self.scheduleOutboxFlush == nil {
+            if !self.aof.buffer.isEmpty { self.flushAppendOnlyFile() }
+            if !self.pendingOutboxes.isEmpty { self.flushOutboxes() }
+        }
+    }
+
+    /// Asks the server layer to run ``flushOutboxes()`` once the event loop has handled its current round of reads
+    /// (Redis's `beforeSleep`), once however often it is asked.
+    func requestBeforeSleep() {
+        guard !self.beforeSleepScheduled, let schedule = self.scheduleOutboxFlush else { return }
+        self.beforeSleepScheduled = true
+        schedule()
     }
 
     // MARK: - Frames for other clients
@@ -552,19 +592,20 @@ public final class ServerState {
     /// client than the running one.
     func push(_ frame: ByteBuffer, to session: ClientSession) {
         if session.outbox.readableBytes == 0 {
-            if self.pendingOutboxes.isEmpty, let schedule = self.scheduleOutboxFlush {
-                // Once per event-loop iteration, after every connection's reads (Redis's beforeSleep writes):
-                // 50 publishers' PUBLISHes in one iteration cost each subscriber one write, not 50.
-                schedule()
-            }
+            // Once per event-loop iteration, after every connection's reads (Redis's beforeSleep writes):
+            // 50 publishers' PUBLISHes in one iteration cost each subscriber one write, not 50.
+            if self.pendingOutboxes.isEmpty { self.requestBeforeSleep() }
             self.pendingOutboxes.append(session)
         }
         session.outbox.writeImmutableBuffer(frame)
         if self.batchClock < 0 && self.scheduleOutboxFlush == nil { self.flushOutboxes() }
     }
 
-    /// Writes every queued outbox to its connection.
+    /// The once-per-iteration flush: appends the commands of the iteration to the AOF (and fsyncs them with
+    /// appendfsync always), then writes every queued outbox, held replies included, to its connection.
     public func flushOutboxes() {
+        self.beforeSleepScheduled = false
+        if !self.aof.buffer.isEmpty { self.flushAppendOnlyFile() }
         let pending = self.pendingOutboxes
         self.pendingOutboxes.removeAll(keepingCapacity: true)
         for session in pending { session.flushOutbox?() }
@@ -577,12 +618,21 @@ public final class ServerState {
         let started = started ?? self.monotonicMicroseconds()
         context.session.lastCommandID = id
         let dirtyBefore = self.dirty
+        let propagating = self.propagating
         let notifying = self.hot.keyspaceEvents.isEmpty ? nil : self.selfNotifications.enter(context)
         do {
             try self.table.commands[id].run(&context)
         } catch {
             self.table.stats[id].failedCalls += 1
             self.reply(error, &context)
+        }
+        if propagating {
+            if (self.dirty != dirtyBefore || self.aof.force) && self.propagatable[id] {
+                self.propagateCommand(&context)
+            } else {
+                self.aof.replacement = nil
+                self.aof.force = false
+            }
         }
         // Events of blocked clients served below reach the running client after its reply, as in Redis.
         if notifying != nil { self.selfNotifications.offset = context.out.buffer.writerIndex }
@@ -600,6 +650,7 @@ public final class ServerState {
             self.blocking.afterCommand(self.table.commands[id], context)
             if self.commandDepth == 1 && self.blocking.hasReadyKeys { self.blocking.serveReadyKeys(self) }
         }
+        if propagating && self.commandDepth == 1 { self.commitPropagation() }
         if let notifying { self.selfNotifications.leave(&context, notifying) }
         if !self.monitors.isEmpty && self.monitored[id] { self.feedMonitors(&context) }
         self.stats.totalCommandsProcessed += 1

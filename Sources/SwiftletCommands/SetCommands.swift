@@ -155,7 +155,12 @@ public enum SetCommands {
         }
         var rng = SplitMix64(seededFrom: &context.server.keyspace.rng)
         context.notify(.set, "spop", key: context.arguments[1])
-        set.popRandom(using: &rng) { context.out.writeBulkString($0) }
+        let propagating = context.propagating
+        set.popRandom(using: &rng) {
+            context.out.writeBulkString($0)
+            // The member chance picked is written as SREM, as Redis does.
+            if propagating { context.propagate(["SREM", .bytes(context.arguments[1]), .bytes(ByteBuffer(bytes: $0))]) }
+        }
         if set.count == 0 {
             Self.deleteKey(context)
             context.notify(.generic, "del", key: context.arguments[1])
@@ -191,13 +196,24 @@ public enum SetCommands {
             }
             Self.deleteKey(context)
             context.notify(.generic, "del", key: context.arguments[1])
+            context.propagate(["DEL", .bytes(context.arguments[1])])
             return
         }
         var rng = SplitMix64(seededFrom: &context.server.keyspace.rng)
         context.out.writeSetHeader(count)
         let remaining = size - count
+        // Redis writes one SREM per member popped (wrapped in MULTI/EXEC).
+        let key = context.arguments[1]
+        var removals: [[ByteBuffer]] = []
+        let propagating = context.propagating
+        defer { context.propagate(removals) }
         if remaining * 5 > count {
-            for _ in 0..<count { set.popRandom(using: &rng) { context.out.writeBulkString($0) } }
+            for _ in 0..<count {
+                set.popRandom(using: &rng) {
+                    context.out.writeBulkString($0)
+                    if propagating { removals.append([Self.sremName, key, ByteBuffer(bytes: $0)]) }
+                }
+            }
             return
         }
         // Most of the set goes: as Redis, move the few that stay into a new set (whose encoding follows its
@@ -207,10 +223,15 @@ public enum SetCommands {
         for _ in 0..<remaining {
             set.popRandom(using: &rng) { kept.add($0, maxIntsetEntries: limit) }
         }
-        set.forEachMember { context.out.writeBulkString($0) }
+        set.forEachMember {
+            context.out.writeBulkString($0)
+            if propagating { removals.append([Self.sremName, key, ByteBuffer(bytes: $0)]) }
+        }
         // Why `!`: the key was found above and still holds `set`.
         context.lookupWrite(context.arguments[1])!.value = .set(kept)
     }
+
+    static let sremName = ByteBuffer(string: "SREM")
 
     // MARK: - SRANDMEMBER
 

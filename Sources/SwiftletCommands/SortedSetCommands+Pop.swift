@@ -49,6 +49,11 @@ extension SortedSetCommands {
         }
         Self.deleteIfEmpty(context, key, zset)
         context.dirty(n)
+        if shape.emitKey && context.propagating {
+            // BZPOPMIN/BZPOPMAX, ZMPOP and BZMPOP are written as ZPOPMIN/ZPOPMAX, as Redis does.
+            let name: PropagatedArgument = max ? "ZPOPMAX" : "ZPOPMIN"
+            context.propagate(count == nil ? [name, .bytes(key)] : [name, .bytes(key), .integer(Int64(n))])
+        }
     }
 
     /// ZPOPMIN key [count] / ZPOPMAX key [count] — O(M log N)

@@ -60,6 +60,18 @@ public enum StringCommands {
         }
         Self.store(&context, key: key, value: context.arguments[2], keepTTL: options.keepTTL, expireAt: at)
         if !options.get { context.out.writeOK() }
+        if context.propagating {
+            if let at {
+                // As Redis: `SET key value PXAT <ms>`, whatever else was given.
+                context.propagate(["SET", .bytes(key), .bytes(context.arguments[2]), "PXAT", .integer(at)])
+            } else if options.get {
+                var op = context.arguments
+                for i in stride(from: op.count - 1, through: 3, by: -1) where context.argument(i, is: "get") {
+                    op.remove(at: i)
+                }
+                context.propagate([op])
+            }
+        }
     }
 
     /// The options of SET and GETEX.
@@ -149,6 +161,9 @@ public enum StringCommands {
         let at = try Self.expireMilliseconds(context, .at(argument: 2, seconds: seconds, relative: true))
         Self.store(&context, key: context.arguments[1], value: context.arguments[3], expireAt: at)
         context.out.writeOK()
+        if let at {
+            context.propagate(["SET", .bytes(context.arguments[1]), .bytes(context.arguments[3]), "PXAT", .integer(at)])
+        }
     }
 
     /// GETSET key value — O(1)
@@ -163,6 +178,7 @@ public enum StringCommands {
             context.out.writeNull()
         }
         Self.store(&context, key: key, value: context.arguments[2])
+        context.propagate(["SET", .bytes(key), .bytes(context.arguments[2])])
     }
 
     /// GETDEL key — O(1)
@@ -176,6 +192,7 @@ public enum StringCommands {
         _ = key.withUnsafeReadableBytes { context.db.delete($0) }
         context.notify(.generic, "del", key: key)
         context.dirty()
+        context.propagate(["DEL", .bytes(key)])
     }
 
     /// GETEX key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]
@@ -192,17 +209,20 @@ public enum StringCommands {
         guard entry.withStringBytes({ context.out.writeBulkString($0) }) != nil else { throw RedisError.wrongType }
         let db = context.db
         if let at {
-            if at <= context.now {
+            if at <= context.now && !context.keyspace.loading {
                 _ = key.withUnsafeReadableBytes { db.delete($0) }
                 context.notify(.generic, "del", key: key)
+                context.propagate(["DEL", .bytes(key)])
             } else {
                 db.setExpireTime(of: entry, to: at)
                 context.notify(.generic, "expire", key: key)
+                context.propagate(["PEXPIREAT", .bytes(key), .integer(at)])
             }
             context.dirty()
         } else if case .persist = option, db.removeExpireTime(of: entry) {
             context.notify(.generic, "persist", key: key)
             context.dirty()
+            context.propagate(["PERSIST", .bytes(key)])
         }
     }
 
@@ -414,6 +434,10 @@ public enum StringCommands {
         context.notify(.string, "incrbyfloat", key: key)
         context.dirty()
         context.out.writeBulkString(text)
+        if context.propagating {
+            // Float formatting may differ between machines: the result is written, not the increment.
+            context.propagate(["SET", .bytes(key), .bytes(ByteBuffer(bytes: text)), "KEEPTTL"])
+        }
     }
 
     // MARK: - LCS

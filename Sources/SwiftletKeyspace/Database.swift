@@ -33,7 +33,7 @@ public final class Database {
     public func lookup(_ key: UnsafeRawBufferPointer, now: Int64, touch: Bool = true) -> Entry? {
         let hash = KeyTable.hash(key)
         guard let entry = self.main.find(key, hash: hash) else { return nil }
-        if entry.hasExpire, let at = self.expireTime(hash: hash, key: key), at <= now {
+        if entry.hasExpire, !self.keyspace.loading, let at = self.expireTime(hash: hash, key: key), at <= now {
             self.expire(key: key, hash: hash)
             return nil
         }

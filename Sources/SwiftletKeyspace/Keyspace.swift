@@ -24,6 +24,10 @@ public final class Keyspace {
     public var stats = KeyspaceStats()
     @exclusivity(unchecked)
     public var accessPolicy: AccessPolicy = .lru
+    /// While an AOF is replayed keys do not expire on access, as in Redis: the log was written while they were
+    /// alive, and their deletion is in the log if it happened.
+    @exclusivity(unchecked)
+    public var loading = false
     /// Called after a key was removed because its time to live passed (notifications, AOF, WATCH).
     public var onExpired: ((Database, UnsafeRawBufferPointer) -> Void)?
     /// Called after a key was added to a database (the "new" keyspace event); nil unless someone listens.

@@ -239,6 +239,16 @@ final class ConnectionHandler: ChannelInboundHandler {
         guard self.commandContext != nil else { return }
         let out = self.commandContext!.out.buffer
         let count = out.readableBytes
+        if count > 0 && self.core.state.repliesWaitForFsync {
+            // appendfsync always: the replies leave after this loop iteration's AOF write and fsync, together
+            // with every other client's (one fsync for all of them, as Redis's beforeSleep).
+            if !self.closing {
+                self.core.state.holdReply(self.commandContext!.session, out)
+                self.commandContext!.out.buffer.clear()
+                return
+            }
+            self.core.state.flushAppendOnlyFile()
+        }
         if count > 0 {
             self.core.state.stats.totalNetOutputBytes += count
             self.core.state.stats.totalWritesProcessed += 1
@@ -280,6 +290,8 @@ final class ConnectionHandler: ChannelInboundHandler {
             session.outbox.clear()
             return
         }
+        // Held replies and frames never overtake the fsync they wait for (appendfsync always).
+        if self.core.state.repliesWaitForFsync { self.core.state.flushAppendOnlyFile() }
         do {
             // Scoped, so that this reference is gone before `clear()`: when the socket took every byte, the outbox
             // keeps its storage instead of allocating a new one.

@@ -219,6 +219,8 @@ public final class Server: Sendable {
 
     private func beginShutdown() {
         self.tick.withLockedValue { $0?.cancel() }
+        // Whatever way the server stops, the commands it acknowledged reach the AOF file first.
+        self.core.state.flushAppendOnlyForShutdown()
         let channels = self.channels.withLockedValue { $0 }
         let core = self.core
         let closes = channels.map { $0.close() }
@@ -249,14 +251,19 @@ public final class Server: Sendable {
         }
     }
 
-    /// Loads `dir`/`dbfilename` before the server starts accepting connections.
+    /// Loads the data before the server starts accepting connections: the AOF when `appendonly` is on (and
+    /// opens it for appending), `dir`/`dbfilename` otherwise, as Redis's `loadDataFromDisk`.
     /// - Throws: the message to print before exiting with status 1 (a corrupt or unreadable file).
     public func loadDataFromDisk() async throws {
         let core = self.core
         try await core.loop.submit {
             Self.attachPersistence(core)
             core.state.persistence.automaticSaves = true
-            try core.state.loadDataFromDisk()
+            if core.state.config.appendOnly {
+                try core.state.loadAppendOnlyFilesAtStartup()
+            } else {
+                try core.state.loadDataFromDisk()
+            }
         }.get()
     }
 

@@ -122,11 +122,12 @@ public final class RDBBackgroundFile: RDBChunkWriter, @unchecked Sendable {
     private var error: RDBError?
     private let pending = Atomic<Int>(0)
 
-    /// Opens the temp file beside `path` (errors are reported at once, like a failed fork).
-    public init(path: String) throws(RDBError) {
+    /// Opens the temp file beside `path` (errors are reported at once, like a failed fork): by default
+    /// `temp-bgsave-<pid>.rdb`, as Redis's BGSAVE child names it.
+    public init(path: String, tempName: String? = nil) throws(RDBError) {
         self.path = path
         let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? ""
-        self.tempPath = (directory.isEmpty ? "" : directory + "/") + "temp-bgsave-\(getpid()).rdb"
+        self.tempPath = (directory.isEmpty ? "" : directory + "/") + (tempName ?? "temp-bgsave-\(getpid()).rdb")
         self.fd = open(self.tempPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         if self.fd < 0 { throw RDBWriter.ioError("open \(self.tempPath)") }
         self.sink = FileSink(fd: self.fd, bufferSize: 1 << 16)

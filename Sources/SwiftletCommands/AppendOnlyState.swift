@@ -1,0 +1,96 @@
+import NIOCore
+import SwiftletPersistence
+
+/// The AOF side of a server (Redis 7.0's multi-part append-only file): what propagation, the per-iteration write,
+/// fsync, BGREWRITEAOF, loading and INFO persistence share. The work is in `ServerState+AOF.swift`.
+///
+/// Every change is propagated as the command that made it, in deterministic form (relative expiry as PXAT or
+/// PEXPIREAT, SPOP as SREM...). The ops of one client command (with the lazy expiries and the served blocked
+/// clients it caused) are collected in `pending` and committed when the command is done, wrapped in MULTI/EXEC
+/// when there are several, as Redis 7.0's `propagatePendingCommands`. Committed commands wait in `buffer` until
+/// the event loop has handled its round of reads, then one `write(2)` appends them to the incremental file
+/// (Redis's `beforeSleep`); with appendfsync always the replies of that round are held until the fsync is done.
+public final class AppendOnlyState {
+    public enum Status: Sendable {
+        case off
+        case on
+        /// Turned on at runtime: the first rewrite is writing the base; commands go to a temp incremental file
+        /// that becomes part of the manifest when the base is done (Redis's AOF_WAIT_REWRITE).
+        case waitRewrite
+    }
+
+    public enum FsyncPolicy: Sendable {
+        case always
+        case everysec
+        case no
+    }
+
+    public internal(set) var status = Status.off
+    var fsyncPolicy = FsyncPolicy.everysec
+    /// Commands committed and not yet written to the file.
+    @exclusivity(unchecked)
+    var buffer: [UInt8] = []
+    /// The database the log's last SELECT named (-1: the next command writes one).
+    var selectedDatabase = -1
+    /// The incremental file being appended to.
+    var file: AOFFile?
+    var manifest = AOFManifest(prefix: "appendonly.aof")
+    /// Monotonic milliseconds of the last fsync started.
+    var lastFsync: Int64 = 0
+    /// Written bytes that no fsync has covered yet (everysec).
+    var unsynced = false
+    /// Unix seconds of the last `#TS:` annotation (aof-timestamp-enabled).
+    var lastTimestamp: Int64 = 0
+
+    // MARK: Ops of the running command
+
+    /// Encoded ops of the running client command, and where each starts and which database it runs in.
+    @exclusivity(unchecked)
+    var pending: [UInt8] = []
+    @exclusivity(unchecked)
+    var pendingOps: [(database: Int, start: Int)] = []
+    /// Set by a command that propagates something else than its own arguments (see `CommandContext.propagate`).
+    @exclusivity(unchecked)
+    var replacement: [[ByteBuffer]]?
+    /// Set by a command that must be propagated even when it changed nothing (FLUSHALL, FLUSHDB).
+    @exclusivity(unchecked)
+    var force = false
+
+    // MARK: Rewrite
+
+    /// What a running rewrite produces: the new base, and the incremental file opened when it began.
+    final class Rewrite {
+        let baseName: String
+        let incrName: String
+        /// The manifest as it will be once the base is done.
+        var manifest: AOFManifest
+        init(baseName: String, incrName: String, manifest: AOFManifest) {
+            self.baseName = baseName
+            self.incrName = incrName
+            self.manifest = manifest
+        }
+    }
+
+    /// BGREWRITEAOF while a BGSAVE runs: starts when it is done.
+    public internal(set) var rewriteScheduled = false
+    public internal(set) var lastRewriteSeconds: Int64 = -1
+    public internal(set) var lastRewriteOK = true
+    public internal(set) var rewrites = 0
+    public internal(set) var consecutiveRewriteFailures = 0
+    /// `aof_last_write_status` and the error text MISCONF shows while it is `err`.
+    public internal(set) var lastWriteOK = true
+    var lastWriteError = ""
+    /// Bytes in the base and incremental files (`aof_current_size`), and that size after the last rewrite or
+    /// load (`aof_base_size`, the reference of auto-aof-rewrite-percentage).
+    public internal(set) var currentSize = 0
+    public internal(set) var baseSize = 0
+    /// Size of the files before the running incremental one (current = closed + file.size).
+    var closedFilesSize = 0
+
+    public init() {}
+
+    var isOn: Bool { self.status != .off }
+
+    /// `aof_pending_bio_fsync`.
+    var backgroundSyncPending: Bool { self.file?.backgroundSyncPending ?? false }
+}
