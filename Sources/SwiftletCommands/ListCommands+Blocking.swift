@@ -69,7 +69,12 @@ extension ListCommands {
     {
         if try Self.lookupList(context, context.arguments[1]) != nil {
             try Self.move(&context, from: from, to: to)
-            Self.propagateBlockingMove(context, context.arguments[1], context.arguments[2], from: from, to: to)
+            if context.propagating && context.commandName == "blmove" {
+                // Served at once: the directions as the client wrote them, as Redis.
+                context.propagate([[ByteBuffer(string: "LMOVE")] + context.arguments[1...4]])
+            } else {
+                Self.propagateBlockingMove(context, context.arguments[1], context.arguments[2], from: from, to: to)
+            }
             return
         }
         guard context.mayBlock else {
@@ -102,8 +107,9 @@ extension ListCommands {
         if context.commandName == "brpoplpush" {
             context.propagate(["RPOPLPUSH", .bytes(source), .bytes(destination)])
         } else {
+            // Served later: Redis writes the directions in lower case.
             context.propagate([
-                "LMOVE", .bytes(source), .bytes(destination), from ? "LEFT" : "RIGHT", to ? "LEFT" : "RIGHT",
+                "LMOVE", .bytes(source), .bytes(destination), from ? "left" : "right", to ? "left" : "right",
             ])
         }
     }

@@ -529,7 +529,12 @@ public final class ServerState {
     /// MISCONF: after a failed background save, write commands (an EXEC with writes queued) and PING are refused,
     /// as Redis's `processCommand` does with `stop-writes-on-bgsave-error`.
     private func refusedByDiskError(_ id: Int, _ context: inout CommandContext) -> Bool {
-        guard self.writesDeniedByDiskError else { return false }
+        let aofFailed = self.aof.isOn && !self.aof.lastWriteOK
+        guard aofFailed || self.writesDeniedByDiskError else { return false }
+        // Redis's `writeCommandsGetDiskErrorMessage`: the RDB error first, then the AOF one.
+        let misconf =
+            self.writesDeniedByDiskError
+            ? RedisError.misconf : RedisError("MISCONF Errors writing to the AOF file: \(self.aof.lastWriteError)")
         let spec = self.table.commands[id]
         var writes = spec.flags.contains(.write)
         if spec.fullName == "exec" {
@@ -540,13 +545,13 @@ public final class ServerState {
         if spec.fullName == "exec" {
             self.endTransaction(context.session)
             self.reply(
-                RedisError("EXECABORT Transaction discarded because of: " + RedisError.misconf.message),
+                RedisError("EXECABORT Transaction discarded because of: " + misconf.message),
                 &context
             )
             return true
         }
         if context.session.transaction.active { context.session.transaction.rejected = true }
-        self.reply(RedisError.misconf, &context)
+        self.reply(misconf, &context)
         return true
     }
 
