@@ -29,7 +29,7 @@ public final class PersistenceState {
     final class Run {
         let id: Int
         let snapshot: KeyspaceSnapshot
-        let encoder: RDBSnapshotEncoder
+        let encoder: any SnapshotFileEncoder
         let file: any RDBChunkWriter
         /// Unix seconds at the start.
         let startedAt: Int64
@@ -42,7 +42,7 @@ public final class PersistenceState {
         init(
             id: Int,
             snapshot: KeyspaceSnapshot,
-            encoder: RDBSnapshotEncoder,
+            encoder: any SnapshotFileEncoder,
             file: any RDBChunkWriter,
             startedAt: Int64,
             startedMicros: Int64,

@@ -260,12 +260,20 @@ extension ServerState {
         }
         do {
             if a.manifest.base == nil && a.manifest.incrs.isEmpty {
-                let name = a.manifest.newBase(rdbPreamble: true)
-                try RDBWriter.write(
-                    keyspace: self.keyspace,
-                    to: self.appendOnlyPath(name),
-                    options: self.aofBaseOptions()
-                )
+                let preamble = self.config.get("aof-use-rdb-preamble") != "no"
+                let name = a.manifest.newBase(rdbPreamble: preamble)
+                let path = self.appendOnlyPath(name)
+                if preamble {
+                    try RDBWriter.write(keyspace: self.keyspace, to: path, options: self.aofBaseOptions())
+                } else {
+                    let memory = RDBMemoryFile()
+                    memory.writesRDBTrailer = false
+                    let timestamped = self.config.get("aof-timestamp-enabled") == "yes"
+                    let encoder = AOFSnapshotEncoder(writer: memory, timestamp: timestamped ? self.clock() / 1000 : nil)
+                    KeyspaceSnapshot(of: self.keyspace, consumer: encoder).run()
+                    encoder.finish { _ in }
+                    try AOFFile.writeAtomically(memory.bytes, to: path, tempPath: path + ".tmp")
+                }
                 self.persistence.notice("Creating AOF base file \(name) on server start")
             }
             if a.manifest.incrs.isEmpty {

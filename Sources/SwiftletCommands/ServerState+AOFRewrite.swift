@@ -56,7 +56,8 @@ extension ServerState {
             a.selectedDatabase = -1
             incrName = name
         }
-        let baseName = next.newBase(rdbPreamble: true)
+        let preamble = self.config.get("aof-use-rdb-preamble") != "no"
+        let baseName = next.newBase(rdbPreamble: preamble)
         if let incrName {
             next.retireIncrs(before: incrName)
         } else {
@@ -78,9 +79,21 @@ extension ServerState {
             return false
         }
         let rewrite = AppendOnlyState.Rewrite(baseName: baseName, incrName: incrName ?? "", manifest: next)
-        let encoder = RDBSnapshotEncoder(writer: file, options: self.aofBaseOptions())
-        let snapshot = KeyspaceSnapshot(of: self.keyspace, consumer: encoder)
-        encoder.databaseSizes = zip(snapshot.keysAtStart, snapshot.expiresAtStart).map { ($0, $1) }
+        let encoder: any SnapshotFileEncoder
+        let snapshot: KeyspaceSnapshot
+        if preamble {
+            let rdb = RDBSnapshotEncoder(writer: file, options: self.aofBaseOptions())
+            snapshot = KeyspaceSnapshot(of: self.keyspace, consumer: rdb)
+            rdb.databaseSizes = zip(snapshot.keysAtStart, snapshot.expiresAtStart).map { ($0, $1) }
+            encoder = rdb
+        } else {
+            // aof-use-rdb-preamble no: the base is commands (SET, RPUSH, SADD, ZADD, HMSET, PEXPIREAT).
+            file.writesRDBTrailer = false
+            let timestamped = self.config.get("aof-timestamp-enabled") == "yes"
+            let commands = AOFSnapshotEncoder(writer: file, timestamp: timestamped ? self.clock() / 1000 : nil)
+            snapshot = KeyspaceSnapshot(of: self.keyspace, consumer: commands)
+            encoder = commands
+        }
         p.nextRunID += 1
         let run = PersistenceState.Run(
             id: p.nextRunID,

@@ -587,3 +587,46 @@ def test_kill9_never_loses_an_acknowledged_write(tmp_path):
         thread.join(timeout=10)
         acknowledged = progress["acked"]
     assert acknowledged > 20
+
+
+def test_rewrite_without_rdb_preamble_writes_commands(tmp_path):
+    """aof-use-rdb-preamble no: the base is commands (RPUSH/SADD/ZADD/HMSET in batches of 64, PEXPIREAT), which
+    redis-check-aof accepts and real Redis loads."""
+    ours = tmp_path / "swiftlet"
+    ours.mkdir()
+    server = start_swiftlet(ours, "--appendonly", "yes", "--aof-use-rdb-preamble", "no")
+    try:
+        with server.connect() as conn:
+            build_dataset(conn)
+            call(conn, "BGREWRITEAOF")
+            wait_rewrite(conn)
+            random_mix(conn, seed=21, count=500)
+            expected = snapshot_all(conn)
+        entries = manifest(ours)
+        assert entries[0][1] == "appendonly.aof.2.base.aof", entries
+        with open(ours / "appendonlydir" / entries[0][1], "rb") as f:
+            base = f.read()
+        assert base.startswith(b"*2\r\n$6\r\nSELECT\r\n") and b"HMSET" in base and b"PEXPIREAT" in base
+        # l:big has 20000 elements: RPUSH commands of 64 elements (the header counts the name and the key).
+        assert base.count(b"*66\r\n$5\r\nRPUSH\r\n$5\r\nl:big\r\n") == 20000 // 64
+    finally:
+        kill9(server)
+    check = subprocess.run(
+        [require_tool("redis-check-aof"), str(ours / "appendonlydir" / "appendonly.aof.manifest")],
+        capture_output=True, text=True,
+    )
+    assert "All AOF files and manifest are valid" in check.stdout, check.stdout + check.stderr
+    again = start_swiftlet(ours, "--appendonly", "yes")
+    try:
+        with again.connect() as conn:
+            compare(expected, snapshot_all(conn))
+    finally:
+        again.stop()
+    theirs = tmp_path / "redis"
+    shutil.copytree(ours, theirs)
+    redis = start_redis(theirs, "--appendonly", "yes")
+    try:
+        with redis.connect() as conn:
+            compare(expected, snapshot_all(conn))
+    finally:
+        redis.stop()

@@ -23,6 +23,13 @@ public protocol RDBChunkWriter: AnyObject {
     func abort()
 }
 
+/// What a background snapshot encodes into: an RDB (``RDBSnapshotEncoder``) or commands for an AOF base
+/// (``AOFSnapshotEncoder``).
+public protocol SnapshotFileEncoder: SnapshotConsumer {
+    /// Hands over what is buffered and completes the file.
+    func finish(completion: @escaping @Sendable (Result<Int, RDBError>) -> Void)
+}
+
 /// A growable byte buffer that the encoder writes into and the snapshot empties chunk by chunk.
 struct ChunkSink: ByteSink {
     var bytes: [UInt8] = []
@@ -38,7 +45,7 @@ struct ChunkSink: ByteSink {
 /// snapshot hands it over, preceded by SELECTDB whenever the database changes (keys saved before a write may
 /// belong to any database, and Redis's loader accepts any number of SELECTDB opcodes) and, the first time a
 /// database appears, RESIZEDB with its size at the start.
-public final class RDBSnapshotEncoder: SnapshotConsumer {
+public final class RDBSnapshotEncoder: SnapshotFileEncoder {
     private var encoder: RDBEncoder<ChunkSink>
     private let writer: any RDBChunkWriter
     private let options: RDBWriter.Options
@@ -121,6 +128,8 @@ public final class RDBBackgroundFile: RDBChunkWriter, @unchecked Sendable {
     private var sink: FileSink
     private var error: RDBError?
     private let pending = Atomic<Int>(0)
+    /// Whether `finish` appends the EOF opcode and the checksum; off for an AOF base written as commands.
+    public var writesRDBTrailer = true
 
     /// Opens the temp file beside `path` (errors are reported at once, like a failed fork): by default
     /// `temp-bgsave-<pid>.rdb`, as Redis's BGSAVE child names it.
@@ -152,9 +161,11 @@ public final class RDBBackgroundFile: RDBChunkWriter, @unchecked Sendable {
         self.queue.async {
             do {
                 if let error = self.error { throw error }
-                try self.sink.write(byte: RDBFormat.Opcode.eof.rawValue)
-                let crc = checksum ? self.sink.checksum : 0
-                try self.sink.write(littleEndian: crc, count: 8)
+                if self.writesRDBTrailer {
+                    try self.sink.write(byte: RDBFormat.Opcode.eof.rawValue)
+                    let crc = checksum ? self.sink.checksum : 0
+                    try self.sink.write(littleEndian: crc, count: 8)
+                }
                 try self.sink.flush()
                 let size = self.sink.offset
                 if fsync(self.fd) != 0 { throw RDBWriter.ioError("fsync \(self.tempPath)") }
@@ -194,6 +205,8 @@ public final class RDBBackgroundFile: RDBChunkWriter, @unchecked Sendable {
 /// Collects a snapshot in memory (tests, DEBUG-style uses).
 public final class RDBMemoryFile: RDBChunkWriter {
     public private(set) var bytes: [UInt8] = []
+    /// Whether `finish` appends the EOF opcode and the checksum (not for commands).
+    public var writesRDBTrailer = true
 
     public init() {}
 
@@ -204,6 +217,10 @@ public final class RDBMemoryFile: RDBChunkWriter {
     }
 
     public func finish(checksum: Bool, completion: @escaping @Sendable (Result<Int, RDBError>) -> Void) {
+        guard self.writesRDBTrailer else {
+            completion(.success(self.bytes.count))
+            return
+        }
         self.bytes.append(RDBFormat.Opcode.eof.rawValue)
         let crc = checksum ? self.bytes.withUnsafeBytes { CRC64.update(0, $0) } : 0
         withUnsafeBytes(of: crc.littleEndian) { self.bytes += $0 }
