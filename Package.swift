@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "SwiftletClient", targets: ["SwiftletClient"]),
         .executable(name: "swiftlet-server", targets: ["swiftlet-server"]),
         .executable(name: "swiftlet-check-rdb", targets: ["swiftlet-check-rdb"]),
+        .executable(name: "swiftlet-check-aof", targets: ["swiftlet-check-aof"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -86,6 +87,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "swiftlet-check-rdb",
+            dependencies: ["SwiftletPersistence", "SwiftletKeyspace"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "swiftlet-check-aof",
             dependencies: ["SwiftletPersistence", "SwiftletKeyspace"],
             swiftSettings: swiftSettings
         ),

@@ -8,7 +8,7 @@ public struct AOFCommandReader {
     public enum Item: Equatable {
         /// A command: the byte ranges of its arguments, name first, and where it starts and ends in the data.
         case command(arguments: [Range<Int>], span: Range<Int>)
-        /// An annotation line without its `#` and line end.
+        /// An annotation line without its `#` and line end (LF or CRLF, none at the end of the data).
         case annotation(String, span: Range<Int>)
     }
 
@@ -31,12 +31,18 @@ public struct AOFCommandReader {
         let start = self.offset
         guard start < self.bytes.count else { return nil }
         if self.bytes[start] == UInt8(ascii: "#") {
-            guard let end = self.lineEnd(from: start) else {
-                throw AOFError(.truncated(validLength: start), offset: self.bytes.count)
-            }
-            let text = String(decoding: self.bytes[(start + 1)..<end], as: UTF8.self)
-            self.offset = end + 2
-            return .annotation(text, span: start..<self.offset)
+            // Redis reads an annotation with `fgets` into a buffer of AOF_ANNOTATION_LINE_MAX_LEN (1024) bytes: up
+            // to and including the first LF, at most 1023 bytes, or to the end of the file (a last line without
+            // its LF is complete). The loader and redis-check-aof both skip it that way.
+            let limit = min(self.bytes.count, start + 1023)
+            var end = start
+            while end < limit && self.bytes[end] != 10 { end += 1 }
+            if end < limit { end += 1 }
+            var textEnd = end
+            if textEnd > start + 1 && self.bytes[textEnd - 1] == 10 { textEnd -= 1 }
+            if textEnd > start + 1 && self.bytes[textEnd - 1] == 13 { textEnd -= 1 }
+            self.offset = end
+            return .annotation(String(decoding: self.bytes[(start + 1)..<textEnd], as: UTF8.self), span: start..<end)
         }
         guard self.bytes[start] == UInt8(ascii: "*") else {
             throw AOFError(.badFormat("expected '*' to start a command"), offset: start)
