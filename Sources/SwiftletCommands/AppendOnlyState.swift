@@ -5,9 +5,9 @@ import SwiftletPersistence
 /// fsync, BGREWRITEAOF, loading and INFO persistence share. The work is in `ServerState+AOF.swift`.
 ///
 /// Every change is propagated as the command that made it, in deterministic form (relative expiry as PXAT or
-/// PEXPIREAT, SPOP as SREM...). The ops of one client command (with the lazy expiries and the served blocked
-/// clients it caused) are collected in `pending` and committed when the command is done, wrapped in MULTI/EXEC
-/// when there are several, as Redis 7.0's `propagatePendingCommands`. Committed commands wait in `buffer` until
+/// PEXPIREAT, SPOP as SREM...). The ops of one client command (with the lazy expiries it caused) are encoded
+/// straight into `buffer` and committed when the command is done, wrapped in MULTI/EXEC when there are several, as
+/// Redis 7.0's `propagatePendingCommands`. Committed commands wait in `buffer` until
 /// the event loop has handled its round of reads, then one `write(2)` appends them to the incremental file
 /// (Redis's `beforeSleep`); with appendfsync always the replies of that round are held until the fsync is done.
 public final class AppendOnlyState {
@@ -44,11 +44,16 @@ public final class AppendOnlyState {
 
     // MARK: Ops of the running command
 
-    /// Encoded ops of the running client command, and where each starts and which database it runs in.
+    /// Ops of the running client command already in `buffer`, and where the first one starts (after its SELECT).
     @exclusivity(unchecked)
-    var pending: [UInt8] = []
+    var pendingOpCount = 0
     @exclusivity(unchecked)
-    var pendingOps: [(database: Int, start: Int)] = []
+    var commandStart = 0
+    /// The running command's first op went into an empty buffer: the once-per-iteration write must be scheduled.
+    @exclusivity(unchecked)
+    var scheduleFlush = false
+    /// `aof-timestamp-enabled`.
+    var timestamps = false
     /// Set by a command that propagates something else than its own arguments (see `CommandContext.propagate`).
     @exclusivity(unchecked)
     var replacement: [[ByteBuffer]]?

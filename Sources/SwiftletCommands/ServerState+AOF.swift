@@ -20,7 +20,9 @@ extension ServerState {
 
     func appendOnlyPath(_ name: String) -> String { AOFFile.join(self.appendOnlyDirectory, name) }
 
+    /// Reads `appendfsync` and `aof-timestamp-enabled` (config observers call it again on CONFIG SET).
     func readFsyncPolicy() {
+        self.aof.timestamps = self.config.get("aof-timestamp-enabled") == "yes"
         switch self.config.get("appendfsync") {
         case "always": self.aof.fsyncPolicy = .always
         case "no": self.aof.fsyncPolicy = .no
@@ -69,50 +71,53 @@ extension ServerState {
 
     static let delName = ByteBuffer(string: "DEL")
 
+    /// Encodes an op straight into the AOF buffer. The first op of a client command is preceded by the `#TS:`
+    /// annotation when one is due and by SELECT when its database is not the last one written; MULTI is inserted
+    /// before the first op only if a second one follows (``commitPropagation()``).
     private func addPendingOp(database: Int, _ arguments: [ByteBuffer]) {
         let a = self.aof
-        a.pendingOps.append((database, a.pending.count))
-        AOFCommandWriter.appendHeader(arguments.count, to: &a.pending)
+        if a.pendingOpCount == 0 {
+            if a.buffer.isEmpty { a.scheduleFlush = true }
+            if a.timestamps { self.annotateTimestamp() }
+            self.selectDatabase(database)
+            a.commandStart = a.buffer.count
+        } else {
+            self.selectDatabase(database)
+        }
+        a.pendingOpCount += 1
+        AOFCommandWriter.appendHeader(arguments.count, to: &a.buffer)
         for argument in arguments {
-            argument.withUnsafeReadableBytes { AOFCommandWriter.appendArgument($0, to: &a.pending) }
+            argument.withUnsafeReadableBytes { AOFCommandWriter.appendArgument($0, to: &a.buffer) }
         }
     }
 
-    /// Moves the ops of the finished client command into the AOF buffer: one op as is, several in MULTI/EXEC, each
-    /// preceded by SELECT when its database differs from the previous one's.
+    /// The client command is done: several ops become a MULTI/EXEC block (a transaction with one write is written
+    /// bare, as Redis's `propagatePendingCommands`), and the once-per-iteration write is scheduled.
     func commitPropagation() {
         let a = self.aof
-        guard !a.pendingOps.isEmpty else { return }
-        let wasEmpty = a.buffer.isEmpty
-        if self.config.get("aof-timestamp-enabled") == "yes" {
-            let seconds = self.clock() / 1000
-            if seconds != a.lastTimestamp {
-                a.buffer.append(contentsOf: Array("#TS:\(seconds)\r\n".utf8))
-                a.lastTimestamp = seconds
-            }
-        }
-        if a.pendingOps.count == 1 {
-            self.selectDatabase(a.pendingOps[0].database)
-            a.buffer.append(contentsOf: a.pending)
-        } else {
-            self.selectDatabase(a.pendingOps[0].database)
-            a.buffer.append(contentsOf: Self.multiOp)
-            for (index, op) in a.pendingOps.enumerated() {
-                let end = index + 1 < a.pendingOps.count ? a.pendingOps[index + 1].start : a.pending.count
-                self.selectDatabase(op.database)
-                a.buffer.append(contentsOf: a.pending[op.start..<end])
-            }
+        guard a.pendingOpCount > 0 else { return }
+        if a.pendingOpCount > 1 {
+            a.buffer.insert(contentsOf: Self.multiOp, at: a.commandStart)
             a.buffer.append(contentsOf: Self.execOp)
         }
-        a.pending.removeAll(keepingCapacity: true)
-        a.pendingOps.removeAll(keepingCapacity: true)
-        if wasEmpty {
+        a.pendingOpCount = 0
+        if a.scheduleFlush {
+            a.scheduleFlush = false
             if self.scheduleOutboxFlush != nil {
                 self.requestBeforeSleep()
             } else if self.commandDepth == 0 && !self.isInBatch {
                 self.flushAppendOnlyFile()
             }
         }
+    }
+
+    /// `#TS:<unix seconds>` before the first command of each second (aof-timestamp-enabled).
+    private func annotateTimestamp() {
+        let a = self.aof
+        let seconds = self.clock() / 1000
+        guard seconds != a.lastTimestamp else { return }
+        a.buffer.append(contentsOf: Array("#TS:\(seconds)\r\n".utf8))
+        a.lastTimestamp = seconds
     }
 
     static let multiOp = Array("*1\r\n$5\r\nMULTI\r\n".utf8)
@@ -152,7 +157,8 @@ extension ServerState {
     /// always it stops the server, as Redis does, since replies were promised only after the fsync.
     public func flushAppendOnlyFile() {
         let a = self.aof
-        guard !a.buffer.isEmpty, let file = a.file else { return }
+        // Never in the middle of a client command: its ops may still become a MULTI/EXEC block.
+        guard !a.buffer.isEmpty, a.pendingOpCount == 0, let file = a.file else { return }
         let failure = a.buffer.withUnsafeBytes { raw -> AOFError? in
             do {
                 try file.write(raw)
@@ -268,8 +274,10 @@ extension ServerState {
                 } else {
                     let memory = RDBMemoryFile()
                     memory.writesRDBTrailer = false
-                    let timestamped = self.config.get("aof-timestamp-enabled") == "yes"
-                    let encoder = AOFSnapshotEncoder(writer: memory, timestamp: timestamped ? self.clock() / 1000 : nil)
+                    let encoder = AOFSnapshotEncoder(
+                        writer: memory,
+                        timestamp: a.timestamps ? self.clock() / 1000 : nil
+                    )
                     KeyspaceSnapshot(of: self.keyspace, consumer: encoder).run()
                     encoder.finish { _ in }
                     try AOFFile.writeAtomically(memory.bytes, to: path, tempPath: path + ".tmp")
@@ -346,8 +354,7 @@ extension ServerState {
         a.status = .off
         a.rewriteScheduled = false
         a.buffer.removeAll()
-        a.pending.removeAll()
-        a.pendingOps.removeAll()
+        a.pendingOpCount = 0
         self.propagating = false
     }
 

@@ -89,8 +89,7 @@ extension ServerState {
         } else {
             // aof-use-rdb-preamble no: the base is commands (SET, RPUSH, SADD, ZADD, HMSET, PEXPIREAT).
             file.writesRDBTrailer = false
-            let timestamped = self.config.get("aof-timestamp-enabled") == "yes"
-            let commands = AOFSnapshotEncoder(writer: file, timestamp: timestamped ? self.clock() / 1000 : nil)
+            let commands = AOFSnapshotEncoder(writer: file, timestamp: a.timestamps ? self.clock() / 1000 : nil)
             snapshot = KeyspaceSnapshot(of: self.keyspace, consumer: commands)
             encoder = commands
         }

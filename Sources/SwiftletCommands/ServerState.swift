@@ -285,6 +285,7 @@ public final class ServerState {
             config.observers[name] = { [unowned(unsafe) self] _ in self.refreshHotConfig() }
         }
         config.observers["appendfsync"] = { [unowned(unsafe) self] _ in self.readFsyncPolicy() }
+        config.observers["aof-timestamp-enabled"] = { [unowned(unsafe) self] _ in self.readFsyncPolicy() }
         config.appliers["appendonly"] = { [unowned(unsafe) self] text in
             if text == "yes" { return self.startAppendOnly().map { _ in "Unable to turn on AOF. Check server logs." } }
             self.stopAppendOnly()
@@ -351,6 +352,7 @@ public final class ServerState {
     deinit {
         for name in ServerState.observedParameters { self.config.observers[name] = nil }
         self.config.observers["appendfsync"] = nil
+        self.config.observers["aof-timestamp-enabled"] = nil
         self.config.appliers["appendonly"] = nil
     }
 

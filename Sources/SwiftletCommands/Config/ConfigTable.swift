@@ -325,10 +325,17 @@ public enum ConfigTable {
         "shutdown-on-sigterm": (.honoured, "save / nosave / force for the SIGTERM shutdown save."),
         "shutdown-on-sigint": (.honoured, "save / nosave / force for the SIGINT shutdown save."),
         "rdb-key-save-delay": (.honoured, "Microseconds between keys of a BGSAVE walk (tests), without blocking."),
-        "appendonly": (.planned, "Stored; AOF persistence is a later issue."),
-        "appendfsync": (.planned, "Stored; AOF persistence is a later issue."),
-        "appendfilename": (.planned, "Stored; AOF persistence is a later issue."),
-        "appenddirname": (.planned, "Stored; AOF persistence is a later issue."),
+        "appendonly": (
+            .honoured, "The multi-part AOF; at startup it is loaded instead of the RDB; CONFIG SET starts a rewrite."
+        ),
+        "appendfsync": (.honoured, "always (replies after the fsync), everysec (background fsync), no."),
+        "appendfilename": (.honoured, "Prefix of the AOF file names and of the manifest."),
+        "appenddirname": (.honoured, "The AOF directory in `dir`."),
+        "aof-use-rdb-preamble": (.honoured, "A rewrite's base is an RDB (yes) or commands (no)."),
+        "aof-load-truncated": (.honoured, "A torn last file is cut to its last complete command and loaded."),
+        "aof-timestamp-enabled": (.honoured, "`#TS:<unix seconds>` annotations, at most one per second."),
+        "auto-aof-rewrite-percentage": (.honoured, "Automatic BGREWRITEAOF on this growth over the last base."),
+        "auto-aof-rewrite-min-size": (.honoured, "No automatic rewrite below this size."),
     ]
 }
 
