@@ -114,20 +114,38 @@ public enum AOFCommandWriter {
     }
 
     public static func appendHeader(_ count: Int, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "*"))
-        self.appendDecimal(count, to: &out)
-        out.append(13)
-        out.append(10)
+        self.appendLine(UInt8(ascii: "*"), count, to: &out)
     }
 
+    /// `$<len>\r\n<bytes>\r\n`: three copies, not one append per byte (this runs for every propagated argument).
     public static func appendArgument(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "$"))
-        self.appendDecimal(bytes.count, to: &out)
-        out.append(13)
-        out.append(10)
+        self.appendLine(UInt8(ascii: "$"), bytes.count, to: &out)
         out.append(contentsOf: bytes)
-        out.append(13)
-        out.append(10)
+        out.append(contentsOf: Self.crlf)
+    }
+
+    static let crlf: [UInt8] = [13, 10]
+
+    /// `<prefix><decimal>\r\n` in one append.
+    static func appendLine(_ prefix: UInt8, _ value: Int, to out: inout [UInt8]) {
+        var line: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &line) { raw in
+            var digits = 0
+            var v = value
+            repeat {
+                digits += 1
+                v /= 10
+            } while v > 0
+            raw[0] = prefix
+            v = value
+            for i in stride(from: digits, through: 1, by: -1) {
+                raw[i] = UInt8(48 + v % 10)
+                v /= 10
+            }
+            raw[digits + 1] = 13
+            raw[digits + 2] = 10
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[0..<(digits + 3)]))
+        }
     }
 
     public static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
