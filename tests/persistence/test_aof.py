@@ -636,3 +636,53 @@ def test_rewrite_without_rdb_preamble_writes_commands(tmp_path):
             compare(expected, snapshot_all(conn))
     finally:
         redis.stop()
+
+
+def test_automatic_rewrite_on_growth(tmp_path):
+    server = start_swiftlet(
+        tmp_path, "--appendonly", "yes", "--auto-aof-rewrite-min-size", "65536", "--auto-aof-rewrite-percentage", "100"
+    )
+    try:
+        with server.connect() as conn:
+            for i in range(3000):
+                call(conn, "SET", "key:%d" % (i % 100), "x" * 40)
+            deadline = time.monotonic() + 30
+            while info(conn)["aof_rewrites"] == "0" and time.monotonic() < deadline:
+                time.sleep(0.05)
+            fields = wait_rewrite(conn)
+            assert int(fields["aof_rewrites"]) >= 1
+            assert "Starting automatic rewriting of AOF on" in server.log_tail(20000)
+            # After the rewrite the base holds the 100 keys; the log no longer grows with every overwrite's history.
+            assert int(fields["aof_current_size"]) < 65536
+            expected = snapshot_all(conn)
+    finally:
+        server.stop()
+    again = start_swiftlet(tmp_path, "--appendonly", "yes")
+    try:
+        with again.connect() as conn:
+            compare(expected, snapshot_all(conn))
+    finally:
+        again.stop()
+
+
+def test_timestamp_annotations(tmp_path):
+    server = start_swiftlet(tmp_path, "--appendonly", "yes", "--aof-timestamp-enabled", "yes")
+    try:
+        with server.connect() as conn:
+            call(conn, "SET", "a", "1")
+            time.sleep(1.1)
+            call(conn, "SET", "b", "2")
+            call(conn, "SET", "c", "3")
+    finally:
+        server.stop()
+    with open(incr_path(tmp_path), "rb") as f:
+        data = f.read()
+    stamps = re.findall(rb"#TS:(\d+)\r\n", data)
+    assert len(stamps) == 2 and int(stamps[1]) > int(stamps[0]), data
+    assert data.startswith(b"#TS:")
+    again = start_swiftlet(tmp_path, "--appendonly", "yes")
+    try:
+        with again.connect() as conn:
+            assert call(conn, "MGET", "a", "b", "c") == [b"1", b"2", b"3"]
+    finally:
+        again.stop()
