@@ -25,12 +25,15 @@ public final class AppendOnlyState {
         case no
     }
 
+    @exclusivity(unchecked)
     public internal(set) var status = Status.off
+    @exclusivity(unchecked)
     var fsyncPolicy = FsyncPolicy.everysec
     /// Commands committed and not yet written to the file.
     @exclusivity(unchecked)
     var buffer: [UInt8] = []
     /// The database the log's last SELECT named (-1: the next command writes one).
+    @exclusivity(unchecked)
     var selectedDatabase = -1
     /// The incremental file being appended to.
     var file: AOFFile?
@@ -53,6 +56,7 @@ public final class AppendOnlyState {
     @exclusivity(unchecked)
     var scheduleFlush = false
     /// `aof-timestamp-enabled`.
+    @exclusivity(unchecked)
     var timestamps = false
     /// Set by a command that propagates something else than its own arguments (see `CommandContext.propagate`).
     @exclusivity(unchecked)

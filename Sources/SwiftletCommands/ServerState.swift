@@ -133,6 +133,7 @@ public final class ServerState {
     /// Channel and pattern subscriptions.
     public let pubsub = PubSubRegistry()
     /// CLIENT PAUSE: the mode in force, its end (unix milliseconds), and the clients waiting for it to end.
+    @exclusivity(unchecked)
     public internal(set) var pauseMode = PauseMode.off
     public internal(set) var pauseEnd: Int64 = 0
     var postponedClients: [ClientSession] = []

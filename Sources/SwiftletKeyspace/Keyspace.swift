@@ -29,8 +29,10 @@ public final class Keyspace {
     @exclusivity(unchecked)
     public var loading = false
     /// Called after a key was removed because its time to live passed (notifications, AOF, WATCH).
+    @exclusivity(unchecked)
     public var onExpired: ((Database, UnsafeRawBufferPointer) -> Void)?
     /// Called after a key was added to a database (the "new" keyspace event); nil unless someone listens.
+    @exclusivity(unchecked)
     public var onAdded: ((Database, UnsafeRawBufferPointer) -> Void)?
     /// The random source for RANDOMKEY, sampling and LFU.
     @exclusivity(unchecked)
