@@ -7,11 +7,16 @@ public final class ClientSession {
     public let id: Int
     @exclusivity(unchecked)
     public var database = 0
+    @exclusivity(unchecked)
     public var protocolVersion: RESPVersion = .resp2
+    @exclusivity(unchecked)
     public var name: [UInt8]?
     /// `ip:port` of the peer and of the local end, as `CLIENT LIST` prints them.
+    @exclusivity(unchecked)
     public var address: String
+    @exclusivity(unchecked)
     public var localAddress: String
+    @exclusivity(unchecked)
     public var fileDescriptor: Int
     public let createdAt: Int64
     @exclusivity(unchecked)
@@ -31,20 +36,26 @@ public final class ClientSession {
     /// CLIENT NO-TOUCH: reads do not change the access clock.
     @exclusivity(unchecked)
     public var noTouch = false
+    @exclusivity(unchecked)
     public var noEvict = false
     /// Bytes waiting in the query buffer and replies waiting to be written, for `CLIENT LIST`.
+    @exclusivity(unchecked)
     public var queryBufferLength = 0
+    @exclusivity(unchecked)
     public var outputBufferLength = 0
     /// Set by the server: closes the connection from outside its own request (CLIENT KILL).
+    @exclusivity(unchecked)
     public var kill: (() -> Void)?
     /// The wait this client is suspended in (BLPOP & co.); its connection reads no further requests meanwhile.
     @exclusivity(unchecked)
     public var blocked: BlockedClient?
     /// Set by the server: writes the reply that ends a wait (served, timed out, CLIENT UNBLOCK) to the client's
     /// connection and resumes reading its requests.
+    @exclusivity(unchecked)
     public var deliverUnblocked: ((ByteBuffer) -> Void)?
     /// Channel, pattern and shard-channel subscriptions; `isSubscribed` while there is any (RESP2 subscribed mode,
     /// and the `pubsub` class of client-output-buffer-limit).
+    @exclusivity(unchecked)
     public internal(set) var subscriptions = Subscriptions()
     @exclusivity(unchecked)
     public internal(set) var isSubscribed = false
@@ -52,9 +63,12 @@ public final class ClientSession {
     @exclusivity(unchecked)
     public var outbox = ByteBuffer()
     /// Set by the server: writes `outbox` to the connection and empties it.
+    @exclusivity(unchecked)
     public var flushOutbox: (() -> Void)?
     /// The request a CLIENT PAUSE holds back, and the server's hook that runs it when the pause ends.
+    @exclusivity(unchecked)
     public var postponed: [ByteBuffer]?
+    @exclusivity(unchecked)
     public var resumePostponed: (() -> Void)?
     /// CLIENT TRACKING settings, nil while tracking is off.
     @exclusivity(unchecked)
@@ -64,11 +78,13 @@ public final class ClientSession {
     @exclusivity(unchecked)
     public internal(set) var trackingCaching = false
     /// MONITOR: this client receives a line for every command the server runs.
+    @exclusivity(unchecked)
     public internal(set) var isMonitor = false
     /// CLIENT REPLY OFF/SKIP.
     @exclusivity(unchecked)
     public internal(set) var replyControl: ReplyControl = []
     /// When the output buffer first passed the soft limit of its class (unix milliseconds), 0 while below it.
+    @exclusivity(unchecked)
     public var softLimitReachedAt: Int64 = 0
 
     public init(id: Int, address: String, localAddress: String, fileDescriptor: Int = -1, now: Int64) {
@@ -135,12 +151,16 @@ public final class ServerState {
     /// CLIENT PAUSE: the mode in force, its end (unix milliseconds), and the clients waiting for it to end.
     @exclusivity(unchecked)
     public internal(set) var pauseMode = PauseMode.off
+    @exclusivity(unchecked)
     public internal(set) var pauseEnd: Int64 = 0
+    @exclusivity(unchecked)
     var postponedClients: [ClientSession] = []
     /// Set by the server layer: runs ``flushOutboxes()`` once the event loop has handled the current round of
     /// reads. Without it (embedded store, tests) outboxes are flushed at the end of each read batch.
+    @exclusivity(unchecked)
     public var scheduleOutboxFlush: (() -> Void)?
     /// Set by the server layer: calls ``endPauseIfDue()`` after this many milliseconds.
+    @exclusivity(unchecked)
     public var schedulePauseEnd: ((Int64) -> Void)?
     /// CLIENT TRACKING: the keys tracking clients read, and the BCAST prefixes.
     public let tracking = TrackingRegistry()
@@ -158,6 +178,7 @@ public final class ServerState {
     /// depth 1 may block, and ready keys are served when it is done.
     @exclusivity(unchecked)
     public internal(set) var commandDepth = 0
+    @exclusivity(unchecked)
     private var nextClientID = 1
     /// Whether a client's output buffer (bytes its connection has not written yet) is past its class's
     /// client-output-buffer-limit: over the hard limit, or over the soft limit for longer than its seconds.
@@ -184,6 +205,7 @@ public final class ServerState {
     /// Changes since the last save.
     @exclusivity(unchecked)
     public var dirty = 0
+    @exclusivity(unchecked)
     public var lastSaveTime: Int64
     /// SAVE, BGSAVE, save points and their status (`ServerState+Persistence.swift`).
     public let persistence = PersistenceState()
@@ -206,23 +228,35 @@ public final class ServerState {
     private var batchClock: Int64 = -1
     /// A monotonic clock in microseconds, for durations.
     /// Port actually bound, path of the config file, executable: for INFO server.
+    @exclusivity(unchecked)
     public var boundPort = 0
+    @exclusivity(unchecked)
     public var configFile = ""
+    @exclusivity(unchecked)
     public var executable = ""
     /// Set by the server layer; called by SHUTDOWN. Returns an error text if shutdown was refused.
+    @exclusivity(unchecked)
     public var requestShutdown: ((ShutdownRequest) -> String?)?
     /// Set by the server layer; blocks the loop (DEBUG SLEEP).
+    @exclusivity(unchecked)
     public var sleep: ((Double) -> Void)?
     /// `DEBUG SET-ACTIVE-EXPIRE`: whether the server tick expires keys in the background.
+    @exclusivity(unchecked)
     public var activeExpireEnabled = true
     /// Heap in use when the server started, and the highest seen since (INFO memory).
+    @exclusivity(unchecked)
     public var startupAllocated = 0
+    @exclusivity(unchecked)
     public var peakAllocated = 0
     /// Time spent in the active expire cycle, in microseconds.
+    @exclusivity(unchecked)
     public var expireCycleMicroseconds: Int64 = 0
     /// Commands per second over the last sampling window, updated by the server tick.
+    @exclusivity(unchecked)
     public var instantaneousOpsPerSecond = 0
+    @exclusivity(unchecked)
     private var opsSamples: [Int] = []
+    @exclusivity(unchecked)
     private var lastOpsSample: (time: Int64, commands: Int) = (0, 0)
 
     /// CONFIG RESETSTAT.

@@ -11,8 +11,10 @@ public final class Database {
     @exclusivity(unchecked)
     var expires = KeyTable()
     /// Cursor of the active expire cycle's walk over `expires`.
+    @exclusivity(unchecked)
     var expireCursor: UInt64 = 0
     /// Running estimate of the average TTL of keys with one, for `INFO keyspace` (`avg_ttl`).
+    @exclusivity(unchecked)
     public internal(set) var averageTTL: Int64 = 0
     /// The keyspace owns its databases and outlives them, so the back reference needs no reference counting.
     unowned(unsafe) let keyspace: Keyspace

@@ -19,13 +19,18 @@ import Darwin
 public final class FieldTable {
     public typealias Node = UnsafeMutableRawPointer
 
+    @exclusivity(unchecked)
     private var tables: (FieldBuckets, FieldBuckets)
     /// Bucket index of table 0 that the rehash moves next; -1 when no rehash is in progress.
+    @exclusivity(unchecked)
     private var rehashIndex = -1
+    @exclusivity(unchecked)
     public private(set) var count = 0
     /// Set while a scan callback runs: no rehash step may move nodes under it.
+    @exclusivity(unchecked)
     private var rehashPaused = 0
     /// Bytes requested from `malloc` for the nodes (MEMORY USAGE).
+    @exclusivity(unchecked)
     public private(set) var nodeBytes = 0
     /// Whether nodes carry a value (hashes) or only a key (sets).
     public let hasValues: Bool

@@ -21,9 +21,12 @@ public struct HashLimits: Sendable {
 /// Buffers handed out (values, fields during iteration) are valid until the hash is next mutated.
 public final class HashValue: CollectionValue {
     /// The listpack encoding, while `table` is nil.
+    @exclusivity(unchecked)
     private var packed = PackedList()
+    @exclusivity(unchecked)
     private var packedCount = 0
     /// The hashtable encoding, once converted.
+    @exclusivity(unchecked)
     public private(set) var table: FieldTable?
 
     public init() {}

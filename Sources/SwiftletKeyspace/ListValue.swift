@@ -6,7 +6,9 @@ import DequeModule
 /// walk inside one node. Small elements take 2–10 bytes, as in Redis. Redis 7.0 reports every list as
 /// `quicklist`.
 public final class ListValue: CollectionValue {
+    @exclusivity(unchecked)
     var nodes: Deque<ListNode> = []
+    @exclusivity(unchecked)
     public internal(set) var count = 0
     /// Most bytes of entries in one node (`list-max-listpack-size`: -1 … -5 are 4 KiB … 64 KiB).
     let maxNodeBytes: Int

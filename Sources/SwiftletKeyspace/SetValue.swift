@@ -8,8 +8,10 @@
 /// Buffers handed out are valid until the set is next mutated.
 public final class SetValue: CollectionValue {
     /// The intset encoding, while `table` is nil: sorted ascending, no duplicates.
+    @exclusivity(unchecked)
     public private(set) var ints: [Int64] = []
     /// The hashtable encoding, once converted.
+    @exclusivity(unchecked)
     public private(set) var table: FieldTable?
 
     /// Redis caps intsets at 2^30 entries whatever `set-max-intset-entries` says.

@@ -4,10 +4,14 @@
 ///
 /// Nodes are chained through their own `next` field: the index costs one bucket slot per member and nothing else.
 final class SortedSetIndex {
+    @exclusivity(unchecked)
     private var tables: (NodeBuckets, NodeBuckets)
     /// Bucket index of table 0 that the rehash moves next; -1 when no rehash is in progress.
+    @exclusivity(unchecked)
     private var rehashIndex = -1
+    @exclusivity(unchecked)
     private(set) var count = 0
+    @exclusivity(unchecked)
     private var scanning = 0
 
     static let initialSize = 4
@@ -99,7 +103,7 @@ final class SortedSetIndex {
             var node = self.tables.0.slots[self.rehashIndex]
             self.tables.0.slots[self.rehashIndex] = nil
             while let n = node {
-                node = n.header.next
+                node = n.fields.pointee.next
                 self.tables.0.used -= 1
                 self.tables.1.push(n)
             }
@@ -126,7 +130,7 @@ final class SortedSetIndex {
         func emit(_ table: NodeBuckets, _ index: Int) {
             var node = table.slots[index]
             while let n = node {
-                node = n.header.next
+                node = n.fields.pointee.next
                 body(n)
             }
         }
@@ -177,8 +181,8 @@ struct NodeBuckets {
             var node = self.slots[i]
             self.slots[i] = nil
             while let n = node {
-                node = n.header.next
-                n.header.next = nil
+                node = n.fields.pointee.next
+                n.fields.pointee.next = nil
             }
         }
         self.slots.deinitialize(count: max(self.size, 1))
@@ -190,15 +194,15 @@ struct NodeBuckets {
         if self.size == 0 { return nil }
         var node = self.slots[Int(hash) & (self.size - 1)]
         while let n = node {
-            if n.header.hash == hash && n.memberEquals(member) { return n }
-            node = n.header.next
+            if n.fields.pointee.hash == hash && n.memberEquals(member) { return n }
+            node = n.fields.pointee.next
         }
         return nil
     }
 
     mutating func push(_ node: SortedSetNode) {
-        let i = Int(node.header.hash) & (self.size - 1)
-        node.header.next = self.slots[i]
+        let i = Int(node.fields.pointee.hash) & (self.size - 1)
+        node.fields.pointee.next = self.slots[i]
         self.slots[i] = node
         self.used += 1
     }
@@ -209,18 +213,18 @@ struct NodeBuckets {
         var previous: SortedSetNode?
         var node = self.slots[i]
         while let n = node {
-            if n.header.hash == hash && n.memberEquals(member) {
+            if n.fields.pointee.hash == hash && n.memberEquals(member) {
                 if let previous {
-                    previous.header.next = n.header.next
+                    previous.fields.pointee.next = n.fields.pointee.next
                 } else {
-                    self.slots[i] = n.header.next
+                    self.slots[i] = n.fields.pointee.next
                 }
-                n.header.next = nil
+                n.fields.pointee.next = nil
                 self.used -= 1
                 return n
             }
             previous = n
-            node = n.header.next
+            node = n.fields.pointee.next
         }
         return nil
     }

@@ -22,15 +22,20 @@ public struct SortedSetItem {
 /// A node of the order tree: a leaf holds items, a branch holds children with their sizes.
 final class SortedSetTreeNode {
     /// Leaf: the items, in order.
+    @exclusivity(unchecked)
     var items: [SortedSetItem] = []
     /// Branch: the children, in order.
+    @exclusivity(unchecked)
     var children: [SortedSetTreeNode] = []
     /// Branch: `keys[i]` (i ≥ 1) is ≤ every item under `children[i]` and > every item under `children[i - 1]`.
     /// A separator may name a member that has since been removed; it still separates. `keys[0]` is unused.
+    @exclusivity(unchecked)
     var keys: [SortedSetItem] = []
     /// Branch: number of items under each child.
+    @exclusivity(unchecked)
     var counts: [Int] = []
     /// Number of items under this node.
+    @exclusivity(unchecked)
     var total = 0
     let isLeaf: Bool
 

@@ -8,8 +8,10 @@
 /// listpack) and, like a listpack, stores an integral score as an integer, so -0 becomes 0. Outgrowing either
 /// limit converts it, one way, to `skiplist`, which keeps scores exactly (-0 stays -0).
 public final class SortedSetValue: CollectionValue {
+    @exclusivity(unchecked)
     var tree = SortedSetTree()
     /// The member index; `nil` while the set is `listpack`-encoded.
+    @exclusivity(unchecked)
     var index: SortedSetIndex?
 
     /// The limits of the `listpack` encoding (`zset-max-listpack-entries`, `zset-max-listpack-value`).
@@ -183,7 +185,7 @@ public final class SortedSetValue: CollectionValue {
     /// Inserts a node whose member is known to be absent (the score is adjusted for a `listpack` set).
     func insertNew(_ node: SortedSetNode) {
         if let index {
-            node.header.hash = node.withMember { SortedSetIndex.hash($0) }
+            node.fields.pointee.hash = node.withMember { SortedSetIndex.hash($0) }
             index.insert(node)
         } else {
             node.score = SortedSetValue.listpackScore(node.score)
@@ -202,7 +204,7 @@ public final class SortedSetValue: CollectionValue {
         guard self.index == nil else { return }
         let index = SortedSetIndex(capacity: self.count)
         self.tree.forEach(from: 0) { item in
-            item.node.header.hash = item.node.withMember { SortedSetIndex.hash($0) }
+            item.node.fields.pointee.hash = item.node.withMember { SortedSetIndex.hash($0) }
             index.insert(item.node)
             return true
         }
@@ -216,7 +218,7 @@ public final class SortedSetValue: CollectionValue {
     public func remove(_ member: UnsafeRawBufferPointer) -> Bool {
         guard let node = self.find(member) else { return false }
         self.tree.remove(score: node.score, member: member)
-        if let index { index.remove(member, hash: node.header.hash) }
+        if let index { index.remove(member, hash: node.fields.pointee.hash) }
         return true
     }
 
@@ -224,7 +226,7 @@ public final class SortedSetValue: CollectionValue {
     @discardableResult
     public func remove(at rank: Int) -> SortedSetNode {
         let node = self.tree.remove(at: rank).node
-        if let index { node.withMember { _ = index.remove($0, hash: node.header.hash) } }
+        if let index { node.withMember { _ = index.remove($0, hash: node.fields.pointee.hash) } }
         return node
     }
 

@@ -22,9 +22,12 @@ final class ConnectionHandler: ChannelInboundHandler {
     @exclusivity(unchecked)
     private var closing = false
     /// Inside this connection's own read batch: frames queued for it go out with its replies, after them.
+    @exclusivity(unchecked)
     private var inBatch = false
     /// The timer that ends a blocking command's wait at its deadline.
+    @exclusivity(unchecked)
     private var blockTimer: Scheduled<Void>?
+    @exclusivity(unchecked)
     private var channelContext: ChannelHandlerContext?
     private var logger: Logger
 
