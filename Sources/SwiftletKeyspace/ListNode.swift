@@ -18,30 +18,23 @@ final class ListNode: ManagedBuffer<ListNodeHeader, UInt8> {
         return unsafeDowncast(object, to: ListNode.self)
     }
 
-    /// The header through a pointer, as ``Entry/fields``: `ManagedBuffer.header` is a class stored property, and
-    /// every access to it would otherwise pay a dynamic exclusivity check (push and pop touch it several times).
-    @inline(__always)
-    var fields: UnsafeMutablePointer<ListNodeHeader> {
-        self.withUnsafeMutablePointerToHeader { $0 }
-    }
-
     @inline(__always) var head: Int {
-        get { Int(self.fields.pointee.head) }
-        set { self.fields.pointee.head = Int32(newValue) }
+        get { Int(self.header.head) }
+        set { self.header.head = Int32(newValue) }
     }
 
     @inline(__always) var tail: Int {
-        get { Int(self.fields.pointee.tail) }
-        set { self.fields.pointee.tail = Int32(newValue) }
+        get { Int(self.header.tail) }
+        set { self.header.tail = Int32(newValue) }
     }
 
     @inline(__always) var count: Int {
-        get { Int(self.fields.pointee.count) }
-        set { self.fields.pointee.count = Int32(newValue) }
+        get { Int(self.header.count) }
+        set { self.header.count = Int32(newValue) }
     }
 
-    @inline(__always) var storage: Int { Int(self.fields.pointee.capacity) }
-    @inline(__always) var used: Int { Int(self.fields.pointee.tail &- self.fields.pointee.head) }
+    @inline(__always) var storage: Int { Int(self.header.capacity) }
+    @inline(__always) var used: Int { Int(self.header.tail &- self.header.head) }
 
     /// The start of the storage. Valid while `self` is alive; every use is inside a method of the node or of the
     /// list that holds it.

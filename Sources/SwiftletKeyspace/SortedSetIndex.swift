@@ -103,7 +103,7 @@ final class SortedSetIndex {
             var node = self.tables.0.slots[self.rehashIndex]
             self.tables.0.slots[self.rehashIndex] = nil
             while let n = node {
-                node = n.fields.pointee.next
+                node = n.header.next
                 self.tables.0.used -= 1
                 self.tables.1.push(n)
             }
@@ -130,7 +130,7 @@ final class SortedSetIndex {
         func emit(_ table: NodeBuckets, _ index: Int) {
             var node = table.slots[index]
             while let n = node {
-                node = n.fields.pointee.next
+                node = n.header.next
                 body(n)
             }
         }
@@ -181,8 +181,8 @@ struct NodeBuckets {
             var node = self.slots[i]
             self.slots[i] = nil
             while let n = node {
-                node = n.fields.pointee.next
-                n.fields.pointee.next = nil
+                node = n.header.next
+                n.header.next = nil
             }
         }
         self.slots.deinitialize(count: max(self.size, 1))
@@ -194,15 +194,15 @@ struct NodeBuckets {
         if self.size == 0 { return nil }
         var node = self.slots[Int(hash) & (self.size - 1)]
         while let n = node {
-            if n.fields.pointee.hash == hash && n.memberEquals(member) { return n }
-            node = n.fields.pointee.next
+            if n.header.hash == hash && n.memberEquals(member) { return n }
+            node = n.header.next
         }
         return nil
     }
 
     mutating func push(_ node: SortedSetNode) {
-        let i = Int(node.fields.pointee.hash) & (self.size - 1)
-        node.fields.pointee.next = self.slots[i]
+        let i = Int(node.header.hash) & (self.size - 1)
+        node.header.next = self.slots[i]
         self.slots[i] = node
         self.used += 1
     }
@@ -213,18 +213,18 @@ struct NodeBuckets {
         var previous: SortedSetNode?
         var node = self.slots[i]
         while let n = node {
-            if n.fields.pointee.hash == hash && n.memberEquals(member) {
+            if n.header.hash == hash && n.memberEquals(member) {
                 if let previous {
-                    previous.fields.pointee.next = n.fields.pointee.next
+                    previous.header.next = n.header.next
                 } else {
-                    self.slots[i] = n.fields.pointee.next
+                    self.slots[i] = n.header.next
                 }
-                n.fields.pointee.next = nil
+                n.header.next = nil
                 self.used -= 1
                 return n
             }
             previous = n
-            node = n.fields.pointee.next
+            node = n.header.next
         }
         return nil
     }

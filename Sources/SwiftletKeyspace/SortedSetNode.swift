@@ -37,25 +37,19 @@ public final class SortedSetNode: ManagedBuffer<SortedSetNodeHeader, UInt8> {
         return node
     }
 
-    /// The header through a pointer (see ``Entry/fields``): no dynamic exclusivity check per access.
-    @inline(__always)
-    var fields: UnsafeMutablePointer<SortedSetNodeHeader> {
-        self.withUnsafeMutablePointerToHeader { $0 }
-    }
-
     public var score: Double {
-        get { self.fields.pointee.score }
-        set { self.fields.pointee.score = newValue }
+        get { self.header.score }
+        set { self.header.score = newValue }
     }
 
     /// Length of the member in bytes.
-    public var memberCount: Int { Int(self.fields.pointee.count) }
+    public var memberCount: Int { Int(self.header.count) }
 
     /// Calls `body` with the member bytes, valid only inside the call.
     @inline(__always)
     public func withMember<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try self.withUnsafeMutablePointerToElements { base in
-            try body(UnsafeRawBufferPointer(start: base, count: Int(self.fields.pointee.count)))
+            try body(UnsafeRawBufferPointer(start: base, count: Int(self.header.count)))
         }
     }
 
@@ -65,7 +59,7 @@ public final class SortedSetNode: ManagedBuffer<SortedSetNodeHeader, UInt8> {
     /// Whether the member equals `other`.
     @inline(__always)
     func memberEquals(_ other: UnsafeRawBufferPointer) -> Bool {
-        guard Int(self.fields.pointee.count) == other.count else { return false }
+        guard Int(self.header.count) == other.count else { return false }
         if other.count == 0 { return true }
         return self.withUnsafeMutablePointerToElements { base in
             // Why `!`: `other` is non-empty.

@@ -185,7 +185,7 @@ public final class SortedSetValue: CollectionValue {
     /// Inserts a node whose member is known to be absent (the score is adjusted for a `listpack` set).
     func insertNew(_ node: SortedSetNode) {
         if let index {
-            node.fields.pointee.hash = node.withMember { SortedSetIndex.hash($0) }
+            node.header.hash = node.withMember { SortedSetIndex.hash($0) }
             index.insert(node)
         } else {
             node.score = SortedSetValue.listpackScore(node.score)
@@ -204,7 +204,7 @@ public final class SortedSetValue: CollectionValue {
         guard self.index == nil else { return }
         let index = SortedSetIndex(capacity: self.count)
         self.tree.forEach(from: 0) { item in
-            item.node.fields.pointee.hash = item.node.withMember { SortedSetIndex.hash($0) }
+            item.node.header.hash = item.node.withMember { SortedSetIndex.hash($0) }
             index.insert(item.node)
             return true
         }
@@ -218,7 +218,7 @@ public final class SortedSetValue: CollectionValue {
     public func remove(_ member: UnsafeRawBufferPointer) -> Bool {
         guard let node = self.find(member) else { return false }
         self.tree.remove(score: node.score, member: member)
-        if let index { index.remove(member, hash: node.fields.pointee.hash) }
+        if let index { index.remove(member, hash: node.header.hash) }
         return true
     }
 
@@ -226,7 +226,7 @@ public final class SortedSetValue: CollectionValue {
     @discardableResult
     public func remove(at rank: Int) -> SortedSetNode {
         let node = self.tree.remove(at: rank).node
-        if let index { node.withMember { _ = index.remove($0, hash: node.fields.pointee.hash) } }
+        if let index { node.withMember { _ = index.remove($0, hash: node.header.hash) } }
         return node
     }
 
