@@ -20,6 +20,13 @@ extension ServerState {
 
     func appendOnlyPath(_ name: String) -> String { AOFFile.join(self.appendOnlyDirectory, name) }
 
+    /// Creates `appenddirname` if it is missing. - Returns: the error text (Redis's wording), nil on success.
+    func createAppendOnlyDirectory() -> String? {
+        let directory = self.appendOnlyDirectory
+        guard mkdir(directory, 0o755) != 0 && errno != EEXIST else { return nil }
+        return "Can't open or create append-only dir \(directory): \(String(cString: strerror(errno)))"
+    }
+
     /// Reads `appendfsync` and `aof-timestamp-enabled` (config observers call it again on CONFIG SET).
     func readFsyncPolicy() {
         self.aof.timestamps = self.config.get("aof-timestamp-enabled") == "yes"
@@ -260,10 +267,7 @@ extension ServerState {
     func openAppendOnlyAfterLoad() throws(RedisError) {
         let a = self.aof
         self.readFsyncPolicy()
-        let directory = self.appendOnlyDirectory
-        if mkdir(directory, 0o755) != 0 && errno != EEXIST {
-            throw RedisError("Can't open or create append-only dir \(directory): \(String(cString: strerror(errno)))")
-        }
+        if let failure = self.createAppendOnlyDirectory() { throw RedisError(failure) }
         do {
             if a.manifest.base == nil && a.manifest.incrs.isEmpty {
                 let preamble = self.config.get("aof-use-rdb-preamble") != "no"
@@ -310,10 +314,8 @@ extension ServerState {
         let a = self.aof
         guard a.status == .off else { return nil }
         self.readFsyncPolicy()
-        let directory = self.appendOnlyDirectory
-        if mkdir(directory, 0o755) != 0 && errno != EEXIST {
-            let reason = String(cString: strerror(errno))
-            self.persistence.warning("Can't open or create append-only dir \(directory): \(reason)")
+        if let failure = self.createAppendOnlyDirectory() {
+            self.persistence.warning(failure)
             return "Can't open or create append-only dir"
         }
         // Files of an earlier run that are not in use are replaced: start from the manifest on disk, if any.

@@ -62,9 +62,7 @@ extension ServerState {
         }
         if let upgradeFrom {
             let directory = self.appendOnlyDirectory
-            if mkdir(directory, 0o755) != 0 && errno != EEXIST {
-                throw RedisError("Can't create AOF dir \(directory): \(String(cString: strerror(errno)))")
-            }
+            if let failure = self.createAppendOnlyDirectory() { throw RedisError(failure) }
             if rename(upgradeFrom, self.appendOnlyPath(prefix)) != 0 {
                 throw RedisError("Error trying to move the old AOF file \(upgradeFrom) into dir \(directory)")
             }

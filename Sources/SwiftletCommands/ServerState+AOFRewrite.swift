@@ -22,9 +22,8 @@ extension ServerState {
         precondition(p.running == nil, "a snapshot is already running")
         a.rewriteScheduled = false
         a.rewrites += 1
-        let directory = self.appendOnlyDirectory
-        if mkdir(directory, 0o755) != 0 && errno != EEXIST {
-            p.warning("Can't open or create append-only dir \(directory): \(String(cString: strerror(errno)))")
+        if let failure = self.createAppendOnlyDirectory() {
+            p.warning(failure)
             self.appendOnlyRewriteFailed()
             return false
         }
@@ -93,24 +92,8 @@ extension ServerState {
             snapshot = KeyspaceSnapshot(of: self.keyspace, consumer: commands)
             encoder = commands
         }
-        p.nextRunID += 1
-        let run = PersistenceState.Run(
-            id: p.nextRunID,
-            snapshot: snapshot,
-            encoder: encoder,
-            file: file,
-            startedAt: self.clock() / 1000,
-            startedMicros: self.monotonicMicroseconds(),
-            rewrite: rewrite
-        )
-        p.running = run
         p.notice("Background append only file rewriting started")
-        if p.schedule == nil {
-            snapshot.run()
-            self.finishBackgroundSave(run)
-        } else {
-            self.scheduleSnapshotSlice(run, after: 0)
-        }
+        self.startSnapshotRun(snapshot, encoder: encoder, file: file, startedAt: self.clock() / 1000, rewrite: rewrite)
         return true
     }
 

@@ -82,25 +82,38 @@ extension ServerState {
         let encoder = RDBSnapshotEncoder(writer: file, options: self.rdbOptions())
         let snapshot = KeyspaceSnapshot(of: self.keyspace, consumer: encoder)
         encoder.databaseSizes = zip(snapshot.keysAtStart, snapshot.expiresAtStart).map { ($0, $1) }
+        p.notice("Background saving started")
+        self.startSnapshotRun(snapshot, encoder: encoder, file: file, startedAt: now)
+        return true
+    }
+
+    /// Registers a snapshot walk (BGSAVE, or an AOF rewrite's base) and starts it: in slices on the event loop, or
+    /// all at once in-process when there is no loop.
+    func startSnapshotRun(
+        _ snapshot: KeyspaceSnapshot,
+        encoder: any SnapshotFileEncoder,
+        file: any RDBChunkWriter,
+        startedAt: Int64,
+        rewrite: AppendOnlyState.Rewrite? = nil
+    ) {
+        let p = self.persistence
         p.nextRunID += 1
         let run = PersistenceState.Run(
             id: p.nextRunID,
             snapshot: snapshot,
             encoder: encoder,
             file: file,
-            startedAt: now,
-            startedMicros: self.monotonicMicroseconds()
+            startedAt: startedAt,
+            startedMicros: self.monotonicMicroseconds(),
+            rewrite: rewrite
         )
         p.running = run
-        p.notice("Background saving started")
         if p.schedule == nil {
-            // In-process (no event loop): walk and write everything now.
             snapshot.run()
             self.finishBackgroundSave(run)
         } else {
             self.scheduleSnapshotSlice(run, after: 0)
         }
-        return true
     }
 
     func scheduleSnapshotSlice(_ run: PersistenceState.Run, after microseconds: Int64) {

@@ -70,6 +70,24 @@ def kill9(server):
     server.proc.wait(timeout=30)
 
 
+def assert_redis_check_aof_accepts(directory):
+    check = subprocess.run(
+        [require_tool("redis-check-aof"), str(directory / "appendonlydir" / "appendonly.aof.manifest")],
+        capture_output=True, text=True,
+    )
+    assert "All AOF files and manifest are valid" in check.stdout, check.stdout + check.stderr
+
+
+def assert_reloads(directory, expected, starter=None):
+    """Starts a server (Swiftlet by default) with appendonly yes on `directory` and compares its data."""
+    server = (starter or start_swiftlet)(directory, "--appendonly", "yes")
+    try:
+        with server.connect() as conn:
+            compare(expected, snapshot_all(conn))
+    finally:
+        server.stop()
+
+
 # MARK: - Propagation, byte for byte against Redis
 
 # Deterministic commands (no randomness; times are normalised) whose AOF form Redis rewrites or suppresses.
@@ -329,17 +347,8 @@ def test_bgrewriteaof_while_writing_then_restart(tmp_path):
         )
     finally:
         kill9(server)
-    check = subprocess.run(
-        [require_tool("redis-check-aof"), str(tmp_path / "appendonlydir" / "appendonly.aof.manifest")],
-        capture_output=True, text=True,
-    )
-    assert "All AOF files and manifest are valid" in check.stdout, check.stdout + check.stderr
-    again = start_swiftlet(tmp_path, "--appendonly", "yes")
-    try:
-        with again.connect() as conn:
-            compare(expected, snapshot_all(conn))
-    finally:
-        again.stop()
+    assert_redis_check_aof_accepts(tmp_path)
+    assert_reloads(tmp_path, expected)
 
 
 def test_real_redis_loads_swiftlet_aof_directory(tmp_path):
@@ -355,19 +364,10 @@ def test_real_redis_loads_swiftlet_aof_directory(tmp_path):
             expected = snapshot_all(conn)
     finally:
         server.stop()
-    check = subprocess.run(
-        [require_tool("redis-check-aof"), str(ours / "appendonlydir" / "appendonly.aof.manifest")],
-        capture_output=True, text=True,
-    )
-    assert "All AOF files and manifest are valid" in check.stdout, check.stdout + check.stderr
+    assert_redis_check_aof_accepts(ours)
     theirs = tmp_path / "redis"
     shutil.copytree(ours, theirs)
-    redis = start_redis(theirs, "--appendonly", "yes")
-    try:
-        with redis.connect() as conn:
-            compare(expected, snapshot_all(conn))
-    finally:
-        redis.stop()
+    assert_reloads(theirs, expected, start_redis)
 
 
 @pytest.mark.parametrize("preamble", ["yes", "no"])
@@ -510,11 +510,7 @@ def test_truncated_log_loads_up_to_the_last_complete_command(tmp_path):
             assert "loaded anyway because aof-load-truncated is enabled" in server.log_tail()
         finally:
             server.stop()
-        check = subprocess.run(
-            [require_tool("redis-check-aof"), str(tmp_path / "appendonlydir" / "appendonly.aof.manifest")],
-            capture_output=True, text=True,
-        )
-        assert "All AOF files and manifest are valid" in check.stdout, check.stdout
+        assert_redis_check_aof_accepts(tmp_path)
 
 
 def test_bad_format_and_missing_exec(tmp_path):
@@ -617,25 +613,11 @@ def test_rewrite_without_rdb_preamble_writes_commands(tmp_path):
         assert base.count(b"*66\r\n$5\r\nRPUSH\r\n$5\r\nl:big\r\n") == 20000 // 64
     finally:
         kill9(server)
-    check = subprocess.run(
-        [require_tool("redis-check-aof"), str(ours / "appendonlydir" / "appendonly.aof.manifest")],
-        capture_output=True, text=True,
-    )
-    assert "All AOF files and manifest are valid" in check.stdout, check.stdout + check.stderr
-    again = start_swiftlet(ours, "--appendonly", "yes")
-    try:
-        with again.connect() as conn:
-            compare(expected, snapshot_all(conn))
-    finally:
-        again.stop()
+    assert_redis_check_aof_accepts(ours)
+    assert_reloads(ours, expected)
     theirs = tmp_path / "redis"
     shutil.copytree(ours, theirs)
-    redis = start_redis(theirs, "--appendonly", "yes")
-    try:
-        with redis.connect() as conn:
-            compare(expected, snapshot_all(conn))
-    finally:
-        redis.stop()
+    assert_reloads(theirs, expected, start_redis)
 
 
 def test_automatic_rewrite_on_growth(tmp_path):
@@ -659,12 +641,7 @@ def test_automatic_rewrite_on_growth(tmp_path):
             expected = snapshot_all(conn)
     finally:
         server.stop()
-    again = start_swiftlet(tmp_path, "--appendonly", "yes")
-    try:
-        with again.connect() as conn:
-            compare(expected, snapshot_all(conn))
-    finally:
-        again.stop()
+    assert_reloads(tmp_path, expected)
 
 
 def test_timestamp_annotations(tmp_path):

@@ -108,7 +108,7 @@ public final class AOFFile: @unchecked Sendable {
             unlink(tempPath)
             throw AOFError(.io("Can't write \(path): \(message)"), offset: 0)
         }
-        Self.syncDirectory(of: path)
+        RDBWriter.syncDirectory(of: path)
     }
 
     /// Reads a whole file.
@@ -131,16 +131,6 @@ public final class AOFFile: @unchecked Sendable {
         }
         if done < bytes.count { bytes.removeLast(bytes.count - done) }
         return bytes
-    }
-
-    /// Makes a rename in `path`'s directory durable.
-    public static func syncDirectory(of path: String) {
-        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
-        let dirfd = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_CLOEXEC)
-        if dirfd >= 0 {
-            fsync(dirfd)
-            _ = Glibc.close(dirfd)
-        }
     }
 
     /// `dir/name`, or `name` when `dir` is empty.
