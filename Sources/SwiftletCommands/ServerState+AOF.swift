@@ -143,19 +143,9 @@ extension ServerState {
     // MARK: - Writing
 
     /// Whether replies must wait for an fsync: appendfsync always, and commands of this iteration are not on disk
-    /// yet. The server layer then hands the replies to ``holdReply(_:_:)`` instead of writing them.
+    /// yet. The server layer then hands the replies to ``holdReply(_:_:)`` even when it is not deferring them anyway.
     public var repliesWaitForFsync: Bool {
         self.propagating && self.aof.fsyncPolicy == .always && !self.aof.buffer.isEmpty
-    }
-
-    /// Keeps a reply until the AOF write and fsync of this iteration are done (appendfsync always): it joins the
-    /// client's outbox, which ``flushOutboxes()`` writes after the fsync.
-    public func holdReply(_ session: ClientSession, _ reply: ByteBuffer) {
-        if session.outbox.readableBytes == 0 {
-            if self.pendingOutboxes.isEmpty { self.requestBeforeSleep() }
-            self.pendingOutboxes.append(session)
-        }
-        session.outbox.writeImmutableBuffer(reply)
     }
 
     /// Appends the buffered commands to the incremental file and, as `appendfsync` says, fsyncs it (always), has

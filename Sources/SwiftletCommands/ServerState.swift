@@ -643,6 +643,31 @@ public final class ServerState {
         if self.batchClock < 0 && self.scheduleOutboxFlush == nil { self.flushOutboxes() }
     }
 
+    /// Whether replies wait for the end of the event-loop iteration (Redis's `beforeSleep`), as in a server; the
+    /// embedded keyspace without a loop has nothing to defer to.
+    public var defersReplies: Bool { self.scheduleOutboxFlush != nil }
+
+    /// Keeps a client's replies until ``flushOutboxes()`` runs after the loop has handled every connection's reads
+    /// (and, with appendfsync always, after the AOF write and fsync of this iteration). They join the client's
+    /// outbox, after the frames already there; `reply` is left empty. When the outbox is empty the two buffers are
+    /// swapped, so holding copies nothing.
+    ///
+    /// Why hold replies at all: as in Redis, writing every reply at the end of the iteration rather than right
+    /// after each connection's batch lets a client on another core find all its replies in one wake-up, and its
+    /// next requests arrive while this loop is still busy, so the next `epoll_wait` returns many connections at
+    /// once. Measured at pipeline depth 16 on two cores this lowered the server's system time per request.
+    public func holdReply(_ session: ClientSession, _ reply: inout ByteBuffer) {
+        if session.outbox.readableBytes == 0 {
+            if self.pendingOutboxes.isEmpty { self.requestBeforeSleep() }
+            self.pendingOutboxes.append(session)
+            swap(&session.outbox, &reply)
+            reply.clear()
+        } else {
+            session.outbox.writeBuffer(&reply)
+            reply.clear()
+        }
+    }
+
     /// The once-per-iteration flush: appends the commands of the iteration to the AOF (and fsyncs them with
     /// appendfsync always), then writes every queued outbox, held replies included, to its connection.
     public func flushOutboxes() {

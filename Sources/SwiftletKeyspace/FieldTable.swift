@@ -124,9 +124,7 @@ public final class FieldTable {
 
     @inline(__always)
     static func hash(_ key: UnsafeRawBufferPointer) -> Int {
-        var hasher = Hasher()
-        hasher.combine(bytes: key)
-        return hasher.finalize()
+        Int(truncatingIfNeeded: KeyHash.hash(key))
     }
 
     // MARK: - Lookup

@@ -39,9 +39,7 @@ public final class KeyTable {
     public var bucketCount: Int { self.tables.0.size + self.tables.1.size }
 
     static func hash(_ key: UnsafeRawBufferPointer) -> UInt32 {
-        var hasher = Hasher()
-        hasher.combine(bytes: key)
-        return UInt32(truncatingIfNeeded: hasher.finalize())
+        UInt32(truncatingIfNeeded: KeyHash.hash(key))
     }
 
     // MARK: - Lookup

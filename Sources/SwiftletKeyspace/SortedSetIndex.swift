@@ -30,9 +30,7 @@ final class SortedSetIndex {
     var bucketCount: Int { self.tables.0.size + self.tables.1.size }
 
     static func hash(_ member: UnsafeRawBufferPointer) -> UInt32 {
-        var hasher = Hasher()
-        hasher.combine(bytes: member)
-        return UInt32(truncatingIfNeeded: hasher.finalize())
+        UInt32(truncatingIfNeeded: KeyHash.hash(member))
     }
 
     // MARK: - Lookup, insertion, removal

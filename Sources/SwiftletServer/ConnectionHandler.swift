@@ -135,6 +135,9 @@ final class ConnectionHandler: ChannelInboundHandler {
         state.beginBatch()
         self.inBatch = true
         defer {
+            // The replies wait for the end of the loop iteration, ahead of any frame the batch's end queues for
+            // this client (tracking broadcasts), as in Redis's reply buffer.
+            if !self.closing && state.defersReplies { self.holdReplies() }
             state.endBatch()
             self.inBatch = false
         }
@@ -237,21 +240,34 @@ final class ConnectionHandler: ChannelInboundHandler {
         context.fireChannelReadComplete()
     }
 
-    /// Writes what the batch produced in one write, and closes afterwards if asked to.
+    /// Hands the replies produced so far to the server, which writes them once the loop has handled this
+    /// iteration's reads (see ``ServerState/holdReply(_:_:)``).
+    private func holdReplies() {
+        guard self.commandContext!.out.buffer.readableBytes > 0 else { return }
+        self.core.state.holdReply(self.commandContext!.session, &self.commandContext!.out.buffer)
+    }
+
+    /// Writes what the batch produced in one write, and closes afterwards if asked to. Outside a closing
+    /// connection the replies are held for the end of the loop iteration instead.
     private func flush(context: ChannelHandlerContext) {
         guard self.commandContext != nil else { return }
+        let state = self.core.state
+        if !self.closing && (state.defersReplies || state.repliesWaitForFsync) {
+            // Also with appendfsync always: the replies leave after this loop iteration's AOF write and fsync,
+            // together with every other client's (one fsync for all of them, as Redis's beforeSleep).
+            self.holdReplies()
+            return
+        }
+        if self.closing, self.commandContext!.session.outbox.readableBytes > 0 {
+            // Replies held earlier in this iteration go out before the last ones.
+            var held = self.commandContext!.session.outbox
+            self.commandContext!.session.outbox.clear()
+            held.writeBuffer(&self.commandContext!.out.buffer)
+            self.commandContext!.out.buffer = held
+        }
         let out = self.commandContext!.out.buffer
         let count = out.readableBytes
-        if count > 0 && self.core.state.repliesWaitForFsync {
-            // appendfsync always: the replies leave after this loop iteration's AOF write and fsync, together
-            // with every other client's (one fsync for all of them, as Redis's beforeSleep).
-            if !self.closing {
-                self.core.state.holdReply(self.commandContext!.session, out)
-                self.commandContext!.out.buffer.clear()
-                return
-            }
-            self.core.state.flushAppendOnlyFile()
-        }
+        if count > 0 && state.repliesWaitForFsync { state.flushAppendOnlyFile() }
         if count > 0 {
             self.core.state.stats.totalNetOutputBytes += count
             self.core.state.stats.totalWritesProcessed += 1
@@ -267,10 +283,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             if self.commandContext!.out.buffer.capacity > 1 << 20 {
                 self.commandContext!.out.buffer = context.channel.allocator.buffer(capacity: 16384)
             }
-            let session = self.commandContext!.session
-            let state = self.core.state
-            let limit = session.isSubscribed ? state.hot.pubsubOutputLimit : state.hot.normalOutputLimit
-            if limit.hard > 0 || limit.soft > 0 { self.enforceOutputLimit(context: context) }
+            self.enforceOutputLimitIfSet(context: context)
         } else if self.closing {
             context.close(promise: nil)
         }
@@ -293,6 +306,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             session.outbox.clear()
             return
         }
+        guard session.outbox.readableBytes > 0 else { return }
         // Held replies and frames never overtake the fsync they wait for (appendfsync always).
         if self.core.state.repliesWaitForFsync { self.core.state.flushAppendOnlyFile() }
         do {
@@ -305,7 +319,16 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
         session.outbox.clear()
         if session.outbox.capacity > 1 << 20 { session.outbox = context.channel.allocator.buffer(capacity: 0) }
-        self.enforceOutputLimit(context: context)
+        self.enforceOutputLimitIfSet(context: context)
+    }
+
+    /// The output buffer check, skipped for a class of clients without limits (normal clients by default): asking
+    /// the channel for its buffered bytes costs more than a small reply.
+    private func enforceOutputLimitIfSet(context: ChannelHandlerContext) {
+        guard let session = self.commandContext?.session else { return }
+        let state = self.core.state
+        let limit = session.isSubscribed ? state.hot.pubsubOutputLimit : state.hot.normalOutputLimit
+        if limit.hard > 0 || limit.soft > 0 { self.enforceOutputLimit(context: context) }
     }
 
     /// Closes the connection when the bytes NIO still holds for it pass client-output-buffer-limit.
