@@ -58,11 +58,18 @@ public struct CommandStats: Sendable {
 /// The command table: lookup by name without allocating, arity and subcommand checks, statistics.
 ///
 /// Only the dispatcher checks unknown commands, arity and subcommands; handlers can rely on the argument count.
-public struct CommandTable: Sendable {
+///
+/// A class, owned by the server state on the event loop: as a struct stored in the state, each call of `resolve`
+/// copied it first (six array references retained and released per command).
+public final class CommandTable {
+    @exclusivity(unchecked)
     public private(set) var commands: [CommandSpec] = []
+    @exclusivity(unchecked)
     private var byName = NameIndex()
     /// Subcommands are stored after the top-level commands, keyed by `container|sub`.
+    @exclusivity(unchecked)
     private var subcommandsByName = NameIndex()
+    @exclusivity(unchecked)
     public var stats: [CommandStats] = []
 
     public init(_ families: [[CommandSpec]]) {
@@ -71,7 +78,7 @@ public struct CommandTable: Sendable {
         }
     }
 
-    private mutating func add(_ spec: CommandSpec) {
+    private func add(_ spec: CommandSpec) {
         var spec = spec
         spec.id = self.commands.count
         self.byName[CommandName(spec.name)] = spec.id

@@ -128,8 +128,7 @@ public enum ShutdownRequest: Sendable {
 public final class ServerState {
     public let keyspace: Keyspace
     public let config: ConfigStore
-    @exclusivity(unchecked)
-    public var table: CommandTable
+    public let table: CommandTable
     /// By command id: whether the command runs at once inside MULTI instead of being queued.
     let transactionControl: [Bool]
     /// By command id: whether a MONITOR client may run the command (not one that reads or writes keys).
@@ -673,9 +672,15 @@ public final class ServerState {
     public func flushOutboxes() {
         self.beforeSleepScheduled = false
         if !self.aof.buffer.isEmpty { self.flushAppendOnlyFile() }
-        let pending = self.pendingOutboxes
-        self.pendingOutboxes.removeAll(keepingCapacity: true)
+        // Taken out of `self` (a flush may queue more frames for the next round), and its storage given back
+        // afterwards: no allocation per iteration.
+        var pending: [ClientSession] = []
+        swap(&pending, &self.pendingOutboxes)
         for session in pending { session.flushOutbox?() }
+        if self.pendingOutboxes.isEmpty {
+            pending.removeAll(keepingCapacity: true)
+            swap(&pending, &self.pendingOutboxes)
+        }
     }
 
     /// Runs a resolved command: handler, error reply, statistics, WATCH invalidation.
