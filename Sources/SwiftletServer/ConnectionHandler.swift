@@ -4,7 +4,7 @@ import SwiftletCommands
 import SwiftletRESP
 
 /// One client connection: bytes in, requests parsed in place, commands run to completion on the loop, replies
-/// gathered in one buffer and flushed once per read batch.
+/// gathered in one buffer and handed to the server, which writes them once the loop iteration's reads are done.
 ///
 /// Decoding and dispatch are fused in this one handler (no message objects between two handlers), and the
 /// handler keeps partial requests in its own cumulation buffer.
