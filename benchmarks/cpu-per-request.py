@@ -14,35 +14,14 @@ system parts of the minimum run, and the median throughput.
 """
 import argparse
 import os
-import shlex
-import socket
 import statistics
 import subprocess
 import sys
-import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from coordination import free_port, start  # noqa: E402  (same pinning and readiness wait as that benchmark)
 
 HZ = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start(cmd, port):
-    proc = subprocess.Popen(["taskset", "-c", "0"] + shlex.split(cmd.format(port=port)),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                s.sendall(b"PING\r\n")
-                if s.recv(16).startswith(b"+PONG"):
-                    return proc
-        except OSError:
-            time.sleep(0.2)
-    sys.exit(f"server {cmd!r} did not start")
 
 
 def cpu_ticks(pid):
