@@ -26,8 +26,8 @@ extension ServerState {
         if !flags.isDisjoint(with: [.write, .mayReplicate]) { return true }
         // EXEC waits when it would run a write.
         if self.table.commands[id].fullName == "exec" {
-            return context.session.transaction.queue.contains {
-                !self.table.commands[$0.0].flags.isDisjoint(with: [.write, .mayReplicate])
+            return context.session.transaction.queue.entries.contains {
+                !self.table.commands[$0.id].flags.isDisjoint(with: [.write, .mayReplicate])
             }
         }
         return false

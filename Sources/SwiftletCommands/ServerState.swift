@@ -553,9 +553,7 @@ public final class ServerState {
                 self.reply(RedisError("ERR Command not allowed inside a transaction"), &context)
                 return
             }
-            // Copies: the arguments are slices of the read buffer, which is reused.
-            let copied = context.arguments.map { ByteBuffer(bytes: $0.readableBytesView) }
-            context.session.transaction.queue.append((id, copied))
+            context.session.transaction.queue.append(id, context.arguments)
             context.out.writeSimpleString("QUEUED")
             return
         }
@@ -574,7 +572,9 @@ public final class ServerState {
         let spec = self.table.commands[id]
         var writes = spec.flags.contains(.write)
         if spec.fullName == "exec" {
-            writes = context.session.transaction.queue.contains { self.table.commands[$0.0].flags.contains(.write) }
+            writes = context.session.transaction.queue.entries.contains {
+                self.table.commands[$0.id].flags.contains(.write)
+            }
         }
         guard writes || spec.fullName == "ping" else { return false }
         self.table.stats[id].rejectedCalls += 1
@@ -687,7 +687,8 @@ public final class ServerState {
     func run(_ id: Int, _ context: inout CommandContext, started: Int64? = nil) {
         self.commandDepth += 1
         defer { self.commandDepth -= 1 }
-        let started = started ?? self.monotonicMicroseconds()
+        // Inside a read batch (and so inside EXEC) the previous command's end is this one's start.
+        let started = started ?? (self.batchClock >= 0 ? self.batchClock : self.monotonicMicroseconds())
         context.session.lastCommandID = id
         let dirtyBefore = self.dirty
         let propagating = self.propagating

@@ -3,6 +3,12 @@ import NIOCore
 import SwiftletCommands
 import SwiftletRESP
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// One client connection: bytes in, requests parsed in place, commands run to completion on the loop, replies
 /// gathered in one buffer and handed to the server, which writes them once the loop iteration's reads are done.
 ///
@@ -29,6 +35,14 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var blockTimer: Scheduled<Void>?
     @exclusivity(unchecked)
     private var channelContext: ChannelHandlerContext?
+    /// The connection's socket, written directly while NIO holds no bytes for it (see ``send(_:context:)``); -1
+    /// once the channel is inactive (NIO has closed the descriptor, and its number may belong to another socket).
+    @exclusivity(unchecked)
+    private var socket: Int32 = -1
+    /// Writes handed to NIO (the socket was full) and not complete yet. While there are any, later bytes go to NIO
+    /// too, behind them.
+    @exclusivity(unchecked)
+    private var writesInNIO = 0
     private var logger: Logger
 
     init(core: ServerCore) {
@@ -48,6 +62,12 @@ final class ConnectionHandler: ChannelInboundHandler {
         let channel = context.channel
         session.kill = { channel.close(promise: nil) }
         self.channelContext = context
+        if #available(macOS 13, iOS 16, tvOS 16, watchOS 9, *) {
+            let handle = try? context.pipeline.syncOperations.withUnsafeTransportIfAvailable(
+                of: NIOBSDSocket.Handle.self
+            ) { $0 }
+            self.socket = handle.flatMap { $0 } ?? -1
+        }
         // Every connection lives on the server's one loop, so this runs on the loop that owns the handler.
         session.deliverUnblocked = { [unowned self] reply in self.unblocked(reply) }
         session.flushOutbox = { [unowned self] in self.flushOutbox() }
@@ -74,6 +94,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        self.socket = -1
         self.blockTimer?.cancel()
         self.blockTimer = nil
         if let session = self.commandContext?.session {
@@ -276,9 +297,9 @@ final class ConnectionHandler: ChannelInboundHandler {
                 context.writeAndFlush(self.wrapOutboundOut(out)).whenComplete { _ in channel.close(promise: nil) }
                 return
             }
-            context.writeAndFlush(self.wrapOutboundOut(out), promise: nil)
-            // The socket write usually completes inside the flush, so NIO no longer holds the buffer and clearing
-            // reuses its storage; if a write is still pending, the next reply copies on write instead.
+            self.send(out, context: context)
+            // The socket write usually completes at once, so nothing holds the buffer any more and clearing reuses
+            // its storage; if NIO still holds it (a pending write), the next reply copies on write instead.
             self.commandContext!.out.buffer.clear()
             if self.commandContext!.out.buffer.capacity > 1 << 20 {
                 self.commandContext!.out.buffer = context.channel.allocator.buffer(capacity: 16384)
@@ -287,6 +308,39 @@ final class ConnectionHandler: ChannelInboundHandler {
         } else if self.closing {
             context.close(promise: nil)
         }
+    }
+
+    // MARK: - Writing
+
+    /// Writes `bytes` to the socket with one `send` when NIO holds nothing for this connection; what the socket
+    /// does not take (it is full), or an error, goes to NIO's write path, which waits for writability, closes on
+    /// errors, and keeps the order of everything written after it. NIO's path costs about 1 µs of pipeline and
+    /// pending-write bookkeeping per write, a fifth of the server's user time per request without pipelining.
+    private func send(_ bytes: ByteBuffer, context: ChannelHandlerContext) {
+        var rest = bytes
+        if self.writesInNIO == 0 && self.socket >= 0 {
+            let socket = self.socket
+            while true {
+                let written = rest.withUnsafeReadableBytes { raw -> Int in
+                    #if canImport(Darwin)
+                    Darwin.send(socket, raw.baseAddress, raw.count, 0)
+                    #else
+                    Glibc.send(socket, raw.baseAddress, raw.count, Int32(MSG_NOSIGNAL))
+                    #endif
+                }
+                if written == rest.readableBytes { return }
+                if written > 0 {
+                    rest.moveReaderIndex(forwardBy: written)
+                    continue
+                }
+                if written < 0 && errno == EINTR { continue }
+                break
+            }
+        }
+        self.writesInNIO += 1
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        promise.futureResult.assumeIsolated().whenComplete { _ in self.writesInNIO -= 1 }
+        context.writeAndFlush(self.wrapOutboundOut(rest), promise: promise)
     }
 
     // MARK: - Frames from other clients, output limits
@@ -315,7 +369,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             let frames = session.outbox
             self.core.state.stats.totalNetOutputBytes += frames.readableBytes
             self.core.state.stats.totalWritesProcessed += 1
-            context.writeAndFlush(self.wrapOutboundOut(frames), promise: nil)
+            self.send(frames, context: context)
         }
         session.outbox.clear()
         if session.outbox.capacity > 1 << 20 { session.outbox = context.channel.allocator.buffer(capacity: 0) }

@@ -122,6 +122,35 @@ func command(_ args: String...) -> String {
         await server.stop()
     }
 
+    /// Replies go straight to the socket until it is full, then through NIO until NIO has written them all: a
+    /// client that does not read for a while gets every reply, in order, and the direct path resumes afterwards.
+    @Test func repliesKeepTheirOrderWhenTheSocketFills() async throws {
+        let server = try await EmbeddedServer.start()
+        let socket = try RawSocket(port: server.port)
+        let value = String((0..<(1 << 22)).map { Character(UnicodeScalar(UInt8(ascii: "a") + UInt8($0 % 26))) })
+        socket.send(command("SET", "big", value))
+        #expect(socket.read(replies: 1).values == [.simpleString(ByteBuffer(string: "OK"))])
+        // Several read batches while the client reads nothing (32 MB, more than the two socket buffers hold): the
+        // first batches fill the socket, the rest queue in NIO.
+        for _ in 0..<8 {
+            socket.send(command("GET", "big") + command("INCR", "n"))
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let (values, closed) = socket.read(replies: 16)
+        #expect(!closed)
+        #expect(values.count == 16)
+        for round in 0..<8 where values.count == 16 {
+            #expect(values[2 * round] == .bulkString(ByteBuffer(string: value)))
+            #expect(values[2 * round + 1] == .integer(Int64(round + 1)))
+        }
+        for i in 9...20 {
+            socket.send(command("INCR", "n"))
+            #expect(socket.read(replies: 1).values == [.integer(Int64(i))])
+        }
+        socket.close()
+        await server.stop()
+    }
+
     @Test(arguments: [
         ("*abc\r\n", "invalid multibulk length"),
         ("*1\r\n%4\r\n", "expected '$', got '%'"),
