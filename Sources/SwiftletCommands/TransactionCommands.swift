@@ -23,7 +23,7 @@ public struct TransactionState {
 
 /// The commands queued between MULTI and EXEC. Every argument's bytes are copied into one buffer, and the arrays
 /// keep their storage from one transaction to the next, so queuing a command allocates nothing in the steady state
-/// (a copy per argument was two allocations each, a third of MULTI/SET/EXEC's cost).
+/// (a copy per argument was two allocations each, plus two arrays per transaction).
 struct QueuedCommands {
     /// The argument bytes of every queued command, back to back.
     private var bytes = ByteBuffer()
@@ -197,6 +197,7 @@ extension ServerState {
     /// Ends MULTI (EXEC, DISCARD, RESET, disconnect): drops the queue and the watches.
     public func endTransaction(_ session: ClientSession) {
         self.unwatchAll(session)
+        // Field by field rather than a fresh `TransactionState()`, so that the queue keeps its storage.
         session.transaction.active = false
         session.transaction.rejected = false
         session.transaction.queue.removeAll()
