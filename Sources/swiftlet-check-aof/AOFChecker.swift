@@ -56,7 +56,9 @@ struct AOFChecker {
 
         var start = 0
         if rdbPreamble {
-            guard let end = Self.checkRDB(bytes, name: name) else {
+            var check = RDBCheck()
+            let now = Int64(time(nil)) * 1000
+            guard let end = check.run(source: RDBByteSource(bytes: bytes), name: name, now: now) else {
                 fail("RDB preamble of AOF file is not sane, aborting.")
             }
             print("RDB preamble is OK, proceeding with AOF tail...")

@@ -16,33 +16,15 @@ import time
 
 import pytest
 
-from test_rdb_interop import DATABASES, build_dataset, call, compare, snapshot
+from support import persistence
+from support.persistence import build_dataset, call, compare, info, snapshot, start_redis
 from support.resp import RespConnection, RespError
-from support.servers import ServerProcess, candidate_argv, free_port, require_tool
+from support.servers import require_tool
 
 
 def start_swiftlet(directory, *extra, start=True):
-    port = free_port()
-    argv = candidate_argv(port) + ["--dir", str(directory), "--save", ""] + [str(a) for a in extra]
-    server = ServerProcess("swiftlet-aof", argv, port)
-    if start:
-        server.start()
-    return server
-
-
-def start_redis(directory, *extra):
-    port = free_port()
-    argv = [require_tool("redis-server"), "--port", str(port), "--dir", str(directory), "--save", ""]
-    server = ServerProcess("redis-aof", argv + [str(a) for a in extra], port)
-    server.start()
-    return server
-
-
-def info(conn):
-    text = call(conn, "INFO", "persistence")
-    if isinstance(text, bytes):
-        text = text.decode()
-    return dict(line.split(":", 1) for line in text.splitlines() if ":" in line and not line.startswith("#"))
+    """Swiftlet on `directory` without save points, so that only the AOF writes."""
+    return persistence.start_swiftlet(directory, "--save", "", *extra, start=start)
 
 
 def wait_rewrite(conn, timeout=60):

@@ -10,23 +10,16 @@
 """
 
 import os
-import random
-import shutil
+import re
 import subprocess
-import time
 
 import pytest
 
-from support.resp import RespConnection, RespError
-from support.servers import ServerProcess, free_port, require_tool
+from support.persistence import DATABASES, build_dataset, call, compare, snapshot, start_redis
+from support.resp import RespError
+from support.servers import require_tool
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-FAR = 4102444800000  # 2100-01-01 in ms: a deterministic absolute expiry
-
-
-def call(conn, *args):
-    conn.send_command(*args)
-    return conn.read_reply().to_python()
 
 
 def check_rdb_tool():
@@ -37,87 +30,17 @@ def check_rdb_tool():
     pytest.fail("swiftlet-check-rdb is not built (swift build)", pytrace=False)
 
 
-def build_dataset(conn, seed=1):
-    rng = random.Random(seed)
-    call(conn, "FLUSHALL")
-    call(conn, "SELECT", 0)
-    # Strings: int, negative and 64-bit ints, embstr, raw, compressible, binary, empty, int-like text.
-    call(conn, "SET", "s:int", "12345")
-    call(conn, "SET", "s:neg", "-7")
-    call(conn, "SET", "s:i64", "-9223372036854775808")
-    call(conn, "SET", "s:i40", "1099511627776")
-    call(conn, "SET", "s:emb", "hello world")
-    call(conn, "SET", "s:raw", "".join(rng.choice("abcdefghijklmnop0123") for _ in range(300)))
-    call(conn, "SET", "s:zip", "a" * 5000)
-    call(conn, "SET", "s:bin", bytes(range(256)) * 3)
-    call(conn, "SET", "s:empty", "")
-    call(conn, "SET", "s:lead0", "0123")
-    call(conn, "SET", "s:exp", "v")
-    call(conn, "PEXPIREAT", "s:exp", FAR)
-    # Lists: small, large (many nodes), mixed ints, a big element.
-    call(conn, "RPUSH", "l:small", "a", "1", "-300", "70000", "5000000000", "x" * 70)
-    call(conn, "RPUSH", "l:big", *["item-%d" % i for i in range(20000)])
-    call(conn, "RPUSH", "l:ints", *[str(rng.randint(-(1 << 40), 1 << 40)) for _ in range(3000)])
-    call(conn, "RPUSH", "l:huge", "y" * 100000, "z")
-    call(conn, "LPUSH", "l:exp", "q")
-    call(conn, "PEXPIREAT", "l:exp", FAR)
-    # Hashes: listpack, hashtable by count, hashtable by value length.
-    call(conn, "HSET", "h:small", "f1", "v1", "f2", "22", "n", "-5")
-    call(conn, "HSET", "h:big", *sum([["field%d" % i, "value%d" % i] for i in range(1000)], []))
-    call(conn, "HSET", "h:long", "f", "v" * 100)
-    # Sets: intset (16/32/64-bit), hashtable by count, hashtable by strings.
-    call(conn, "SADD", "set:i16", "1", "2", "-3")
-    call(conn, "SADD", "set:i32", "100000", "-5")
-    call(conn, "SADD", "set:i64", "5000000000", "1")
-    call(conn, "SADD", "set:bigints", *[str(i) for i in range(1000)])
-    call(conn, "SADD", "set:str", "a", "b", "c", "1")
-    # Sorted sets: listpack, skiplist by count, skiplist by member length, special scores.
-    call(conn, "ZADD", "z:small", "1.5", "a", "-2", "b", "3", "c", "0.1", "d", "1e300", "e")
-    call(conn, "ZADD", "z:big", *sum([[str(i / 7), "m%d" % i] for i in range(1000)], []))
-    call(conn, "ZADD", "z:long", "1", "x" * 100, "2", "y")
-    call(conn, "ZADD", "z:inf", "inf", "p", "-inf", "n", "0", "z")
-    call(conn, "ZADD", "z:bigints", *sum([[str(i * 1000), "k%d" % i] for i in range(300)], []))
-    # Other databases.
-    call(conn, "SELECT", 1)
-    call(conn, "SET", "db1:key", "one")
-    call(conn, "RPUSH", "db1:list", "a", "b")
-    call(conn, "SELECT", 5)
-    call(conn, "HSET", "db5:hash", "k", "v")
-    call(conn, "SET", "db5:exp", "x")
-    call(conn, "PEXPIREAT", "db5:exp", FAR)
-    call(conn, "SELECT", 0)
-
-
-DATABASES = [0, 1, 5]
-
-
-def describe_key(conn, key):
-    kind = call(conn, "TYPE", key)
-    encoding = call(conn, "OBJECT", "ENCODING", key)
-    if kind == "string":
-        content = call(conn, "GET", key)
-    elif kind == "list":
-        content = call(conn, "LRANGE", key, 0, -1)
-    elif kind == "hash":
-        flat = call(conn, "HGETALL", key)
-        content = sorted(zip(flat[::2], flat[1::2]))
-    elif kind == "set":
-        content = sorted(call(conn, "SMEMBERS", key))
-    elif kind == "zset":
-        content = call(conn, "ZRANGE", key, 0, -1, "WITHSCORES")
-    else:
-        content = None
-    return (kind, encoding, content, call(conn, "PEXPIRETIME", key))
-
-
-def snapshot(conn):
-    out = {}
-    for db in DATABASES:
-        call(conn, "SELECT", db)
-        for key in sorted(call(conn, "KEYS", "*")):
-            out[(db, key)] = describe_key(conn, key)
-    call(conn, "SELECT", 0)
-    return out
+def same_report_as_redis(path):
+    """Runs both checkers on `path` and asserts that Swiftlet prints Redis's lines, offsets included, and then only
+    its own two kinds of summary line (the RDB version, keys per type)."""
+    ours = subprocess.run([check_rdb_tool(), path], capture_output=True, text=True, timeout=60)
+    theirs = subprocess.run([require_tool("redis-check-rdb"), path], capture_output=True, text=True, timeout=60)
+    assert ours.returncode == theirs.returncode, ours.stdout + theirs.stdout
+    lines = ours.stdout.splitlines()
+    extra = [line for line in lines if re.fullmatch(r"\[info\] (RDB version \d+|\d+ keys of type \w+)", line)]
+    assert lines[: len(lines) - len(extra)] == theirs.stdout.splitlines(), ours.stdout + theirs.stdout
+    assert lines[len(lines) - len(extra):] == extra
+    return ours
 
 
 def copy_by_dump(source, target):
@@ -139,12 +62,6 @@ def copy_by_dump(source, target):
     call(source, "SELECT", 0)
     call(target, "SELECT", 0)
     return count
-
-
-def compare(expected, actual):
-    assert sorted(expected) == sorted(actual)
-    for k in expected:
-        assert actual[k] == expected[k], k
 
 
 def test_redis_dump_restores_into_swiftlet(reference_server, candidate_server):
@@ -250,22 +167,11 @@ def crc64(data):
     return crc
 
 
-def start_redis(directory, filename, port=None):
-    port = port or free_port()
-    argv = [
-        require_tool("redis-server"), "--port", str(port), "--dir", directory, "--dbfilename", filename,
-        "--save", "", "--appendonly", "no",
-    ]
-    server = ServerProcess("redis-rdb", argv, port)
-    server.start()
-    return server
-
-
 def test_golden_rdb_check_rewrite_and_reload(tmp_path):
     tool = check_rdb_tool()
     original_dir = str(tmp_path / "orig")
     os.makedirs(original_dir)
-    redis = start_redis(original_dir, "dump.rdb")
+    redis = start_redis(original_dir)
     try:
         with redis.connect() as conn:
             build_dataset(conn)
@@ -275,8 +181,8 @@ def test_golden_rdb_check_rewrite_and_reload(tmp_path):
     finally:
         redis.stop()
     golden = os.path.join(original_dir, "dump.rdb")
-    # Swiftlet's checker reads the file Redis wrote.
-    out = subprocess.run([tool, golden], capture_output=True, text=True, timeout=60)
+    # Swiftlet's checker reads the file Redis wrote, and says what redis-check-rdb says of it.
+    out = same_report_as_redis(golden)
     assert out.returncode == 0, out.stdout + out.stderr
     assert "RDB looks OK" in out.stdout
     assert "[info] %d keys read" % len(expected) in out.stdout
@@ -292,7 +198,7 @@ def test_golden_rdb_check_rewrite_and_reload(tmp_path):
         assert check.returncode == 0, check.stdout + check.stderr
         assert "RDB looks OK" in check.stdout
         # ...and a real server loads it with the same contents and encodings.
-        reloaded = start_redis(rewritten_dir, "swiftlet.rdb")
+        reloaded = start_redis(rewritten_dir, "--dbfilename", "swiftlet.rdb")
         try:
             with reloaded.connect() as conn:
                 compare(expected, snapshot(conn))
@@ -302,7 +208,7 @@ def test_golden_rdb_check_rewrite_and_reload(tmp_path):
 
 def test_rdb_without_checksum_is_accepted(tmp_path):
     tool = check_rdb_tool()
-    redis = start_redis(str(tmp_path), "nock.rdb")
+    redis = start_redis(tmp_path, "--dbfilename", "nock.rdb")
     try:
         with redis.connect() as conn:
             # rdbchecksum is immutable at runtime: zero the checksum by hand, as `rdbchecksum no` writes it.
@@ -314,9 +220,9 @@ def test_rdb_without_checksum_is_accepted(tmp_path):
     data = bytearray(open(path, "rb").read())
     data[-8:] = bytes(8)
     open(path, "wb").write(bytes(data))
-    out = subprocess.run([tool, path], capture_output=True, text=True, timeout=60)
+    out = same_report_as_redis(path)
     assert out.returncode == 0, out.stdout
-    assert "Checksum not present" in out.stdout
+    assert "checksum disabled: no check performed" in out.stdout
     data[-8:] = bytes([1] * 8)
     open(path, "wb").write(bytes(data))
     out = subprocess.run([tool, path], capture_output=True, text=True, timeout=60)

@@ -11,32 +11,9 @@ import subprocess
 import threading
 import time
 
-import pytest
-
-from test_rdb_interop import build_dataset, call, compare, snapshot, start_redis
+from support.persistence import build_dataset, call, compare, info, snapshot, start_redis, start_swiftlet
 from support.resp import RespError
-from support.servers import ServerProcess, candidate_argv, free_port, require_tool
-
-
-def start_swiftlet(directory, *extra, filename="dump.rdb", start=True):
-    port = free_port()
-    argv = candidate_argv(port) + ["--dir", str(directory), "--dbfilename", filename] + [str(a) for a in extra]
-    server = ServerProcess("swiftlet-save", argv, port)
-    if start:
-        server.start()
-    return server
-
-
-def info(conn, section="persistence"):
-    text = call(conn, "INFO", section)
-    if isinstance(text, bytes):
-        text = text.decode()
-    fields = {}
-    for line in text.splitlines():
-        if ":" in line and not line.startswith("#"):
-            k, v = line.split(":", 1)
-            fields[k] = v
-    return fields
+from support.servers import candidate_argv, free_port, require_tool
 
 
 def wait_bgsave(conn, timeout=120):
@@ -81,7 +58,7 @@ def test_save_then_restart_loads_the_same_data(tmp_path):
 
 
 def test_redis_dump_is_loaded_at_startup(tmp_path):
-    redis = start_redis(str(tmp_path), "dump.rdb")
+    redis = start_redis(tmp_path)
     try:
         with redis.connect() as conn:
             build_dataset(conn, seed=3)
@@ -113,7 +90,7 @@ def test_bgsave_dump_is_loaded_by_redis(tmp_path):
         server.stop()
     check = subprocess.run([require_tool("redis-check-rdb"), str(tmp_path / "dump.rdb")], capture_output=True, text=True)
     assert "RDB looks OK" in check.stdout, check.stdout
-    redis = start_redis(str(tmp_path), "dump.rdb")
+    redis = start_redis(tmp_path)
     try:
         with redis.connect() as conn:
             compare(expected, snapshot(conn))
@@ -181,7 +158,7 @@ def test_bgsave_while_a_client_writes(tmp_path):
             assert before > 0 and during > 0, "writes were not served during BGSAVE"
     finally:
         server.stop()
-    redis = start_redis(str(tmp_path), "dump.rdb")
+    redis = start_redis(tmp_path)
     try:
         with redis.connect() as conn:
             compare(expected, snapshot(conn))
@@ -222,7 +199,7 @@ def test_save_points_trigger_a_background_save(tmp_path):
 
 
 def test_corrupt_dump_is_refused_and_left_untouched(tmp_path):
-    redis = start_redis(str(tmp_path), "dump.rdb")
+    redis = start_redis(tmp_path)
     try:
         with redis.connect() as conn:
             build_dataset(conn, seed=6)
@@ -236,8 +213,7 @@ def test_corrupt_dump_is_refused_and_left_untouched(tmp_path):
     data = bytes(data[: len(data) - 20])  # and truncated
     path.write_bytes(data)
     mtime = os.stat(path).st_mtime_ns
-    port = free_port()
-    argv = candidate_argv(port) + ["--dir", str(tmp_path)]
+    argv = candidate_argv(free_port()) + ["--dir", str(tmp_path)]
     out = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
     message = out.stdout + out.stderr
@@ -331,10 +307,7 @@ def test_failed_bgsave_misconf_matches_redis(tmp_path):
         os.makedirs(good)
         os.makedirs(bad)
         if name == "redis":
-            port = free_port()
-            argv = [require_tool("redis-server"), "--port", str(port), "--dir", str(good), "--save", "3600 1",
-                    "--appendonly", "no", "--enable-protected-configs", "yes"]
-            server = ServerProcess("redis-misconf", argv, port).start()
+            server = start_redis(good, "--save", "3600 1", "--enable-protected-configs", "yes")
         else:
             server = start_swiftlet(good, "--save", "3600 1", "--enable-protected-configs", "yes")
         try:
