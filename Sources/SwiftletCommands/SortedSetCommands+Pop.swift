@@ -87,8 +87,9 @@ extension SortedSetCommands {
         guard let numkeys = context.arguments[numkeysIndex].int64, numkeys >= 1 else {
             throw RedisError.zsetNumkeysNotPositive
         }
-        let whereIndex = numkeysIndex + 1 + Int(clamping: numkeys)
-        guard whereIndex < context.count, whereIndex > numkeysIndex else { throw RedisError.syntax }
+        // Compared before any arithmetic: numkeys may be as large as Int64.max.
+        guard numkeys < Int64(context.count - numkeysIndex - 1) else { throw RedisError.syntax }
+        let whereIndex = numkeysIndex + 1 + Int(numkeys)
         let max: Bool
         if context.argument(whereIndex, is: "min") {
             max = false

@@ -6,6 +6,26 @@ import Testing
 @testable import SwiftletCommands
 
 struct SortedSetCommandsTests {
+    /// numkeys up to Int64.max is an error, never an overflow (ZMPOP with 9223372036854775807 crashed the server
+    /// before; replies are redis-server 7.0's).
+    @Test func hugeNumkeysIsASyntaxError() {
+        let h = CommandHarness()
+        #expect(h.run("ZADD", "z", "1", "a") == .int(1))
+        #expect(h.run("RPUSH", "l", "a") == .int(1))
+        let max = "9223372036854775807"
+        for request in [
+            ["ZMPOP", max, "MAX", "z"], ["ZMPOP", max, "COUNT", "z"], ["ZMPOP", "9223372036854775806", "MIN", "z"],
+            ["BZMPOP", "0", max, "MAX", "z"], ["LMPOP", max, "LEFT", "l"], ["BLMPOP", "0", max, "LEFT", "l"],
+            ["ZUNION", max, "z"], ["ZINTER", max, "z"], ["ZDIFF", max, "z"], ["ZINTERCARD", max, "z"],
+            ["ZUNIONSTORE", "d", max, "z"], ["ZINTERSTORE", "d", max, "z"], ["ZDIFFSTORE", "d", max, "z"],
+        ] {
+            #expect(h.run(request.map { Array($0.utf8) }) == .err("ERR syntax error"), "\(request)")
+        }
+        #expect(h.run("SINTERCARD", max, "z") == .err("ERR Number of keys can't be greater than number of args"))
+        #expect(h.run("ZMPOP", "-9223372036854775808", "MIN", "z") == .err("ERR numkeys should be greater than 0"))
+        #expect(h.run("ZUNION", "18446744073709551616", "z") == .err("ERR value is not an integer or out of range"))
+    }
+
     @Test func addScoreRankRange() {
         let h = CommandHarness()
         #expect(h.run("ZADD", "z", "1", "a", "2", "b", "3", "c") == .int(3))
