@@ -200,13 +200,15 @@ public enum StringCommands {
     static func getex(_ context: inout CommandContext) throws(RedisError) {
         let options = try Self.parseOptions(context, from: 2, forSet: false)
         let option = options.persist ? ExpireOption.persist : options.expire
-        let at = try Self.expireMilliseconds(context, option)
         let key = context.arguments[1]
+        // As Redis's getexCommand: a missing key (nil) and a wrong type come before the expire value's checks.
         guard let entry = context.lookupRead(key) else {
             context.out.writeNull()
             return
         }
-        guard entry.withStringBytes({ context.out.writeBulkString($0) }) != nil else { throw RedisError.wrongType }
+        guard entry.isString else { throw RedisError.wrongType }
+        let at = try Self.expireMilliseconds(context, option)
+        _ = entry.withStringBytes { context.out.writeBulkString($0) }
         let db = context.db
         if let at {
             if at <= context.now && !context.keyspace.loading {

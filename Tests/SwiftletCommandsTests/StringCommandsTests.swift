@@ -126,5 +126,14 @@ struct StringCommandsTests {
         #expect(h.run("TTL", "k") == .int(-1))
         #expect(h.run("GETDEL", "k") == .bulk("v"))
         #expect(h.run("EXISTS", "k") == .int(0))
+        // Redis looks the key up before it checks the expire value: nil or WRONGTYPE first.
+        #expect(h.run("GETEX", "k", "EX", "abc") == .nullBulk)
+        h.run("RPUSH", "l", "a")
+        #expect(
+            h.run("GETEX", "l", "EX", "0") == .err("WRONGTYPE Operation against a key holding the wrong kind of value")
+        )
+        h.run("SET", "k", "v")
+        #expect(h.run("GETEX", "k", "EX", "abc") == .err("ERR value is not an integer or out of range"))
+        #expect(h.run("GETEX", "k", "EX", "0") == .err("ERR invalid expire time in 'getex' command"))
     }
 }
