@@ -4,7 +4,8 @@ For every command of a family (list, hash, set, sorted-set, bitmap, hyperloglog,
 candidate implements, random argument lists are built from the command's documented tokens (BYSCORE, LIMIT,
 COUNT, WITHSCORES, OVERFLOW, ...), a few keys of every type, and edge numbers (Int64 limits and one past them,
 inf, nan, "(1", "[a", "-0", 1e400, ...). The same requests go to the real redis-server and to the candidate, over
-a small dataset that is rebuilt every few hundred requests; every reply must be byte-identical, errors included.
+a small dataset that is rebuilt every few hundred requests, in RESP2 and in RESP3; every reply must be
+byte-identical, errors included.
 
 The families' own randomized suites exercise state; this one exercises the order of checks (which error comes
 first), option parsing and integer limits, where an overflow could crash the server: it found a ZMPOP numkeys
@@ -133,12 +134,16 @@ def comparable(name, reply):
     return reply.raw
 
 
+@pytest.mark.parametrize("protocol", [2, 3])
 @pytest.mark.parametrize("family", FAMILIES)
-def test_random_arguments_match_redis(reference_server, candidate_server, family):
-    seed = SEED + FAMILIES.index(family)
+def test_random_arguments_match_redis(reference_server, candidate_server, family, protocol):
+    seed = SEED + FAMILIES.index(family) + 100 * (protocol - 2)
     rng = random.Random(seed)
     with reference_server.connect() as redis, candidate_server.connect() as ours:
         commands = commands_of(redis, ours, family)
+        if protocol == 3:
+            redis.execute("HELLO", "3")
+            ours.execute("HELLO", "3")
         assert commands, "no %s commands in common" % family
         names = sorted(commands)
         try:
