@@ -72,7 +72,7 @@ def measure(argv, shape, n):
         for _ in range(pending):
             conn.read_reply()
         assert conn.execute(count, b"k").to_python() == n
-        encoding = conn.execute(b"OBJECT", b"ENCODING", b"k").to_python()
+        encoding = conn.execute(b"OBJECT", b"ENCODING", b"k").to_python().decode()
         time.sleep(0.5)
         return rss(proc.pid) - before, encoding
     finally:
