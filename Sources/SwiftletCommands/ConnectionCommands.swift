@@ -106,7 +106,9 @@ public enum ConnectionCommands {
                 j += 1
             } else {
                 throw RedisError(
-                    "ERR Syntax error in HELLO option '\(RedisError.sanitize(context.arguments[j].readableBytesView))'"
+                    "ERR Syntax error in HELLO option '",
+                    echoing: context.arguments[j].readableBytesView,
+                    "'"
                 )
             }
             j += 1

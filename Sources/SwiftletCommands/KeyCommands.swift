@@ -322,9 +322,7 @@ public enum KeyCommands {
             } else if context.argument(i, is: "lt") {
                 lt = true
             } else {
-                throw RedisError(
-                    "ERR Unsupported option \(RedisError.sanitize(context.arguments[i].readableBytesView))"
-                )
+                throw RedisError("ERR Unsupported option ", echoing: context.arguments[i].readableBytesView)
             }
         }
         if nx && (xx || gt || lt) {

@@ -3,10 +3,25 @@
 /// Every text lives in this catalog, worded exactly as Redis 7.0 words it; handlers never build error strings
 /// by hand.
 public struct RedisError: Error, Hashable, Sendable {
-    public var message: String
+    /// The error line as it goes on the wire, without the leading `-` and the CRLF. Usually text; an error that
+    /// echoes a request's bytes (an unknown command's name) keeps them as they came, as Redis does, UTF-8 or not.
+    public var bytes: [UInt8]
+
+    /// The error line as text (bytes that are not UTF-8 show as U+FFFD).
+    public var message: String { String(decoding: self.bytes, as: UTF8.self) }
 
     public init(_ message: String) {
-        self.message = message
+        self.bytes = Array(message.utf8)
+    }
+
+    public init(bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    /// `prefix`, then bytes from a request as they came (CR and LF made spaces, as Redis's error formatter does),
+    /// then `suffix`.
+    public init<Echoed: Collection<UInt8>>(_ prefix: String, echoing echoed: Echoed, _ suffix: String = "") {
+        self.bytes = Array(prefix.utf8) + RedisError.sanitize(echoed) + Array(suffix.utf8)
     }
 
     /// The code before the first space (`ERR`, `WRONGTYPE`, `NOSCRIPT`...), counted in `INFO errorstats`.
@@ -134,7 +149,7 @@ public struct RedisError: Error, Hashable, Sendable {
 
     /// `ERR Unknown PFDEBUG subcommand 'x'` (the name ends at its first NUL byte, as Redis prints it with %s).
     public static func hllUnknownDebugSubcommand(_ sub: [UInt8]) -> RedisError {
-        RedisError("ERR Unknown PFDEBUG subcommand '\(RedisError.sanitize(sub.prefix { $0 != 0 }))'")
+        RedisError("ERR Unknown PFDEBUG subcommand '", echoing: sub.prefix { $0 != 0 }, "'")
     }
 
     public static func hllSelfTestRegister(_ index: Int, expected: Int, actual: Int) -> RedisError {
@@ -189,9 +204,7 @@ public struct RedisError: Error, Hashable, Sendable {
     }
 
     public static func unknownSubcommand(_ sub: [UInt8], container: String) -> RedisError {
-        RedisError(
-            "ERR unknown subcommand '\(RedisError.sanitize(sub.prefix(128)))'. Try \(container.uppercased()) HELP."
-        )
+        RedisError("ERR unknown subcommand '", echoing: sub.prefix(128), "'. Try \(container.uppercased()) HELP.")
     }
 
     /// `ERR unknown command 'x', with args beginning with: 'a' 'b' ` (each argument quoted, with a trailing
@@ -209,13 +222,13 @@ public struct RedisError: Error, Hashable, Sendable {
             args.append(contentsOf: Array("' ".utf8))
         }
         return RedisError(
-            "ERR unknown command '\(RedisError.sanitize(name.prefix(128)))', with args beginning with: "
-                + RedisError.sanitize(args[...])
+            bytes: Array("ERR unknown command '".utf8) + RedisError.sanitize(name.prefix(128))
+                + Array("', with args beginning with: ".utf8) + RedisError.sanitize(args)
         )
     }
 
     /// Replaces CR and LF (which would break the protocol) with spaces, as Redis's error formatter does.
-    public static func sanitize<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
-        String(decoding: bytes.map { $0 == 13 || $0 == 10 ? 32 : $0 }, as: UTF8.self)
+    public static func sanitize<C: Collection>(_ bytes: C) -> [UInt8] where C.Element == UInt8 {
+        bytes.map { $0 == 13 || $0 == 10 ? 32 : $0 }
     }
 }

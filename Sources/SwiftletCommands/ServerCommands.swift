@@ -103,8 +103,9 @@ public enum ServerCommands {
             )
         } else {
             throw RedisError(
-                "ERR Unknown subcommand or wrong number of arguments for '"
-                    + RedisError.sanitize(context.arguments[1].readableBytesView) + "'. Try DEBUG HELP."
+                "ERR Unknown subcommand or wrong number of arguments for '",
+                echoing: context.arguments[1].readableBytesView,
+                "'. Try DEBUG HELP."
             )
         }
     }

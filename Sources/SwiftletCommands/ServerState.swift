@@ -511,8 +511,11 @@ public final class ServerState {
                 if known.fullName == "exec" {
                     // A rejected EXEC discards the transaction, whether or not one is open, as Redis does.
                     self.endTransaction(context.session)
-                    let reason = error.message.hasPrefix("ERR ") ? String(error.message.dropFirst(4)) : error.message
-                    self.reply(RedisError("EXECABORT Transaction discarded because of: \(reason)"), &context)
+                    let reason = error.bytes.starts(with: "ERR ".utf8) ? error.bytes.dropFirst(4) : error.bytes[...]
+                    self.reply(
+                        RedisError(bytes: Array("EXECABORT Transaction discarded because of: ".utf8) + reason),
+                        &context
+                    )
                     return
                 }
             }
@@ -747,7 +750,7 @@ public final class ServerState {
     func reply(_ error: RedisError, _ context: inout CommandContext) {
         self.stats.errorReplies += 1
         self.stats.errorsByCode[String(error.code), default: 0] += 1
-        context.out.writeError(error.message)
+        context.out.writeError(bytes: error.bytes)
     }
 }
 

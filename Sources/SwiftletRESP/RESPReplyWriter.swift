@@ -47,6 +47,13 @@ public struct RESPReplyWriter: Sendable {
         self.buffer.writeStaticString("\r\n")
     }
 
+    /// Writes `-<bytes>\r\n`, for an error line that echoes request bytes as they came (not necessarily UTF-8).
+    public mutating func writeError(bytes: [UInt8]) {
+        self.buffer.writeInteger(UInt8(ascii: "-"))
+        self.buffer.writeBytes(bytes)
+        self.buffer.writeStaticString("\r\n")
+    }
+
     @inlinable
     public mutating func writeInteger(_ value: Int) {
         self.buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 24) { out in

@@ -9,15 +9,30 @@ import Darwin
 /// Why a request could not be parsed. The server replies `-ERR Protocol error: <reason>` and closes the
 /// connection, as Redis does.
 public struct RESPProtocolError: Error, Hashable, Sendable {
-    /// The text after `Protocol error: `, worded as Redis words it.
-    public var reason: String
+    /// The bytes after `Protocol error: `, worded as Redis words it; a byte echoed from the request stays as it
+    /// came (Redis prints it with `%c`), so this is not always UTF-8.
+    public var reasonBytes: [UInt8]
 
     public init(_ reason: String) {
-        self.reason = reason
+        self.reasonBytes = Array(reason.utf8)
     }
 
+    public init(bytes: [UInt8]) {
+        self.reasonBytes = bytes
+    }
+
+    /// The reason as text (bytes that are not UTF-8 show as U+FFFD).
+    public var reason: String { String(decoding: self.reasonBytes, as: UTF8.self) }
+
     /// The complete error line (without the leading `-` and the CRLF).
-    public var message: String { "ERR Protocol error: \(self.reason)" }
+    public var messageBytes: [UInt8] { Array("ERR Protocol error: ".utf8) + self.reasonBytes }
+
+    /// "expected '$', got 'X'" with the byte X as Redis's `addReplyErrorFormat("... got '%c'")` sends it: not
+    /// UTF-8-encoded, CR and LF made spaces. (X is never NUL: a NUL hides the line's end, and the parser waits.)
+    static func expectedBulk(got marker: UInt8) -> RESPProtocolError {
+        let echoed = marker == 13 || marker == 10 ? UInt8(ascii: " ") : marker
+        return RESPProtocolError(bytes: Array("expected '$', got '".utf8) + [echoed, UInt8(ascii: "'")])
+    }
 }
 
 /// Limits the parser enforces, with Redis's defaults.
@@ -171,7 +186,7 @@ public struct RESPRequestParser: Sendable {
                     )
                 else { return false }
                 guard marker == UInt8(ascii: "$") else {
-                    throw RESPProtocolError("expected '$', got '\(Character(Unicode.Scalar(marker)))'")
+                    throw RESPProtocolError.expectedBulk(got: marker)
                 }
                 guard let length, length >= 0, length <= self.limits.maxBulkLength else {
                     throw RESPProtocolError("invalid bulk length")
@@ -199,21 +214,32 @@ public struct RESPRequestParser: Sendable {
         Int?, Int
     )? {
         let available = buffer.readableBytes - offset
-        let found: Int? = buffer.withUnsafeReadableBytes { raw in
-            guard let start = raw.baseAddress, available > 0 else { return nil }
-            guard let cr = memchr(start + offset, Int32(UInt8(ascii: "\r")), available) else { return nil }
-            return UnsafeRawPointer(cr) - (start + offset)
-        }
-        guard let cr = found else {
+        guard let cr = Self.lineEnd(in: buffer, from: offset, UInt8(ascii: "\r")) else {
             if available > self.limits.maxInlineLength { throw RESPProtocolError(tooBig) }
             return nil
         }
         // The buffer must also hold the '\n'.
         guard cr + 1 < available else { return nil }
+        // A line that is only CRLF has no marker and no number ("*1\r\n\r\n" once trapped on the range below).
+        guard cr >= 1 else { return (nil, 2) }
         let value: Int? = buffer.withUnsafeReadableBytes { raw in
             RESPInteger.parse(UnsafeRawBufferPointer(rebasing: raw[(offset + 1)..<(offset + cr)]))
         }
         return (value, cr + 2)
+    }
+
+    /// Where `byte` first occurs in the readable bytes from `offset`, as C's `strchr` finds it in Redis's query
+    /// buffer: a NUL byte before it hides it, and Redis then waits for more input as for an unterminated line (up
+    /// to the 64 KiB inline limit). Redis 7.0 looks for a header's `\r` and an inline request's `\n` this way.
+    private static func lineEnd(in buffer: ByteBuffer, from offset: Int, _ byte: UInt8) -> Int? {
+        buffer.withUnsafeReadableBytes { raw in
+            let available = raw.count - offset
+            guard let start = raw.baseAddress, available > 0 else { return nil }
+            guard let found = memchr(start + offset, Int32(byte), available) else { return nil }
+            let distance = UnsafeRawPointer(found) - (start + offset)
+            if distance > 0 && memchr(start + offset, 0, distance) != nil { return nil }
+            return distance
+        }
     }
 
     private enum InlineOutcome {
@@ -230,12 +256,7 @@ public struct RESPRequestParser: Sendable {
         -> InlineOutcome
     {
         let available = buffer.readableBytes
-        let newline: Int? = buffer.withUnsafeReadableBytes { raw in
-            guard let start = raw.baseAddress else { return nil }
-            guard let nl = memchr(start, Int32(UInt8(ascii: "\n")), available) else { return nil }
-            return UnsafeRawPointer(nl) - start
-        }
-        guard let newline else {
+        guard let newline = Self.lineEnd(in: buffer, from: 0, UInt8(ascii: "\n")) else {
             if available > self.limits.maxInlineLength { throw RESPProtocolError("too big inline request") }
             return .needMore
         }

@@ -170,7 +170,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             } catch {
                 // Replies already produced in this batch go out first, then the error, then the connection closes.
                 self.logger.debug("protocol error", metadata: ["reason": "\(error.reason)"])
-                self.commandContext!.out.writeError(error.message)
+                self.commandContext!.out.writeError(bytes: error.messageBytes)
                 self.closing = true
                 self.flush(context: context)
                 return

@@ -38,6 +38,12 @@ final class CommandHarness {
         return String(buffer: self.context.out.buffer)
     }
 
+    /// The reply's bytes as they are (for replies that are not UTF-8).
+    func rawBytes(_ arguments: [[UInt8]]) -> [UInt8] {
+        _ = self.raw(arguments)
+        return Array(self.context.out.buffer.readableBytesView)
+    }
+
     func raw(_ arguments: String...) -> String {
         self.raw(arguments.map { Array($0.utf8) })
     }

@@ -13,6 +13,21 @@ struct DispatcherTests {
         )
     }
 
+    /// Bytes from the request are echoed as they came, UTF-8 or not; each argument ends at its first NUL (%s).
+    @Test func unknownCommandEchoesBytesAsTheyCame() {
+        let h = CommandHarness()
+        let name: [UInt8] = [0xC2, 0x2A, 0xFF]
+        let reply = h.rawBytes([name, [0x01, 0xFF, 0x00, 0x41]])
+        let expected =
+            Array("-ERR unknown command '".utf8) + name + Array("', with args beginning with: '".utf8) + [0x01, 0xFF]
+            + Array("' \r\n".utf8)
+        #expect(reply == expected)
+        #expect(
+            h.rawBytes([Array("object".utf8), [0xFF]]) == Array("-ERR unknown subcommand '".utf8) + [0xFF]
+                + Array("'. Try OBJECT HELP.\r\n".utf8)
+        )
+    }
+
     @Test func arityUsesLowercaseFullName() {
         let h = CommandHarness()
         #expect(h.run("GET") == .err("ERR wrong number of arguments for 'get' command"))

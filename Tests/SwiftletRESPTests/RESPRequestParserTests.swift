@@ -63,11 +63,46 @@ struct RESPRequestParserTests {
         ("*1\r\n%4\r\n", "expected '$', got '%'"),
         ("*1\r\n$-1\r\n", "invalid bulk length"),
         ("*1\r\n$x\r\n", "invalid bulk length"),
+        ("*1\r\n$\r\n", "invalid bulk length"),
+        ("*1\r\n\r\n", "expected '$', got ' '"),
+        ("*2\r\n$1\r\na\r\n\r\n", "expected '$', got ' '"),
         ("\"unbalanced\r\n", "unbalanced quotes in request"),
         ("\"a\"b\r\n", "unbalanced quotes in request"),
     ])
     func errors(input: String, reason: String) {
         #expect(throws: RESPProtocolError(reason)) { try self.parseAll([input]) }
+    }
+
+    /// The byte in a bulk's place is echoed as it came (Redis's `%c`), not UTF-8-encoded; a NUL there hides the
+    /// line's end, so the parser waits for more, as Redis does.
+    @Test func expectedBulkEchoesTheByte() {
+        func reason(_ bytes: [UInt8]) -> [UInt8]? {
+            var parser = RESPRequestParser()
+            var buffer = ByteBuffer(bytes: bytes)
+            var args: [ByteBuffer] = []
+            do {
+                _ = try parser.next(from: &buffer, into: &args)
+                return nil
+            } catch {
+                return error.reasonBytes
+            }
+        }
+        let prefix = Array("*1\r\n".utf8)
+        #expect(reason(prefix + [0xFF] + Array("4\r\n".utf8)) == Array("expected '$', got '".utf8) + [0xFF, 0x27])
+        #expect(reason(prefix + [0x00] + Array("4\r\n".utf8)) == nil)
+        #expect(reason(prefix + Array("\r\n".utf8)) == Array("expected '$', got ' '".utf8))
+    }
+
+    /// Redis finds line ends with `strchr`, which stops at a NUL byte: a NUL before the end hides it, and the
+    /// request waits for more input, up to the 64 KiB limit.
+    @Test func aNulByteHidesTheLineEnd() throws {
+        #expect(try self.parseAll(["\u{0}PING\r\n", "PING\r\n"]) == [])
+        #expect(try self.parseAll(["PING\r\n\u{0}\r\n"]) == [["PING"]])
+        #expect(try self.parseAll(["*1\u{0}\r\n$4\r\nPING\r\n"]) == [])
+        #expect(try self.parseAll(["*1\r\n$4\u{0}\r\nPING\r\n"]) == [])
+        #expect(throws: RESPProtocolError("too big inline request")) {
+            try self.parseAll(["\u{0}\r\n" + String(repeating: "a", count: 65 * 1024)])
+        }
     }
 
     @Test func limits() {

@@ -118,6 +118,15 @@ CASES = {
     "too_big_mbulk_count_string": b"*" + b"1" * 70000,
     "too_big_bulk_count_string": b"*1\r\n$" + b"1" * 70000,
     "error_after_valid_commands": cmd("PING") + cmd("ECHO", "ok") + b"*1\r\n$x\r\n" + cmd("PING"),
+    # an empty line where a bulk header belongs (this once crashed the server)
+    "bulk_header_empty_line": b"*1\r\n\r\n",
+    "bulk_header_empty_line_second_argument": b"*2\r\n$1\r\na\r\n\r\n",
+    "bulk_header_empty_length": b"*1\r\n$\r\n",
+    # request bytes echoed in errors stay as they came, UTF-8 or not
+    "multibulk_expected_dollar_binary": b"*1\r\n\xff4\r\n",
+    "unknown_command_binary_name": cmd(b"\xc2*\xff", b"\x01\xff\x00A") + QUIT,
+    "inline_unknown_command_binary": b"\xfb\xd7>j\xc4h\r\n" + QUIT,
+    "unknown_subcommand_binary": cmd("OBJECT", b"\xff\xfe") + QUIT,
 }
 
 
