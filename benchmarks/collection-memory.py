@@ -18,7 +18,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 
 from support.resp import RespConnection, encode_command  # noqa: E402
-from support.servers import free_port  # noqa: E402
+from support.servers import free_port, rss_bytes  # noqa: E402
 
 # shape -> (command that adds, command that counts, element -> arguments)
 SHAPES = {
@@ -32,14 +32,6 @@ SHAPES = {
     "zset member:N, random scores": (b"ZADD", b"ZCARD", lambda i, r: [b"%r" % r.random(), b"member:%d" % i]),
     "zset member:N, integer scores": (b"ZADD", b"ZCARD", lambda i, r: [b"%d" % i, b"member:%d" % i]),
 }
-
-
-def rss(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 def measure(argv, shape, n):
@@ -57,7 +49,7 @@ def measure(argv, shape, n):
             except OSError:
                 time.sleep(0.1)
         time.sleep(0.3)
-        before = rss(proc.pid)
+        before = rss_bytes(proc.pid)
         batch, in_batch, pending = [], 0, 0
         for i in range(n):
             batch += make(i, rng)
@@ -74,7 +66,7 @@ def measure(argv, shape, n):
         assert conn.execute(count, b"k").to_python() == n
         encoding = conn.execute(b"OBJECT", b"ENCODING", b"k").to_python().decode()
         time.sleep(0.5)
-        return rss(proc.pid) - before, encoding
+        return rss_bytes(proc.pid) - before, encoding
     finally:
         proc.kill()
         proc.wait()

@@ -22,7 +22,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from support.resp import RespConnection, encode_command  # noqa: E402
-from support.servers import free_port  # noqa: E402
+from support.servers import free_port, rss_bytes  # noqa: E402
 
 N = 1_000_000
 SHAPES = {
@@ -31,14 +31,6 @@ SHAPES = {
     "1M BITFIELD INCRBY u8": (N, lambda i: [b"BITFIELD", b"k", b"INCRBY", b"u8", b"#%d" % i, b"1"], [b"k"]),
     "100k keys x 100 B": (100_000, lambda i: [b"SETBIT", b"key:%d" % i, b"799", b"1"], [b"key:0", b"key:99999"]),
 }
-
-
-def rss(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 def measure(argv, shape):
@@ -54,7 +46,7 @@ def measure(argv, shape):
             except OSError:
                 time.sleep(0.1)
         time.sleep(0.3)
-        before = rss(proc.pid)
+        before = rss_bytes(proc.pid)
         count, make, probes = SHAPES[shape]
         start = time.monotonic()
         batch = []
@@ -69,7 +61,7 @@ def measure(argv, shape):
         elapsed = time.monotonic() - start
         checks = [(conn.execute(b"BITCOUNT", k).raw, conn.execute(b"STRLEN", k).raw) for k in probes]
         time.sleep(0.5)
-        after = rss(proc.pid)
+        after = rss_bytes(proc.pid)
         return after - before, elapsed, checks
     finally:
         proc.kill()

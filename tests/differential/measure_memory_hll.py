@@ -21,15 +21,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from support.resp import RespConnection, encode_command  # noqa: E402
-from support.servers import free_port  # noqa: E402
-
-
-def rss(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
+from support.servers import free_port, rss_bytes  # noqa: E402
 
 
 def pipeline(conn, commands, depth=100):
@@ -63,7 +55,7 @@ def run(argv):
                                  ("20k sparse HLLs", 20_000, 200)):
         proc, conn = start(argv)
         try:
-            before = rss(proc.pid)
+            before = rss_bytes(proc.pid)
             commands = []
             for k in range(keys):
                 elements = [b"e:%d:%d" % (k, i) for i in range(per_key)]
@@ -71,7 +63,7 @@ def run(argv):
                     commands.append([b"PFADD", b"hll:%d" % k] + elements[i:i + 1000])
             pipeline(conn, commands, depth=20)
             time.sleep(0.3)
-            results[shape] = rss(proc.pid) - before
+            results[shape] = rss_bytes(proc.pid) - before
             counts += pipeline(conn, [[b"PFCOUNT", b"hll:%d" % k] for k in range(min(keys, 200))])
         finally:
             proc.kill()

@@ -14,16 +14,12 @@ import time
 
 import pytest
 
+from support.persistence import call, snapshot
 from support.servers import ServerProcess, candidate_argv, free_port, require_tool
 
 KEYS = ["k%d" % i for i in range(12)]
 DATABASES = [0, 1, 2]
 FAR = 4102444800000
-
-
-def call(conn, *args):
-    conn.send_command(*args)
-    return conn.read_reply().to_python()
 
 
 def member(rng):
@@ -75,27 +71,6 @@ def command(rng):
     return ["HINCRBY", key, member(rng), "1"]
 
 
-def describe(conn):
-    out = {}
-    for db in DATABASES:
-        call(conn, "SELECT", db)
-        for key in sorted(call(conn, "KEYS", "*")):
-            kind = call(conn, "TYPE", key)
-            if kind == "string":
-                content = call(conn, "GET", key)
-            elif kind == "list":
-                content = call(conn, "LRANGE", key, 0, -1)
-            elif kind == "hash":
-                flat = call(conn, "HGETALL", key)
-                content = sorted(zip(flat[::2], flat[1::2]))
-            elif kind == "set":
-                content = sorted(call(conn, "SMEMBERS", key))
-            else:
-                content = call(conn, "ZRANGE", key, 0, -1, "WITHSCORES")
-            out[(db, key)] = (kind, call(conn, "OBJECT", "ENCODING", key), content, call(conn, "PEXPIRETIME", key))
-    return out
-
-
 def start(argv, port, name):
     return ServerProcess(name, argv, port).start()
 
@@ -106,7 +81,7 @@ def load_and_describe(directory):
     server = start(argv, port, "redis-load")
     try:
         with server.connect() as conn:
-            return describe(conn)
+            return snapshot(conn, DATABASES)
     finally:
         server.stop()
 

@@ -88,9 +88,10 @@ def describe_key(conn, key):
     return (kind, encoding, content, call(conn, "PEXPIRETIME", key))
 
 
-def snapshot(conn):
+def snapshot(conn, databases=DATABASES):
+    """Every key of `databases`: (db, key) -> (type, encoding, content, PEXPIRETIME)."""
     out = {}
-    for db in DATABASES:
+    for db in databases:
         call(conn, "SELECT", db)
         for key in sorted(call(conn, "KEYS", "*")):
             out[(db, key)] = describe_key(conn, key)

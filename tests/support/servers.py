@@ -43,6 +43,18 @@ def free_port() -> int:
         s.close()
 
 
+def rss_bytes(pid: int) -> int:
+    """Resident set size of a process (VmRSS), in bytes; 0 if it is gone."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def require_tool(name: str) -> str:
     """Absolute path of a Redis tool, or raise with the one-line install hint."""
     path = shutil.which(name)
