@@ -61,17 +61,29 @@ enum KeyFinder {
     /// A command-specific procedure (Redis's `getkeys_proc`), for specs that are incomplete or have variable flags.
     typealias Procedure = @Sendable ([ByteBuffer]) -> [KeyReference]
 
-    static func keys(_ arguments: [ByteBuffer], specs: [KeySpec], command: String, arity: Int) -> [KeyReference] {
+    /// - Parameter lenient: skip a spec that does not fit the request instead of giving up on the specs (COMMAND
+    ///   GETKEYS gives up, as Redis does: "PFMERGE dest" has no keys for it; WATCH invalidation wants `dest`).
+    static func keys(
+        _ arguments: [ByteBuffer],
+        specs: [KeySpec],
+        command: String,
+        arity: Int,
+        lenient: Bool = false
+    ) -> [KeyReference] {
         let hasKeySpec = specs.contains { !$0.flags.contains(.notKey) }
         let hasVariableFlags = specs.contains { $0.flags.contains(.variableFlags) }
-        if hasKeySpec && !hasVariableFlags, let keys = Self.keys(arguments, specs: specs, arity: arity) {
+        if hasKeySpec && !hasVariableFlags,
+            let keys = Self.keys(arguments, specs: specs, arity: arity, lenient: lenient)
+        {
             return keys
         }
         return Self.procedure(for: command)?(arguments) ?? []
     }
 
-    /// Keys from the specifications, or `nil` when a spec does not fit the request (or is incomplete).
-    static func keys(_ arguments: [ByteBuffer], specs: [KeySpec], arity: Int) -> [KeyReference]? {
+    /// Keys from the specifications, or `nil` when a spec does not fit the request (unless `lenient`) or is
+    /// incomplete.
+    static func keys(_ arguments: [ByteBuffer], specs: [KeySpec], arity: Int, lenient: Bool = false) -> [KeyReference]?
+    {
         let argc = arguments.count
         var result: [KeyReference] = []
         for spec in specs where !spec.flags.contains(.notKey) {
@@ -119,7 +131,10 @@ enum KeyFinder {
             case .unknown:
                 return nil
             }
-            if last >= argc || last < first || first >= argc { return nil }
+            if last >= argc || last < first || first >= argc {
+                if lenient { continue }
+                return nil
+            }
             var i = first
             while i <= last {
                 // Commands with a variable number of arguments are not arity-checked before this: skip what is

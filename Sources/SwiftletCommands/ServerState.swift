@@ -698,6 +698,10 @@ public final class ServerState {
         let started = started ?? (self.batchClock >= 0 ? self.batchClock : self.monotonicMicroseconds())
         context.session.lastCommandID = id
         let dirtyBefore = self.dirty
+        // A write's keys that exist before it runs, when a client watches keys or tracks them (see touchKeys).
+        let written =
+            (!self.watchers.isEmpty || self.tracking.isActive) && self.table.commands[id].flags.contains(.write)
+            ? self.keysBeforeWrite(of: id, context) : nil
         let propagating = self.propagating
         let notifying = self.hot.keyspaceEvents.isEmpty ? nil : self.selfNotifications.enter(context)
         do {
@@ -716,10 +720,8 @@ public final class ServerState {
         }
         // Events of blocked clients served below reach the running client after its reply, as in Redis.
         if notifying != nil { self.selfNotifications.offset = context.out.buffer.writerIndex }
-        if (!self.watchers.isEmpty || self.tracking.isActive) && self.dirty != dirtyBefore
-            && self.table.commands[id].flags.contains(.write)
-        {
-            self.touchKeys(of: id, &context)
+        if let written, self.dirty != dirtyBefore {
+            self.touchKeys(written, &context)
         }
         if context.session.tracking != nil && self.table.commands[id].flags.contains(.readonly) {
             self.trackingRememberKeys(id, context)

@@ -231,17 +231,28 @@ extension ServerState {
         return false
     }
 
-    /// After a write command changed the keyspace: touches watchers of the keys it names, and invalidates them for
-    /// tracking clients.
-    func touchKeys(of id: Int, _ context: inout CommandContext) {
+    /// The keys a write command may change (its key specs without the read-only ones: the sources of SINTERSTORE,
+    /// ZUNIONSTORE, BITOP, SORT ... STORE), each with whether it exists before the command runs.
+    func keysBeforeWrite(of id: Int, _ context: CommandContext) -> [(index: Int, existed: Bool)] {
         let spec = self.table.commands[id]
         let specs = CommandCommands.keySpecs(of: spec)
-        let keys = KeyFinder.keys(context.arguments, specs: specs, command: spec.fullName, arity: spec.arity)
+        let db = context.db
+        return KeyFinder.keys(context.arguments, specs: specs, command: spec.fullName, arity: spec.arity, lenient: true)
+            .filter { !$0.flags.contains(.ro) }
+            .map { k in (k.index, context.arguments[k.index].withUnsafeReadableBytes { db.peek($0) != nil }) }
+    }
+
+    /// After a write command changed the keyspace: touches watchers of the keys it changed, and invalidates them for
+    /// tracking clients. Redis signals exactly the keys a command modified; from outside the command, a key counts
+    /// as modified when it existed before or exists after, so DEL of a missing key or the empty first key of an LMPOP
+    /// touches nothing. (Two keys that both exist and of which the command changed one, as LMPOP's, are both touched.)
+    func touchKeys(_ keys: [(index: Int, existed: Bool)], _ context: inout CommandContext) {
+        let db = context.db
         for k in keys {
-            if !self.watchers.isEmpty {
-                self.touchWatched(database: context.session.database, key: context.arguments[k.index].bytes)
-            }
-            if self.tracking.isActive { self.trackingInvalidate(context.arguments[k.index], context: &context) }
+            let key = context.arguments[k.index]
+            guard k.existed || key.withUnsafeReadableBytes({ db.peek($0) != nil }) else { continue }
+            if !self.watchers.isEmpty { self.touchWatched(database: context.session.database, key: key.bytes) }
+            if self.tracking.isActive { self.trackingInvalidate(key, context: &context) }
         }
     }
 }

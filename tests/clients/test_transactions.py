@@ -96,3 +96,45 @@ def test_flushdb_and_expiry_touch_watched_keys(candidate_server):
         assert False, "EXEC should have failed after the watched key expired"
     except redis.WatchError:
         pass
+
+
+# Writes by a second connection between WATCH and EXEC, and whether EXEC then runs: Redis touches exactly the keys
+# a command changed (a DEL of a missing key, the sources of a STORE command, the empty first key of an LMPOP are
+# not touched; PFMERGE always touches its destination). Compared with redis-server, case by case.
+WATCH_CASES = [
+    (["SET", "other", "1"], ["DEL", "other", "w"]),
+    ([], ["UNLINK", "w", "none"]),
+    (["SADD", "w", "a"], ["SINTERSTORE", "dst", "w"]),
+    (["ZADD", "w", "1", "a"], ["ZUNIONSTORE", "dst", "1", "w"]),
+    (["SET", "w", "x"], ["BITOP", "AND", "dst", "w"]),
+    (["RPUSH", "w", "1"], ["SORT", "w", "STORE", "dst"]),
+    (["RPUSH", "other", "a"], ["LMPOP", "2", "w", "other", "LEFT"]),
+    (["PFADD", "w", "a"], ["PFMERGE", "w"]),
+    ([], ["PFMERGE", "w"]),
+    (["SET", "w", "x"], ["COPY", "w", "dst"]),
+    (["SET", "w", "x"], ["RENAME", "w", "dst"]),
+    (["SET", "other", "x"], ["RENAME", "other", "w"]),
+    (["SET", "w", "x"], ["DEL", "w"]),
+    ([], ["SET", "w", "x"]),
+    (["RPUSH", "w", "a"], ["LREM", "w", "0", "zz"]),
+]
+
+
+def test_watch_touches_exactly_the_keys_a_write_changed(reference_server, candidate_server):
+    outcomes = {}
+    for name, server in (("redis", reference_server), ("swiftlet", candidate_server)):
+        results = []
+        with server.connect() as a, server.connect() as b:
+            for setup, write in WATCH_CASES:
+                a.execute("FLUSHALL")
+                if setup:
+                    b.execute(*setup)
+                a.execute("WATCH", "w")
+                b.execute(*write)
+                a.execute("MULTI")
+                a.execute("PING")
+                results.append((write, a.execute("EXEC").raw))
+        outcomes[name] = results
+    assert outcomes["swiftlet"] == outcomes["redis"]
+    # Both kinds of outcome are in the cases.
+    assert {raw for _, raw in outcomes["redis"]} == {b"*1\r\n+PONG\r\n", b"*-1\r\n"}
