@@ -116,6 +116,9 @@ public enum KeyCommands {
         }
         context.notify(.generic, "move_from", key: key, database: source.index)
         context.notify(.generic, "move_to", key: key, database: target.index)
+        // The key changed in the other database too: its watchers there lose their EXEC (the dispatcher's touch
+        // covers the client's own database only).
+        context.server.touchWatched(database: target.index, key: key.bytes)
         context.dirty()
         context.out.writeInteger(1)
     }
@@ -155,6 +158,9 @@ public enum KeyCommands {
         }
         destination.withUnsafeReadableBytes { target.insert($0, from: entry, expireAt: expireAt, deepCopy: true) }
         context.notify(.generic, "copy_to", key: destination, database: target.index)
+        if target.index != context.session.database {
+            context.server.touchWatched(database: target.index, key: destination.bytes)
+        }
         context.dirty()
         context.out.writeInteger(1)
     }

@@ -138,3 +138,23 @@ def test_watch_touches_exactly_the_keys_a_write_changed(reference_server, candid
     assert outcomes["swiftlet"] == outcomes["redis"]
     # Both kinds of outcome are in the cases.
     assert {raw for _, raw in outcomes["redis"]} == {b"*1\r\n+PONG\r\n", b"*-1\r\n"}
+
+
+def test_watch_in_another_database_is_touched_by_move_copy_and_swapdb(reference_server, candidate_server):
+    outcomes = {}
+    for name, server in (("redis", reference_server), ("swiftlet", candidate_server)):
+        results = []
+        with server.connect() as a, server.connect() as b:
+            for write in (["MOVE", "k", "1"], ["COPY", "k", "k", "DB", "1"], ["SWAPDB", "0", "1"], ["SET", "k", "w"]):
+                a.execute("FLUSHALL")
+                b.execute("SET", "k", "v")
+                a.execute("SELECT", "1")
+                a.execute("WATCH", "k")
+                b.execute(*write)
+                a.execute("MULTI")
+                a.execute("PING")
+                results.append((write[0], a.execute("EXEC").raw))
+                a.execute("SELECT", "0")
+        outcomes[name] = results
+    assert outcomes["swiftlet"] == outcomes["redis"]
+    assert outcomes["redis"][0][1] == b"*-1\r\n" and outcomes["redis"][3][1] == b"*1\r\n+PONG\r\n"
