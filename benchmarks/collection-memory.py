@@ -11,14 +11,13 @@ per element and the ratio Swiftlet/Redis (the issue's bar: at most 1.3).
 import argparse
 import os
 import random
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
 
-from support.resp import RespConnection, encode_command  # noqa: E402
-from support.servers import free_port, rss_bytes  # noqa: E402
+from support.resp import encode_command  # noqa: E402
+from support.servers import rss_bytes, spawn  # noqa: E402
 
 # shape -> (command that adds, command that counts, element -> arguments)
 SHAPES = {
@@ -37,18 +36,8 @@ SHAPES = {
 def measure(argv, shape, n):
     add, count, make = SHAPES[shape]
     rng = random.Random(1)
-    port = free_port()
-    proc = subprocess.Popen([a.replace("{port}", str(port)) for a in argv], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, cwd="/tmp")
+    proc, conn = spawn(argv)
     try:
-        for _ in range(100):
-            try:
-                conn = RespConnection("127.0.0.1", port)
-                conn.execute("PING")
-                break
-            except OSError:
-                time.sleep(0.1)
-        time.sleep(0.3)
         before = rss_bytes(proc.pid)
         batch, in_batch, pending = [], 0, 0
         for i in range(n):

@@ -15,14 +15,13 @@ Shapes:
 """
 
 import os
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from support.resp import RespConnection, encode_command  # noqa: E402
-from support.servers import free_port, rss_bytes  # noqa: E402
+from support.resp import encode_command  # noqa: E402
+from support.servers import rss_bytes, spawn  # noqa: E402
 
 N = 1_000_000
 SHAPES = {
@@ -34,18 +33,8 @@ SHAPES = {
 
 
 def measure(argv, shape):
-    port = free_port()
-    proc = subprocess.Popen([a.replace("{port}", str(port)) for a in argv], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, cwd="/tmp")
+    proc, conn = spawn(argv, timeout=60)
     try:
-        for _ in range(100):
-            try:
-                conn = RespConnection("127.0.0.1", port, timeout=60)
-                conn.execute("PING")
-                break
-            except OSError:
-                time.sleep(0.1)
-        time.sleep(0.3)
         before = rss_bytes(proc.pid)
         count, make, probes = SHAPES[shape]
         start = time.monotonic()

@@ -14,14 +14,13 @@ PFCOUNT of 20,000 keys (the cache invalidated before each), and checks that both
 """
 
 import os
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from support.resp import RespConnection, encode_command  # noqa: E402
-from support.servers import free_port, rss_bytes  # noqa: E402
+from support.resp import encode_command  # noqa: E402
+from support.servers import rss_bytes, spawn  # noqa: E402
 
 
 def pipeline(conn, commands, depth=100):
@@ -34,18 +33,7 @@ def pipeline(conn, commands, depth=100):
 
 
 def start(argv):
-    port = free_port()
-    proc = subprocess.Popen([a.replace("{port}", str(port)) for a in argv], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, cwd="/tmp")
-    for _ in range(100):
-        try:
-            conn = RespConnection("127.0.0.1", port, timeout=120)
-            conn.execute("PING")
-            break
-        except OSError:
-            time.sleep(0.1)
-    time.sleep(0.3)
-    return proc, conn
+    return spawn(argv, timeout=120)
 
 
 def run(argv):

@@ -43,6 +43,26 @@ def free_port() -> int:
         s.close()
 
 
+def spawn(argv_template: List[str], timeout: float = 60.0):
+    """A bare server from `argv_template` ({port} replaced by a free port) outside the session fixtures, for
+    measurements that need a fresh process: returns (process, connection) once it answers PING; the caller kills it."""
+    port = free_port()
+    proc = subprocess.Popen([a.replace("{port}", str(port)) for a in argv_template], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, cwd="/tmp")
+    for _ in range(100):
+        try:
+            conn = RespConnection("127.0.0.1", port, timeout=timeout)
+            conn.execute("PING")
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        raise ServerStartError("server %r did not answer PING" % argv_template[0])
+    time.sleep(0.3)
+    return proc, conn
+
+
 def rss_bytes(pid: int) -> int:
     """Resident set size of a process (VmRSS), in bytes; 0 if it is gone."""
     try:
