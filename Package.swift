@@ -83,7 +83,7 @@ let package = Package(
         .executableTarget(
             name: "swiftlet-server",
             dependencies: [
-                "SwiftletServer",
+                "SwiftletServer", "CSwiftletSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -35,3 +35,10 @@ void swiftlet_malloc_configure(void) {
     mallopt(M_ARENA_MAX, 1);
 #endif
 }
+
+// The Swift runtime's process-wide switch for its dynamic exclusivity checks (exported by libswiftCore).
+extern _Bool _swift_disableExclusivityChecking;
+
+void swiftlet_disable_exclusivity_checking(void) {
+    _swift_disableExclusivityChecking = 1;
+}

@@ -256,9 +256,9 @@ final class ConnectionHandler: ChannelInboundHandler {
         if !self.closing { self.flush(context: context) }
     }
 
+    /// The read batch is over. The event is not passed on: this is the pipeline's last handler (as for channelRead).
     func channelReadComplete(context: ChannelHandlerContext) {
-        if !self.closing { self.flush(context: context) }
-        context.fireChannelReadComplete()
+        if !self.closing && self.commandContext?.out.buffer.readableBytes ?? 0 > 0 { self.flush(context: context) }
     }
 
     /// Hands the replies produced so far to the server, which writes them once the loop has handled this

@@ -157,9 +157,10 @@ public final class Server: Sendable {
                 var ts = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
                 nanosleep(&ts, nil)
             }
-            core.state.scheduleOutboxFlush = {
-                core.loop.execute { core.state.flushOutboxes() }
-            }
+            // One closure made here and handed to `execute` on every iteration that has replies to write, so that
+            // scheduling the flush allocates nothing.
+            let flushOutboxes: @Sendable () -> Void = { core.state.flushOutboxes() }
+            core.state.scheduleOutboxFlush = { core.loop.execute(flushOutboxes) }
             core.state.schedulePauseEnd = { milliseconds in
                 core.loop.scheduleTask(in: .milliseconds(milliseconds)) { core.state.endPauseIfDue() }
             }

@@ -12,4 +12,7 @@ void swiftlet_malloc_trim(void);
 /// Process-wide malloc settings for a server (one arena), called at start-up.
 void swiftlet_malloc_configure(void);
 
+/// Turns off the Swift runtime's dynamic exclusivity checks for the whole process.
+void swiftlet_disable_exclusivity_checking(void);
+
 #endif
