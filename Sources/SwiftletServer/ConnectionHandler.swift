@@ -68,6 +68,12 @@ final class ConnectionHandler: ChannelInboundHandler {
             ) { $0 }
             self.socket = handle.flatMap { $0 } ?? -1
         }
+        switch remote {
+        case .some(.v4), .some(.v6):
+            if self.socket >= 0 { Self.keepAlive(self.socket, seconds: state.config.integer("tcp-keepalive") ?? 0) }
+        default:
+            break  // a Unix socket has no TCP keepalive
+        }
         // Every connection lives on the server's one loop, so this runs on the loop that owns the handler.
         session.deliverUnblocked = { [unowned self] reply in self.unblocked(reply) }
         session.flushOutbox = { [unowned self] in self.flushOutbox() }
@@ -106,6 +112,26 @@ final class ConnectionHandler: ChannelInboundHandler {
         self.commandContext = nil
         self.channelContext = nil
         context.fireChannelInactive()
+    }
+
+    /// `tcp-keepalive`, as Redis sets it on every TCP client when it is above 0 (its `anetKeepAlive`): the kernel
+    /// probes a peer that has been silent for `seconds`, then every third of that (at least 1 s), and resets the
+    /// connection after three unanswered probes, so a client that vanished without closing (a crashed host, a cut
+    /// link) does not keep its connection, and what it holds, for ever. A change applies to connections accepted
+    /// after it. Failures are ignored, as Redis ignores them.
+    static func keepAlive(_ socket: Int32, seconds: Int64) {
+        guard seconds > 0 else { return }
+        func set(_ level: Int32, _ name: Int32, _ value: Int32) {
+            var value = value
+            _ = setsockopt(socket, level, name, &value, socklen_t(MemoryLayout<Int32>.size))
+        }
+        set(SOL_SOCKET, SO_KEEPALIVE, 1)
+        #if os(Linux)
+        let idle = Int32(clamping: seconds)
+        set(Int32(IPPROTO_TCP), TCP_KEEPIDLE, idle)
+        set(Int32(IPPROTO_TCP), TCP_KEEPINTVL, max(1, idle / 3))
+        set(Int32(IPPROTO_TCP), TCP_KEEPCNT, 3)
+        #endif
     }
 
     static func describe(_ address: SocketAddress?) -> String {
