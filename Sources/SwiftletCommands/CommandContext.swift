@@ -61,6 +61,13 @@ public struct CommandContext {
         self.server.dirty += count
     }
 
+    /// Of the several keys the running command names, `key` is the only one it changed: for WATCH and client
+    /// tracking, as Redis signals only that key (the pops that take the first non-empty key). Other commands need
+    /// not call this: ``ServerState/touchKeys(_:_:)`` works out which keys they changed.
+    public func modifiedOnly(_ key: ByteBuffer) {
+        if self.server.signalsModifiedKeys { self.server.onlyModifiedKey = key }
+    }
+
     // MARK: - Propagation (AOF)
 
     /// Whether changes are written to the AOF: commands that propagate a rewritten form build it only then.

@@ -35,6 +35,7 @@ extension ListCommands {
         list.withEnd(atHead: atHead) { context.out.writeBulkString($0) }
         list.removeEnd(atHead: atHead)
         context.notify(.list, atHead ? "lpop" : "rpop", key: key)
+        context.modifiedOnly(key)
         Self.deleteIfEmpty(context, key, list)
         context.dirty()
         context.propagate([atHead ? "LPOP" : "RPOP", .bytes(key)])

@@ -131,6 +131,7 @@ public enum ListCommands {
         let n = Int(min(count, Int64(list.count)))
         Self.popRange(&context.out, list, n, atHead: atHead)
         context.notify(.list, atHead ? "lpop" : "rpop", key: key)
+        context.modifiedOnly(key)
         Self.deleteIfEmpty(context, key, list)
         context.dirty(n)
     }
@@ -199,6 +200,7 @@ public enum ListCommands {
         context.out.writeBulkString(key)
         Self.popRange(&context.out, list, n, atHead: atHead)
         context.notify(.list, atHead ? "lpop" : "rpop", key: key)
+        context.modifiedOnly(key)
         Self.deleteIfEmpty(context, key, list)
         context.dirty(n)
         // LMPOP and BLMPOP are written as LPOP/RPOP with the count popped, as Redis does.

@@ -431,6 +431,12 @@ public final class ServerState {
     @exclusivity(unchecked)
     var watchers: [WatchedKey: [ClientSession]] = [:]
 
+    /// The one key the running write changed, when it names several and says which (``CommandContext/modifiedOnly(_:)``);
+    /// set only while keys are watched or tracked, and cleared around every write, so it never outlives the
+    /// command (it is a slice of the request).
+    @exclusivity(unchecked)
+    var onlyModifiedKey: ByteBuffer?
+
     /// The wall clock in unix milliseconds (the injected one in tests).
     public func clock() -> Int64 {
         if let injectedClock { return injectedClock() }
@@ -700,8 +706,9 @@ public final class ServerState {
         let dirtyBefore = self.dirty
         // A write's keys that exist before it runs, when a client watches keys or tracks them (see touchKeys).
         let written =
-            (!self.watchers.isEmpty || self.tracking.isActive) && self.table.commands[id].flags.contains(.write)
+            self.signalsModifiedKeys && self.table.commands[id].flags.contains(.write)
             ? self.keysBeforeWrite(of: id, context) : nil
+        if written != nil { self.onlyModifiedKey = nil }
         let propagating = self.propagating
         let notifying = self.hot.keyspaceEvents.isEmpty ? nil : self.selfNotifications.enter(context)
         do {
@@ -732,6 +739,8 @@ public final class ServerState {
             self.blocking.afterCommand(self.table.commands[id], context)
             if self.commandDepth == 1 && self.blocking.hasReadyKeys { self.blocking.serveReadyKeys(self) }
         }
+        // Also set by the pops of blocked clients served just above, after this command's keys were touched.
+        if self.onlyModifiedKey != nil { self.onlyModifiedKey = nil }
         if propagating && self.commandDepth == 1 { self.commitPropagation() }
         if let notifying { self.selfNotifications.leave(&context, notifying) }
         if !self.monitors.isEmpty && self.monitored[id] { self.feedMonitors(&context) }

@@ -41,6 +41,7 @@ extension SortedSetCommands {
             context.out.writeArrayHeader(n)
         }
         if n > 0 { context.notify(.zset, max ? "zpopmax" : "zpopmin", key: key) }
+        if shape.emitKey { context.modifiedOnly(key) }
         for _ in 0..<n {
             let node = zset.remove(at: max ? zset.count - 1 : 0)
             if shape.nested { context.out.writeArrayHeader(2) }

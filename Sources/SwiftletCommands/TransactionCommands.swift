@@ -242,14 +242,21 @@ extension ServerState {
             .map { k in (k.index, context.arguments[k.index].withUnsafeReadableBytes { db.peek($0) != nil }) }
     }
 
+    /// Whether writes must say which keys they changed: a client watches keys or tracks them.
+    var signalsModifiedKeys: Bool { !self.watchers.isEmpty || self.tracking.isActive }
+
     /// After a write command changed the keyspace: touches watchers of the keys it changed, and invalidates them for
     /// tracking clients. Redis signals exactly the keys a command modified; from outside the command, a key counts
     /// as modified when it existed before or exists after, so DEL of a missing key or the empty first key of an LMPOP
-    /// touches nothing. (Two keys that both exist and of which the command changed one, as LMPOP's, are both touched.)
+    /// touches nothing. The pops that take the first non-empty of several keys (LMPOP, BLPOP, ZMPOP, BZPOPMIN, ...)
+    /// name the one they popped from (``CommandContext/modifiedOnly(_:)``), so that another existing key they name
+    /// is not touched.
     func touchKeys(_ keys: [(index: Int, existed: Bool)], _ context: inout CommandContext) {
         let db = context.db
+        let only = self.onlyModifiedKey
         for k in keys {
             let key = context.arguments[k.index]
+            if let only, key != only { continue }
             guard k.existed || key.withUnsafeReadableBytes({ db.peek($0) != nil }) else { continue }
             if !self.watchers.isEmpty { self.touchWatched(database: context.session.database, key: key.bytes) }
             if self.tracking.isActive { self.trackingInvalidate(key, context: &context) }

@@ -99,24 +99,35 @@ def test_flushdb_and_expiry_touch_watched_keys(candidate_server):
 
 
 # Writes by a second connection between WATCH and EXEC, and whether EXEC then runs: Redis touches exactly the keys
-# a command changed (a DEL of a missing key, the sources of a STORE command, the empty first key of an LMPOP are
-# not touched; PFMERGE always touches its destination). Compared with redis-server, case by case.
+# a command changed (a DEL of a missing key, the sources of a STORE command, the keys an LMPOP or a BLPOP did not
+# pop from are not touched; PFMERGE always touches its destination). Compared with redis-server, case by case.
 WATCH_CASES = [
-    (["SET", "other", "1"], ["DEL", "other", "w"]),
+    ([["SET", "other", "1"]], ["DEL", "other", "w"]),
     ([], ["UNLINK", "w", "none"]),
-    (["SADD", "w", "a"], ["SINTERSTORE", "dst", "w"]),
-    (["ZADD", "w", "1", "a"], ["ZUNIONSTORE", "dst", "1", "w"]),
-    (["SET", "w", "x"], ["BITOP", "AND", "dst", "w"]),
-    (["RPUSH", "w", "1"], ["SORT", "w", "STORE", "dst"]),
-    (["RPUSH", "other", "a"], ["LMPOP", "2", "w", "other", "LEFT"]),
-    (["PFADD", "w", "a"], ["PFMERGE", "w"]),
+    ([["SADD", "w", "a"]], ["SINTERSTORE", "dst", "w"]),
+    ([["ZADD", "w", "1", "a"]], ["ZUNIONSTORE", "dst", "1", "w"]),
+    ([["SET", "w", "x"]], ["BITOP", "AND", "dst", "w"]),
+    ([["RPUSH", "w", "1"]], ["SORT", "w", "STORE", "dst"]),
+    ([["RPUSH", "other", "a"]], ["LMPOP", "2", "w", "other", "LEFT"]),
+    ([["PFADD", "w", "a"]], ["PFMERGE", "w"]),
     ([], ["PFMERGE", "w"]),
-    (["SET", "w", "x"], ["COPY", "w", "dst"]),
-    (["SET", "w", "x"], ["RENAME", "w", "dst"]),
-    (["SET", "other", "x"], ["RENAME", "other", "w"]),
-    (["SET", "w", "x"], ["DEL", "w"]),
+    ([["SET", "w", "x"]], ["COPY", "w", "dst"]),
+    ([["SET", "w", "x"]], ["RENAME", "w", "dst"]),
+    ([["SET", "other", "x"]], ["RENAME", "other", "w"]),
+    ([["SET", "w", "x"]], ["DEL", "w"]),
     ([], ["SET", "w", "x"]),
-    (["RPUSH", "w", "a"], ["LREM", "w", "0", "zz"]),
+    ([["RPUSH", "w", "a"]], ["LREM", "w", "0", "zz"]),
+    # The pops that take the first non-empty key touch only that one, when the watched key is not empty either.
+    ([["RPUSH", "other", "a"], ["RPUSH", "w", "b"]], ["LMPOP", "2", "other", "w", "LEFT"]),
+    ([["RPUSH", "other", "a"], ["RPUSH", "w", "b"]], ["BLMPOP", "0", "2", "other", "w", "RIGHT", "COUNT", "5"]),
+    ([["RPUSH", "other", "a"], ["RPUSH", "w", "b"]], ["BLPOP", "other", "w", "0"]),
+    ([["RPUSH", "other", "a"], ["RPUSH", "w", "b"]], ["BRPOP", "other", "w", "0"]),
+    ([["ZADD", "other", "1", "a"], ["ZADD", "w", "1", "b"]], ["ZMPOP", "2", "other", "w", "MIN"]),
+    ([["ZADD", "other", "1", "a"], ["ZADD", "w", "1", "b"]], ["BZMPOP", "0", "2", "other", "w", "MAX"]),
+    ([["ZADD", "other", "1", "a"], ["ZADD", "w", "1", "b"]], ["BZPOPMIN", "other", "w", "0"]),
+    ([["ZADD", "other", "1", "a"], ["ZADD", "w", "1", "b"]], ["BZPOPMAX", "other", "w", "0"]),
+    ([["RPUSH", "w", "b"]], ["LMPOP", "2", "other", "w", "LEFT"]),
+    ([["ZADD", "w", "1", "b"]], ["BZPOPMIN", "other", "w", "0"]),
 ]
 
 
@@ -127,8 +138,8 @@ def test_watch_touches_exactly_the_keys_a_write_changed(reference_server, candid
         with server.connect() as a, server.connect() as b:
             for setup, write in WATCH_CASES:
                 a.execute("FLUSHALL")
-                if setup:
-                    b.execute(*setup)
+                for command in setup:
+                    b.execute(*command)
                 a.execute("WATCH", "w")
                 b.execute(*write)
                 a.execute("MULTI")
