@@ -71,7 +71,8 @@ struct AOFChecker {
         var multi = 0
         // Redis's `epos`: where the last read began, the offset its error messages show.
         var errorOffset = 0
-        var problem: String?
+        // Bytes, not a String: a message may echo a byte of the file as it is, as redis-check-aof prints it.
+        var problem: [UInt8]?
         var reachedEnd = false
         scan: while true {
             if multi == 0 { okUpTo = reader.offset }
@@ -90,7 +91,7 @@ struct AOFChecker {
                 case .truncated(let valid):
                     self.line += Self.lineEnds(in: bytes[valid...])
                     errorOffset = valid
-                    problem = "Reached EOF inside the command starting here (\(bytes.count - valid) bytes)"
+                    problem = Array("Reached EOF inside the command starting here (\(bytes.count - valid) bytes)".utf8)
                 case .badFormat where error.position == itemStart && bytes[itemStart] != UInt8(ascii: "*"):
                     // Neither '*' nor '#' where an item starts: Redis prints this line instead of an error.
                     print("AOF \(name) format error")
@@ -104,7 +105,7 @@ struct AOFChecker {
                     problem = Self.describe(what, at: error.position, in: bytes)
                 case .manifest(let what), .io(let what):
                     errorOffset = error.position
-                    problem = what
+                    problem = Array(what.utf8)
                 }
                 break scan
             }
@@ -125,7 +126,7 @@ struct AOFChecker {
                     if multi > 1 {
                         self.line += 3
                         errorOffset = arguments[0].lowerBound
-                        problem = "Unexpected MULTI in AOF \(path)"
+                        problem = Array("Unexpected MULTI in AOF \(path)".utf8)
                         break scan
                     }
                 } else if Self.equalsIgnoringCase(command, "exec") {
@@ -133,7 +134,7 @@ struct AOFChecker {
                     if multi != 0 {
                         self.line += 3
                         errorOffset = arguments[0].lowerBound
-                        problem = "Unexpected EXEC in AOF \(path)"
+                        problem = Array("Unexpected EXEC in AOF \(path)".utf8)
                         break scan
                     }
                 }
@@ -142,9 +143,9 @@ struct AOFChecker {
             }
         }
         if reachedEnd && multi != 0 && problem == nil {
-            problem = "Reached EOF before reading EXEC for MULTI"
+            problem = Array("Reached EOF before reading EXEC for MULTI".utf8)
         }
-        if let problem { print(Self.errorLine(problem, at: errorOffset)) }
+        if let problem { printLine(Self.errorLine(problem, at: errorOffset)) }
 
         let size = bytes.count
         let diff = size - okUpTo
@@ -242,20 +243,23 @@ struct AOFChecker {
     }
 
     /// Redis's error line: the offset as `0x%16llx`, then the message.
-    static func errorLine(_ message: String, at offset: Int) -> String {
+    static func errorLine(_ message: [UInt8], at offset: Int) -> [UInt8] {
         let hex = String(offset, radix: 16)
-        return "0x" + String(repeating: " ", count: max(0, 16 - hex.count)) + hex + ": " + message
+        return Array(("0x" + String(repeating: " ", count: max(0, 16 - hex.count)) + hex + ": ").utf8) + message
     }
 
     /// The reader's bad-format reasons in redis-check-aof's words where they have one.
-    static func describe(_ what: String, at offset: Int, in bytes: [UInt8]) -> String {
+    static func describe(_ what: String, at offset: Int, in bytes: [UInt8]) -> [UInt8] {
         switch what {
         case "expected '$' to start an argument":
-            return "Expected prefix '$', got: '\(Character(Unicode.Scalar(bytes[offset])))'"
+            // The byte found, as it is (Redis prints it with %c).
+            return Array("Expected prefix '$', got: '".utf8) + [bytes[offset], UInt8(ascii: "'")]
         case "argument not followed by CRLF":
-            return "Expected \\r\\n, got: " + Self.hexByte(bytes[offset]) + Self.hexByte(bytes[offset + 1])
+            return Array(
+                ("Expected \\r\\n, got: " + Self.hexByte(bytes[offset]) + Self.hexByte(bytes[offset + 1])).utf8
+            )
         default:
-            return what.prefix(1).uppercased() + what.dropFirst()
+            return Array((what.prefix(1).uppercased() + what.dropFirst()).utf8)
         }
     }
 
@@ -291,6 +295,13 @@ struct AOFChecker {
     static func equalsIgnoringCase(_ bytes: ArraySlice<UInt8>, _ lowercase: String) -> Bool {
         bytes.count == lowercase.utf8.count && zip(bytes, lowercase.utf8).allSatisfy { $0 | 0x20 == $1 }
     }
+}
+
+/// Prints `line` and a newline as bytes, after what `print` has buffered.
+func printLine(_ line: [UInt8]) {
+    fflush(nil)
+    let bytes = line + [10]
+    _ = bytes.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
 }
 
 /// Prints `message` and exits with status 1.
