@@ -54,7 +54,7 @@ struct QueuedCommands {
         defer { swap(&self.scratch, &context.arguments) }
         for (index, entry) in self.entries.enumerated() {
             let end = index + 1 < self.entries.count ? self.entries[index + 1].firstSpan : self.spans.count
-            context.arguments.removeAll(keepingCapacity: true)
+            context.arguments.removeAllArguments()
             for span in self.spans[entry.firstSpan..<end] {
                 context.arguments.append(self.bytes.getSlice(at: span.offset, length: span.length)!)
             }

@@ -203,7 +203,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             }
             state.execute(&self.commandContext!)
             // Drop the argument slices so the read buffer stays uniquely owned (no copy when more bytes arrive).
-            self.commandContext!.arguments.removeAll(keepingCapacity: true)
+            self.commandContext!.arguments.removeAllArguments()
             if self.commandContext!.session.closeAfterReply {
                 self.closing = true
                 self.flush(context: context)
@@ -262,7 +262,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         self.inBatch = true
         self.commandContext!.arguments = arguments
         state.execute(&self.commandContext!)
-        self.commandContext!.arguments.removeAll(keepingCapacity: true)
+        self.commandContext!.arguments.removeAllArguments()
         state.endBatch()
         self.inBatch = false
         if self.commandContext!.session.closeAfterReply { self.closing = true }
