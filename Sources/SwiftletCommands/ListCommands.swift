@@ -131,7 +131,6 @@ public enum ListCommands {
         let n = Int(min(count, Int64(list.count)))
         Self.popRange(&context.out, list, n, atHead: atHead)
         context.notify(.list, atHead ? "lpop" : "rpop", key: key)
-        context.modifiedOnly(key)
         Self.deleteIfEmpty(context, key, list)
         context.dirty(n)
     }

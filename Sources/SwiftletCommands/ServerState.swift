@@ -432,8 +432,8 @@ public final class ServerState {
     var watchers: [WatchedKey: [ClientSession]] = [:]
 
     /// The one key the running write changed, when it names several and says which (``CommandContext/modifiedOnly(_:)``);
-    /// set only while keys are watched or tracked, and cleared around every write, so it never outlives the
-    /// command (it is a slice of the request).
+    /// set only while keys are watched or tracked, and cleared at the end of every command, so it never outlives
+    /// the command (it is a slice of the request).
     @exclusivity(unchecked)
     var onlyModifiedKey: ByteBuffer?
 
@@ -708,7 +708,6 @@ public final class ServerState {
         let written =
             self.signalsModifiedKeys && self.table.commands[id].flags.contains(.write)
             ? self.keysBeforeWrite(of: id, context) : nil
-        if written != nil { self.onlyModifiedKey = nil }
         let propagating = self.propagating
         let notifying = self.hot.keyspaceEvents.isEmpty ? nil : self.selfNotifications.enter(context)
         do {
