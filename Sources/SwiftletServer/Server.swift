@@ -63,6 +63,8 @@ public final class Server: Sendable {
     private let channels: NIOLockedValueBox<[any Channel]> = NIOLockedValueBox([])
     private let closed: EventLoopPromise<Void>
     private let tick: NIOLockedValueBox<RepeatedTask?> = NIOLockedValueBox(nil)
+    /// The `pidfile` this server wrote, removed again at shutdown.
+    private let pidFile: NIOLockedValueBox<String?> = NIOLockedValueBox(nil)
 
     public static let protectedModeMessage =
         "DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the "
@@ -226,8 +228,10 @@ public final class Server: Sendable {
         let core = self.core
         let closes = channels.map { $0.close() }
         let closed = self.closed
+        let pidFile = self.pidFile
         EventLoopFuture.andAllComplete(closes, on: core.loop).whenComplete { _ in
             for session in core.state.clients.values { session.kill?() }
+            Self.removePidFile(pidFile, logger: core.logger)
             core.logger.notice("Redis is now ready to exit, bye bye...")
             closed.succeed(())
         }
@@ -250,6 +254,39 @@ public final class Server: Sendable {
             guard core.state.prepareForShutdown(request, force: words.contains("force")) else { return }
             self.beginShutdown()
         }
+    }
+
+    /// Writes the process id to `pidfile` when one is configured, as redis-server does before it loads its data;
+    /// shutdown removes the file. A file that cannot be written is logged and the server goes on, as in Redis.
+    public func createPidFile() async {
+        let core = self.core
+        guard let path = try? await core.loop.submit({ core.state.config.get("pidfile") ?? "" }).get(), !path.isEmpty
+        else { return }
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o666)
+        guard fd >= 0 else {
+            core.logger.warning("Failed to write PID file: \(String(cString: strerror(errno)))")
+            return
+        }
+        let text = Array("\(getpid())\n".utf8)
+        _ = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        self.pidFile.withLockedValue { $0 = path }
+    }
+
+    /// Removes the `pidfile` written by ``createPidFile()`` (a server that could not start listening leaves none).
+    public func removePidFile() {
+        Self.removePidFile(self.pidFile, logger: self.core.logger)
+    }
+
+    private static func removePidFile(_ pidFile: NIOLockedValueBox<String?>, logger: Logger) {
+        guard
+            let path = pidFile.withLockedValue({ path in
+                defer { path = nil }
+                return path
+            })
+        else { return }
+        logger.notice("Removing the pid file.")
+        unlink(path)
     }
 
     /// Loads the data before the server starts accepting connections: the AOF when `appendonly` is on (and

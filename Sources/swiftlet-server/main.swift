@@ -88,6 +88,7 @@ try await server.withState { state in
     state.configFile = configPath
     state.executable = CommandLine.arguments[0]
 }
+await server.createPidFile()
 do {
     try await server.loadDataFromDisk()
 } catch {
@@ -98,6 +99,7 @@ do {
     try await server.start()
 } catch {
     logger.critical("Failed listening on port \(config.port) (tcp), aborting: \(error)")
+    server.removePidFile()
     exit(1)
 }
 

@@ -1,7 +1,7 @@
 """The server process itself: graceful shutdown on signals, startup errors, config files.
 
-Runs against the candidate binary only (the first word of $SWIFTLET_SERVER_CMD); skipped, not faked, when the
-candidate is real Redis (where the wording of some startup messages differs).
+Runs against the candidate binary (the first word of $SWIFTLET_SERVER_CMD); the pid file test runs on real Redis as
+well, for the same outcome.
 """
 
 import os
@@ -60,6 +60,31 @@ def test_shutdown_command_exits_zero():
             s.sendall(b"SHUTDOWN NOSAVE\r\n")
             assert s.recv(16) == b""  # no reply: the connection just closes
         assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+@pytest.mark.parametrize("which", ["reference", "candidate"])
+def test_pidfile_is_written_at_start_and_removed_at_shutdown(which, tmp_path):
+    """`pidfile`: the process id and a newline while the server runs, gone after SHUTDOWN."""
+    pidfile = tmp_path / "server.pid"
+    port = free_port()
+    if which == "reference":
+        argv = ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no", "--dir", str(tmp_path)]
+    else:
+        argv = _argv(port)
+    proc = subprocess.Popen(argv + ["--pidfile", str(pidfile)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert _wait_ping(port)
+        assert pidfile.read_text() == "%d\n" % proc.pid
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(b"CONFIG GET pidfile\r\n")
+            assert s.recv(4096) == b"*2\r\n$7\r\npidfile\r\n$%d\r\n%s\r\n" % (len(str(pidfile)), str(pidfile).encode())
+            s.sendall(b"SHUTDOWN NOSAVE\r\n")
+            assert s.recv(16) == b""
+        assert proc.wait(timeout=20) == 0
+        assert not pidfile.exists()
     finally:
         if proc.poll() is None:
             proc.kill()
