@@ -61,4 +61,3 @@ def test_keepalive_follows_the_config(which, reference_server, candidate_server)
     finally:
         admin.execute("CONFIG", "SET", "tcp-keepalive", "300")
         admin.close()
-
