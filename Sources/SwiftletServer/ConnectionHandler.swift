@@ -56,8 +56,10 @@ final class ConnectionHandler: ChannelInboundHandler {
     func channelActive(context: ChannelHandlerContext) {
         let state = self.core.state
         let remote = context.channel.remoteAddress
-        let address = Self.describe(remote)
         let local = Self.describe(context.channel.localAddress)
+        // A Unix socket client has no name of its own: Redis shows the server's socket path for it too.
+        let address: String
+        if case .some(.unixDomainSocket) = remote { address = local } else { address = Self.describe(remote) }
         let session = state.connect(address: address, localAddress: local, fileDescriptor: Int(self.core.nextFD()))
         let channel = context.channel
         session.kill = { channel.close(promise: nil) }

@@ -52,6 +52,13 @@ final class ServerCore: @unchecked Sendable {
     }
 }
 
+/// The Unix socket of `unixsocket` could not be opened (the server does not start, as Redis's "Failed opening Unix
+/// socket").
+public struct UnixSocketError: Error, CustomStringConvertible {
+    public let reason: String
+    public var description: String { self.reason }
+}
+
 /// A Swiftlet server: binds, accepts, serves, ticks, and shuts down gracefully.
 ///
 /// All connections and the keyspace live on one event loop: every command runs to completion there, one at a
@@ -65,6 +72,8 @@ public final class Server: Sendable {
     private let tick: NIOLockedValueBox<RepeatedTask?> = NIOLockedValueBox(nil)
     /// The `pidfile` this server wrote, removed again at shutdown.
     private let pidFile: NIOLockedValueBox<String?> = NIOLockedValueBox(nil)
+    /// The `unixsocket` this server listens on, removed at shutdown.
+    private let unixSocket: NIOLockedValueBox<String?> = NIOLockedValueBox(nil)
 
     public static let protectedModeMessage =
         "DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the "
@@ -109,23 +118,14 @@ public final class Server: Sendable {
     @discardableResult
     public func start() async throws -> Int {
         let core = self.core
-        let (port, addresses, configFile) = try await core.loop.submit {
-            (core.state.config.port, core.state.config.bindAddresses, core.state.configFile)
-        }.get()
-        _ = configFile
-        let bootstrap = ServerBootstrap(group: core.loop)
-            .serverChannelOption(.backlog, value: 511)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(
-                .recvAllocator,
-                value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16384, maximum: 1 << 20)
+        let (port, addresses, unixSocket, unixPermissions) = try await core.loop.submit {
+            let config = core.state.config
+            return (
+                config.port, config.bindAddresses, config.get("unixsocket") ?? "",
+                config.integer("unixsocketperm") ?? 0
             )
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(core: core))
-                }
-            }
+        }.get()
+        let bootstrap = Self.bootstrap(core, tcp: true)
         var bound: [any Channel] = []
         var boundPort = port
         for address in addresses {
@@ -142,6 +142,15 @@ public final class Server: Sendable {
                 if address.hasPrefix("-") { continue }
                 for c in bound { try? await c.close() }
                 throw error
+            }
+        }
+        if !unixSocket.isEmpty {
+            do {
+                bound.append(try await Self.bindUnixSocket(unixSocket, permissions: unixPermissions, core: core))
+                self.unixSocket.withLockedValue { $0 = unixSocket }
+            } catch {
+                for c in bound { try? await c.close() }
+                throw UnixSocketError(reason: "\(error)")
             }
         }
         self.channels.withLockedValue { $0 = bound }
@@ -171,6 +180,46 @@ public final class Server: Sendable {
         }.get()
         core.logger.notice("Ready to accept connections", metadata: ["port": "\(finalPort)"])
         return finalPort
+    }
+
+    /// The listening side for clients: TCP (with `TCP_NODELAY`, as Redis sets it) or a Unix socket.
+    private static func bootstrap(_ core: ServerCore, tcp: Bool) -> ServerBootstrap {
+        var bootstrap = ServerBootstrap(group: core.loop).serverChannelOption(.backlog, value: 511)
+        if tcp {
+            bootstrap = bootstrap.serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+        }
+        return
+            bootstrap
+            .childChannelOption(
+                .recvAllocator,
+                value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16384, maximum: 1 << 20)
+            )
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(core: core))
+                }
+            }
+    }
+
+    /// `unixsocket`: listens on a Unix socket at `path` as well, as redis-server does: a file left there by an
+    /// earlier run is removed first, and `unixsocketperm`, when not 0, sets the file's permissions. Shutdown
+    /// removes the file.
+    private static func bindUnixSocket(
+        _ path: String,
+        permissions: Int64,
+        core: ServerCore
+    ) async throws
+        -> any Channel
+    {
+        unlink(path)  // as Redis, whether or not there was a file
+        let channel = try await Self.bootstrap(core, tcp: false).bind(unixDomainSocketPath: path).get()
+        if permissions != 0 && chmod(path, mode_t(permissions)) != 0 {
+            let reason = String(cString: strerror(errno))
+            try? await channel.close()
+            throw UnixSocketError(reason: reason)
+        }
+        return channel
     }
 
     /// The port the server listens on (after `start`).
@@ -229,9 +278,17 @@ public final class Server: Sendable {
         let closes = channels.map { $0.close() }
         let closed = self.closed
         let pidFile = self.pidFile
+        let unixSocket = self.unixSocket
         EventLoopFuture.andAllComplete(closes, on: core.loop).whenComplete { _ in
             for session in core.state.clients.values { session.kill?() }
             Self.removePidFile(pidFile, logger: core.logger)
+            if let path = unixSocket.withLockedValue({ $0 }) {
+                core.logger.notice("Removing the unix socket file.")
+                // NIO may have removed it already when it closed the listening socket.
+                if unlink(path) != 0 && errno != ENOENT {
+                    core.logger.warning("Error removing the unix socket file: \(String(cString: strerror(errno)))")
+                }
+            }
             core.logger.notice("Redis is now ready to exit, bye bye...")
             closed.succeed(())
         }

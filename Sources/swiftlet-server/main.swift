@@ -97,6 +97,10 @@ do {
 }
 do {
     try await server.start()
+} catch let error as UnixSocketError {
+    logger.critical("Failed opening Unix socket: \(error.reason)")
+    server.removePidFile()
+    exit(1)
 } catch {
     logger.critical("Failed listening on port \(config.port) (tcp), aborting: \(error)")
     server.removePidFile()
