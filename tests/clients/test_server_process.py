@@ -15,7 +15,7 @@ import time
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from support.servers import candidate_argv, free_port  # noqa: E402
+from support.servers import candidate_argv, free_port, side_argv  # noqa: E402
 
 
 def _argv(port, *extra):
@@ -70,11 +70,8 @@ def test_pidfile_is_written_at_start_and_removed_at_shutdown(which, tmp_path):
     """`pidfile`: the process id and a newline while the server runs, gone after SHUTDOWN."""
     pidfile = tmp_path / "server.pid"
     port = free_port()
-    if which == "reference":
-        argv = ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no", "--dir", str(tmp_path)]
-    else:
-        argv = _argv(port)
-    proc = subprocess.Popen(argv + ["--pidfile", str(pidfile)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    argv = side_argv(which, port) + ["--dir", str(tmp_path), "--pidfile", str(pidfile)]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         assert _wait_ping(port)
         assert pidfile.read_text() == "%d\n" % proc.pid

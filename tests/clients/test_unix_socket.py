@@ -12,7 +12,7 @@ import time
 import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from support.servers import candidate_argv, free_port  # noqa: E402
+from support.servers import free_port, side_argv  # noqa: E402
 
 
 def request(sock, *args):
@@ -66,11 +66,7 @@ def test_unix_socket_matches_redis(tmp_path):
         open(path, "w").close()  # a stale file from an earlier run is replaced
         port = free_port()
         options = ["--unixsocket", path, "--unixsocketperm", "700", "--dir", str(tmp_path)]
-        if name == "redis":
-            argv = ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"] + options
-        else:
-            argv = candidate_argv(port) + options
-        seen = run_session(argv, path)
+        seen = run_session(side_argv(name, port) + options, path)
         # The address fields name the socket's path: make them comparable.
         seen["addr"] = seen["addr"].replace(path, "PATH")
         seen["laddr"] = seen["laddr"].replace(path, "PATH")
@@ -84,10 +80,6 @@ def test_unix_socket_that_cannot_be_opened_stops_the_server(which, tmp_path):
     path = str(tmp_path / "no-such-directory" / "s.sock")
     port = free_port()
     options = ["--unixsocket", path, "--dir", str(tmp_path)]
-    if which == "redis":
-        argv = ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"] + options
-    else:
-        argv = candidate_argv(port) + options
-    result = subprocess.run(argv, capture_output=True, timeout=30)
+    result = subprocess.run(side_argv(which, port) + options, capture_output=True, timeout=30)
     assert result.returncode == 1
     assert b"Failed opening Unix socket" in result.stdout + result.stderr

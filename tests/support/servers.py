@@ -188,12 +188,21 @@ class ServerProcess:
         return RespConnection(self.host, self.port, timeout=timeout)
 
 
-def start_reference() -> ServerProcess:
-    exe = require_tool("redis-server")
-    port = free_port()
-    argv = [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+def reference_argv(port: int) -> List[str]:
+    """The real redis-server on `port`, loopback only, without persistence."""
+    return [require_tool("redis-server"), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
             "--appendonly", "no", "--daemonize", "no"]
-    return ServerProcess("redis", argv, port).start()
+
+
+def side_argv(which: str, port: int) -> List[str]:
+    """`reference`/`redis` or `candidate`/`swiftlet`: the argv of that server on `port`, for tests that start
+    their own processes of both (options that cannot be changed at run time)."""
+    return reference_argv(port) if which in ("reference", "redis") else candidate_argv(port)
+
+
+def start_reference() -> ServerProcess:
+    port = free_port()
+    return ServerProcess("redis", reference_argv(port), port).start()
 
 
 def candidate_argv(port: int, cmd: Optional[str] = None) -> List[str]:
