@@ -1,8 +1,12 @@
+#define _GNU_SOURCE  // glibc's POSIX_SPAWN_SETSID
 #include "CSwiftletSupport.h"
 // <malloc.h> first: it brings <features.h>, which defines __GLIBC__ for the checks below.
 #if defined(__linux__)
 #include <malloc.h>
 #endif
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
 
 size_t swiftlet_malloc_allocated(void) {
 #if defined(__GLIBC__)
@@ -41,4 +45,34 @@ extern _Bool _swift_disableExclusivityChecking;
 
 void swiftlet_disable_exclusivity_checking(void) {
     _swift_disableExclusivityChecking = 1;
+}
+
+extern char **environ;
+
+int swiftlet_spawn_daemon(const char *path, char *const argv[]) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attributes;
+    int status = posix_spawn_file_actions_init(&actions);
+    if (status != 0) {
+        errno = status;
+        return -1;
+    }
+    for (int fd = 0; fd <= 2 && status == 0; fd++) {
+        status = posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", O_RDWR, 0);
+    }
+    if (status == 0) status = posix_spawnattr_init(&attributes);
+    pid_t pid = -1;
+    if (status == 0) {
+#if defined(POSIX_SPAWN_SETSID)
+        status = posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSID);
+#endif
+        if (status == 0) status = posix_spawn(&pid, path, &actions, &attributes, argv, environ);
+        posix_spawnattr_destroy(&attributes);
+    }
+    posix_spawn_file_actions_destroy(&actions);
+    if (status != 0) {
+        errno = status;
+        return -1;
+    }
+    return pid;
 }

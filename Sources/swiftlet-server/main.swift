@@ -61,6 +61,8 @@ do {
     exit(1)
 }
 
+if Daemon.requested(config), let status = Daemon.detach(config) { exit(status) }
+
 let logLevel = RedisLogHandler.level(config.get("loglevel") ?? "notice")
 let logFile = config.get("logfile") ?? ""
 LoggingSystem.bootstrap { _ in RedisLogHandler(level: logLevel, path: logFile) }

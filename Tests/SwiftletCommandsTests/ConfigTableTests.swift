@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import SwiftletCommands
@@ -32,6 +33,35 @@ struct ConfigTableTests {
         for (name, value) in Self.defaultSnapshot {
             #expect(byName[name] == value, "\(name)")
         }
+    }
+
+    /// docs/CONFIG.md's long table says, for every parameter, whether Swiftlet honours it; that column is written by
+    /// hand, so this keeps it equal to `ConfigParameter.support` (it had drifted: parameters the server used were
+    /// still listed as "stored only").
+    @Test func configDocumentListsEveryParameterWithItsSupport() throws {
+        let docs = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("docs/CONFIG.md")
+        let text = try String(contentsOf: docs, encoding: .utf8)
+        let table = try #require(text.components(separatedBy: "## All parameters").last)
+        var documented: [String: String] = [:]
+        for line in table.split(separator: "\n") where line.hasPrefix("| `") {
+            let columns = line.split(separator: "|", omittingEmptySubsequences: false).map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
+            guard columns.count > 5, let name = columns[1].split(separator: "`").first else { continue }
+            documented[String(name)] = columns[5].replacingOccurrences(of: "*", with: "")
+        }
+        for parameter in ConfigTable.parameters {
+            let expected: String
+            switch parameter.support {
+            case .honoured: expected = "honoured"
+            case .planned: expected = "planned"
+            case .storedOnly: expected = "stored only"
+            }
+            #expect(documented[parameter.name] == expected, "\(parameter.name) in docs/CONFIG.md")
+        }
+        #expect(documented.count == ConfigTable.parameters.count)
     }
 
     // MARK: - CONFIG GET

@@ -87,6 +87,88 @@ def test_pidfile_is_written_at_start_and_removed_at_shutdown(which, tmp_path):
             proc.kill()
 
 
+def _session_and_stdio(pid):
+    """(session id, [targets of fds 0, 1, 2]) of a running process."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[3]), [os.readlink("/proc/%d/fd/%d" % (pid, fd)) for fd in (0, 1, 2)]
+
+
+def _stop_daemon(port, pid, pidfile):
+    """SHUTDOWN NOSAVE, then True once the process is gone (it is not our child: poll /proc) and the file too."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(b"SHUTDOWN NOSAVE\r\n")
+            s.recv(16)
+    except OSError:
+        pass
+    deadline = time.time() + 20
+    while time.time() < deadline and os.path.exists("/proc/%d" % pid):
+        time.sleep(0.05)
+    gone = not os.path.exists("/proc/%d" % pid)
+    if not gone:
+        os.kill(pid, signal.SIGKILL)
+    return gone and not os.path.exists(pidfile)
+
+
+def _process_id(port):
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"INFO server\r\n")
+        reply = b""
+        while not reply.endswith(b"\r\n\r\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+    return int(reply.split(b"process_id:")[1].split(b"\r\n")[0])
+
+
+def _config_get(port, name):
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"CONFIG GET %s\r\n" % name.encode())
+        return s.recv(4096)
+
+
+@pytest.mark.parametrize("which", ["reference", "candidate"])
+def test_daemonize_returns_at_once_and_serves_from_a_new_session(which, tmp_path):
+    """`daemonize yes`: the command exits 0 while the server goes on in its own session with standard input,
+    output and error on /dev/null (Redis's fork, setsid and dup2), writing its pid file; SHUTDOWN ends it."""
+    pidfile = tmp_path / "daemon.pid"
+    port = free_port()
+    argv = side_argv(which, port) + ["--dir", str(tmp_path), "--pidfile", str(pidfile), "--daemonize", "yes"]
+    started = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    assert started.returncode == 0
+    assert _wait_ping(port)
+    pid = _process_id(port)
+    try:
+        assert pidfile.read_text() == "%d\n" % pid
+        session, stdio = _session_and_stdio(pid)
+        assert session == pid
+        assert stdio == ["/dev/null"] * 3
+        assert _config_get(port, "daemonize") == b"*2\r\n$9\r\ndaemonize\r\n$3\r\nyes\r\n"
+    finally:
+        assert _stop_daemon(port, pid, pidfile)
+
+
+@pytest.mark.parametrize("which", ["reference", "candidate"])
+def test_daemonize_without_pidfile_writes_redis_default_one(which, tmp_path):
+    """A daemon always has a pid file: without `pidfile` it is Redis's /var/run/redis.pid, as CONFIG GET shows."""
+    default = "/var/run/redis.pid"
+    if os.path.exists(default):
+        pytest.skip("%s exists (another daemon's)" % default)
+    port = free_port()
+    argv = side_argv(which, port) + ["--dir", str(tmp_path), "--daemonize", "yes"]
+    assert subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60).returncode == 0
+    assert _wait_ping(port)
+    reply = _config_get(port, "pidfile")
+    assert reply == b"*2\r\n$7\r\npidfile\r\n$%d\r\n%s\r\n" % (len(default), default.encode())
+    pid = _process_id(port)
+    if os.access(os.path.dirname(default), os.W_OK):
+        # (Without root the file cannot be written, which both servers log and go on.)
+        assert open(default).read() == "%d\n" % pid
+    assert _stop_daemon(port, pid, default)
+
+
 def test_unknown_directive_is_a_startup_error_naming_the_line(tmp_path):
     conf = tmp_path / "bad.conf"
     conf.write_text("port 1234\nno-such-directive yes\n")

@@ -15,4 +15,8 @@ void swiftlet_malloc_configure(void);
 /// Turns off the Swift runtime's dynamic exclusivity checks for the whole process.
 void swiftlet_disable_exclusivity_checking(void);
 
+/// Starts `path` with `argv` (NULL-terminated) and this process's environment as a daemon: in a new session, with
+/// standard input, output and error on /dev/null. Returns the child's process id, or -1 with errno set.
+int swiftlet_spawn_daemon(const char *path, char *const argv[]);
+
 #endif

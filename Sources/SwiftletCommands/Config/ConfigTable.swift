@@ -295,7 +295,17 @@ public enum ConfigTable {
 
     /// Documentation: what Swiftlet does with a parameter. Anything not listed is stored and reported only.
     static let support: [String: (ConfigParameter.Support, String)] = [
-        "port": (.honoured, "TCP port to listen on; 0 disables TCP."),
+        "port": (.honoured, "TCP port to listen on; 0 picks a free port (in Redis it disables TCP)."),
+        "unixsocket": (.honoured, "A Unix socket to listen on as well; a stale file is replaced, shutdown removes it."),
+        "unixsocketperm": (.honoured, "Permissions of the Unix socket file (octal; 0 leaves them as created)."),
+        "pidfile": (.honoured, "The process id is written there at start-up and the file removed at shutdown."),
+        "daemonize": (
+            .honoured, "The server goes on in the background (own session, stdio on /dev/null); the command exits 0."
+        ),
+        "tcp-keepalive": (
+            .honoured, "SO_KEEPALIVE on TCP clients: idle time, a third of it between probes, 3 probes; 0 is off."
+        ),
+        "enable-protected-configs": (.honoured, "Whether CONFIG SET may change `dir` and `dbfilename`."),
         "bind": (.honoured, "Addresses to listen on."),
         "protected-mode": (.honoured, "Refuses non-loopback clients when no password and no bind address are set."),
         "dir": (.honoured, "Working directory (chdir at startup); CONFIG GET reports the current directory."),
@@ -316,7 +326,20 @@ public enum ConfigTable {
         "maxmemory": (
             .honoured, "Accepted and reported (INFO); eviction is later work, so it does not limit memory yet."
         ),
-        "maxmemory-policy": (.planned, "Reported (INFO); eviction is later work."),
+        "maxmemory-policy": (
+            .planned, "Reported (INFO); decides what OBJECT FREQ and IDLETIME report; eviction is later work."
+        ),
+        "lfu-log-factor": (.honoured, "The LFU counter's growth under an LFU policy (OBJECT FREQ)."),
+        "lfu-decay-time": (.honoured, "Minutes for the LFU counter to decay by one under an LFU policy (OBJECT FREQ)."),
+        "hash-max-listpack-entries": (.honoured, "Hashes up to this many fields report the listpack encoding."),
+        "hash-max-listpack-value": (.honoured, "Hashes whose fields and values are up to this long report listpack."),
+        "set-max-intset-entries": (.honoured, "Sets of up to this many integers use the intset encoding."),
+        "zset-max-listpack-entries": (.honoured, "Sorted sets up to this many members report the listpack encoding."),
+        "zset-max-listpack-value": (.honoured, "Sorted sets whose members are up to this long report listpack."),
+        "list-max-listpack-size": (
+            .honoured, "Size of a list's nodes: entries, or -1 to -5 for 4 to 64 KB, as in Redis's quicklist."
+        ),
+        "hll-sparse-max-bytes": (.honoured, "A HyperLogLog's sparse form is converted to dense beyond this size."),
         "save": (.honoured, "Save points: a background save after <changes> changes in <seconds> seconds."),
         "dbfilename": (.honoured, "The RDB file (in `dir`) that SAVE/BGSAVE write and startup loads."),
         "rdbcompression": (.honoured, "LZF-compress strings in RDB files and DUMP payloads."),
