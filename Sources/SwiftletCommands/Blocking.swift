@@ -21,6 +21,8 @@ public final class BlockedClient {
     let serve: BlockedServe
     /// Whether the client still waits (it is left in other keys' queues until they are next looked at).
     public internal(set) var isWaiting = true
+    /// The command's slow log entry, made when it blocked and logged when the wait ends with a reply.
+    var slowlogEntry: SlowlogEntry?
 
     init(session: ClientSession, database: Int, keys: [ByteBuffer], deadline: Int64, serve: @escaping BlockedServe) {
         self.session = session
@@ -163,7 +165,11 @@ public final class BlockingRegistry {
                         server.reply(error, &context)
                         served = true
                     }
-                    if served { self.finish(client, reply: context.out.buffer) }
+                    if served {
+                        // Logged now, as Redis's `updateStatsOnUnblock`, which only a served wait reaches.
+                        server.slowlogUnblocked(client)
+                        self.finish(client, reply: context.out.buffer)
+                    }
                     if server.propagating { server.propagateServed(database: ready.database) }
                     let exists = ready.key.withUnsafeReadableBytes { db.lookup($0, now: context.now, touch: false) }
                     if exists == nil { break }

@@ -9,6 +9,7 @@ public enum Commands {
         TransactionCommands.specs,
         PubSubCommands.specs,
         MonitorCommands.specs,
+        SlowlogCommands.specs,
         CommandCommands.specs,
         SortedSetCommands.specs,
         SortedSetCommands.blockingSpecs,

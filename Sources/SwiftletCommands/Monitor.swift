@@ -49,10 +49,22 @@ enum MonitorCommands {
         return out
     }
 
-    /// The argument indexes that carry secrets.
+    /// The argument indexes that carry secrets: AUTH's, HELLO AUTH's, and the values CONFIG SET gives sensitive
+    /// parameters (Redis redacts those whenever the pairs are complete, even if the command fails).
     static func redactedArguments(_ context: CommandContext) -> Set<Int> {
         guard context.count > 1 else { return [] }
         if context.arguments[0].equalsCaseInsensitive("auth") { return Set(1..<context.count) }
+        if context.arguments[0].equalsCaseInsensitive("config"), context.argument(1, is: "set"),
+            context.count >= 4, context.count % 2 == 0
+        {
+            return Set(
+                stride(from: 2, to: context.count, by: 2).filter {
+                    context.server.config.isSensitive(
+                        String(decoding: context.arguments[$0].readableBytesView, as: UTF8.self)
+                    )
+                }.map { $0 + 1 }
+            )
+        }
         if context.arguments[0].equalsCaseInsensitive("hello") {
             for i in 2..<context.count where context.argument(i, is: "auth") && i + 2 < context.count {
                 return [i + 1, i + 2]

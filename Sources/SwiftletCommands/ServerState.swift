@@ -345,12 +345,20 @@ public final class ServerState {
         public var pubsubOutputLimit = ClientBufferLimit(hard: 32 << 20, soft: 8 << 20, seconds: 60)
         /// `notify-keyspace-events`: empty (the default) costs every write one integer test.
         public var keyspaceEvents: KeyspaceEvents = []
+        /// `slowlog-log-slower-than` (negative: the slow log is off) and `slowlog-max-len`.
+        public var slowlogLogSlowerThan: Int64 = 10000
+        public var slowlogMaxLength = 128
     }
 
     @exclusivity(unchecked)
     public private(set) var hot = HotConfig()
 
+    /// SLOWLOG's entries (Slowlog.swift).
+    var slowlog = Slowlog()
+
     func refreshHotConfig() {
+        // `slowlog-max-len` may have been lowered: the next command trims the log, as in Redis.
+        self.slowlog.mayExceedMaxLength = true
         self.hot = HotConfig(
             requiresPassword: !self.config.requirePass.isEmpty,
             protoMaxBulkLen: self.config.protoMaxBulkLen,
@@ -363,7 +371,9 @@ public final class ServerState {
             zsetMaxListpackValue: Int(clamping: self.config.integer("zset-max-listpack-value") ?? 64),
             normalOutputLimit: self.config.clientOutputBufferLimits[0],
             pubsubOutputLimit: self.config.clientOutputBufferLimits[2],
-            keyspaceEvents: KeyspaceEvents(rawValue: self.config.notifyKeyspaceEvents)
+            keyspaceEvents: KeyspaceEvents(rawValue: self.config.notifyKeyspaceEvents),
+            slowlogLogSlowerThan: self.config.integer("slowlog-log-slower-than") ?? 10000,
+            slowlogMaxLength: Int(clamping: self.config.integer("slowlog-max-len") ?? 128)
         )
         self.configureNotifications()
     }
@@ -393,7 +403,8 @@ public final class ServerState {
     static let hotParameters = [
         "requirepass", "proto-max-bulk-len", "client-query-buffer-limit", "hash-max-listpack-entries",
         "hash-max-listpack-value", "list-max-listpack-size", "set-max-intset-entries", "zset-max-listpack-entries",
-        "zset-max-listpack-value", "client-output-buffer-limit", "notify-keyspace-events",
+        "zset-max-listpack-value", "client-output-buffer-limit", "notify-keyspace-events", "slowlog-log-slower-than",
+        "slowlog-max-len",
     ]
 
     static let observedParameters = ["maxmemory-policy", "lfu-log-factor", "lfu-decay-time"] + hotParameters
@@ -732,6 +743,13 @@ public final class ServerState {
         if context.session.tracking != nil && self.table.commands[id].flags.contains(.readonly) {
             self.trackingRememberKeys(id, context)
         }
+        // The command's own time, as Redis's `call()` measures it, before it serves the clients it unblocked; the
+        // slow log records it here so that, as in Redis, it comes before the entries of the commands it served.
+        let finished = self.monotonicMicroseconds()
+        let slowerThan = self.hot.slowlogLogSlowerThan
+        if slowerThan >= 0 && (finished - started >= slowerThan || self.slowlog.mayExceedMaxLength) {
+            self.slowlogCommandDone(id, context, microseconds: finished - started)
+        }
         if !self.blocking.isEmpty {
             // A write may have filled keys that clients wait on. Inside EXEC the keys are only signalled; they are
             // served once the outermost command is done, before this client's reply is flushed.
@@ -745,7 +763,6 @@ public final class ServerState {
         if !self.monitors.isEmpty && self.monitored[id] { self.feedMonitors(&context) }
         self.stats.totalCommandsProcessed += 1
         self.table.stats[id].calls += 1
-        let finished = self.monotonicMicroseconds()
         self.table.stats[id].microseconds += finished - started
         if self.batchClock >= 0 { self.batchClock = finished }
     }

@@ -306,6 +306,10 @@ public enum ConfigTable {
             .honoured, "SO_KEEPALIVE on TCP clients: idle time, a third of it between probes, 3 probes; 0 is off."
         ),
         "enable-protected-configs": (.honoured, "Whether CONFIG SET may change `dir` and `dbfilename`."),
+        "slowlog-log-slower-than": (
+            .honoured, "Commands that run this many microseconds or longer go to SLOWLOG; negative turns it off."
+        ),
+        "slowlog-max-len": (.honoured, "The most entries SLOWLOG keeps; older ones are dropped."),
         "bind": (.honoured, "Addresses to listen on."),
         "protected-mode": (.honoured, "Refuses non-loopback clients when no password and no bind address are set."),
         "dir": (.honoured, "Working directory (chdir at startup); CONFIG GET reports the current directory."),
