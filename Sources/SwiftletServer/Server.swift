@@ -118,14 +118,15 @@ public final class Server: Sendable {
     @discardableResult
     public func start() async throws -> Int {
         let core = self.core
-        let (port, addresses, unixSocket, unixPermissions) = try await core.loop.submit {
+        let (port, addresses, unixSocket, unixPermissions, backlog) = try await core.loop.submit {
             let config = core.state.config
             return (
                 config.port, config.bindAddresses, config.get("unixsocket") ?? "",
-                config.integer("unixsocketperm") ?? 0
+                config.integer("unixsocketperm") ?? 0, Int32(clamping: config.integer("tcp-backlog") ?? 511)
             )
         }.get()
-        let bootstrap = Self.bootstrap(core, tcp: true)
+        Self.checkBacklog(backlog, logger: core.logger)
+        let bootstrap = Self.bootstrap(core, tcp: true, backlog: backlog)
         var bound: [any Channel] = []
         var boundPort = port
         for address in addresses {
@@ -146,7 +147,14 @@ public final class Server: Sendable {
         }
         if !unixSocket.isEmpty {
             do {
-                bound.append(try await Self.bindUnixSocket(unixSocket, permissions: unixPermissions, core: core))
+                bound.append(
+                    try await Self.bindUnixSocket(
+                        unixSocket,
+                        permissions: unixPermissions,
+                        backlog: backlog,
+                        core: core
+                    )
+                )
                 self.unixSocket.withLockedValue { $0 = unixSocket }
             } catch {
                 for c in bound { try? await c.close() }
@@ -183,8 +191,27 @@ public final class Server: Sendable {
     }
 
     /// The listening side for clients: TCP (with `TCP_NODELAY`, as Redis sets it) or a Unix socket.
-    private static func bootstrap(_ core: ServerCore, tcp: Bool) -> ServerBootstrap {
-        var bootstrap = ServerBootstrap(group: core.loop).serverChannelOption(.backlog, value: 511)
+    /// Redis's `checkTcpBacklogSettings`: a warning when the kernel caps the listen queue below `tcp-backlog`.
+    private static func checkBacklog(_ backlog: Int32, logger: Logger) {
+        #if os(Linux)
+        let fd = open("/proc/sys/net/core/somaxconn", O_RDONLY)
+        guard fd >= 0 else { return }
+        var bytes = [UInt8](repeating: 0, count: 32)
+        let count = read(fd, &bytes, bytes.count)
+        close(fd)
+        guard count > 0, let limit = Int32(String(decoding: bytes[..<count], as: UTF8.self).filter(\.isNumber)),
+            limit < backlog
+        else { return }
+        logger.warning(
+            "WARNING: The TCP backlog setting of \(backlog) cannot be enforced because /proc/sys/net/core/somaxconn is set to the lower value of \(limit)."
+        )
+        #endif
+    }
+
+    /// `tcp-backlog` is the listen queue of both the TCP and the Unix socket, as in Redis (the kernel caps it at
+    /// `net.core.somaxconn`).
+    private static func bootstrap(_ core: ServerCore, tcp: Bool, backlog: Int32) -> ServerBootstrap {
+        var bootstrap = ServerBootstrap(group: core.loop).serverChannelOption(.backlog, value: backlog)
         if tcp {
             bootstrap = bootstrap.serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -208,12 +235,14 @@ public final class Server: Sendable {
     private static func bindUnixSocket(
         _ path: String,
         permissions: Int64,
+        backlog: Int32,
         core: ServerCore
     ) async throws
         -> any Channel
     {
         unlink(path)  // as Redis, whether or not there was a file
-        let channel = try await Self.bootstrap(core, tcp: false).bind(unixDomainSocketPath: path).get()
+        let channel = try await Self.bootstrap(core, tcp: false, backlog: backlog).bind(unixDomainSocketPath: path)
+            .get()
         if permissions != 0 && chmod(path, mode_t(permissions)) != 0 {
             let reason = String(cString: strerror(errno))
             try? await channel.close()

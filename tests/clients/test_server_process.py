@@ -5,6 +5,7 @@ well, for the same outcome.
 """
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -167,6 +168,26 @@ def test_daemonize_without_pidfile_writes_redis_default_one(which, tmp_path):
         # (Without root the file cannot be written, which both servers log and go on.)
         assert open(default).read() == "%d\n" % pid
     assert _stop_daemon(port, pid, default)
+
+
+@pytest.mark.parametrize("which", ["reference", "candidate"])
+def test_tcp_backlog_is_the_listen_queue_of_both_sockets(which, tmp_path):
+    """`tcp-backlog`: the queue length passed to listen() for TCP and the Unix socket, as `ss` shows it."""
+    if shutil.which("ss") is None:
+        pytest.skip("needs ss (iproute2)")
+    sock = tmp_path / "backlog.sock"
+    port = free_port()
+    argv = side_argv(which, port) + ["--dir", str(tmp_path), "--tcp-backlog", "100", "--unixsocket", str(sock)]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert _wait_ping(port)
+        tcp = subprocess.run(["ss", "-ltnH", "sport = :%d" % port], capture_output=True, text=True).stdout.split()
+        assert tcp[0] == "LISTEN" and tcp[2] == "100", tcp
+        unix = subprocess.run(["ss", "-lxH", "src %s" % sock], capture_output=True, text=True).stdout.split()
+        assert unix[1] == "LISTEN" and unix[3] == "100", unix
+    finally:
+        proc.kill()
+        proc.wait(timeout=20)
 
 
 def test_unknown_directive_is_a_startup_error_naming_the_line(tmp_path):

@@ -50,6 +50,9 @@ def _scenario(server):
                 ["HELLO", "2", "AUTH", "default", "secret"],
                 ["CONFIG", "SET", "requirepass", "", "maxmemory", "0"],
                 ["CONFIG", "SET", "masterauth"],
+                # Redacted whenever the pairs are complete, even when the command fails; not when they are not.
+                ["CONFIG", "SET", "nosuch", "1", "requirepass", "y"],
+                ["CONFIG", "SET", "requirepass", "x", "maxmemory"],
                 ["MULTI"], ["SET", "slowlog:a", "1"], ["INCR", "slowlog:a"], ["EXEC"],
                 ["SET", "slowlog:" + "x" * 140, "v"],
                 ["RPUSH", "slowlog:l"] + [str(i) for i in range(40)],

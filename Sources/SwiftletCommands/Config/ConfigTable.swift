@@ -298,6 +298,7 @@ public enum ConfigTable {
         "port": (.honoured, "TCP port to listen on; 0 picks a free port (in Redis it disables TCP)."),
         "unixsocket": (.honoured, "A Unix socket to listen on as well; a stale file is replaced, shutdown removes it."),
         "unixsocketperm": (.honoured, "Permissions of the Unix socket file (octal; 0 leaves them as created)."),
+        "tcp-backlog": (.honoured, "The listen queue of the TCP and Unix sockets (the kernel caps it at somaxconn)."),
         "pidfile": (.honoured, "The process id is written there at start-up and the file removed at shutdown."),
         "daemonize": (
             .honoured, "The server goes on in the background (own session, stdio on /dev/null); the command exits 0."
