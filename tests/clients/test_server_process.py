@@ -161,13 +161,15 @@ def test_daemonize_without_pidfile_writes_redis_default_one(which, tmp_path):
     argv = side_argv(which, port) + ["--dir", str(tmp_path), "--daemonize", "yes"]
     assert subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60).returncode == 0
     assert _wait_ping(port)
-    reply = _config_get(port, "pidfile")
-    assert reply == b"*2\r\n$7\r\npidfile\r\n$%d\r\n%s\r\n" % (len(default), default.encode())
     pid = _process_id(port)
-    if os.access(os.path.dirname(default), os.W_OK):
-        # (Without root the file cannot be written, which both servers log and go on.)
-        assert open(default).read() == "%d\n" % pid
-    assert _stop_daemon(port, pid, default)
+    try:
+        reply = _config_get(port, "pidfile")
+        assert reply == b"*2\r\n$7\r\npidfile\r\n$%d\r\n%s\r\n" % (len(default), default.encode())
+        if os.access(os.path.dirname(default), os.W_OK):
+            # (Without root the file cannot be written, which both servers log and go on.)
+            assert open(default).read() == "%d\n" % pid
+    finally:
+        assert _stop_daemon(port, pid, default)
 
 
 @pytest.mark.parametrize("which", ["reference", "candidate"])
