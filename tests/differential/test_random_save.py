@@ -97,7 +97,9 @@ def test_random_writes_during_bgsave(tmp_path, seed):
     reference = start([require_tool("redis-server"), "--port", str(rport), "--dir", ref_dir, "--save", "",
                        "--appendonly", "no"], rport, "redis-ref")
     cport = free_port()
-    candidate = start(candidate_argv(cport) + ["--dir", cand_dir, "--save", "", "--rdb-key-save-delay", "10000"],
+    # 40 ms per key: the walk of the 10-30 keys lasts well beyond the reference's SAVE (an fsync, which a busy disk
+    # can stretch past 100 ms; at 10 ms per key a CI run once saw the walk end before the writes below began).
+    candidate = start(candidate_argv(cport) + ["--dir", cand_dir, "--save", "", "--rdb-key-save-delay", "40000"],
                       cport, "swiftlet-bgsave")
     try:
         with reference.connect() as ref, candidate.connect() as cand, candidate.connect() as control:
