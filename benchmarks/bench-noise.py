@@ -21,6 +21,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 
 BENCH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "tools", "bench-vs-redis.py")
 CONTROL = "redis-server --port {port} --save '' --appendonly no --bind 127.0.0.1"
@@ -59,7 +60,7 @@ def main():
     a = ap.parse_args()
     if not os.path.exists(BENCH):
         sys.exit(f"not found: {BENCH} (the shared tools sit beside the checkout)")
-    work = a.keep or subprocess.run(["mktemp", "-d"], capture_output=True, text=True).stdout.strip()
+    work = a.keep or tempfile.mkdtemp(prefix="bench-noise-")
     os.makedirs(work, exist_ok=True)
     candidate, control = [], []
     for spec in a.add:

@@ -66,7 +66,6 @@ struct Slowlog {
         guard threshold >= 0 else { return }
         if microseconds >= threshold {
             var entry = make()
-            entry.microseconds = microseconds
             entry.id = self.nextID
             self.nextID += 1
             entry.time = now / 1000
@@ -95,24 +94,21 @@ extension ServerState {
             if microseconds >= threshold { blocked.slowlogEntry = SlowlogEntry(context, microseconds: microseconds) }
             return
         }
-        self.slowlog.push(
-            SlowlogEntry(context, microseconds: microseconds),
-            microseconds: microseconds,
-            session: context.session,
-            threshold: threshold,
-            maxLength: self.hot.slowlogMaxLength,
-            now: self.clock()
-        )
+        self.slowlogPush(SlowlogEntry(context, microseconds: microseconds), microseconds, context.session)
     }
 
     /// The entry kept for a blocked command, once its client is served.
     func slowlogUnblocked(_ client: BlockedClient) {
         guard let entry = client.slowlogEntry else { return }
         client.slowlogEntry = nil
+        self.slowlogPush(entry, entry.microseconds, client.session)
+    }
+
+    private func slowlogPush(_ make: @autoclosure () -> SlowlogEntry, _ microseconds: Int64, _ session: ClientSession) {
         self.slowlog.push(
-            entry,
-            microseconds: entry.microseconds,
-            session: client.session,
+            make(),
+            microseconds: microseconds,
+            session: session,
             threshold: self.hot.slowlogLogSlowerThan,
             maxLength: self.hot.slowlogMaxLength,
             now: self.clock()
@@ -126,11 +122,7 @@ enum SlowlogCommands {
     static func get(_ context: inout CommandContext) throws(RedisError) {
         guard context.count <= 3 else {
             // Redis's addReplySubcommandSyntaxError, with the subcommand as the client spelled it.
-            throw RedisError(
-                bytes: Array("ERR unknown subcommand or wrong number of arguments for '".utf8)
-                    + Array(context.arguments[1].readableBytesView.prefix(128))
-                    + Array("'. Try SLOWLOG HELP.".utf8)
-            )
+            throw RedisError.subcommandSyntax(String(buffer: context.arguments[1]), container: "slowlog")
         }
         var count = 10
         if context.count == 3 {

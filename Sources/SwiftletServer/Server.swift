@@ -190,7 +190,6 @@ public final class Server: Sendable {
         return finalPort
     }
 
-    /// The listening side for clients: TCP (with `TCP_NODELAY`, as Redis sets it) or a Unix socket.
     /// Redis's `checkTcpBacklogSettings`: a warning when the kernel caps the listen queue below `tcp-backlog`.
     private static func checkBacklog(_ backlog: Int32, logger: Logger) {
         #if os(Linux)
@@ -208,8 +207,8 @@ public final class Server: Sendable {
         #endif
     }
 
-    /// `tcp-backlog` is the listen queue of both the TCP and the Unix socket, as in Redis (the kernel caps it at
-    /// `net.core.somaxconn`).
+    /// The listening side for clients: TCP (with `TCP_NODELAY`, as Redis sets it) or a Unix socket. `tcp-backlog` is
+    /// the listen queue of both, as in Redis (the kernel caps it at `net.core.somaxconn`).
     private static func bootstrap(_ core: ServerCore, tcp: Bool, backlog: Int32) -> ServerBootstrap {
         var bootstrap = ServerBootstrap(group: core.loop).serverChannelOption(.backlog, value: backlog)
         if tcp {
