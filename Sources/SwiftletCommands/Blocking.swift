@@ -166,6 +166,7 @@ public final class BlockingRegistry {
                         served = true
                     }
                     if served {
+                        server.signalModifiedKey(ready.key, &context)
                         // Logged now, as Redis's `updateStatsOnUnblock`, which only a served wait reaches.
                         server.slowlogUnblocked(client)
                         self.finish(client, reply: context.out.buffer)

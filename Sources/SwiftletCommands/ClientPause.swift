@@ -1,4 +1,5 @@
 import NIOCore
+import SwiftletKeyspace
 import SwiftletRESP
 
 /// CLIENT PAUSE / CLIENT UNPAUSE (networking.c pauseClients): while a pause is in force, the commands it covers
@@ -44,6 +45,7 @@ extension ServerState {
     public func unpause() {
         self.pauseMode = .off
         self.pauseEnd = 0
+        self.keyspace.expiryPaused = false
         let clients = self.postponedClients
         self.postponedClients.removeAll()
         for session in clients { session.resumePostponed?() }
@@ -87,6 +89,7 @@ extension ConnectionCommands {
             server.pauseMode = max(server.pauseMode, mode)
             server.pauseEnd = max(server.pauseEnd, end)
         }
+        server.keyspace.expiryPaused = true
         server.schedulePauseEnd?(max(0, server.pauseEnd - context.now))
         context.out.writeOK()
     }

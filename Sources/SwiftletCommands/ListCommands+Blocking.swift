@@ -91,6 +91,7 @@ extension ListCommands {
             let created = destination == nil
             Self.move(&c, source, key, destination, destinationKey, from: from, to: to)
             Self.propagateBlockingMove(c, key, destinationKey, from: from, to: to)
+            c.server.signalModifiedKey(destinationKey, &c)
             if created { c.server.blocking.signal(database: c.session.database, key: destinationKey) }
             return true
         }

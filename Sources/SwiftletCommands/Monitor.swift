@@ -17,7 +17,7 @@ enum MonitorCommands {
     static func clientReply(_ context: inout CommandContext) throws(RedisError) {
         let session = context.session
         if context.argument(2, is: "on") {
-            session.replyControl.remove([.off, .skipNext])
+            session.replyControl.remove([.off, .skipNext, .skipThis])
             context.out.writeOK()
         } else if context.argument(2, is: "off") {
             session.replyControl.insert(.off)

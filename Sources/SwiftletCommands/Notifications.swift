@@ -67,7 +67,10 @@ final class SelfNotifications {
 
     /// Splices the frames into the reply at their offsets, in the order the events fired.
     func leave(_ context: inout CommandContext, _ saved: Saved) {
-        if !self.frames.isEmpty {
+        if context.session.silencedPushes != nil {
+            // CLIENT REPLY OFF/SKIP drops the reply around them; the pushes themselves go out.
+            for (_, frame) in self.frames { context.session.silencedPushes!.writeImmutableBuffer(frame) }
+        } else if !self.frames.isEmpty {
             let buffer = context.out.buffer
             let start = buffer.readerIndex
             var spliced = ByteBuffer()

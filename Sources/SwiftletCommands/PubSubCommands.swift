@@ -19,6 +19,7 @@ enum PubSubCommands {
         _ channel: ByteBuffer?,
         count: Int
     ) {
+        let start = context.out.buffer.writerIndex
         context.out.writePushHeader(3)
         context.out.writeBulkString(name.withUTF8Buffer { UnsafeRawBufferPointer($0) })
         if let channel {
@@ -27,6 +28,13 @@ enum PubSubCommands {
             context.out.writeNull()
         }
         context.out.writeInteger(count)
+        if context.session.silencedPushes != nil {
+            // CLIENT REPLY OFF/SKIP: the confirmation is a push, so it goes out while the reply is dropped.
+            // Why `!`: the confirmation was written just above.
+            let frame = context.out.buffer.getSlice(at: start, length: context.out.buffer.writerIndex - start)!
+            context.out.buffer.moveWriterIndex(to: start)
+            context.session.silencedPushes!.writeImmutableBuffer(frame)
+        }
     }
 
     /// SUBSCRIBE / PSUBSCRIBE / SSUBSCRIBE name [name ...] — O(N)

@@ -83,6 +83,11 @@ public final class ClientSession {
     /// CLIENT REPLY OFF/SKIP.
     @exclusivity(unchecked)
     public internal(set) var replyControl: ReplyControl = []
+    /// While CLIENT REPLY OFF/SKIP drops the running command's reply: the pushes to this client that the command
+    /// produces (subscription confirmations, messages, invalidations, keyspace events), which get through as
+    /// Redis lets them through with its CLIENT_PUSHING flag. Nil otherwise.
+    @exclusivity(unchecked)
+    var silencedPushes: ByteBuffer?
     /// When the output buffer first passed the soft limit of its class (unix milliseconds), 0 while below it.
     @exclusivity(unchecked)
     public var softLimitReachedAt: Int64 = 0
@@ -348,6 +353,8 @@ public final class ServerState {
         /// `slowlog-log-slower-than` (negative: the slow log is off) and `slowlog-max-len`.
         public var slowlogLogSlowerThan: Int64 = 10000
         public var slowlogMaxLength = 128
+        /// `tracking-table-max-keys` (0: no limit).
+        public var trackingTableMaxKeys = 1_000_000
     }
 
     @exclusivity(unchecked)
@@ -373,7 +380,8 @@ public final class ServerState {
             pubsubOutputLimit: self.config.clientOutputBufferLimits[2],
             keyspaceEvents: KeyspaceEvents(rawValue: self.config.notifyKeyspaceEvents),
             slowlogLogSlowerThan: self.config.integer("slowlog-log-slower-than") ?? 10000,
-            slowlogMaxLength: Int(clamping: self.config.integer("slowlog-max-len") ?? 128)
+            slowlogMaxLength: Int(clamping: self.config.integer("slowlog-max-len") ?? 128),
+            trackingTableMaxKeys: Int(clamping: self.config.integer("tracking-table-max-keys") ?? 1_000_000)
         )
         self.configureNotifications()
     }
@@ -404,7 +412,7 @@ public final class ServerState {
         "requirepass", "proto-max-bulk-len", "client-query-buffer-limit", "hash-max-listpack-entries",
         "hash-max-listpack-value", "list-max-listpack-size", "set-max-intset-entries", "zset-max-listpack-entries",
         "zset-max-listpack-value", "client-output-buffer-limit", "notify-keyspace-events", "slowlog-log-slower-than",
-        "slowlog-max-len",
+        "slowlog-max-len", "tracking-table-max-keys",
     ]
 
     static let observedParameters = ["maxmemory-policy", "lfu-log-factor", "lfu-decay-time"] + hotParameters
@@ -447,6 +455,10 @@ public final class ServerState {
     /// the command (it is a slice of the request).
     @exclusivity(unchecked)
     var onlyModifiedKey: ByteBuffer?
+
+    /// Invalidations for the client running EXEC, sent after EXEC's reply (see `deliverInvalidation`).
+    @exclusivity(unchecked)
+    var pendingSelfInvalidations = ByteBuffer()
 
     /// The wall clock in unix milliseconds (the injected one in tests).
     public func clock() -> Int64 {
@@ -502,10 +514,14 @@ public final class ServerState {
             session.replyControl.insert(.skipThis)
         }
         let mark = context.out.buffer.writerIndex
-        let skipping = session.replyControl.contains(.skipThis)
+        session.silencedPushes = ByteBuffer()
         self.executeCommand(&context)
-        if skipping || session.replyControl.contains(.off) { context.out.buffer.moveWriterIndex(to: mark) }
-        if skipping { session.replyControl.remove(.skipThis) }
+        // Decided after the command: CLIENT REPLY ON clears both, and its OK goes out.
+        if !session.replyControl.isDisjoint(with: [.skipThis, .off]) { context.out.buffer.moveWriterIndex(to: mark) }
+        session.replyControl.remove(.skipThis)
+        // Why `!`: set above, and only this function clears it.
+        context.out.buffer.writeImmutableBuffer(session.silencedPushes!)
+        session.silencedPushes = nil
     }
 
     func stopMonitoring(_ session: ClientSession) {
@@ -643,7 +659,11 @@ public final class ServerState {
     /// read batch ends, so a pipeline of PUBLISHes costs each subscriber one write.
     func push(_ frame: ByteBuffer, to session: ClientSession, context: inout CommandContext) {
         if session === context.session {
-            context.out.buffer.writeImmutableBuffer(frame)
+            if session.silencedPushes != nil {
+                session.silencedPushes!.writeImmutableBuffer(frame)
+            } else {
+                context.out.buffer.writeImmutableBuffer(frame)
+            }
         } else {
             self.push(frame, to: session)
         }
@@ -759,6 +779,9 @@ public final class ServerState {
         // Also set by the pops of blocked clients served just above, after this command's keys were touched.
         if self.onlyModifiedKey != nil { self.onlyModifiedKey = nil }
         if propagating && self.commandDepth == 1 { self.commitPropagation() }
+        if self.commandDepth == 1 && self.pendingSelfInvalidations.readableBytes > 0 {
+            self.flushPendingSelfInvalidations(&context)
+        }
         if let notifying { self.selfNotifications.leave(&context, notifying) }
         if !self.monitors.isEmpty && self.monitored[id] { self.feedMonitors(&context) }
         self.stats.totalCommandsProcessed += 1

@@ -106,7 +106,12 @@ public enum SetCommands {
         let target = destination ?? Self.createSet(context, 2)
         let limit = Self.maxIntsetEntries(context, for: target)
         let added = member.withUnsafeReadableBytes { target.add($0, maxIntsetEntries: limit) }
-        if added { context.notify(.set, "sadd", key: context.arguments[2]) }
+        if added {
+            context.notify(.set, "sadd", key: context.arguments[2])
+        } else {
+            // The destination already had the member: as Redis, only the source counts as modified (WATCH).
+            context.modifiedOnly(context.arguments[1])
+        }
         context.dirty(added ? 2 : 1)
         context.out.writeInteger(1)
     }

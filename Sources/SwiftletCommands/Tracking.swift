@@ -28,6 +28,8 @@ public final class TrackingRegistry {
     /// BCAST prefixes: their clients and the keys modified since the last broadcast, each with its modifier.
     var prefixes: [ByteBuffer: (clients: [ClientSession], keys: [ByteBuffer: ClientSession?])] = [:]
     var hasPendingBroadcasts = false
+    /// Calls of `trackingLimitUsedSlots` in a row that ended still above the limit (each adds effort).
+    var limitEffortRounds = 0
 
     public init() {}
 
@@ -70,6 +72,9 @@ extension ServerState {
     /// After a read-only command of a tracking client (default mode): remembers the keys it read.
     func trackingRememberKeys(_ id: Int, _ context: CommandContext) {
         guard let state = context.session.tracking, !state.broadcast else { return }
+        if self.tracking.table.count > self.hot.trackingTableMaxKeys && self.hot.trackingTableMaxKeys > 0 {
+            self.trackingLimitUsedSlots()
+        }
         let caching = context.session.trackingCaching
         if (state.optIn && !caching) || (state.optOut && caching) { return }
         let spec = self.table.commands[id]
@@ -95,8 +100,51 @@ extension ServerState {
     func trackingInvalidate(_ key: ByteBuffer, context: inout CommandContext) {
         let modifier = context.session
         self.trackingInvalidate(key, modifier: modifier) { frame, target in
+            self.deliverInvalidation(frame, to: target, context: &context)
+        }
+    }
+
+    /// An invalidation for the running client inside EXEC waits for the end of the transaction, so that it follows
+    /// EXEC's reply instead of interleaving with it (Redis's `tracking_pending_keys`, sent by `afterCommand` at the
+    /// outermost call); any other goes out at once.
+    private func deliverInvalidation(_ frame: ByteBuffer, to target: ClientSession, context: inout CommandContext) {
+        if target === context.session && self.commandDepth > 1 {
+            self.pendingSelfInvalidations.writeImmutableBuffer(frame)
+        } else {
             self.push(frame, to: target, context: &context)
         }
+    }
+
+    /// Sends the invalidations held back by ``deliverInvalidation(_:to:context:)``, after the outermost command.
+    func flushPendingSelfInvalidations(_ context: inout CommandContext) {
+        let frames = self.pendingSelfInvalidations
+        self.pendingSelfInvalidations.clear()
+        self.push(frames, to: context.session, context: &context)
+    }
+
+    /// `tracking-table-max-keys`: while the table holds more keys, invalidates keys (their clients are told, as if
+    /// the key changed) until it is under the limit again, with an effort that grows each time a call ends still
+    /// above it (tracking.c `trackingLimitUsedSlots`; Redis walks its radix tree at random, this takes the
+    /// dictionary's first keys, in the order of its per-process random seed). Run before every command of a
+    /// tracking client that reads keys and from the server tick.
+    public func trackingLimitUsedSlots() {
+        let limit = self.hot.trackingTableMaxKeys
+        guard limit > 0, self.tracking.table.count > limit else {
+            self.tracking.limitEffortRounds = 0
+            return
+        }
+        var effort = 100 * (self.tracking.limitEffortRounds + 1)
+        while effort > 0, let key = self.tracking.table.keys.first {
+            effort -= 1
+            self.trackingInvalidate(key, modifier: nil, broadcast: false) { frame, target in
+                self.push(frame, to: target)
+            }
+            if self.tracking.table.count <= limit {
+                self.tracking.limitEffortRounds = 0
+                return
+            }
+        }
+        self.tracking.limitEffortRounds += 1
     }
 
     /// A key was modified outside any command (expiry by the server tick).
@@ -106,8 +154,15 @@ extension ServerState {
 
     typealias Deliver = (ByteBuffer, ClientSession) -> Void
 
-    private func trackingInvalidate(_ key: ByteBuffer, modifier: ClientSession?, deliver: Deliver) {
-        if !self.tracking.prefixes.isEmpty {
+    /// - Parameter broadcast: whether the key also goes to the BCAST prefixes it falls under (not when the table
+    ///   only drops it to stay under its limit: the key did not change).
+    private func trackingInvalidate(
+        _ key: ByteBuffer,
+        modifier: ClientSession?,
+        broadcast: Bool = true,
+        deliver: Deliver
+    ) {
+        if broadcast && !self.tracking.prefixes.isEmpty {
             for (prefix, _) in self.tracking.prefixes where Self.hasPrefix(key, prefix) {
                 self.tracking.prefixes[prefix]!.keys.updateValue(
                     modifier,
@@ -134,7 +189,7 @@ extension ServerState {
         for session in self.clients.values.sorted(by: { $0.id < $1.id }) where session.tracking != nil {
             let null = ByteBuffer(string: session.protocolVersion == .resp3 ? "_\r\n" : "$-1\r\n")
             self.sendTrackingMessage(to: session, keys: null) { frame, target in
-                self.push(frame, to: target, context: &context)
+                self.deliverInvalidation(frame, to: target, context: &context)
             }
         }
         self.tracking.table.removeAll()
@@ -176,7 +231,7 @@ extension ServerState {
     }
 
     /// Sends the keys collected for each BCAST prefix to its clients (NOLOOP clients without their own changes).
-    func trackingBroadcast() {
+    public func trackingBroadcast() {
         guard self.tracking.hasPendingBroadcasts else { return }
         self.tracking.hasPendingBroadcasts = false
         let prefixes = self.tracking.prefixes.keys.sorted {

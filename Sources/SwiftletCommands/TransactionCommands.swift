@@ -242,6 +242,15 @@ extension ServerState {
             .map { k in (k.index, context.arguments[k.index].withUnsafeReadableBytes { db.peek($0) != nil }) }
     }
 
+    /// Redis's `signalModifiedKey` for a key changed outside the dispatcher's view of the running command (a blocked
+    /// client served by another's write: the key it popped from, the destination it pushed to): touches its
+    /// watchers and invalidates it for tracking clients.
+    func signalModifiedKey(_ key: ByteBuffer, _ context: inout CommandContext) {
+        guard self.signalsModifiedKeys else { return }
+        if !self.watchers.isEmpty { self.touchWatched(database: context.session.database, key: key.bytes) }
+        if self.tracking.isActive { self.trackingInvalidate(key, context: &context) }
+    }
+
     /// Whether writes must say which keys they changed: a client watches keys or tracks them.
     var signalsModifiedKeys: Bool { !self.watchers.isEmpty || self.tracking.isActive }
 

@@ -36,7 +36,8 @@ public final class Database {
         let hash = KeyTable.hash(key)
         guard let entry = self.main.find(key, hash: hash) else { return nil }
         if entry.hasExpire, !self.keyspace.loading, let at = self.expireTime(hash: hash, key: key), at <= now {
-            self.expire(key: key, hash: hash)
+            // While expiry is paused (CLIENT PAUSE) the key is absent to readers but stays until the pause ends.
+            if !self.keyspace.expiryPaused { self.expire(key: key, hash: hash) }
             return nil
         }
         if touch { self.keyspace.touch(entry, now: now) }

@@ -28,6 +28,10 @@ public final class Keyspace {
     /// alive, and their deletion is in the log if it happened.
     @exclusivity(unchecked)
     public var loading = false
+    /// Expired keys are not deleted while this is set (a CLIENT PAUSE is in force, as Redis's `expireIfNeeded` and
+    /// active expiry skip them then); lookups still treat them as absent.
+    @exclusivity(unchecked)
+    public var expiryPaused = false
     /// Called after a key was removed because its time to live passed (notifications, AOF, WATCH).
     @exclusivity(unchecked)
     public var onExpired: ((Database, UnsafeRawBufferPointer) -> Void)?

@@ -192,6 +192,9 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
         // A blocked (or paused) client's further requests wait in the buffer until the wait ends.
         let session = self.commandContext!.session
+        // CLIENT LIST's qbuf: the whole query buffer, the running request included, as Redis trims it only after
+        // the batch.
+        session.queryBufferLength = buffer.readableBytes
         while !self.closing && session.blocked == nil && session.postponed == nil {
             do {
                 guard try self.parser.next(from: &buffer, into: &self.commandContext!.arguments) else { break }

@@ -184,6 +184,13 @@ public final class Server: Sendable {
                 core.loop.scheduleTask(in: .milliseconds(milliseconds)) { core.state.endPauseIfDue() }
             }
             Self.attachPersistence(core)
+            // CONFIG SET port / bind move the TCP listeners at once, as Redis's apply functions do.
+            core.state.config.appliers["port"] = { [weak self] _ in
+                self?.relisten(failure: "Unable to listen on this port. Check server logs.")
+            }
+            core.state.config.appliers["bind"] = { [weak self] _ in
+                self?.relisten(failure: "Failed to bind to specified addresses.")
+            }
             self.startTick()
         }.get()
         core.logger.notice("Ready to accept connections", metadata: ["port": "\(finalPort)"])
@@ -215,17 +222,120 @@ public final class Server: Sendable {
             bootstrap = bootstrap.serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
         }
+        // Reads of 16 KiB growing to 64 KiB at most (NIO's own maximum): the channel keeps its last read buffer for
+        // the next read, so a 1 MiB maximum left every client that once sent a large request holding 1-2 MiB
+        // (used_memory stayed up after the big SADD of Redis's lazyfree test). Redis reads 16 KiB at a time too.
         return
             bootstrap
             .childChannelOption(
                 .recvAllocator,
-                value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16384, maximum: 1 << 20)
+                value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16384, maximum: 1 << 16)
             )
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ConnectionHandler(core: core))
                 }
             }
+    }
+
+    // MARK: - CONFIG SET port / bind
+
+    /// Listens on the configured `bind` addresses and `port` in place of the current TCP listeners (on the loop,
+    /// from CONFIG SET). The new sockets are bound and listening before the old ones close, so a port that cannot be
+    /// bound leaves the server as it was and CONFIG SET fails with `failure` (and rolls back); Redis closes first
+    /// and listens on the old port again when the new one fails. Connections already open stay.
+    private func relisten(failure: String) -> String? {
+        let core = self.core
+        let config = core.state.config
+        var port = config.port
+        let backlog = Int32(clamping: config.integer("tcp-backlog") ?? 511)
+        var descriptors: [CInt] = []
+        for address in config.bindAddresses {
+            var host = address.hasPrefix("-") ? String(address.dropFirst()) : address
+            if host == "*" { host = "0.0.0.0" }
+            if host == "::*" { host = "::" }
+            switch Self.listeningSocket(host: host, port: port, backlog: backlog) {
+            case .success(let (descriptor, boundPort)):
+                descriptors.append(descriptor)
+                // Port 0 picks a free port once; every address then listens on it.
+                if port == 0 { port = boundPort }
+            case .failure(let error):
+                // A leading '-' marks an optional address, as in redis.conf's `bind * -::*`.
+                if address.hasPrefix("-") { continue }
+                core.logger.warning("Could not create server TCP listening socket \(host):\(port): \(error.reason)")
+                for descriptor in descriptors { close(descriptor) }
+                return failure
+            }
+        }
+        let old = self.channels.withLockedValue { channels in
+            let tcp = channels.filter { !Self.isUnixSocket($0) }
+            channels.removeAll { !Self.isUnixSocket($0) }
+            return tcp
+        }
+        for channel in old { channel.close(promise: nil) }
+        let bootstrap = Self.bootstrap(core, tcp: true, backlog: backlog)
+        for descriptor in descriptors {
+            bootstrap.withBoundSocket(descriptor).whenComplete { result in
+                switch result {
+                case .success(let channel):
+                    self.channels.withLockedValue { $0.append(channel) }
+                case .failure(let error):
+                    core.logger.warning("Could not register the listening socket: \(error)")
+                    close(descriptor)
+                }
+            }
+        }
+        core.state.boundPort = port
+        return nil
+    }
+
+    private static func isUnixSocket(_ channel: any Channel) -> Bool {
+        if case .unixDomainSocket = channel.localAddress { return true }
+        return false
+    }
+
+    /// Why a listening socket could not be made.
+    struct ListenError: Error {
+        let reason: String
+    }
+
+    /// A TCP socket bound to `host`:`port` and listening (`SO_REUSEADDR`, IPv6 sockets v6-only, as Redis makes
+    /// them), non-blocking, for NIO's `withBoundSocket`; and the port it got.
+    private static func listeningSocket(host: String, port: Int, backlog: Int32) -> Result<(CInt, Int), ListenError> {
+        let address: SocketAddress
+        do {
+            address = try SocketAddress.makeAddressResolvingHost(host, port: port)
+        } catch {
+            return .failure(ListenError(reason: "\(error)"))
+        }
+        let family = address.protocol.rawValue
+        #if canImport(Glibc)
+        let descriptor = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        #else
+        let descriptor = socket(family, SOCK_STREAM, 0)
+        #endif
+        guard descriptor >= 0 else { return .failure(ListenError(reason: String(cString: strerror(errno)))) }
+        var on: CInt = 1
+        setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<CInt>.size))
+        if family == AF_INET6 {
+            setsockopt(descriptor, CInt(IPPROTO_IPV6), IPV6_V6ONLY, &on, socklen_t(MemoryLayout<CInt>.size))
+        }
+        let bound = address.withSockAddr { bind(descriptor, $0, socklen_t($1)) }
+        guard bound == 0, listen(descriptor, backlog) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(descriptor)
+            return .failure(ListenError(reason: reason))
+        }
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
+        // The port getsockname reports: at byte offset 2, in network order, in both sockaddr_in and sockaddr_in6.
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let boundPort: Int = withUnsafeMutableBytes(of: &storage) { raw in
+            // Why `!`: the bytes of a local variable have an address.
+            _ = getsockname(descriptor, raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), &length)
+            return Int(raw[2]) << 8 | Int(raw[3])
+        }
+        return .success((descriptor, boundPort))
     }
 
     /// `unixsocket`: listens on a Unix socket at `path` as well, as redis-server does: a file left there by an
@@ -277,6 +387,9 @@ public final class Server: Sendable {
                 }
                 state.expireCycleMicroseconds += state.monotonicMicroseconds() - started
             }
+            // Keys expired above reach the BCAST trackers now, as Redis's beforeSleep sends them after its cron.
+            state.trackingBroadcast()
+            state.trackingLimitUsedSlots()
             state.keyspace.maintain(rehashMilliseconds: 1) { state.monotonicMicroseconds() / 1000 }
             state.persistenceCron()
             state.sampleOperations(now: now)

@@ -311,6 +311,9 @@ public enum ConfigTable {
             .honoured, "Commands that run this many microseconds or longer go to SLOWLOG; negative turns it off."
         ),
         "slowlog-max-len": (.honoured, "The most entries SLOWLOG keeps; older ones are dropped."),
+        "tracking-table-max-keys": (
+            .honoured, "Keys CLIENT TRACKING remembers; beyond it keys are invalidated and forgotten (0: no limit)."
+        ),
         "bind": (.honoured, "Addresses to listen on."),
         "protected-mode": (.honoured, "Refuses non-loopback clients when no password and no bind address are set."),
         "dir": (.honoured, "Working directory (chdir at startup); CONFIG GET reports the current directory."),
