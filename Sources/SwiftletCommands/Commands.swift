@@ -19,5 +19,6 @@ public enum Commands {
         HyperLogLogCommands.specs,
         BitmapCommands.specs,
         PersistenceCommands.specs,
+        ClusterCommands.specs,
     ]
 }

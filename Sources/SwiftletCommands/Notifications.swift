@@ -49,28 +49,43 @@ final class SelfNotifications {
     /// key, an event of a blocked client served after the command) is placed: after the previous event.
     var offset = 0
     var frames: [(offset: Int, frame: ByteBuffer)] = []
+    /// Under CLIENT REPLY OFF/SKIP: where in `silencedPushes` the command's handler ended, so that its events go
+    /// before the pushes that follow the handler (its own invalidations), as in Redis's reply buffer.
+    var silencedOffset = 0
 
     /// What `enter` replaced, restored by `leave` (EXEC runs commands inside a command).
     struct Saved {
         var session: ClientSession?
         var offset: Int
         var frames: [(offset: Int, frame: ByteBuffer)]
+        var silencedOffset: Int
     }
 
     func enter(_ context: CommandContext) -> Saved {
-        let saved = Saved(session: self.session, offset: self.offset, frames: self.frames)
+        let saved = Saved(
+            session: self.session,
+            offset: self.offset,
+            frames: self.frames,
+            silencedOffset: self.silencedOffset
+        )
         self.session = context.session
         self.offset = context.out.buffer.writerIndex
         self.frames = []
+        self.silencedOffset = context.session.silencedPushes?.writerIndex ?? 0
         return saved
     }
 
     /// Splices the frames into the reply at their offsets, in the order the events fired.
     func leave(_ context: inout CommandContext, _ saved: Saved) {
-        if context.session.silencedPushes != nil {
-            // CLIENT REPLY OFF/SKIP drops the reply around them; the pushes themselves go out.
-            for (_, frame) in self.frames { context.session.silencedPushes!.writeImmutableBuffer(frame) }
-        } else if !self.frames.isEmpty {
+        if let silenced = context.session.silencedPushes, !self.frames.isEmpty {
+            // CLIENT REPLY OFF/SKIP drops the reply around them; the pushes themselves go out, where the handler
+            // ended among the other pushes.
+            let at = min(self.silencedOffset, silenced.writerIndex)
+            var spliced = silenced.getSlice(at: silenced.readerIndex, length: at - silenced.readerIndex) ?? ByteBuffer()
+            for (_, frame) in self.frames { spliced.writeImmutableBuffer(frame) }
+            if let rest = silenced.getSlice(at: at, length: silenced.writerIndex - at) { spliced.writeImmutableBuffer(rest) }
+            context.session.silencedPushes = spliced
+        } else if context.session.silencedPushes == nil && !self.frames.isEmpty {
             let buffer = context.out.buffer
             let start = buffer.readerIndex
             var spliced = ByteBuffer()
@@ -95,6 +110,7 @@ final class SelfNotifications {
         self.session = saved.session
         self.offset = saved.offset
         self.frames = saved.frames
+        self.silencedOffset = saved.silencedOffset
     }
 }
 

@@ -31,6 +31,8 @@ public struct RedisError: Error, Hashable, Sendable {
 
     public static let wrongType = RedisError("WRONGTYPE Operation against a key holding the wrong kind of value")
     public static let syntax = RedisError("ERR syntax error")
+    /// CLUSTER, READONLY, READWRITE and ASKING on a server without cluster mode.
+    public static let clusterDisabled = RedisError("ERR This instance has cluster support disabled")
     public static let notInteger = RedisError("ERR value is not an integer or out of range")
     public static let notFloat = RedisError("ERR value is not a valid float")
     public static let notInt32 = RedisError("ERR value is out of range, value must between -2147483648 and 2147483647")

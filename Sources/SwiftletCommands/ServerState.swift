@@ -289,7 +289,7 @@ public final class ServerState {
     ) {
         self.config = config
         self.keyspace = Keyspace(databases: max(1, config.databases))
-        self.wallOffset = ServerState.systemClock() * 1000 - ServerState.systemMonotonicMicroseconds()
+        self.wallOffset = ServerState.systemClockMicroseconds() - ServerState.systemMonotonicMicroseconds()
         self.table = CommandTable(Commands.all)
         self.transactionControl = self.table.commands.map {
             TransactionCommands.controlNames.contains($0.fullName)
@@ -474,13 +474,22 @@ public final class ServerState {
 
     /// Re-reads the realtime clock (from the server tick), so that wall time follows clock adjustments.
     public func resyncWallClock() {
-        self.wallOffset = ServerState.systemClock() * 1000 - ServerState.systemMonotonicMicroseconds()
+        self.wallOffset = ServerState.systemClockMicroseconds() - ServerState.systemMonotonicMicroseconds()
     }
 
     public static func systemClock() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    /// The realtime clock in microseconds: the wall clock's offset from the monotonic one is kept to the
+    /// microsecond, so that the server's milliseconds never lag the real ones (a PXAT ten seconds ahead read back
+    /// as a PTTL of 10001).
+    public static func systemClockMicroseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
     }
 
     public static func systemMonotonicMicroseconds() -> Int64 {
@@ -756,7 +765,10 @@ public final class ServerState {
             }
         }
         // Events of blocked clients served below reach the running client after its reply, as in Redis.
-        if notifying != nil { self.selfNotifications.offset = context.out.buffer.writerIndex }
+        if notifying != nil {
+            self.selfNotifications.offset = context.out.buffer.writerIndex
+            if let silenced = context.session.silencedPushes { self.selfNotifications.silencedOffset = silenced.writerIndex }
+        }
         if let written, self.dirty != dirtyBefore {
             self.touchKeys(written, &context)
         }

@@ -185,13 +185,16 @@ extension ServerState {
 
     /// FLUSHDB / FLUSHALL: every tracking client gets a null invalidation ("flush everything"); the table empties.
     func trackingInvalidateAll(context: inout CommandContext) {
-        guard self.tracking.isActive else { return }
-        for session in self.clients.values.sorted(by: { $0.id < $1.id }) where session.tracking != nil {
-            let null = ByteBuffer(string: session.protocolVersion == .resp3 ? "_\r\n" : "$-1\r\n")
-            self.sendTrackingMessage(to: session, keys: null) { frame, target in
-                self.deliverInvalidation(frame, to: target, context: &context)
+        if self.tracking.isActive {
+            for session in self.clients.values.sorted(by: { $0.id < $1.id }) where session.tracking != nil {
+                let null = ByteBuffer(string: session.protocolVersion == .resp3 ? "_\r\n" : "$-1\r\n")
+                self.sendTrackingMessage(to: session, keys: null) { frame, target in
+                    self.deliverInvalidation(frame, to: target, context: &context)
+                }
             }
         }
+        // Also when no client tracks any more: the keys of clients gone since are forgotten (INFO
+        // tracking_total_keys), as Redis frees its table on every flush.
         self.tracking.table.removeAll()
     }
 

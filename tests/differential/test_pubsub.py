@@ -90,6 +90,10 @@ def run_scenario(server, connections, steps):
     transcript = []
     try:
         for number, step in enumerate(steps):
+            if step[0] == "sleep":
+                # ("sleep", seconds): let time pass (background expiry) before the next step.
+                time.sleep(step[1])
+                continue
             index, commands = step[0], step[1]
             unordered = len(step) > 2 and step[2] == "unordered"
             for command in commands:
