@@ -83,7 +83,9 @@ final class SelfNotifications {
             let at = min(self.silencedOffset, silenced.writerIndex)
             var spliced = silenced.getSlice(at: silenced.readerIndex, length: at - silenced.readerIndex) ?? ByteBuffer()
             for (_, frame) in self.frames { spliced.writeImmutableBuffer(frame) }
-            if let rest = silenced.getSlice(at: at, length: silenced.writerIndex - at) { spliced.writeImmutableBuffer(rest) }
+            if let rest = silenced.getSlice(at: at, length: silenced.writerIndex - at) {
+                spliced.writeImmutableBuffer(rest)
+            }
             context.session.silencedPushes = spliced
         } else if context.session.silencedPushes == nil && !self.frames.isEmpty {
             let buffer = context.out.buffer

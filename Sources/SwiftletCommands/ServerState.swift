@@ -767,7 +767,9 @@ public final class ServerState {
         // Events of blocked clients served below reach the running client after its reply, as in Redis.
         if notifying != nil {
             self.selfNotifications.offset = context.out.buffer.writerIndex
-            if let silenced = context.session.silencedPushes { self.selfNotifications.silencedOffset = silenced.writerIndex }
+            if let silenced = context.session.silencedPushes {
+                self.selfNotifications.silencedOffset = silenced.writerIndex
+            }
         }
         if let written, self.dirty != dirtyBefore {
             self.touchKeys(written, &context)
