@@ -6,6 +6,7 @@ public enum Commands {
         ListCommands.specs,
         ConnectionCommands.specs,
         ServerCommands.specs,
+        DebugCommands.specs,
         TransactionCommands.specs,
         PubSubCommands.specs,
         MonitorCommands.specs,

@@ -31,6 +31,8 @@ public struct RedisError: Error, Hashable, Sendable {
 
     public static let wrongType = RedisError("WRONGTYPE Operation against a key holding the wrong kind of value")
     public static let syntax = RedisError("ERR syntax error")
+    /// DEBUG LOADAOF while appendonly is off (Redis exits then; Swiftlet's own text).
+    public static let loadAOFWithoutAOF = RedisError("ERR DEBUG LOADAOF needs appendonly yes: there is no AOF to load")
     /// CLUSTER, READONLY, READWRITE and ASKING on a server without cluster mode.
     public static let clusterDisabled = RedisError("ERR This instance has cluster support disabled")
     public static let notInteger = RedisError("ERR value is not an integer or out of range")

@@ -9,7 +9,7 @@ import Glibc
 import Darwin
 #endif
 
-/// The server family: INFO, CONFIG, TIME, SHUTDOWN, DEBUG, MEMORY.
+/// The server family: INFO, CONFIG, TIME, SHUTDOWN, MEMORY (DEBUG is in ``DebugCommands``).
 public enum ServerCommands {
     // MARK: - TIME
 
@@ -63,51 +63,6 @@ public enum ServerCommands {
         }
         // Like Redis, a successful SHUTDOWN sends no reply: the connection just closes.
         context.session.closeAfterReply = true
-    }
-
-    // MARK: - DEBUG
-
-    /// DEBUG SLEEP seconds | DEBUG SET-ACTIVE-EXPIRE 0|1 | DEBUG HELP — only when `enable-debug-command` allows it
-    static func debug(_ context: inout CommandContext) throws(RedisError) {
-        let allowed = context.server.config.get("enable-debug-command") ?? "no"
-        let local = context.session.address.hasPrefix("127.") || context.session.address.hasPrefix("[::1]")
-        guard allowed == "yes" || (allowed == "local" && local) else {
-            throw RedisError(
-                "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run "
-                    + "it from a local connection, otherwise you need to set this option in the configuration file, "
-                    + "and then restart the server."
-            )
-        }
-        if context.argument(1, is: "sleep") && context.count == 3 {
-            guard let seconds = context.arguments[2].withUnsafeReadableBytes({ NumberFormat.parseDouble($0) }) else {
-                throw RedisError.notFloat
-            }
-            if seconds > 0 { context.server.sleep?(seconds) }
-            context.out.writeOK()
-        } else if context.argument(1, is: "set-active-expire") && context.count == 3 {
-            context.server.activeExpireEnabled = context.arguments[2].int64 != 0
-            context.out.writeOK()
-        } else if context.argument(1, is: "reload") {
-            try PersistenceCommands.debugReload(&context)
-        } else if context.argument(1, is: "help") {
-            KeyCommands.help(
-                [
-                    "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                    "SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed.",
-                    "RELOAD [option ...]",
-                    "    Save the RDB on disk and reload it back to memory. Options: MERGE, NOFLUSH, NOSAVE.",
-                    "SET-ACTIVE-EXPIRE <0|1>", "    Setting it to 0 disables expiring keys in background.",
-                    "HELP", "    Prints this help.",
-                ],
-                &context
-            )
-        } else {
-            throw RedisError(
-                "ERR Unknown subcommand or wrong number of arguments for '",
-                echoing: context.arguments[1].readableBytesView,
-                "'. Try DEBUG HELP."
-            )
-        }
     }
 
     // MARK: - CONFIG
@@ -279,7 +234,6 @@ public enum ServerCommands {
             group: "server",
             run: shutdown
         ),
-        .init("debug", arity: -2, flags: [.admin, .noscript, .loading, .stale], group: "server", run: debug),
         .init("info", arity: -1, flags: [.loading, .stale, .sentinel], group: "server", run: InfoCommand.info),
         .init(
             "config",

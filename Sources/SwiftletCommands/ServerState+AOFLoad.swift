@@ -72,6 +72,32 @@ extension ServerState {
         try self.openAppendOnlyAfterLoad()
     }
 
+    /// DEBUG LOADAOF (debug.c): writes out and syncs what the AOF buffer holds, empties the dataset and loads it
+    /// again from the manifest's files, as a restart would; nothing loaded is written to the AOF again. Redis exits
+    /// when there is no AOF to load (appendonly off and no files); Swiftlet refuses with an error instead.
+    func debugLoadAppendOnly() throws(RedisError) {
+        guard self.aof.status == .on else { throw RedisError.loadAOFWithoutAOF }
+        self.flushAppendOnlyFile()
+        try? self.aof.file?.sync()
+        self.keyspace.removeAll()
+        let files = self.aof.manifest.filesToLoad
+        let wasPropagating = self.propagating
+        self.propagating = false
+        self.keyspace.loading = true
+        defer {
+            self.keyspace.loading = false
+            self.propagating = wasPropagating
+        }
+        let savedStats = (self.stats, self.table.stats)
+        for (index, info) in files.enumerated() {
+            let path = self.appendOnlyPath(info.name)
+            _ = try self.loadAppendOnlyFile(path, isBase: info.type == .base, isLast: index == files.count - 1)
+        }
+        (self.stats, self.table.stats) = savedStats
+        self.dirty = 0
+        self.persistence.notice("Append Only File loaded by DEBUG LOADAOF")
+    }
+
     /// Replays one file. - Returns: its size after loading (a torn tail may have been cut).
     private func loadAppendOnlyFile(_ path: String, isBase: Bool, isLast: Bool) throws(RedisError) -> Int {
         let name = path.split(separator: "/").last.map(String.init) ?? path

@@ -85,6 +85,17 @@ public struct RESPReplyWriter: Sendable {
         }
     }
 
+    /// A big number given as its decimal digits (`addReplyBigNum`): `(` in RESP3, a bulk string in RESP2.
+    public mutating func writeBigNumber(_ digits: String) {
+        if self.version == .resp3 {
+            self.buffer.writeInteger(UInt8(ascii: "("))
+            self.buffer.writeString(digits)
+            self.buffer.writeStaticString("\r\n")
+        } else {
+            self.writeBulkString(digits)
+        }
+    }
+
     /// The null bulk string: `$-1` in RESP2, `_` in RESP3.
     @inlinable
     public mutating func writeNull() {
@@ -204,6 +215,13 @@ public struct RESPReplyWriter: Sendable {
     /// A push message: `>count` in RESP3, `*count` in RESP2.
     public mutating func writePushHeader(_ count: Int) {
         self.writeLengthHeader(self.version == .resp3 ? UInt8(ascii: ">") : UInt8(ascii: "*"), count)
+    }
+
+    /// An attribute of `count` pairs, `|count`, for the reply that follows it. RESP3 only, as Redis's
+    /// `addReplyAttributeLen`: RESP2 has no attributes, so a caller writes none (neither header nor pairs).
+    public mutating func writeAttributeHeader(_ count: Int) {
+        assert(self.version == .resp3, "attributes exist only in RESP3")
+        self.writeLengthHeader(UInt8(ascii: "|"), count)
     }
 
     // MARK: - Encoding helpers
