@@ -10,6 +10,13 @@ enum ClusterCommands {
         throw RedisError.clusterDisabled
     }
 
+    /// The flags of the subcommands that change the cluster's configuration.
+    static let managing: CommandFlags = [.admin, .stale, .noAsyncLoading]
+
+    static func sub(_ name: String, _ arity: Int, _ flags: CommandFlags) -> CommandSpec {
+        .init(name, arity: arity, flags: flags, group: "cluster", run: disabled)
+    }
+
     static let specs: [CommandSpec] = [
         .init("readonly", arity: 1, flags: [.loading, .stale, .fast], group: "cluster", run: disabled),
         .init("readwrite", arity: 1, flags: [.loading, .stale, .fast], group: "cluster", run: disabled),
@@ -21,33 +28,33 @@ enum ClusterCommands {
             group: "cluster",
             // In the order Redis's COMMAND lists them (its subcommand dict's order).
             subcommands: [
-                .init("nodes", arity: 2, flags: [.stale], group: "cluster", run: disabled),
-                .init("delslots", arity: -3, flags: [.admin, .stale, .noAsyncLoading], group: "cluster", run: disabled),
-                .init("myid", arity: 2, flags: [.stale], group: "cluster", run: disabled),
-                .init("forget", arity: 3, flags: [.admin, .stale, .noAsyncLoading], group: "cluster", run: disabled),
-                .init("flushslots", arity: 2, flags: [.admin, .stale, .noAsyncLoading], group: "cluster", run: disabled),
-                .init("bumpepoch", arity: 2, flags: [.admin, .stale, .noAsyncLoading], group: "cluster", run: disabled),
-                .init("count-failure-reports", arity: 3, flags: [.admin, .stale], group: "cluster", run: disabled),
-                .init("set-config-epoch", arity: 3, flags: [.admin, .stale, .noAsyncLoading], group: "cluster", run: disabled),
-                .init("countkeysinslot", arity: 3, flags: [.stale], group: "cluster", run: disabled),
-                .init("delslotsrange", arity: -4, flags: [.admin, .stale, .noAsyncLoading], group: "cluster", run: disabled),
-                .init("reset", arity: -2, flags: [.admin, .noscript, .stale], group: "cluster", run: disabled),
-                .init("keyslot", arity: 3, flags: [.stale], group: "cluster", run: disabled),
-                .init("addslots", arity: -3, flags: [.admin, .stale, .noAsyncLoading], group: "cluster", run: disabled),
-                .init("setslot", arity: -4, flags: [.admin, .stale, .noAsyncLoading], group: "cluster", run: disabled),
-                .init("saveconfig", arity: 2, flags: [.admin, .stale, .noAsyncLoading], group: "cluster", run: disabled),
-                .init("replicate", arity: 3, flags: [.admin, .stale, .noAsyncLoading], group: "cluster", run: disabled),
-                .init("failover", arity: -2, flags: [.admin, .stale, .noAsyncLoading], group: "cluster", run: disabled),
-                .init("meet", arity: -4, flags: [.admin, .stale, .noAsyncLoading], group: "cluster", run: disabled),
-                .init("help", arity: 2, flags: [.loading, .stale], group: "cluster", run: disabled),
-                .init("links", arity: 2, flags: [.stale], group: "cluster", run: disabled),
-                .init("slots", arity: 2, flags: [.stale], group: "cluster", run: disabled),
-                .init("shards", arity: 2, flags: [.stale], group: "cluster", run: disabled),
-                .init("replicas", arity: 3, flags: [.admin, .stale], group: "cluster", run: disabled),
-                .init("slaves", arity: 3, flags: [.admin, .stale], group: "cluster", run: disabled),
-                .init("info", arity: 2, flags: [.stale], group: "cluster", run: disabled),
-                .init("getkeysinslot", arity: 4, flags: [.stale], group: "cluster", run: disabled),
-                .init("addslotsrange", arity: -4, flags: [.admin, .stale, .noAsyncLoading], group: "cluster", run: disabled),
+                sub("nodes", 2, [.stale]),
+                sub("delslots", -3, managing),
+                sub("myid", 2, [.stale]),
+                sub("forget", 3, managing),
+                sub("flushslots", 2, managing),
+                sub("bumpepoch", 2, managing),
+                sub("count-failure-reports", 3, [.admin, .stale]),
+                sub("set-config-epoch", 3, managing),
+                sub("countkeysinslot", 3, [.stale]),
+                sub("delslotsrange", -4, managing),
+                sub("reset", -2, [.admin, .noscript, .stale]),
+                sub("keyslot", 3, [.stale]),
+                sub("addslots", -3, managing),
+                sub("setslot", -4, managing),
+                sub("saveconfig", 2, managing),
+                sub("replicate", 3, managing),
+                sub("failover", -2, managing),
+                sub("meet", -4, managing),
+                sub("help", 2, [.loading, .stale]),
+                sub("links", 2, [.stale]),
+                sub("slots", 2, [.stale]),
+                sub("shards", 2, [.stale]),
+                sub("replicas", 3, [.admin, .stale]),
+                sub("slaves", 3, [.admin, .stale]),
+                sub("info", 2, [.stale]),
+                sub("getkeysinslot", 4, [.stale]),
+                sub("addslotsrange", -4, managing),
             ]
         ),
     ]
