@@ -4,7 +4,8 @@ import SwiftletPersistence
 import SwiftletRESP
 
 /// DEBUG: the subcommands Redis's own test suite uses to observe the server (debug.c): SLEEP, SET-ACTIVE-EXPIRE,
-/// RELOAD, LOADAOF, DIGEST, DIGEST-VALUE, OBJECT, PROTOCOL and HELP, with Redis 7.0's replies and texts.
+/// RELOAD, LOADAOF, DIGEST, DIGEST-VALUE, OBJECT, PROTOCOL, POPULATE, LOG, PAUSE-CRON and HELP, with Redis 7.0's
+/// replies and texts.
 public enum DebugCommands {
     // MARK: - DEBUG
 
@@ -18,8 +19,16 @@ public enum DebugCommands {
         } else if context.argument(1, is: "reload") {
             try PersistenceCommands.debugReload(&context)
         } else if context.argument(1, is: "loadaof") {
-            // Not in Redis 7.0's DEBUG HELP either.
             try context.server.debugLoadAppendOnly()
+            context.out.writeOK()
+        } else if context.argument(1, is: "log") && context.count == 3 {
+            context.server.persistence.log?(true, "DEBUG LOG: " + String(buffer: context.arguments[2]))
+            context.out.writeOK()
+        } else if context.argument(1, is: "populate") && context.count >= 3 && context.count <= 5 {
+            try Self.populate(&context)
+        } else if context.argument(1, is: "pause-cron") && context.count == 3 {
+            // C's atoi: what is not a number is 0.
+            context.server.cronPaused = (context.arguments[2].int64 ?? 0) != 0
             context.out.writeOK()
         } else if context.argument(1, is: "object") && context.count == 3 {
             try Self.object(&context)
@@ -50,8 +59,17 @@ public enum DebugCommands {
         "    Output a hex signature representing the current DB content.",
         "DIGEST-VALUE <key> [<key> ...]",
         "    Output a hex signature of the values of all the specified keys.",
+        "LOG <message>",
+        "    Write <message> to the server log.",
+        "LOADAOF",
+        "    Flush the AOF buffers on disk and reload the AOF in memory.",
         "OBJECT <key>",
         "    Show low level info about `key` and associated value.",
+        "POPULATE <count> [<prefix>] [<size>]",
+        "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+        "    it is used instead of the 'key' prefix. These are not propagated to",
+        "    replicas. Cluster slots are not respected so keys not belonging to the",
+        "    current node can be created in cluster mode.",
         "PROTOCOL <type>",
         "    Reply with a test value of the specified type. <type> can be: string,",
         "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,",
@@ -75,9 +93,43 @@ public enum DebugCommands {
         "    default.",
         "SLEEP <seconds>",
         "    Stop the server for <seconds>. Decimals allowed.",
+        "PAUSE-CRON <0|1>",
+        "    Stop periodic cron job processing.",
         "HELP",
         "    Prints this help.",
     ]
+
+    // MARK: - POPULATE
+
+    /// DEBUG POPULATE count [prefix] [size] — O(N): string keys `<prefix>:<n>` (prefix `key`) holding `value:<n>`,
+    /// or that text cut or zero-padded to `size` bytes; existing keys are left alone. As in Redis, the keys are not
+    /// written to the AOF (nothing is marked dirty) and no keyspace event fires; WATCH and tracking see them.
+    static func populate(_ context: inout CommandContext) throws(RedisError) {
+        guard let count = context.arguments[2].int64, count >= 0 else { throw RedisError.mustBePositive }
+        var size: Int64 = 0
+        if context.count == 5 {
+            guard let s = context.arguments[4].int64, s >= 0 else { throw RedisError.mustBePositive }
+            size = s
+        }
+        let prefix = context.count >= 4 ? Array(context.arguments[3].readableBytesView) : Array("key".utf8)
+        let db = context.db
+        var n: Int64 = 0
+        while n < count {
+            defer { n += 1 }
+            let key = ByteBuffer(bytes: prefix + Array(":\(n)".utf8))
+            if key.withUnsafeReadableBytes({ db.lookup($0, now: context.now) }) != nil { continue }
+            var value = Array("value:\(n)".utf8)
+            if size > 0 {
+                value = Array(value.prefix(Int(size)))
+                value += [UInt8](repeating: 0, count: Int(size) - value.count)
+            }
+            key.withUnsafeReadableBytes { k in
+                value.withUnsafeBytes { _ = db.setString(k, $0, encodeIntegers: false, now: context.now) }
+            }
+            context.server.signalModifiedKey(key, &context)
+        }
+        context.out.writeOK()
+    }
 
     // MARK: - DIGEST / DIGEST-VALUE
 

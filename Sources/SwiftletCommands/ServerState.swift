@@ -247,6 +247,9 @@ public final class ServerState {
     /// `DEBUG SET-ACTIVE-EXPIRE`: whether the server tick expires keys in the background.
     @exclusivity(unchecked)
     public var activeExpireEnabled = true
+    /// DEBUG PAUSE-CRON 1: the server tick does nothing until it is set back to 0.
+    @exclusivity(unchecked)
+    public var cronPaused = false
     /// Heap in use when the server started, and the highest seen since (INFO memory).
     @exclusivity(unchecked)
     public var startupAllocated = 0

@@ -375,6 +375,7 @@ public final class Server: Sendable {
             delay: .milliseconds(Int64(1000 / hz))
         ) { _ in
             let state = core.state
+            if state.cronPaused { return }
             state.resyncWallClock()
             let now = state.clock()
             state.endPauseIfDue()

@@ -42,6 +42,31 @@ struct DebugCommandsTests {
 
     // MARK: - DIGEST / DIGEST-VALUE
 
+    /// DEBUG POPULATE as redis-server answers it: `key:<n>` = `value:<n>`, a prefix, a size that cuts or pads with
+    /// zero bytes, existing keys kept; nothing dirty (no AOF); PAUSE-CRON sets the flag the server tick reads.
+    @Test func populateAndPauseCron() {
+        let h = Self.harness()
+        h.run("SET", "key:1", "mine")
+        let dirty = h.state.dirty
+        #expect(h.run("DEBUG", "POPULATE", "3") == .simpleString(ByteBuffer(string: "OK")))
+        #expect(h.run("DEBUG", "POPULATE", "2", "p", "10") == .simpleString(ByteBuffer(string: "OK")))
+        #expect(h.run("DEBUG", "POPULATE", "1", "q", "3") == .simpleString(ByteBuffer(string: "OK")))
+        #expect(h.run("GET", "key:0") == .bulkString(ByteBuffer(string: "value:0")))
+        #expect(h.run("GET", "key:1") == .bulkString(ByteBuffer(string: "mine")))
+        #expect(h.run("GET", "p:1") == .bulkString(ByteBuffer(bytes: Array("value:1".utf8) + [0, 0, 0])))
+        #expect(h.run("GET", "q:0") == .bulkString(ByteBuffer(string: "val")))
+        #expect(h.run("DBSIZE") == .integer(6))
+        #expect(h.state.dirty == dirty)
+        #expect(
+            h.run("DEBUG", "POPULATE", "-1")
+                == .error(ByteBuffer(string: "ERR value is out of range, must be positive"))
+        )
+        #expect(h.run("DEBUG", "PAUSE-CRON", "1") == .simpleString(ByteBuffer(string: "OK")))
+        #expect(h.state.cronPaused)
+        #expect(h.run("DEBUG", "PAUSE-CRON", "0") == .simpleString(ByteBuffer(string: "OK")))
+        #expect(!h.state.cronPaused)
+    }
+
     @Test func digestsEqualRedis() {
         let h = Self.harness()
         #expect(h.run("DEBUG", "DIGEST") == Self.status(Self.zeros))

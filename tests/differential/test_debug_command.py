@@ -308,6 +308,35 @@ def _wait_for_aof(c):
     raise AssertionError("the AOF was not turned on")
 
 
+def test_populate_log_and_pause_cron(servers):
+    """DEBUG POPULATE (keys, values, sizes, existing keys kept, nothing propagated), DEBUG LOG and DEBUG PAUSE-CRON
+    (the tick stops: a key with a TTL is not expired in the background until it runs again)."""
+    def scenario(c):
+        c.execute("FLUSHALL")
+        c.execute("SET", "key:1", "mine")
+        out = [c.execute("DEBUG", "POPULATE", "3").raw, c.execute("DEBUG", "POPULATE", "2", "p", "20").raw,
+               c.execute("DEBUG", "POPULATE", "2", "q", "3").raw, c.execute("DEBUG", "POPULATE", "0").raw,
+               sorted(c.call("KEYS", "*")), c.call("MGET", "key:0", "key:1", "key:2", "p:0", "p:1", "q:1"),
+               c.call("DEBUG", "DIGEST"), c.execute("DEBUG", "LOG", "a message").raw]
+        c.execute("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+        out.append(c.execute("DEBUG", "PAUSE-CRON", "1").raw)
+        try:
+            c.execute("SET", "soon", "v", "PX", "50")
+            time.sleep(0.4)
+            out.append(c.call("DBSIZE"))  # still counted: nothing expired it in the background
+        finally:
+            out.append(c.execute("DEBUG", "PAUSE-CRON", "0").raw)
+        deadline = time.monotonic() + 5
+        while c.call("DBSIZE") != 7 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        out.append(c.call("DBSIZE"))
+        c.execute("FLUSHALL")
+        return out
+    results = _on_both(servers, scenario)
+    assert results["candidate"] == results["reference"]
+    assert results["reference"][-2:] == [b"+OK\r\n", 7]
+
+
 def test_loadaof_reloads_the_dataset_from_the_aof(servers):
     """unit/expire "SET - use KEEPTTL option, TTL should not be removed after loadaof": DEBUG LOADAOF empties the
     dataset and replays the AOF."""
@@ -402,7 +431,8 @@ def test_help_is_redis_help_for_the_subcommands_served(servers):
     positions = [redis_blocks.index(block) for block in our_blocks]  # raises if a block is not Redis's
     assert positions == sorted(positions), "not in Redis's order"
     names = [block[0].split(" ")[0] for block in our_blocks]
-    for name in ("DIGEST", "DIGEST-VALUE", "OBJECT", "PROTOCOL", "RELOAD", "SET-ACTIVE-EXPIRE", "SLEEP", "HELP"):
+    for name in ("DIGEST", "DIGEST-VALUE", "LOG", "LOADAOF", "OBJECT", "POPULATE", "PROTOCOL", "RELOAD",
+                 "SET-ACTIVE-EXPIRE", "SLEEP", "PAUSE-CRON", "HELP"):
         assert name in names
     assert our_blocks[-1] == redis_blocks[-1]
 
@@ -421,6 +451,13 @@ ERROR_CASES = [
     ["DEBUG", "q" * 200],
     ["DEBUG", "with\r\nnewline"],
     ["DEBUG", "OBJECT", "nokey"],
+    ["DEBUG", "POPULATE"],
+    ["DEBUG", "POPULATE", "-1"],
+    ["DEBUG", "POPULATE", "x"],
+    ["DEBUG", "POPULATE", "1", "p", "-1"],
+    ["DEBUG", "POPULATE", "1", "p", "1", "extra"],
+    ["DEBUG", "LOG"],
+    ["DEBUG", "PAUSE-CRON"],
 ]
 
 
