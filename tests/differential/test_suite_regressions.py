@@ -24,6 +24,14 @@ def _info(conn, section):
     return dict(line.split(":", 1) for line in text.splitlines() if ":" in line and not line.startswith("#"))
 
 
+def _wait_blocked(conn, count):
+    """Waits until INFO says `count` clients are blocked (a loaded machine may take a while to read a request)."""
+    deadline = time.monotonic() + 10
+    while _info(conn, "clients")["blocked_clients"] != str(count):
+        assert time.monotonic() < deadline, "blocked_clients never reached %d" % count
+        time.sleep(0.02)
+
+
 def _on_both(reference_server, candidate_server, scenario):
     out = []
     for server in (reference_server, candidate_server):
@@ -173,14 +181,14 @@ def test_served_brpoplpush_touches_the_watched_destination(reference_server, can
         with _conn(server) as blocked, _conn(server) as watching, _conn(server) as r:
             r.execute("SET", "somekey{t}", "somevalue")
             blocked.send_command("BRPOPLPUSH", "srclist{t}", "dstlist{t}", "0")
-            time.sleep(0.1)
+            _wait_blocked(r, 1)
             out = [watching.execute("WATCH", "dstlist{t}").raw, watching.execute("MULTI").raw,
                    watching.execute("GET", "somekey{t}").raw]
             r.execute("LPUSH", "srclist{t}", "element")
             out += [watching.execute("EXEC").raw, blocked.read_reply().raw]
             # Still blocked: a watched destination is not touched yet.
             blocked.send_command("BLMOVE", "src2{t}", "dst2{t}", "LEFT", "RIGHT", "0")
-            time.sleep(0.1)
+            _wait_blocked(r, 1)
             out += [watching.execute("WATCH", "dst2{t}").raw, watching.execute("MULTI").raw,
                     watching.execute("PING").raw, watching.execute("EXEC").raw]
             r.execute("RPUSH", "src2{t}", "x")
@@ -211,9 +219,9 @@ def test_paused_clients_count_as_blocked(reference_server, candidate_server):
             r.execute("CLIENT", "PAUSE", "60000", "WRITE")
             try:
                 writer.send_command("SET", "FOO", "BAR")
+                _wait_blocked(r, 1)
                 reader.send_command("GET", "FOO")
-                time.sleep(0.1)
-                counts = [_info(r, "clients")["blocked_clients"], reader.read_reply().raw]
+                counts = [reader.read_reply().raw, _info(r, "clients")["blocked_clients"]]
             finally:
                 r.execute("CLIENT", "UNPAUSE")
             return counts + [writer.read_reply().raw, _info(r, "clients")["blocked_clients"]]
