@@ -44,9 +44,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
-            name: "SwiftletCommands",
+            name: "SwiftletConfig",
+            dependencies: ["SwiftletKeyspace"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SwiftletEngine",
             dependencies: [
-                "SwiftletRESP", "SwiftletKeyspace", "SwiftletPersistence", "CSwiftletSupport",
+                "SwiftletRESP", "SwiftletKeyspace", "SwiftletConfig", "SwiftletPersistence", "CSwiftletSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
@@ -54,7 +59,7 @@ let package = Package(
         .target(
             name: "SwiftletServer",
             dependencies: [
-                "SwiftletRESP", "SwiftletKeyspace", "SwiftletCommands",
+                "SwiftletRESP", "SwiftletKeyspace", "SwiftletConfig", "SwiftletEngine",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -74,7 +79,7 @@ let package = Package(
         .target(
             name: "Swiftlet",
             dependencies: [
-                "SwiftletServer", "SwiftletCommands", "SwiftletKeyspace", "SwiftletRESP",
+                "SwiftletServer", "SwiftletEngine", "SwiftletKeyspace", "SwiftletRESP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -83,10 +88,8 @@ let package = Package(
         .executableTarget(
             name: "swiftlet-server",
             dependencies: [
-                "SwiftletServer", "CSwiftletSupport",
+                "SwiftletServer", "SwiftletEngine", "SwiftletConfig", "CSwiftletSupport",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings,
             // The Swift runtime linked in statically (`swift build --static-swift-stdlib` for this one binary): its
@@ -121,13 +124,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "SwiftletCommandsTests",
+            name: "SwiftletEngineTests",
             dependencies: [
-                "SwiftletCommands", "SwiftletKeyspace", "SwiftletRESP",
+                "SwiftletEngine", "SwiftletConfig", "SwiftletKeyspace", "SwiftletRESP",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             // Read from the source tree by path (see CommandSpecSnapshotTests), not bundled.
             exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SwiftletConfigTests",
+            dependencies: ["SwiftletConfig"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

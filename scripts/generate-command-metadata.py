@@ -4,13 +4,13 @@
 Queries `COMMAND INFO` and `COMMAND DOCS` (over RESP3, so maps and sets keep their types) for every command of a
 real Redis 7.0 and writes:
 
-  Sources/SwiftletCommands/Generated/CommandMetadata.swift
+  Sources/SwiftletEngine/Dispatch/Generated/CommandMetadata.swift
       ACL categories, tips, key specifications and the documentation tree (summary, since, complexity, doc flags,
       deprecation, history, arguments) of every command and subcommand, keyed by full name (`get`,
       `config|get`). Only data: COMMAND INFO / COMMAND DOCS render it with RESPReplyWriter at run time, so RESP2 and
       RESP3 both work. Name, arity, flags, legacy key positions and group come from Swiftlet's own CommandSpec.
 
-  Tests/SwiftletCommandsTests/Fixtures/command-info.json
+  Tests/SwiftletEngineTests/Fixtures/command-info.json
       The snapshot that guards Swiftlet's CommandSpec table: name, arity, flags, first/last/step and group of every
       command and subcommand.
 
@@ -34,8 +34,8 @@ sys.path.insert(0, os.path.join(REPO_ROOT, "tests"))
 from support.resp import Node, RespConnection  # noqa: E402
 from support.servers import start_reference  # noqa: E402
 
-SWIFT_OUT = os.path.join(REPO_ROOT, "Sources/SwiftletCommands/Generated/CommandMetadata.swift")
-JSON_OUT = os.path.join(REPO_ROOT, "Tests/SwiftletCommandsTests/Fixtures/command-info.json")
+SWIFT_OUT = os.path.join(REPO_ROOT, "Sources/SwiftletEngine/Dispatch/Generated/CommandMetadata.swift")
+JSON_OUT = os.path.join(REPO_ROOT, "Tests/SwiftletEngineTests/Fixtures/command-info.json")
 
 # The names and orders Redis 7.0 prints (server.c / acl.c); the Swift option sets declare the same orders.
 ACL_CATEGORIES = [

@@ -1,6 +1,7 @@
+public import SwiftletConfig
 public import NIOCore
 import NIOPosix
-public import SwiftletCommands
+public import SwiftletEngine
 public import SwiftletRESP
 public import SwiftletServer
 

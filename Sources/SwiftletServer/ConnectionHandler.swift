@@ -1,6 +1,7 @@
+import SwiftletConfig
 import Logging
 import NIOCore
-import SwiftletCommands
+import SwiftletEngine
 import SwiftletRESP
 
 #if canImport(Glibc)
@@ -72,7 +73,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
         switch remote {
         case .some(.v4), .some(.v6):
-            if self.socket >= 0 { Self.keepAlive(self.socket, seconds: state.config.integer("tcp-keepalive") ?? 0) }
+            if self.socket >= 0 { Self.keepAlive(self.socket, seconds: state.config.number("tcp-keepalive")) }
         default:
             break  // a Unix socket has no TCP keepalive
         }

@@ -1,8 +1,9 @@
+public import SwiftletConfig
 public import Logging
 import NIOConcurrencyHelpers
 public import NIOCore
 public import NIOPosix
-public import SwiftletCommands
+public import SwiftletEngine
 import SwiftletKeyspace
 
 #if canImport(Glibc)
@@ -121,8 +122,8 @@ public final class Server: Sendable {
         let (port, addresses, unixSocket, unixPermissions, backlog) = try await core.loop.submit {
             let config = core.state.config
             return (
-                config.port, config.bindAddresses, config.get("unixsocket") ?? "",
-                config.integer("unixsocketperm") ?? 0, Int32(clamping: config.integer("tcp-backlog") ?? 511)
+                config.port, config.bindAddresses, config.string("unixsocket"),
+                config.number("unixsocketperm"), Int32(clamping: config.number("tcp-backlog"))
             )
         }.get()
         Self.checkBacklog(backlog, logger: core.logger)
@@ -248,7 +249,7 @@ public final class Server: Sendable {
         let core = self.core
         let config = core.state.config
         var port = config.port
-        let backlog = Int32(clamping: config.integer("tcp-backlog") ?? 511)
+        let backlog = Int32(clamping: config.number("tcp-backlog"))
         var descriptors: [CInt] = []
         for address in config.bindAddresses {
             var host = address.hasPrefix("-") ? String(address.dropFirst()) : address
@@ -446,7 +447,7 @@ public final class Server: Sendable {
     public func shutdownOnSignal(_ name: String) {
         let core = self.core
         core.loop.execute {
-            let option = core.state.config.get(name == "SIGINT" ? "shutdown-on-sigint" : "shutdown-on-sigterm") ?? ""
+            let option = core.state.config.string(name == "SIGINT" ? "shutdown-on-sigint" : "shutdown-on-sigterm")
             let words = option.split(separator: " ")
             let request: ShutdownRequest =
                 words.contains("nosave") ? .noSave : words.contains("save") ? .save : .default
@@ -459,7 +460,7 @@ public final class Server: Sendable {
     /// shutdown removes the file. A file that cannot be written is logged and the server goes on, as in Redis.
     public func createPidFile() async {
         let core = self.core
-        guard let path = try? await core.loop.submit({ core.state.config.get("pidfile") ?? "" }).get(), !path.isEmpty
+        guard let path = try? await core.loop.submit({ core.state.config.string("pidfile") }).get(), !path.isEmpty
         else { return }
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o666)
         guard fd >= 0 else {

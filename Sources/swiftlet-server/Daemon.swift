@@ -1,5 +1,6 @@
+import SwiftletConfig
 import CSwiftletSupport
-import SwiftletCommands
+import SwiftletEngine
 
 #if canImport(Glibc)
 import Glibc
@@ -25,7 +26,7 @@ enum Daemon {
         guard config.get("daemonize") == "yes" else { return false }
         let upstart = getenv("UPSTART_JOB") != nil
         let systemd = getenv("NOTIFY_SOCKET") != nil
-        switch config.get("supervised") ?? "no" {
+        switch config.string("supervised") {
         case "upstart": return !upstart
         case "systemd": return !systemd
         case "auto": return !upstart && !systemd
@@ -38,7 +39,7 @@ enum Daemon {
     static func detach(_ config: ConfigStore) -> Int32? {
         if getenv(childMarker) != nil {
             unsetenv(childMarker)
-            if (config.get("pidfile") ?? "").isEmpty {
+            if (config.string("pidfile")).isEmpty {
                 try? config.setFromConfigFile("pidfile", [defaultPidFile])
             }
             return nil

@@ -1,7 +1,8 @@
+import SwiftletConfig
 import CSwiftletSupport
 import Dispatch
 import Logging
-import SwiftletCommands
+import SwiftletEngine
 import SwiftletServer
 
 #if canImport(Glibc)
@@ -63,12 +64,12 @@ do {
 
 if Daemon.requested(config), let status = Daemon.detach(config) { exit(status) }
 
-let logLevel = RedisLogHandler.level(config.get("loglevel") ?? "notice")
-let logFile = config.get("logfile") ?? ""
+let logLevel = RedisLogHandler.level(config.string("loglevel"))
+let logFile = config.string("logfile")
 LoggingSystem.bootstrap { _ in RedisLogHandler(level: logLevel, path: logFile) }
 let logger = Logger(label: "swiftlet")
 
-let dir = config.get("dir") ?? "."
+let dir = config.string("dir")
 if chdir(dir) != 0 {
     logger.critical("Can't chdir to '\(dir)': \(String(cString: strerror(errno)))")
     exit(1)

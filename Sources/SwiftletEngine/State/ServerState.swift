@@ -1,0 +1,834 @@
+public import SwiftletConfig
+public import NIOCore
+public import SwiftletKeyspace
+public import SwiftletRESP
+
+/// Per-connection state that commands read and change: selected database, protocol, name, flags.
+public final class ClientSession {
+    public let id: Int
+    @exclusivity(unchecked)
+    public var database = 0
+    @exclusivity(unchecked)
+    public var protocolVersion: RESPVersion = .resp2
+    @exclusivity(unchecked)
+    public var name: [UInt8]?
+    /// `ip:port` of the peer and of the local end, as `CLIENT LIST` prints them.
+    @exclusivity(unchecked)
+    public var address: String
+    @exclusivity(unchecked)
+    public var localAddress: String
+    @exclusivity(unchecked)
+    public var fileDescriptor: Int
+    public let createdAt: Int64
+    @exclusivity(unchecked)
+    public var lastInteraction: Int64
+    /// The last command's index in the command table, -1 before the first (CLIENT LIST `cmd=`).
+    @exclusivity(unchecked)
+    public var lastCommandID = -1
+    /// Close the connection once the pending replies are written (QUIT, protocol errors, CLIENT KILL).
+    @exclusivity(unchecked)
+    public var closeAfterReply = false
+    /// MULTI queue and WATCHed keys.
+    @exclusivity(unchecked)
+    public var transaction = TransactionState()
+    /// Whether AUTH/HELLO AUTH succeeded; only checked while `requirepass` is set.
+    @exclusivity(unchecked)
+    public var authenticated = false
+    /// CLIENT NO-TOUCH: reads do not change the access clock.
+    @exclusivity(unchecked)
+    public var noTouch = false
+    @exclusivity(unchecked)
+    public var noEvict = false
+    /// Bytes waiting in the query buffer and replies waiting to be written, for `CLIENT LIST`.
+    @exclusivity(unchecked)
+    public var queryBufferLength = 0
+    @exclusivity(unchecked)
+    public var outputBufferLength = 0
+    /// Set by the server: closes the connection from outside its own request (CLIENT KILL).
+    @exclusivity(unchecked)
+    public var kill: (() -> Void)?
+    /// The wait this client is suspended in (BLPOP & co.); its connection reads no further requests meanwhile.
+    @exclusivity(unchecked)
+    public var blocked: BlockedClient?
+    /// Set by the server: writes the reply that ends a wait (served, timed out, CLIENT UNBLOCK) to the client's
+    /// connection and resumes reading its requests.
+    @exclusivity(unchecked)
+    public var deliverUnblocked: ((ByteBuffer) -> Void)?
+    /// Channel, pattern and shard-channel subscriptions; `isSubscribed` while there is any (RESP2 subscribed mode,
+    /// and the `pubsub` class of client-output-buffer-limit).
+    @exclusivity(unchecked)
+    public internal(set) var subscriptions = Subscriptions()
+    @exclusivity(unchecked)
+    public internal(set) var isSubscribed = false
+    /// Frames from other clients' commands (pub/sub messages), written when that command's read batch ends.
+    @exclusivity(unchecked)
+    public var outbox = ByteBuffer()
+    /// Set by the server: writes `outbox` to the connection and empties it.
+    @exclusivity(unchecked)
+    public var flushOutbox: (() -> Void)?
+    /// The request a CLIENT PAUSE holds back, and the server's hook that runs it when the pause ends.
+    @exclusivity(unchecked)
+    public var postponed: [ByteBuffer]?
+    @exclusivity(unchecked)
+    public var resumePostponed: (() -> Void)?
+    /// CLIENT TRACKING settings, nil while tracking is off.
+    @exclusivity(unchecked)
+    public internal(set) var tracking: TrackingState?
+    /// CLIENT CACHING YES (OPTIN) or NO (OPTOUT): applies to the next command or transaction. A plain flag, apart
+    /// from `tracking`, because the dispatcher tests it after every command.
+    @exclusivity(unchecked)
+    public internal(set) var trackingCaching = false
+    /// MONITOR: this client receives a line for every command the server runs.
+    @exclusivity(unchecked)
+    public internal(set) var isMonitor = false
+    /// CLIENT REPLY OFF/SKIP.
+    @exclusivity(unchecked)
+    public internal(set) var replyControl: ReplyControl = []
+    /// While CLIENT REPLY OFF/SKIP drops the running command's reply: the pushes to this client that the command
+    /// produces (subscription confirmations, messages, invalidations, keyspace events), which get through as
+    /// Redis lets them through with its CLIENT_PUSHING flag. Nil otherwise.
+    @exclusivity(unchecked)
+    var silencedPushes: ByteBuffer?
+    /// When the output buffer first passed the soft limit of its class (unix milliseconds), 0 while below it.
+    @exclusivity(unchecked)
+    public var softLimitReachedAt: Int64 = 0
+
+    public init(id: Int, address: String, localAddress: String, fileDescriptor: Int = -1, now: Int64) {
+        self.id = id
+        self.address = address
+        self.localAddress = localAddress
+        self.fileDescriptor = fileDescriptor
+        self.createdAt = now
+        self.lastInteraction = now
+    }
+}
+
+/// Server-wide counters for `INFO`.
+public struct ServerStats: Sendable {
+    public var totalConnectionsReceived = 0
+    public var totalCommandsProcessed = 0
+    public var rejectedConnections = 0
+    public var totalNetInputBytes = 0
+    public var totalNetOutputBytes = 0
+    public var errorReplies = 0
+    /// Errors by code (`ERR`, `WRONGTYPE`...), for `INFO errorstats`.
+    public var errorsByCode: [String: Int] = [:]
+    public var unexpectedErrorReplies = 0
+    public var totalReadsProcessed = 0
+    public var totalWritesProcessed = 0
+    /// Clients closed for passing client-output-buffer-limit.
+    public var outputBufferLimitDisconnections = 0
+
+    public init() {}
+}
+
+/// How a shutdown was asked for.
+public enum ShutdownRequest: Sendable {
+    case save
+    case noSave
+    case `default`
+}
+
+/// State shared by all connections of one server: keyspace, configuration, command table, clients, stats.
+/// Owned by the server's event loop.
+public final class ServerState {
+    public let keyspace: Keyspace
+    public let config: ConfigStore
+    public let table: CommandTable
+    /// By command id: whether the command runs at once inside MULTI instead of being queued.
+    let transactionControl: [Bool]
+    /// By command id: whether a MONITOR client may run the command (not one that reads or writes keys).
+    let monitorAllowed: [Bool]
+    /// By command id: whether the command is shown to MONITOR clients (not admin or skip_monitor commands).
+    let monitored: [Bool]
+    /// By command id: whether a RESP2 client with subscriptions may run the command.
+    let subscribedModeAllowed: [Bool]
+    /// By command id: whether the command is written to the AOF when it changed the dataset (write and
+    /// may-replicate commands, not EXEC, whose commands are written one by one).
+    let propagatable: [Bool]
+    @exclusivity(unchecked)
+    public var stats = ServerStats()
+    /// Connected clients by id.
+    @exclusivity(unchecked)
+    public var clients: [Int: ClientSession] = [:]
+    /// Channel and pattern subscriptions.
+    public let pubsub = PubSubRegistry()
+    /// CLIENT PAUSE: the mode in force, its end (unix milliseconds), and the clients waiting for it to end.
+    @exclusivity(unchecked)
+    public internal(set) var pauseMode = PauseMode.off
+    @exclusivity(unchecked)
+    public internal(set) var pauseEnd: Int64 = 0
+    @exclusivity(unchecked)
+    var postponedClients: [ClientSession] = []
+    /// Set by the server layer: runs ``flushOutboxes()`` once the event loop has handled the current round of
+    /// reads. Without it (embedded store, tests) outboxes are flushed at the end of each read batch.
+    @exclusivity(unchecked)
+    public var scheduleOutboxFlush: (() -> Void)?
+    /// Set by the server layer: calls ``endPauseIfDue()`` after this many milliseconds.
+    @exclusivity(unchecked)
+    public var schedulePauseEnd: ((Int64) -> Void)?
+    /// CLIENT TRACKING: the keys tracking clients read, and the BCAST prefixes.
+    public let tracking = TrackingRegistry()
+    /// Clients in MONITOR mode.
+    @exclusivity(unchecked)
+    public internal(set) var monitors: [ClientSession] = []
+    /// Clients whose `outbox` has frames to write at the end of the current batch.
+    @exclusivity(unchecked)
+    var pendingOutboxes: [ClientSession] = []
+    /// The running client's own keyspace events, spliced into its reply (Notifications.swift).
+    let selfNotifications = SelfNotifications()
+    /// Clients blocked on keys, and the keys that got data for them.
+    public let blocking = BlockingRegistry()
+    /// Commands running now: 1 for a client's command, 2 inside EXEC (and, later, scripts). Only a command at
+    /// depth 1 may block, and ready keys are served when it is done.
+    @exclusivity(unchecked)
+    public internal(set) var commandDepth = 0
+    @exclusivity(unchecked)
+    private var nextClientID = 1
+    /// Whether a client's output buffer (bytes its connection has not written yet) is past its class's
+    /// client-output-buffer-limit: over the hard limit, or over the soft limit for longer than its seconds.
+    public func outputBufferOverLimit(_ session: ClientSession, pending: Int, now: Int64) -> Bool {
+        let limit = session.isSubscribed ? self.hot.pubsubOutputLimit : self.hot.normalOutputLimit
+        let used = UInt64(max(0, pending))
+        if limit.hard > 0 && used >= limit.hard { return true }
+        if limit.soft > 0 && used >= limit.soft {
+            if session.softLimitReachedAt == 0 {
+                session.softLimitReachedAt = now
+            } else if now - session.softLimitReachedAt > limit.seconds * 1000 {
+                return true
+            }
+        } else {
+            session.softLimitReachedAt = 0
+        }
+        return false
+    }
+
+    /// Unix milliseconds when the server started.
+    public let startTime: Int64
+    /// 40 hex characters, new on each start (`run_id`).
+    public let runID: String
+    /// Changes since the last save.
+    @exclusivity(unchecked)
+    public var dirty = 0
+    @exclusivity(unchecked)
+    public var lastSaveTime: Int64
+    /// SAVE, BGSAVE, save points and their status (`ServerState+Persistence.swift`).
+    public let persistence = PersistenceState()
+    /// The append-only file (`ServerState+AOF.swift`).
+    public let aof = AppendOnlyState()
+    /// Whether changes are written to the AOF: one flag the dispatcher tests after every command.
+    @exclusivity(unchecked)
+    public internal(set) var propagating = false
+    /// Whether the once-per-loop-iteration flush (outboxes, AOF) is already scheduled.
+    @exclusivity(unchecked)
+    var beforeSleepScheduled = false
+    /// The wall clock in unix milliseconds; tests inject their own.
+    /// An injected wall clock (tests); `nil` uses the system clock.
+    private let injectedClock: (() -> Int64)?
+    /// Realtime minus monotonic, in microseconds: lets one monotonic read give both a duration and the wall time.
+    @exclusivity(unchecked)
+    private var wallOffset: Int64 = 0
+    /// Monotonic time of the end of the last command of the current read batch, -1 outside a batch.
+    @exclusivity(unchecked)
+    private var batchClock: Int64 = -1
+    /// A monotonic clock in microseconds, for durations.
+    /// Port actually bound, path of the config file, executable: for INFO server.
+    @exclusivity(unchecked)
+    public var boundPort = 0
+    @exclusivity(unchecked)
+    public var configFile = ""
+    @exclusivity(unchecked)
+    public var executable = ""
+    /// Set by the server layer; called by SHUTDOWN. Returns an error text if shutdown was refused.
+    @exclusivity(unchecked)
+    public var requestShutdown: ((ShutdownRequest) -> String?)?
+    /// Set by the server layer; blocks the loop (DEBUG SLEEP).
+    @exclusivity(unchecked)
+    public var sleep: ((Double) -> Void)?
+    /// `DEBUG SET-ACTIVE-EXPIRE`: whether the server tick expires keys in the background.
+    @exclusivity(unchecked)
+    public var activeExpireEnabled = true
+    /// DEBUG PAUSE-CRON 1: the server tick does nothing until it is set back to 0.
+    @exclusivity(unchecked)
+    public var cronPaused = false
+    /// Heap in use when the server started, and the highest seen since (INFO memory).
+    @exclusivity(unchecked)
+    public var startupAllocated = 0
+    @exclusivity(unchecked)
+    public var peakAllocated = 0
+    /// Time spent in the active expire cycle, in microseconds.
+    @exclusivity(unchecked)
+    public var expireCycleMicroseconds: Int64 = 0
+    /// Commands per second over the last sampling window, updated by the server tick.
+    @exclusivity(unchecked)
+    public var instantaneousOpsPerSecond = 0
+    @exclusivity(unchecked)
+    private var opsSamples: [Int] = []
+    @exclusivity(unchecked)
+    private var lastOpsSample: (time: Int64, commands: Int) = (0, 0)
+
+    /// CONFIG RESETSTAT.
+    public func resetStatistics() {
+        self.stats = ServerStats()
+        self.keyspace.stats = KeyspaceStats()
+        for i in self.table.stats.indices { self.table.stats[i] = CommandStats() }
+        self.peakAllocated = 0
+        self.expireCycleMicroseconds = 0
+    }
+
+    /// Called from the server tick: samples the command rate, as Redis's `trackInstantaneousMetric`.
+    public func sampleOperations(now: Int64) {
+        let elapsed = now - self.lastOpsSample.time
+        guard elapsed >= 100 else { return }
+        let ops = (self.stats.totalCommandsProcessed - self.lastOpsSample.commands) * 1000 / Int(max(1, elapsed))
+        self.opsSamples.append(ops)
+        if self.opsSamples.count > 16 { self.opsSamples.removeFirst() }
+        self.instantaneousOpsPerSecond = self.opsSamples.reduce(0, +) / self.opsSamples.count
+        self.lastOpsSample = (now, self.stats.totalCommandsProcessed)
+    }
+
+    public init(
+        config: ConfigStore = ConfigStore(),
+        clock: (() -> Int64)? = nil
+    ) {
+        self.config = config
+        self.hot = HotConfig(config)
+        self.keyspace = Keyspace(databases: max(1, config.databases))
+        self.wallOffset = ServerState.systemClockMicroseconds() - ServerState.systemMonotonicMicroseconds()
+        self.table = CommandTable(Commands.all)
+        self.transactionControl = self.table.commands.map {
+            TransactionCommands.controlNames.contains($0.fullName)
+        }
+        self.subscribedModeAllowed = self.table.commands.map {
+            PubSubCommands.allowedWhileSubscribed.contains($0.fullName)
+        }
+        self.monitorAllowed = self.table.commands.map {
+            $0.flags.isDisjoint(with: [.readonly, .write, .mayReplicate])
+        }
+        self.monitored = self.table.commands.map { $0.flags.isDisjoint(with: [.admin, .skipMonitor]) }
+        self.propagatable = self.table.commands.map {
+            !$0.flags.isDisjoint(with: [.write, .mayReplicate]) && $0.fullName != "exec"
+        }
+        self.injectedClock = clock
+        self.startTime = clock?() ?? ServerState.systemClock()
+        self.lastSaveTime = self.startTime / 1000
+        var rng = SystemRandomNumberGenerator()
+        self.runID = String((0..<40).map { _ in "0123456789abcdef".randomElement(using: &rng)! })
+        self.applyAccessPolicy()
+        for name in ["maxmemory-policy", "lfu-log-factor", "lfu-decay-time"] {
+            config.observers[name] = { [unowned(unsafe) self] _ in self.applyAccessPolicy() }
+        }
+        self.refreshHotConfig()
+        self.keyspace.onExpired = { [unowned(unsafe) self] db, key in
+            if !self.watchers.isEmpty { self.touchWatched(database: db.index, key: Array(key)) }
+            if self.tracking.isActive { self.trackingInvalidate(ByteBuffer(bytes: key)) }
+            self.keyspaceEventFromKeyspace(.expired, "expired", db, key)
+            if self.propagating { self.propagateDeletion(database: db.index, key: key) }
+        }
+        for name in ServerState.hotParameters {
+            config.observers[name] = { [unowned(unsafe) self] _ in self.refreshHotConfig() }
+        }
+        config.observers["appendfsync"] = { [unowned(unsafe) self] _ in self.readFsyncPolicy() }
+        config.observers["aof-timestamp-enabled"] = { [unowned(unsafe) self] _ in self.readFsyncPolicy() }
+        config.appliers["appendonly"] = { [unowned(unsafe) self] text in
+            if text == "yes" { return self.startAppendOnly().map { _ in "Unable to turn on AOF. Check server logs." } }
+            self.stopAppendOnly()
+            return nil
+        }
+        self.readFsyncPolicy()
+    }
+
+    /// Configuration read on every request, cached so that the hot path never looks up a parameter by name. It is
+    /// read from the ``ConfigStore`` (where every default is stated, in ``ConfigTable``) at start and after each
+    /// CONFIG SET of one of ``hotParameters``.
+    public struct HotConfig: Sendable {
+        public let requiresPassword: Bool
+        public let protoMaxBulkLen: Int
+        public let clientQueryBufferLimit: Int
+        /// Encoding thresholds of the collection types (read on every write to a small collection).
+        public let hashMaxListpackEntries: Int
+        public let hashMaxListpackValue: Int
+        public let listMaxListpackSize: Int
+        public let setMaxIntsetEntries: Int
+        public let zsetMaxListpackEntries: Int
+        public let zsetMaxListpackValue: Int
+        /// `client-output-buffer-limit` for normal and for pub/sub clients.
+        public let normalOutputLimit: ClientBufferLimit
+        public let pubsubOutputLimit: ClientBufferLimit
+        /// `notify-keyspace-events`: empty (the default) costs every write one integer test.
+        public let keyspaceEvents: KeyspaceEvents
+        /// `slowlog-log-slower-than` (negative: the slow log is off) and `slowlog-max-len`.
+        public let slowlogLogSlowerThan: Int64
+        public let slowlogMaxLength: Int
+        /// `tracking-table-max-keys` (0: no limit).
+        public let trackingTableMaxKeys: Int
+
+        init(_ config: ConfigStore) {
+            self.requiresPassword = !config.requirePass.isEmpty
+            self.protoMaxBulkLen = config.protoMaxBulkLen
+            self.clientQueryBufferLimit = config.clientQueryBufferLimit
+            self.hashMaxListpackEntries = Int(clamping: config.number("hash-max-listpack-entries"))
+            self.hashMaxListpackValue = Int(clamping: config.number("hash-max-listpack-value"))
+            self.listMaxListpackSize = Int(clamping: config.number("list-max-listpack-size"))
+            self.setMaxIntsetEntries = Int(clamping: config.number("set-max-intset-entries"))
+            self.zsetMaxListpackEntries = Int(clamping: config.number("zset-max-listpack-entries"))
+            self.zsetMaxListpackValue = Int(clamping: config.number("zset-max-listpack-value"))
+            self.normalOutputLimit = config.clientOutputBufferLimits[0]
+            self.pubsubOutputLimit = config.clientOutputBufferLimits[2]
+            self.keyspaceEvents = KeyspaceEvents(rawValue: config.notifyKeyspaceEvents)
+            self.slowlogLogSlowerThan = config.number("slowlog-log-slower-than")
+            self.slowlogMaxLength = Int(clamping: config.number("slowlog-max-len"))
+            self.trackingTableMaxKeys = Int(clamping: config.number("tracking-table-max-keys"))
+        }
+    }
+
+    @exclusivity(unchecked)
+    public private(set) var hot: HotConfig
+
+    /// SLOWLOG's entries (Slowlog.swift).
+    var slowlog = Slowlog()
+
+    func refreshHotConfig() {
+        // `slowlog-max-len` may have been lowered: the next command trims the log, as in Redis.
+        self.slowlog.mayExceedMaxLength = true
+        self.hot = HotConfig(self.config)
+        self.configureNotifications()
+    }
+
+    /// Keeps the keyspace's access statistic (LRU clock or LFU counter) in line with `maxmemory-policy`.
+    func applyAccessPolicy() {
+        let policy = self.config.maxMemoryPolicy
+        if policy.contains("lfu") {
+            self.keyspace.accessPolicy = .lfu(
+                logFactor: Int(self.config.number("lfu-log-factor")),
+                decayMinutes: Int(self.config.number("lfu-decay-time"))
+            )
+        } else {
+            self.keyspace.accessPolicy = .lru
+        }
+    }
+
+    /// The config's observers point back here without a reference count (a `weak` reference would give this
+    /// object a side table and slow down every retain and release of it on the hot path), so they go first.
+    deinit {
+        for name in ServerState.observedParameters { self.config.observers[name] = nil }
+        self.config.observers["appendfsync"] = nil
+        self.config.observers["aof-timestamp-enabled"] = nil
+        self.config.appliers["appendonly"] = nil
+    }
+
+    static let hotParameters = [
+        "requirepass", "proto-max-bulk-len", "client-query-buffer-limit", "hash-max-listpack-entries",
+        "hash-max-listpack-value", "list-max-listpack-size", "set-max-intset-entries", "zset-max-listpack-entries",
+        "zset-max-listpack-value", "client-output-buffer-limit", "notify-keyspace-events", "slowlog-log-slower-than",
+        "slowlog-max-len", "tracking-table-max-keys",
+    ]
+
+    static let observedParameters = ["maxmemory-policy", "lfu-log-factor", "lfu-decay-time"] + hotParameters
+
+    /// Registers a new client and returns its session.
+    public func connect(address: String, localAddress: String, fileDescriptor: Int = -1) -> ClientSession {
+        let session = ClientSession(
+            id: self.nextClientID,
+            address: address,
+            localAddress: localAddress,
+            fileDescriptor: fileDescriptor,
+            now: self.clock()
+        )
+        self.nextClientID += 1
+        self.clients[session.id] = session
+        self.stats.totalConnectionsReceived += 1
+        return session
+    }
+
+    public func disconnect(_ session: ClientSession) {
+        self.endTransaction(session)
+        self.blocking.unblock(session, reason: .disconnect, server: self)
+        self.pubsub.removeAll(session)
+        self.stopMonitoring(session)
+        self.disableTracking(session)
+        if session.postponed != nil {
+            session.postponed = nil
+            self.postponedClients.removeAll { $0 === session }
+        }
+        session.outbox.clear()
+        self.clients[session.id] = nil
+    }
+
+    /// Watched keys and the clients watching them.
+    @exclusivity(unchecked)
+    var watchers: [WatchedKey: [ClientSession]] = [:]
+
+    /// The one key the running write changed, when it names several and says which (``CommandContext/modifiedOnly(_:)``);
+    /// set only while keys are watched or tracked, and cleared at the end of every command, so it never outlives
+    /// the command (it is a slice of the request).
+    @exclusivity(unchecked)
+    var onlyModifiedKey: ByteBuffer?
+
+    /// Invalidations for the client running EXEC, sent after EXEC's reply (see `deliverInvalidation`).
+    @exclusivity(unchecked)
+    var pendingSelfInvalidations = ByteBuffer()
+
+    /// The wall clock in unix milliseconds (the injected one in tests).
+    public func clock() -> Int64 {
+        if let injectedClock { return injectedClock() }
+        return (ServerState.systemMonotonicMicroseconds() + self.wallOffset) / 1000
+    }
+
+    /// A monotonic clock in microseconds, for durations.
+    @inline(__always)
+    public func monotonicMicroseconds() -> Int64 {
+        ServerState.systemMonotonicMicroseconds()
+    }
+
+    /// Re-reads the realtime clock (from the server tick), so that wall time follows clock adjustments.
+    public func resyncWallClock() {
+        self.wallOffset = ServerState.systemClockMicroseconds() - ServerState.systemMonotonicMicroseconds()
+    }
+
+    public static func systemClock() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
+    /// The realtime clock in microseconds: the wall clock's offset from the monotonic one is kept to the
+    /// microsecond, so that the server's milliseconds never lag the real ones (a PXAT ten seconds ahead read back
+    /// as a PTTL of 10001).
+    public static func systemClockMicroseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
+    }
+
+    public static func systemMonotonicMicroseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
+    }
+
+    // MARK: - Dispatch
+
+    /// Runs the request in `context.arguments` and writes its reply (or error) to `context.out`.
+    public func execute(_ context: inout CommandContext) {
+        if context.session.replyControl.isEmpty {
+            self.executeCommand(&context)
+        } else {
+            self.executeWithReplyControl(&context)
+        }
+        if context.session.trackingCaching && !context.session.transaction.active
+            && !context.arguments[0].equalsCaseInsensitive("client")
+        {
+            // CLIENT CACHING applies to the one command (or transaction) after it.
+            context.session.trackingCaching = false
+        }
+    }
+
+    /// CLIENT REPLY OFF or SKIP is in force: the command runs, and its reply is dropped when it must be.
+    private func executeWithReplyControl(_ context: inout CommandContext) {
+        let session = context.session
+        if session.replyControl.contains(.skipNext) {
+            session.replyControl.remove(.skipNext)
+            session.replyControl.insert(.skipThis)
+        }
+        let mark = context.out.buffer.writerIndex
+        session.silencedPushes = ByteBuffer()
+        self.executeCommand(&context)
+        // Decided after the command: CLIENT REPLY ON clears both, and its OK goes out.
+        if !session.replyControl.isDisjoint(with: [.skipThis, .off]) { context.out.buffer.moveWriterIndex(to: mark) }
+        session.replyControl.remove(.skipThis)
+        // Why `!`: set above, and only this function clears it.
+        context.out.buffer.writeImmutableBuffer(session.silencedPushes!)
+        session.silencedPushes = nil
+    }
+
+    func stopMonitoring(_ session: ClientSession) {
+        guard session.isMonitor else { return }
+        session.isMonitor = false
+        self.monitors.removeAll { $0 === session }
+    }
+
+    private func executeCommand(_ context: inout CommandContext) {
+        // Inside a read batch the previous command's end time is this one's start: one clock read per command.
+        let started = self.batchClock >= 0 ? self.batchClock : self.monotonicMicroseconds()
+        context.now = self.injectedClock?() ?? (started + self.wallOffset) / 1000
+        context.session.lastInteraction = context.now
+        let id: Int
+        do {
+            id = try self.table.resolve(context.arguments)
+        } catch {
+            if let known = self.table.lookup(context.arguments[0]) {
+                self.table.stats[known.id].rejectedCalls += 1
+                if known.fullName == "exec" {
+                    // A rejected EXEC discards the transaction, whether or not one is open, as Redis does.
+                    self.endTransaction(context.session)
+                    let reason = error.bytes.starts(with: "ERR ".utf8) ? error.bytes.dropFirst(4) : error.bytes[...]
+                    self.reply(
+                        RedisError(bytes: Array("EXECABORT Transaction discarded because of: ".utf8) + reason),
+                        &context
+                    )
+                    return
+                }
+            }
+            if context.session.transaction.active { context.session.transaction.rejected = true }
+            self.reply(error, &context)
+            return
+        }
+        if self.hot.requiresPassword && !context.session.authenticated
+            && !self.table.commands[id].flags.contains(.noAuth)
+        {
+            self.table.stats[id].rejectedCalls += 1
+            if context.session.transaction.active { context.session.transaction.rejected = true }
+            self.reply(RedisError("NOAUTH Authentication required."), &context)
+            return
+        }
+        if (!self.persistence.lastBgsaveOK || !self.aof.lastWriteOK) && self.refusedByDiskError(id, &context) {
+            return
+        }
+        if context.session.isSubscribed && context.session.protocolVersion == .resp2 && !self.subscribedModeAllowed[id]
+        {
+            self.table.stats[id].rejectedCalls += 1
+            self.reply(RedisError.notAllowedInSubscribeMode(self.table.commands[id].fullName), &context)
+            return
+        }
+        if context.session.isMonitor && !self.monitorAllowed[id] {
+            self.table.stats[id].rejectedCalls += 1
+            self.reply(RedisError("ERR Replica can't interact with the keyspace"), &context)
+            return
+        }
+        if self.pauseMode != .off && self.pausePostpones(id, context) {
+            self.postpone(&context)
+            return
+        }
+        if context.session.transaction.active && !self.transactionControl[id] {
+            if self.table.commands[id].flags.contains(.noMulti) {
+                context.session.transaction.rejected = true
+                self.table.stats[id].rejectedCalls += 1
+                self.reply(RedisError("ERR Command not allowed inside a transaction"), &context)
+                return
+            }
+            context.session.transaction.queue.append(id, context.arguments)
+            context.out.writeSimpleString("QUEUED")
+            return
+        }
+        self.run(id, &context, started: started)
+    }
+
+    /// MISCONF: after a failed background save, write commands (an EXEC with writes queued) and PING are refused,
+    /// as Redis's `processCommand` does with `stop-writes-on-bgsave-error`.
+    private func refusedByDiskError(_ id: Int, _ context: inout CommandContext) -> Bool {
+        let aofFailed = self.aof.isOn && !self.aof.lastWriteOK
+        guard aofFailed || self.writesDeniedByDiskError else { return false }
+        // Redis's `writeCommandsGetDiskErrorMessage`: the RDB error first, then the AOF one.
+        let misconf =
+            self.writesDeniedByDiskError
+            ? RedisError.misconf : RedisError("MISCONF Errors writing to the AOF file: \(self.aof.lastWriteError)")
+        let spec = self.table.commands[id]
+        var writes = spec.flags.contains(.write)
+        if spec.fullName == "exec" {
+            writes = context.session.transaction.queue.entries.contains {
+                self.table.commands[$0.id].flags.contains(.write)
+            }
+        }
+        guard writes || spec.fullName == "ping" else { return false }
+        self.table.stats[id].rejectedCalls += 1
+        if spec.fullName == "exec" {
+            self.endTransaction(context.session)
+            self.reply(
+                RedisError("EXECABORT Transaction discarded because of: " + misconf.message),
+                &context
+            )
+            return true
+        }
+        if context.session.transaction.active { context.session.transaction.rejected = true }
+        self.reply(misconf, &context)
+        return true
+    }
+
+    /// Whether a connection's read batch is running.
+    var isInBatch: Bool { self.batchClock >= 0 }
+
+    /// Marks the start of a connection's read batch (see `execute`).
+    public func beginBatch() {
+        self.batchClock = self.monotonicMicroseconds()
+    }
+
+    public func endBatch() {
+        self.batchClock = -1
+        if self.tracking.hasPendingBroadcasts { self.trackingBroadcast() }
+        if self.scheduleOutboxFlush == nil {
+            if !self.aof.buffer.isEmpty { self.flushAppendOnlyFile() }
+            if !self.pendingOutboxes.isEmpty { self.flushOutboxes() }
+        }
+    }
+
+    /// Asks the server layer to run ``flushOutboxes()`` once the event loop has handled its current round of reads
+    /// (Redis's `beforeSleep`), once however often it is asked.
+    func requestBeforeSleep() {
+        guard !self.beforeSleepScheduled, let schedule = self.scheduleOutboxFlush else { return }
+        self.beforeSleepScheduled = true
+        schedule()
+    }
+
+    // MARK: - Frames for other clients
+
+    /// Queues a frame (a pub/sub message) for a client. The running client's own frames go into its reply buffer,
+    /// ahead of the command's reply, as Redis does; other clients' frames wait in their outbox until the running
+    /// read batch ends, so a pipeline of PUBLISHes costs each subscriber one write.
+    func push(_ frame: ByteBuffer, to session: ClientSession, context: inout CommandContext) {
+        if session === context.session {
+            if session.silencedPushes != nil {
+                session.silencedPushes!.writeImmutableBuffer(frame)
+            } else {
+                context.out.buffer.writeImmutableBuffer(frame)
+            }
+        } else {
+            self.push(frame, to: session)
+        }
+    }
+
+    /// Queues a frame for a client from outside any client's command (expiry, the server tick), or for another
+    /// client than the running one.
+    func push(_ frame: ByteBuffer, to session: ClientSession) {
+        if session.outbox.readableBytes == 0 {
+            // Once per event-loop iteration, after every connection's reads (Redis's beforeSleep writes):
+            // 50 publishers' PUBLISHes in one iteration cost each subscriber one write, not 50.
+            if self.pendingOutboxes.isEmpty { self.requestBeforeSleep() }
+            self.pendingOutboxes.append(session)
+        }
+        session.outbox.writeImmutableBuffer(frame)
+        if self.batchClock < 0 && self.scheduleOutboxFlush == nil { self.flushOutboxes() }
+    }
+
+    /// Whether replies wait for the end of the event-loop iteration (Redis's `beforeSleep`), as in a server; the
+    /// embedded keyspace without a loop has nothing to defer to.
+    public var defersReplies: Bool { self.scheduleOutboxFlush != nil }
+
+    /// Keeps a client's replies until ``flushOutboxes()`` runs after the loop has handled every connection's reads
+    /// (and, with appendfsync always, after the AOF write and fsync of this iteration). They join the client's
+    /// outbox, after the frames already there; `reply` is left empty. When the outbox is empty the two buffers are
+    /// swapped, so holding copies nothing.
+    ///
+    /// Why hold replies at all: as in Redis, writing every reply at the end of the iteration rather than right
+    /// after each connection's batch lets a client on another core find all its replies in one wake-up, and its
+    /// next requests arrive while this loop is still busy, so the next `epoll_wait` returns many connections at
+    /// once. Measured at pipeline depth 16 on two cores this lowered the server's system time per request.
+    public func holdReply(_ session: ClientSession, _ reply: inout ByteBuffer) {
+        if session.outbox.readableBytes == 0 {
+            if self.pendingOutboxes.isEmpty { self.requestBeforeSleep() }
+            self.pendingOutboxes.append(session)
+            swap(&session.outbox, &reply)
+            reply.clear()
+        } else {
+            session.outbox.writeBuffer(&reply)
+            reply.clear()
+        }
+    }
+
+    /// The once-per-iteration flush: appends the commands of the iteration to the AOF (and fsyncs them with
+    /// appendfsync always), then writes every queued outbox, held replies included, to its connection.
+    public func flushOutboxes() {
+        self.beforeSleepScheduled = false
+        if !self.aof.buffer.isEmpty { self.flushAppendOnlyFile() }
+        // Taken out of `self` (a flush may queue more frames for the next round), and its storage given back
+        // afterwards: no allocation per iteration.
+        var pending: [ClientSession] = []
+        swap(&pending, &self.pendingOutboxes)
+        // Newest first, as Redis's clients_pending_write list: a PUBLISH's publisher hears back before its
+        // subscribers get the message, and its next request then meets the server still busy writing, so the next
+        // iteration reads more of them at once. In order, the publishers wait for every subscriber's write, and the
+        // server goes on with smaller rounds and smaller writes (1.5 more writes per PUBLISH to 100 subscribers).
+        for session in pending.reversed() { session.flushOutbox?() }
+        if self.pendingOutboxes.isEmpty {
+            pending.removeAll(keepingCapacity: true)
+            swap(&pending, &self.pendingOutboxes)
+        }
+    }
+
+    /// Runs a resolved command: handler, error reply, statistics, WATCH invalidation.
+    func run(_ id: Int, _ context: inout CommandContext, started: Int64? = nil) {
+        self.commandDepth += 1
+        defer { self.commandDepth -= 1 }
+        // Inside a read batch (and so inside EXEC) the previous command's end is this one's start.
+        let started = started ?? (self.batchClock >= 0 ? self.batchClock : self.monotonicMicroseconds())
+        context.session.lastCommandID = id
+        let dirtyBefore = self.dirty
+        // A write's keys that exist before it runs, when a client watches keys or tracks them (see touchKeys).
+        let written =
+            self.signalsModifiedKeys && self.table.commands[id].flags.contains(.write)
+            ? self.keysBeforeWrite(of: id, context) : nil
+        let propagating = self.propagating
+        let notifying = self.hot.keyspaceEvents.isEmpty ? nil : self.selfNotifications.enter(context)
+        do {
+            try self.table.commands[id].run(&context)
+        } catch {
+            self.table.stats[id].failedCalls += 1
+            self.reply(error, &context)
+        }
+        if propagating {
+            if (self.dirty != dirtyBefore || self.aof.force) && self.propagatable[id] {
+                self.propagateCommand(&context)
+            } else {
+                self.aof.replacement = nil
+                self.aof.force = false
+            }
+        }
+        // Events of blocked clients served below reach the running client after its reply, as in Redis.
+        if notifying != nil {
+            self.selfNotifications.offset = context.out.buffer.writerIndex
+            if let silenced = context.session.silencedPushes {
+                self.selfNotifications.silencedOffset = silenced.writerIndex
+            }
+        }
+        if let written, self.dirty != dirtyBefore {
+            self.touchKeys(written, &context)
+        }
+        if context.session.tracking != nil && self.table.commands[id].flags.contains(.readonly) {
+            self.trackingRememberKeys(id, context)
+        }
+        // The command's own time, as Redis's `call()` measures it, before it serves the clients it unblocked; the
+        // slow log records it here so that, as in Redis, it comes before the entries of the commands it served.
+        let finished = self.monotonicMicroseconds()
+        let slowerThan = self.hot.slowlogLogSlowerThan
+        if slowerThan >= 0 && (finished - started >= slowerThan || self.slowlog.mayExceedMaxLength) {
+            self.slowlogCommandDone(id, context, microseconds: finished - started)
+        }
+        if !self.blocking.isEmpty {
+            // A write may have filled keys that clients wait on. Inside EXEC the keys are only signalled; they are
+            // served once the outermost command is done, before this client's reply is flushed.
+            self.blocking.afterCommand(self.table.commands[id], context)
+            if self.commandDepth == 1 && self.blocking.hasReadyKeys { self.blocking.serveReadyKeys(self) }
+        }
+        // Also set by the pops of blocked clients served just above, after this command's keys were touched.
+        if self.onlyModifiedKey != nil { self.onlyModifiedKey = nil }
+        if propagating && self.commandDepth == 1 { self.commitPropagation() }
+        if self.commandDepth == 1 && self.pendingSelfInvalidations.readableBytes > 0 {
+            self.flushPendingSelfInvalidations(&context)
+        }
+        if let notifying { self.selfNotifications.leave(&context, notifying) }
+        if !self.monitors.isEmpty && self.monitored[id] { self.feedMonitors(&context) }
+        self.stats.totalCommandsProcessed += 1
+        self.table.stats[id].calls += 1
+        self.table.stats[id].microseconds += finished - started
+        if self.batchClock >= 0 { self.batchClock = finished }
+    }
+
+    /// Sends the command's MONITOR line to every monitor (the running client's own line goes after its reply).
+    func feedMonitors(_ context: inout CommandContext) {
+        let microseconds = self.injectedClock.map { $0() * 1000 } ?? (self.monotonicMicroseconds() + self.wallOffset)
+        let line = MonitorCommands.line(context, microseconds: microseconds)
+        for monitor in self.monitors { self.push(line, to: monitor, context: &context) }
+    }
+
+    func reply(_ error: RedisError, _ context: inout CommandContext) {
+        self.stats.errorReplies += 1
+        self.stats.errorsByCode[String(error.code), default: 0] += 1
+        context.out.writeError(bytes: error.bytes)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
