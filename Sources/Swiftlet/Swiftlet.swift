@@ -1,6 +1,6 @@
-public import SwiftletConfig
 public import NIOCore
 import NIOPosix
+public import SwiftletConfig
 public import SwiftletEngine
 public import SwiftletRESP
 public import SwiftletServer

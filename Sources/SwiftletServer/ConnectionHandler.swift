@@ -1,6 +1,6 @@
-import SwiftletConfig
 import Logging
 import NIOCore
+import SwiftletConfig
 import SwiftletEngine
 import SwiftletRESP
 

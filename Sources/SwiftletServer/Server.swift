@@ -1,8 +1,8 @@
-public import SwiftletConfig
 public import Logging
 import NIOConcurrencyHelpers
 public import NIOCore
 public import NIOPosix
+public import SwiftletConfig
 public import SwiftletEngine
 import SwiftletKeyspace
 

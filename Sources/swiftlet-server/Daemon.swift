@@ -1,5 +1,5 @@
-import SwiftletConfig
 import CSwiftletSupport
+import SwiftletConfig
 import SwiftletEngine
 
 #if canImport(Glibc)

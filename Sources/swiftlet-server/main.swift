@@ -1,7 +1,7 @@
-import SwiftletConfig
 import CSwiftletSupport
 import Dispatch
 import Logging
+import SwiftletConfig
 import SwiftletEngine
 import SwiftletServer
 

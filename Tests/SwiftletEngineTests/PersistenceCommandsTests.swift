@@ -1,6 +1,6 @@
-import SwiftletConfig
 import Foundation
 import NIOCore
+import SwiftletConfig
 import SwiftletEngine
 import SwiftletRESP
 import Testing

@@ -1,5 +1,5 @@
-import SwiftletConfig
 import NIOCore
+import SwiftletConfig
 import SwiftletRESP
 
 /// MONITOR: every command the server runs, as one status line per command sent to the monitoring clients

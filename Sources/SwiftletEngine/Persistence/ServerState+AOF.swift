@@ -1,5 +1,5 @@
-import SwiftletConfig
 public import NIOCore
+import SwiftletConfig
 import SwiftletKeyspace
 import SwiftletPersistence
 

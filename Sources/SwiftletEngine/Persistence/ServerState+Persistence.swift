@@ -1,5 +1,5 @@
-import SwiftletConfig
 import Dispatch
+import SwiftletConfig
 import SwiftletKeyspace
 import SwiftletPersistence
 

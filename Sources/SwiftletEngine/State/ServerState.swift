@@ -1,5 +1,5 @@
-public import SwiftletConfig
 public import NIOCore
+public import SwiftletConfig
 public import SwiftletKeyspace
 public import SwiftletRESP
 

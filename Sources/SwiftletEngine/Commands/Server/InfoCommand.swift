@@ -1,5 +1,5 @@
-import SwiftletConfig
 import NIOCore
+import SwiftletConfig
 import SwiftletKeyspace
 import SwiftletRESP
 

@@ -1,6 +1,6 @@
-import SwiftletConfig
 import CSwiftletSupport
 import NIOCore
+import SwiftletConfig
 import SwiftletKeyspace
 import SwiftletRESP
 
