@@ -1,7 +1,7 @@
 public import NIOCore
 import NIOPosix
 public import SwiftletConfig
-public import SwiftletEngine
+import SwiftletEngine
 public import SwiftletRESP
 public import SwiftletServer
 

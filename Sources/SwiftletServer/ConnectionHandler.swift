@@ -15,7 +15,7 @@ import Darwin
 ///
 /// Decoding and dispatch are fused in this one handler (no message objects between two handlers), and the
 /// handler keeps partial requests in its own cumulation buffer.
-final class ConnectionHandler: ChannelInboundHandler {
+final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -24,8 +24,13 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var parser: RESPRequestParser
     @exclusivity(unchecked)
     private var cumulation: ByteBuffer?
+    /// The client's session and reply buffer, made with the handler (an accepted socket knows its peer from the
+    /// start) and kept until the handler goes.
     @exclusivity(unchecked)
-    private var commandContext: CommandContext?
+    private var commandContext: CommandContext
+    /// Set once the connection is inactive and the engine has forgotten the client.
+    @exclusivity(unchecked)
+    private var disconnected = false
     @exclusivity(unchecked)
     private var closing = false
     /// Inside this connection's own read batch: frames queued for it go out with its replies, after them.
@@ -46,24 +51,32 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var writesInNIO = 0
     private var logger: Logger
 
-    init(core: ServerCore) {
+    /// Called on the loop by the channel initializer of an accepted connection: the client exists from here on.
+    init(core: ServerCore, channel: any Channel) {
         self.core = core
+        let state = core.state
         var limits = RESPRequestLimits()
-        limits.maxBulkLength = core.state.hot.protoMaxBulkLen
+        limits.maxBulkLength = state.hot.protoMaxBulkLen
         self.parser = RESPRequestParser(limits: limits)
         self.logger = core.logger
+        let remote = channel.remoteAddress
+        let local = Self.describe(channel.localAddress)
+        // A Unix socket client has no name of its own: Redis shows the server's socket path for it too.
+        let address: String
+        if case .some(.unixDomainSocket) = remote { address = local } else { address = Self.describe(remote) }
+        let session = state.connect(address: address, localAddress: local, fileDescriptor: Int(core.nextFD()))
+        self.commandContext = CommandContext(
+            session: session,
+            server: state,
+            out: channel.allocator.buffer(capacity: 1024)
+        )
+        self.logger[metadataKey: "client"] = "\(session.id)"
+        session.connection = self
     }
 
     func channelActive(context: ChannelHandlerContext) {
         let state = self.core.state
         let remote = context.channel.remoteAddress
-        let local = Self.describe(context.channel.localAddress)
-        // A Unix socket client has no name of its own: Redis shows the server's socket path for it too.
-        let address: String
-        if case .some(.unixDomainSocket) = remote { address = local } else { address = Self.describe(remote) }
-        let session = state.connect(address: address, localAddress: local, fileDescriptor: Int(self.core.nextFD()))
-        let channel = context.channel
-        session.kill = { channel.close(promise: nil) }
         self.channelContext = context
         if #available(macOS 13, iOS 16, tvOS 16, watchOS 9, *) {
             let handle = try? context.pipeline.syncOperations.withUnsafeTransportIfAvailable(
@@ -77,24 +90,11 @@ final class ConnectionHandler: ChannelInboundHandler {
         default:
             break  // a Unix socket has no TCP keepalive
         }
-        // Every connection lives on the server's one loop, so this runs on the loop that owns the handler.
-        session.deliverUnblocked = { [unowned self] reply in self.unblocked(reply) }
-        session.flushOutbox = { [unowned self] in self.flushOutbox() }
-        let loop = context.eventLoop
-        session.resumePostponed = { [unowned self] in
-            let bound = NIOLoopBound(self, eventLoop: loop)
-            loop.execute { bound.value.runPostponed() }
-        }
-        self.commandContext = CommandContext(
-            session: session,
-            server: state,
-            out: context.channel.allocator.buffer(capacity: 1024)
-        )
-        self.logger[metadataKey: "client"] = "\(session.id)"
-        if let refusal = self.core.admissionError(for: remote) {
-            state.stats.rejectedConnections += 1
-            var buffer = context.channel.allocator.buffer(capacity: refusal.utf8.count + 3)
-            buffer.writeString("-\(refusal)\r\n")
+        let loopback = remote.map(ServerCore.isLoopback) ?? true
+        if let refusal = state.admissionRefusal(peerIsLoopback: loopback) {
+            var reply = RESPReplyWriter(buffer: context.channel.allocator.buffer(capacity: refusal.bytes.count + 3))
+            reply.writeError(bytes: refusal.bytes)
+            let buffer = reply.buffer
             self.closing = true
             let channel = context.channel
             context.writeAndFlush(self.wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
@@ -104,17 +104,24 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         self.socket = -1
-        self.blockTimer?.cancel()
-        self.blockTimer = nil
-        if let session = self.commandContext?.session {
-            session.deliverUnblocked = nil
-            session.flushOutbox = nil
-            session.resumePostponed = nil
-            self.core.state.disconnect(session)
-        }
-        self.commandContext = nil
+        self.disconnect()
         self.channelContext = nil
         context.fireChannelInactive()
+    }
+
+    /// A channel that never became active (its registration failed) is torn down without `channelInactive`.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.disconnect()
+    }
+
+    /// The engine forgets the client, once; this also breaks the session's reference back to the handler.
+    private func disconnect() {
+        guard !self.disconnected else { return }
+        self.disconnected = true
+        self.blockTimer?.cancel()
+        self.blockTimer = nil
+        self.commandContext.session.connection = nil
+        self.core.state.disconnect(self.commandContext.session)
     }
 
     /// `tcp-keepalive`, as Redis sets it on every TCP client when it is above 0 (its `anetKeepAlive`): the kernel
@@ -147,10 +154,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !self.closing, self.commandContext != nil else { return }
+        guard !self.closing, !self.disconnected else { return }
         var incoming = self.unwrapInboundIn(data)
-        self.core.state.stats.totalNetInputBytes += incoming.readableBytes
-        self.core.state.stats.totalReadsProcessed += 1
+        self.core.state.noteRead(bytes: incoming.readableBytes)
         if var buffer = self.cumulation {
             // Take the buffer out of `self` first so that appending to it does not copy (it is uniquely owned).
             self.cumulation = nil
@@ -166,7 +172,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     private func keep(_ buffer: ByteBuffer) {
         guard !self.closing, buffer.readableBytes > 0 else {
             self.cumulation = nil
-            self.commandContext?.session.queryBufferLength = 0
+            self.commandContext.session.queryBufferLength = 0
             return
         }
         var rest = buffer
@@ -174,14 +180,14 @@ final class ConnectionHandler: ChannelInboundHandler {
             rest.discardReadBytes()
         }
         self.cumulation = rest
-        self.commandContext?.session.queryBufferLength = rest.readableBytes
+        self.commandContext.session.queryBufferLength = rest.readableBytes
     }
 
     private func process(_ buffer: inout ByteBuffer, context: ChannelHandlerContext) {
         let state = self.core.state
         // Frames queued for this client (its pub/sub messages, invalidations) go out before the replies to its new
         // requests: the loop's outbox flush may run only after this read.
-        if self.commandContext!.session.outbox.readableBytes > 0 { self.flushOutbox() }
+        if self.commandContext.session.outbox.readableBytes > 0 { self.flushOutbox() }
         state.beginBatch()
         self.inBatch = true
         defer {
@@ -192,30 +198,30 @@ final class ConnectionHandler: ChannelInboundHandler {
             self.inBatch = false
         }
         // A blocked (or paused) client's further requests wait in the buffer until the wait ends.
-        let session = self.commandContext!.session
+        let session = self.commandContext.session
         // CLIENT LIST's qbuf: the whole query buffer, the running request included, as Redis trims it only after
         // the batch.
         session.queryBufferLength = buffer.readableBytes
         while !self.closing && session.blocked == nil && session.postponed == nil {
             do {
-                guard try self.parser.next(from: &buffer, into: &self.commandContext!.arguments) else { break }
+                guard try self.parser.next(from: &buffer, into: &self.commandContext.arguments) else { break }
             } catch {
                 // Replies already produced in this batch go out first, then the error, then the connection closes.
                 self.logger.debug("protocol error", metadata: ["reason": "\(error.reason)"])
-                self.commandContext!.out.writeError(bytes: error.messageBytes)
+                self.commandContext.out.writeError(bytes: error.messageBytes)
                 self.closing = true
                 self.flush(context: context)
                 return
             }
-            state.execute(&self.commandContext!)
+            state.execute(&self.commandContext)
             // Drop the argument slices so the read buffer stays uniquely owned (no copy when more bytes arrive).
-            self.commandContext!.arguments.removeAllArguments()
-            if self.commandContext!.session.closeAfterReply {
+            self.commandContext.arguments.removeAllArguments()
+            if self.commandContext.session.closeAfterReply {
                 self.closing = true
                 self.flush(context: context)
                 return
             }
-            if let blocked = self.commandContext!.session.blocked { self.armTimer(blocked, context: context) }
+            if let blocked = self.commandContext.session.blocked { self.armTimer(blocked, context: context) }
         }
         if buffer.readableBytes > state.hot.clientQueryBufferLimit {
             self.logger.warning(
@@ -239,47 +245,60 @@ final class ConnectionHandler: ChannelInboundHandler {
         let bound = NIOLoopBound((state, blocked.session), eventLoop: context.eventLoop)
         self.blockTimer = context.eventLoop.scheduleTask(in: .milliseconds(delay)) {
             let (state, session) = bound.value
-            state.blocking.unblock(session, reason: .timeout, server: state)
+            state.blockTimedOut(session)
         }
     }
 
     /// The wait ended (served by another client's write, timed out, or CLIENT UNBLOCK): send the reply now and
     /// go on with the requests that arrived meanwhile on a later turn of the loop, as Redis does with its
     /// unblocked-clients queue (never inside the command of the client that served this one).
-    private func unblocked(_ reply: ByteBuffer) {
+    func deliverUnblocked(_ reply: ByteBuffer) {
         self.blockTimer?.cancel()
         self.blockTimer = nil
-        guard let context = self.channelContext, self.commandContext != nil, !self.closing else { return }
+        guard let context = self.channelContext, !self.disconnected, !self.closing else { return }
         var reply = reply
-        self.commandContext!.out.buffer.writeBuffer(&reply)
+        self.commandContext.out.buffer.writeBuffer(&reply)
         self.flush(context: context)
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         context.eventLoop.execute { bound.value.resume() }
     }
 
-    /// The pause that held this client's command ended: run the command, then the requests that came meanwhile.
+    /// The pause that held this client's command ended: run it on a later turn of the loop (never inside the
+    /// command that ended the pause).
+    func resumePostponed() {
+        guard let loop = self.channelContext?.eventLoop else { return }
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        loop.execute { bound.value.runPostponed() }
+    }
+
+    /// Closes the connection from outside its own request (CLIENT KILL, SHUTDOWN, `timeout`).
+    func close() {
+        self.channelContext?.channel.close(promise: nil)
+    }
+
+    /// Runs the command the pause held, then the requests that came meanwhile.
     private func runPostponed() {
-        guard let context = self.channelContext, self.commandContext != nil, !self.closing,
-            let arguments = self.commandContext!.session.postponed
+        guard let context = self.channelContext, !self.disconnected, !self.closing,
+            let arguments = self.commandContext.session.postponed
         else { return }
         let state = self.core.state
-        self.commandContext!.session.postponed = nil
+        self.commandContext.session.postponed = nil
         state.beginBatch()
         self.inBatch = true
-        self.commandContext!.arguments = arguments
-        state.execute(&self.commandContext!)
-        self.commandContext!.arguments.removeAllArguments()
+        self.commandContext.arguments = arguments
+        state.execute(&self.commandContext)
+        self.commandContext.arguments.removeAllArguments()
         state.endBatch()
         self.inBatch = false
-        if self.commandContext!.session.closeAfterReply { self.closing = true }
-        if let blocked = self.commandContext!.session.blocked { self.armTimer(blocked, context: context) }
+        if self.commandContext.session.closeAfterReply { self.closing = true }
+        if let blocked = self.commandContext.session.blocked { self.armTimer(blocked, context: context) }
         self.flush(context: context)
         self.resume()
     }
 
     private func resume() {
-        guard let context = self.channelContext, self.commandContext != nil, !self.closing,
-            self.commandContext!.session.blocked == nil, self.commandContext!.session.postponed == nil,
+        guard let context = self.channelContext, !self.disconnected, !self.closing,
+            self.commandContext.session.blocked == nil, self.commandContext.session.postponed == nil,
             var buffer = self.cumulation
         else { return }
         self.cumulation = nil
@@ -290,20 +309,20 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     /// The read batch is over. The event is not passed on: this is the pipeline's last handler (as for channelRead).
     func channelReadComplete(context: ChannelHandlerContext) {
-        if !self.closing && self.commandContext?.out.buffer.readableBytes ?? 0 > 0 { self.flush(context: context) }
+        if !self.closing && self.commandContext.out.buffer.readableBytes > 0 { self.flush(context: context) }
     }
 
     /// Hands the replies produced so far to the server, which writes them once the loop has handled this
     /// iteration's reads (see ``ServerState/holdReply(_:_:)``).
     private func holdReplies() {
-        guard self.commandContext!.out.buffer.readableBytes > 0 else { return }
-        self.core.state.holdReply(self.commandContext!.session, &self.commandContext!.out.buffer)
+        guard self.commandContext.out.buffer.readableBytes > 0 else { return }
+        self.core.state.holdReply(self.commandContext.session, &self.commandContext.out.buffer)
     }
 
     /// Writes what the batch produced in one write, and closes afterwards if asked to. Outside a closing
     /// connection the replies are held for the end of the loop iteration instead.
     private func flush(context: ChannelHandlerContext) {
-        guard self.commandContext != nil else { return }
+        guard !self.disconnected else { return }
         let state = self.core.state
         if !self.closing && (state.defersReplies || state.repliesWaitForFsync) {
             // Also with appendfsync always: the replies leave after this loop iteration's AOF write and fsync,
@@ -311,19 +330,18 @@ final class ConnectionHandler: ChannelInboundHandler {
             self.holdReplies()
             return
         }
-        if self.closing, self.commandContext!.session.outbox.readableBytes > 0 {
+        if self.closing, self.commandContext.session.outbox.readableBytes > 0 {
             // Replies held earlier in this iteration go out before the last ones.
-            var held = self.commandContext!.session.outbox
-            self.commandContext!.session.outbox.clear()
-            held.writeBuffer(&self.commandContext!.out.buffer)
-            self.commandContext!.out.buffer = held
+            var held = self.commandContext.session.outbox
+            self.commandContext.session.outbox.clear()
+            held.writeBuffer(&self.commandContext.out.buffer)
+            self.commandContext.out.buffer = held
         }
-        let out = self.commandContext!.out.buffer
+        let out = self.commandContext.out.buffer
         let count = out.readableBytes
-        if count > 0 && state.repliesWaitForFsync { state.flushAppendOnlyFile() }
         if count > 0 {
-            self.core.state.stats.totalNetOutputBytes += count
-            self.core.state.stats.totalWritesProcessed += 1
+            state.beforeRepliesLeave()
+            state.noteWrite(bytes: count)
             if self.closing {
                 let channel = context.channel
                 context.writeAndFlush(self.wrapOutboundOut(out)).whenComplete { _ in channel.close(promise: nil) }
@@ -332,9 +350,9 @@ final class ConnectionHandler: ChannelInboundHandler {
             self.send(out, context: context)
             // The socket write usually completes at once, so nothing holds the buffer any more and clearing reuses
             // its storage; if NIO still holds it (a pending write), the next reply copies on write instead.
-            self.commandContext!.out.buffer.clear()
-            if self.commandContext!.out.buffer.capacity > 1 << 20 {
-                self.commandContext!.out.buffer = context.channel.allocator.buffer(capacity: 16384)
+            self.commandContext.out.buffer.clear()
+            if self.commandContext.out.buffer.capacity > 1 << 20 {
+                self.commandContext.out.buffer = context.channel.allocator.buffer(capacity: 16384)
             }
             self.enforceOutputLimitIfSet(context: context)
         } else if self.closing {
@@ -379,8 +397,9 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     /// Writes the frames other clients' commands queued for this one (pub/sub messages), then applies the output
     /// buffer limit: a client that does not read its messages is disconnected, so the server's memory stays bounded.
-    private func flushOutbox() {
-        guard let context = self.channelContext, let session = self.commandContext?.session else { return }
+    func flushOutbox() {
+        guard let context = self.channelContext, !self.disconnected else { return }
+        let session = self.commandContext.session
         guard !self.closing else {
             session.outbox.clear()
             return
@@ -388,19 +407,18 @@ final class ConnectionHandler: ChannelInboundHandler {
         if self.inBatch {
             // The batch's replies are flushed right after it ends; these frames follow them (Redis sends
             // invalidations and broadcasts for the running client after its reply).
-            self.commandContext!.out.buffer.writeImmutableBuffer(session.outbox)
+            self.commandContext.out.buffer.writeImmutableBuffer(session.outbox)
             session.outbox.clear()
             return
         }
         guard session.outbox.readableBytes > 0 else { return }
         // Held replies and frames never overtake the fsync they wait for (appendfsync always).
-        if self.core.state.repliesWaitForFsync { self.core.state.flushAppendOnlyFile() }
+        self.core.state.beforeRepliesLeave()
         do {
             // Scoped, so that this reference is gone before `clear()`: when the socket took every byte, the outbox
             // keeps its storage instead of allocating a new one.
             let frames = session.outbox
-            self.core.state.stats.totalNetOutputBytes += frames.readableBytes
-            self.core.state.stats.totalWritesProcessed += 1
+            self.core.state.noteWrite(bytes: frames.readableBytes)
             self.send(frames, context: context)
         }
         session.outbox.clear()
@@ -411,7 +429,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// The output buffer check, skipped for a class of clients without limits (normal clients by default): asking
     /// the channel for its buffered bytes costs more than a small reply.
     private func enforceOutputLimitIfSet(context: ChannelHandlerContext) {
-        guard let session = self.commandContext?.session else { return }
+        let session = self.commandContext.session
         let state = self.core.state
         let limit = session.isSubscribed ? state.hot.pubsubOutputLimit : state.hot.normalOutputLimit
         if limit.hard > 0 || limit.soft > 0 { self.enforceOutputLimit(context: context) }
@@ -419,7 +437,7 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     /// Closes the connection when the bytes NIO still holds for it pass client-output-buffer-limit.
     private func enforceOutputLimit(context: ChannelHandlerContext) {
-        guard let session = self.commandContext?.session else { return }
+        let session = self.commandContext.session
         let pending = (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
         session.outputBufferLength = pending
         let state = self.core.state
@@ -428,7 +446,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             "Client \(session.id) closed for overcoming of output buffer limits.",
             metadata: ["omem": "\(pending)", "class": "\(session.isSubscribed ? "pubsub" : "normal")"]
         )
-        state.stats.outputBufferLimitDisconnections += 1
+        state.noteOutputLimitDisconnection()
         self.closing = true
         session.outbox.clear()
         context.close(promise: nil)

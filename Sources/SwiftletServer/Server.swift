@@ -31,19 +31,6 @@ final class ServerCore: @unchecked Sendable {
         return self.fdCounter
     }
 
-    /// The error a new connection gets instead of service: too many clients, or protected mode.
-    func admissionError(for address: SocketAddress?) -> String? {
-        if self.state.clients.count > self.state.config.maxClients {
-            return "ERR max number of clients reached"
-        }
-        if self.state.config.get("protected-mode") == "yes", self.state.config.requirePass.isEmpty,
-            let address, !Self.isLoopback(address)
-        {
-            return Server.protectedModeMessage
-        }
-        return nil
-    }
-
     static func isLoopback(_ address: SocketAddress) -> Bool {
         switch address {
         case .v4: return address.ipAddress?.hasPrefix("127.") ?? false
@@ -75,19 +62,6 @@ public final class Server: Sendable {
     private let pidFile: NIOLockedValueBox<String?> = NIOLockedValueBox(nil)
     /// The `unixsocket` this server listens on, removed at shutdown.
     private let unixSocket: NIOLockedValueBox<String?> = NIOLockedValueBox(nil)
-
-    public static let protectedModeMessage =
-        "DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the "
-        + "default user. In this mode connections are only accepted from the loopback interface. If you want to "
-        + "connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable "
-        + "protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by "
-        + "connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly "
-        + "accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) "
-        + "Alternatively you can just disable the protected mode by editing the Redis configuration file, and "
-        + "setting the protected mode option to 'no', and then restarting the server. 3) If you started the server "
-        + "manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an "
-        + "authentication password for the default user. NOTE: You only need to do one of the above things in "
-        + "order for the server to start accepting connections from the outside."
 
     /// - Parameters:
     ///   - config: the configuration; `port`, `bind` and the limits are read from it at start.
@@ -166,25 +140,7 @@ public final class Server: Sendable {
         let finalPort = boundPort
         try await core.loop.submit {
             core.state.boundPort = finalPort
-            core.state.requestShutdown = { [weak self] request in
-                guard let self else { return nil }
-                core.logger.notice("User requested shutdown...", metadata: ["mode": "\(request)"])
-                // Close after this event loop turn so that the SHUTDOWN request finishes first.
-                core.loop.execute { self.beginShutdown() }
-                return nil
-            }
-            core.state.sleep = { seconds in
-                var ts = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
-                nanosleep(&ts, nil)
-            }
-            // One closure made here and handed to `execute` on every iteration that has replies to write, so that
-            // scheduling the flush allocates nothing.
-            let flushOutboxes: @Sendable () -> Void = { core.state.flushOutboxes() }
-            core.state.scheduleOutboxFlush = { core.loop.execute(flushOutboxes) }
-            core.state.schedulePauseEnd = { milliseconds in
-                core.loop.scheduleTask(in: .milliseconds(milliseconds)) { core.state.endPauseIfDue() }
-            }
-            Self.attachPersistence(core)
+            Self.attachHost(core).server = self
             // CONFIG SET port / bind move the TCP listeners at once, as Redis's apply functions do.
             core.state.config.appliers["port"] = { [weak self] _ in
                 self?.relisten(failure: "Unable to listen on this port. Check server logs.")
@@ -234,7 +190,7 @@ public final class Server: Sendable {
             )
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(core: core))
+                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(core: core, channel: channel))
                 }
             }
     }
@@ -405,14 +361,14 @@ public final class Server: Sendable {
                     {
                         continue
                     }
-                    session.kill?()
+                    session.connection?.close()
                 }
             }
         }
         self.tick.withLockedValue { $0 = task }
     }
 
-    private func beginShutdown() {
+    func beginShutdown() {
         self.tick.withLockedValue { $0?.cancel() }
         // Whatever way the server stops, the commands it acknowledged reach the AOF file first.
         self.core.state.flushAppendOnlyForShutdown()
@@ -423,7 +379,7 @@ public final class Server: Sendable {
         let pidFile = self.pidFile
         let unixSocket = self.unixSocket
         EventLoopFuture.andAllComplete(closes, on: core.loop).whenComplete { _ in
-            for session in core.state.clients.values { session.kill?() }
+            for session in core.state.clients.values { session.connection?.close() }
             Self.removePidFile(pidFile, logger: core.logger)
             if let path = unixSocket.withLockedValue({ $0 }) {
                 core.logger.notice("Removing the unix socket file.")
@@ -495,7 +451,7 @@ public final class Server: Sendable {
     public func loadDataFromDisk() async throws {
         let core = self.core
         try await core.loop.submit {
-            Self.attachPersistence(core)
+            Self.attachHost(core)
             core.state.persistence.automaticSaves = true
             if core.state.config.appendOnly {
                 try core.state.loadAppendOnlyFilesAtStartup()
@@ -505,21 +461,14 @@ public final class Server: Sendable {
         }.get()
     }
 
-    /// Connects the RDB persistence to the loop (slices of the BGSAVE walk, the writer's completion) and the log.
-    private static func attachPersistence(_ core: ServerCore) {
-        let persistence = core.state.persistence
-        persistence.schedule = { microseconds, body in
-            core.loop.scheduleTask(in: .microseconds(microseconds), body)
-        }
-        let loop = core.loop
-        persistence.hop = { body in loop.execute(body) }
-        persistence.log = { warning, message in
-            if warning {
-                core.logger.warning("\(message)")
-            } else {
-                core.logger.notice("\(message)")
-            }
-        }
+    /// Makes the loop the engine's host (timers, hops, the log; SHUTDOWN once started), once: loading the data at
+    /// startup needs the log and the BGSAVE machinery before the server listens.
+    @discardableResult
+    private static func attachHost(_ core: ServerCore) -> LoopHost {
+        if let host = core.state.host as? LoopHost { return host }
+        let host = LoopHost(core: core)
+        core.state.host = host
+        return host
     }
 
     /// Stops accepting, closes every connection, and returns when done.

@@ -5,8 +5,9 @@ import Testing
 
 @testable import SwiftletEngine
 
-/// A second client of the harness's server, for blocking commands: its replies that end a wait are collected.
-final class SecondClient {
+/// A second client of the harness's server, for blocking commands: its replies that end a wait are collected (it is
+/// its own connection, as the transport's handler is for a real client).
+final class SecondClient: ClientConnection {
     let session: ClientSession
     var context: CommandContext
     var delivered: [String] = []
@@ -15,8 +16,13 @@ final class SecondClient {
         self.session = h.state.connect(address: "127.0.0.1:5001", localAddress: "127.0.0.1:6379")
         self.session.protocolVersion = protocolVersion
         self.context = CommandContext(session: self.session, server: h.state, out: ByteBuffer())
-        self.session.deliverUnblocked = { [unowned self] in self.delivered.append(String(buffer: $0)) }
+        self.session.connection = self
     }
+
+    func deliverUnblocked(_ reply: ByteBuffer) { self.delivered.append(String(buffer: reply)) }
+    func close() {}
+    func flushOutbox() {}
+    func resumePostponed() {}
 
     /// Runs a command; returns its immediate reply bytes ("" when it blocked).
     @discardableResult

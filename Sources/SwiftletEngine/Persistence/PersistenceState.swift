@@ -65,13 +65,9 @@ public final class PersistenceState {
     /// at startup (`Server.loadDataFromDisk()`, as swiftlet-server does), so that a library user or a test never
     /// finds a `dump.rdb` written into its current directory.
     public var automaticSaves = true
-    /// Set by the server layer: runs `body` on the event loop after the given microseconds. Without it (in-process
-    /// tests) a BGSAVE walks and writes the whole snapshot within the command.
-    public var schedule: ((Int64, @escaping @Sendable () -> Void) -> Void)?
-    /// Set by the server layer: runs `body` on the event loop, from any thread (the writer's completion).
-    public var hop: (@Sendable (@escaping @Sendable () -> Void) -> Void)?
-    /// Set by the server layer: logs a line at notice level, or at warning level when the flag is set.
-    public var log: ((_ warning: Bool, _ message: String) -> Void)?
+    /// The host's log (``ServerState/host`` sets it): the save's notices and warnings, as Redis logs them.
+    @exclusivity(unchecked)
+    var host: (any EngineHost)?
 
     public init() {}
 
@@ -90,8 +86,8 @@ public final class PersistenceState {
     /// Unix seconds when the running background save began.
     public var currentStart: Int64? { self.running?.rewrite == nil ? self.running?.startedAt : nil }
 
-    func notice(_ message: String) { self.log?(false, message) }
-    func warning(_ message: String) { self.log?(true, message) }
+    func notice(_ message: String) { self.host?.log(warning: false, message) }
+    func warning(_ message: String) { self.host?.log(warning: true, message) }
 
     /// Longest a walk slice may run, and the pause between slices that lets the loop serve clients.
     static let sliceMicroseconds: Int64 = 500

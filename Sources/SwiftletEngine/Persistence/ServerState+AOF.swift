@@ -111,7 +111,7 @@ extension ServerState {
         a.pendingOpCount = 0
         if a.scheduleFlush {
             a.scheduleFlush = false
-            if self.scheduleOutboxFlush != nil {
+            if self.host != nil {
                 self.requestBeforeSleep()
             } else if self.commandDepth == 0 && !self.isInBatch {
                 self.flushAppendOnlyFile()
@@ -230,7 +230,7 @@ extension ServerState {
     public func appendOnlyCron() {
         let a = self.aof
         if a.isOn {
-            if !a.buffer.isEmpty && (!a.lastWriteOK || self.scheduleOutboxFlush == nil) { self.flushAppendOnlyFile() }
+            if !a.buffer.isEmpty && (!a.lastWriteOK || self.host == nil) { self.flushAppendOnlyFile() }
             if a.fsyncPolicy == .everysec { self.fsyncIfDue() }
         }
         guard self.persistence.running == nil else { return }

@@ -109,7 +109,7 @@ extension ServerState {
             rewrite: rewrite
         )
         p.running = run
-        if p.schedule == nil {
+        if self.host == nil {
             snapshot.run()
             self.finishBackgroundSave(run)
         } else {
@@ -118,10 +118,9 @@ extension ServerState {
     }
 
     func scheduleSnapshotSlice(_ run: PersistenceState.Run, after microseconds: Int64) {
-        let state = LoopOwned(value: self)
         let id = run.id
-        self.persistence.schedule?(max(microseconds, PersistenceState.sliceGapMicroseconds)) {
-            state.value.snapshotSlice(id)
+        self.host?.schedule(afterMicroseconds: max(microseconds, PersistenceState.sliceGapMicroseconds)) {
+            [unowned(unsafe) self] in self.snapshotSlice(id)
         }
     }
 
@@ -154,7 +153,7 @@ extension ServerState {
     func finishBackgroundSave(_ run: PersistenceState.Run) {
         run.finishing = true
         let id = run.id
-        if let hop = self.persistence.hop {
+        if let hop = self.host?.loopHop {
             let state = LoopOwned(value: self)
             run.encoder.finish { result in
                 hop { state.value.backgroundSaveDone(id, result) }

@@ -196,7 +196,7 @@ public final class BlockingRegistry {
         self.blocked[client.session.id] = nil
         self.blockedCount -= 1
         client.session.blocked = nil
-        if let reply { client.session.deliverUnblocked?(reply) }
+        if let reply { client.session.connection?.deliverUnblocked(reply) }
     }
 
     /// Ends the wait of `session` without serving it. Returns `false` when it was not blocked.

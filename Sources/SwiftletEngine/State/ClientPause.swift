@@ -48,10 +48,15 @@ extension ServerState {
         self.keyspace.expiryPaused = false
         let clients = self.postponedClients
         self.postponedClients.removeAll()
-        for session in clients { session.resumePostponed?() }
+        for session in clients { session.connection?.resumePostponed() }
     }
 
-    /// Called by the server's timer at the pause's end time.
+    /// Ends the pause at its end time, on a timer of the host.
+    func schedulePauseEnd(after milliseconds: Int64) {
+        self.host?.schedule(afterMicroseconds: milliseconds * 1000) { [unowned(unsafe) self] in self.endPauseIfDue() }
+    }
+
+    /// Called by the pause's timer at its end time.
     public func endPauseIfDue() {
         if self.pauseMode != .off && self.clock() >= self.pauseEnd { self.unpause() }
     }
@@ -90,7 +95,7 @@ extension ConnectionCommands {
             server.pauseEnd = max(server.pauseEnd, end)
         }
         server.keyspace.expiryPaused = true
-        server.schedulePauseEnd?(max(0, server.pauseEnd - context.now))
+        server.schedulePauseEnd(after: max(0, server.pauseEnd - context.now))
         context.out.writeOK()
     }
 

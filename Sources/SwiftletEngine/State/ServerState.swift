@@ -44,16 +44,13 @@ public final class ClientSession {
     public var queryBufferLength = 0
     @exclusivity(unchecked)
     public var outputBufferLength = 0
-    /// Set by the server: closes the connection from outside its own request (CLIENT KILL).
+    /// The transport's connection this client arrived on; `nil` for the embedded store's and tests' sessions, and
+    /// once the connection has closed.
     @exclusivity(unchecked)
-    public var kill: (() -> Void)?
+    public var connection: (any ClientConnection)?
     /// The wait this client is suspended in (BLPOP & co.); its connection reads no further requests meanwhile.
     @exclusivity(unchecked)
     public var blocked: BlockedClient?
-    /// Set by the server: writes the reply that ends a wait (served, timed out, CLIENT UNBLOCK) to the client's
-    /// connection and resumes reading its requests.
-    @exclusivity(unchecked)
-    public var deliverUnblocked: ((ByteBuffer) -> Void)?
     /// Channel, pattern and shard-channel subscriptions; `isSubscribed` while there is any (RESP2 subscribed mode,
     /// and the `pubsub` class of client-output-buffer-limit).
     @exclusivity(unchecked)
@@ -63,14 +60,9 @@ public final class ClientSession {
     /// Frames from other clients' commands (pub/sub messages), written when that command's read batch ends.
     @exclusivity(unchecked)
     public var outbox = ByteBuffer()
-    /// Set by the server: writes `outbox` to the connection and empties it.
-    @exclusivity(unchecked)
-    public var flushOutbox: (() -> Void)?
-    /// The request a CLIENT PAUSE holds back, and the server's hook that runs it when the pause ends.
+    /// The request a CLIENT PAUSE holds back (``ClientConnection/resumePostponed()`` runs it when the pause ends).
     @exclusivity(unchecked)
     public var postponed: [ByteBuffer]?
-    @exclusivity(unchecked)
-    public var resumePostponed: (() -> Void)?
     /// CLIENT TRACKING settings, nil while tracking is off.
     @exclusivity(unchecked)
     public internal(set) var tracking: TrackingState?
@@ -160,13 +152,12 @@ public final class ServerState {
     public internal(set) var pauseEnd: Int64 = 0
     @exclusivity(unchecked)
     var postponedClients: [ClientSession] = []
-    /// Set by the server layer: runs ``flushOutboxes()`` once the event loop has handled the current round of
-    /// reads. Without it (embedded store, tests) outboxes are flushed at the end of each read batch.
+    /// The process running the engine (EngineHost.swift); `nil` for the embedded store and unit tests, where
+    /// outboxes are flushed at the end of each read batch and a BGSAVE runs within its command.
     @exclusivity(unchecked)
-    public var scheduleOutboxFlush: (() -> Void)?
-    /// Set by the server layer: calls ``endPauseIfDue()`` after this many milliseconds.
-    @exclusivity(unchecked)
-    public var schedulePauseEnd: ((Int64) -> Void)?
+    public var host: (any EngineHost)? {
+        didSet { self.persistence.host = self.host }
+    }
     /// CLIENT TRACKING: the keys tracking clients read, and the BCAST prefixes.
     public let tracking = TrackingRegistry()
     /// Clients in MONITOR mode.
@@ -239,12 +230,6 @@ public final class ServerState {
     public var configFile = ""
     @exclusivity(unchecked)
     public var executable = ""
-    /// Set by the server layer; called by SHUTDOWN. Returns an error text if shutdown was refused.
-    @exclusivity(unchecked)
-    public var requestShutdown: ((ShutdownRequest) -> String?)?
-    /// Set by the server layer; blocks the loop (DEBUG SLEEP).
-    @exclusivity(unchecked)
-    public var sleep: ((Double) -> Void)?
     /// `DEBUG SET-ACTIVE-EXPIRE`: whether the server tick expires keys in the background.
     @exclusivity(unchecked)
     public var activeExpireEnabled = true
@@ -656,7 +641,7 @@ public final class ServerState {
     public func endBatch() {
         self.batchClock = -1
         if self.tracking.hasPendingBroadcasts { self.trackingBroadcast() }
-        if self.scheduleOutboxFlush == nil {
+        if self.host == nil {
             if !self.aof.buffer.isEmpty { self.flushAppendOnlyFile() }
             if !self.pendingOutboxes.isEmpty { self.flushOutboxes() }
         }
@@ -665,9 +650,9 @@ public final class ServerState {
     /// Asks the server layer to run ``flushOutboxes()`` once the event loop has handled its current round of reads
     /// (Redis's `beforeSleep`), once however often it is asked.
     func requestBeforeSleep() {
-        guard !self.beforeSleepScheduled, let schedule = self.scheduleOutboxFlush else { return }
+        guard !self.beforeSleepScheduled, let host = self.host else { return }
         self.beforeSleepScheduled = true
-        schedule()
+        host.scheduleBeforeSleep()
     }
 
     // MARK: - Frames for other clients
@@ -697,12 +682,12 @@ public final class ServerState {
             self.pendingOutboxes.append(session)
         }
         session.outbox.writeImmutableBuffer(frame)
-        if self.batchClock < 0 && self.scheduleOutboxFlush == nil { self.flushOutboxes() }
+        if self.batchClock < 0 && self.host == nil { self.flushOutboxes() }
     }
 
     /// Whether replies wait for the end of the event-loop iteration (Redis's `beforeSleep`), as in a server; the
     /// embedded keyspace without a loop has nothing to defer to.
-    public var defersReplies: Bool { self.scheduleOutboxFlush != nil }
+    public var defersReplies: Bool { self.host != nil }
 
     /// Keeps a client's replies until ``flushOutboxes()`` runs after the loop has handled every connection's reads
     /// (and, with appendfsync always, after the AOF write and fsync of this iteration). They join the client's
@@ -738,7 +723,7 @@ public final class ServerState {
         // subscribers get the message, and its next request then meets the server still busy writing, so the next
         // iteration reads more of them at once. In order, the publishers wait for every subscriber's write, and the
         // server goes on with smaller rounds and smaller writes (1.5 more writes per PUBLISH to 100 subscribers).
-        for session in pending.reversed() { session.flushOutbox?() }
+        for session in pending.reversed() { session.connection?.flushOutbox() }
         if self.pendingOutboxes.isEmpty {
             pending.removeAll(keepingCapacity: true)
             swap(&pending, &self.pendingOutboxes)

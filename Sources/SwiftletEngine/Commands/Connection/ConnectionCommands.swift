@@ -340,7 +340,7 @@ public enum ConnectionCommands {
         if victim === current {
             victim.closeAfterReply = true
         } else {
-            victim.kill?()
+            victim.connection?.close()
         }
     }
 

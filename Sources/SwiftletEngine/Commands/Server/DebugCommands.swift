@@ -23,7 +23,7 @@ public enum DebugCommands {
             try context.server.debugLoadAppendOnly()
             context.out.writeOK()
         } else if context.argument(1, is: "log") && context.count == 3 {
-            context.server.persistence.log?(true, "DEBUG LOG: " + String(buffer: context.arguments[2]))
+            context.server.host?.log(warning: true, "DEBUG LOG: " + String(buffer: context.arguments[2]))
             context.out.writeOK()
         } else if context.argument(1, is: "populate") && context.count >= 3 && context.count <= 5 {
             try Self.populate(&context)
@@ -43,7 +43,7 @@ public enum DebugCommands {
             guard let seconds = context.arguments[2].withUnsafeReadableBytes({ NumberFormat.parseDouble($0) }) else {
                 throw RedisError.notFloat
             }
-            if seconds > 0 { context.server.sleep?(seconds) }
+            if seconds > 0 { context.server.host?.sleep(seconds: seconds) }
             context.out.writeOK()
         } else if context.argument(1, is: "set-active-expire") && context.count == 3 {
             context.server.activeExpireEnabled = context.arguments[2].int64 != 0

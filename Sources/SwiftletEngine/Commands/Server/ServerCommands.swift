@@ -59,7 +59,7 @@ public enum ServerCommands {
         }
         if both { throw RedisError.syntax }
         guard context.server.prepareForShutdown(request, force: force) else { throw RedisError.shutdownFailed }
-        if let refusal = context.server.requestShutdown?(request) {
+        if let refusal = context.server.host?.requestShutdown(request) {
             throw RedisError(refusal)
         }
         // Like Redis, a successful SHUTDOWN sends no reply: the connection just closes.

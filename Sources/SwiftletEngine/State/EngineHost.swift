@@ -1,0 +1,41 @@
+public import NIOCore
+
+/// The engine's side of the boundary with whatever carries its clients' bytes (the NIO server in SwiftletServer,
+/// later a memcached front end): the two protocols below are everything the engine asks of a transport, so that a
+/// new front end implements them and never reaches into the engine's RESP path.
+///
+/// A ``ServerState`` without a host (the embedded store, unit tests) runs everything within the command: a
+/// BGSAVE walks and writes its whole snapshot at once, replies and frames are flushed at the end of each read batch.
+
+/// What the engine asks of the process that runs it: time, the loop, the log, the process itself. Every method is
+/// called on the engine's event loop.
+public protocol EngineHost: AnyObject {
+    /// Runs `body` on the engine's loop after `microseconds` (BGSAVE's walk slices, the end of a CLIENT PAUSE).
+    func schedule(afterMicroseconds microseconds: Int64, _ body: @escaping () -> Void)
+    /// A function that runs a body on the engine's loop from any thread (a background writer's completion). Asked
+    /// for on the loop, handed to the other thread.
+    var loopHop: @Sendable (@escaping @Sendable () -> Void) -> Void { get }
+    /// Runs ``ServerState/flushOutboxes()`` once the loop has handled its current round of reads (Redis's
+    /// `beforeSleep`). The engine asks at most once per round.
+    func scheduleBeforeSleep()
+    /// Writes a line to the server log, at notice level or at warning level.
+    func log(warning: Bool, _ message: String)
+    /// SHUTDOWN: stops the process after the current command. Returns an error text when it refuses.
+    func requestShutdown(_ request: ShutdownRequest) -> String?
+    /// DEBUG SLEEP: blocks the loop.
+    func sleep(seconds: Double)
+}
+
+/// What the engine asks of one client's connection. The transport owns the bytes in flight: the engine hands it
+/// replies and frames, the transport decides when they reach the socket. Called on the engine's loop.
+public protocol ClientConnection: AnyObject {
+    /// Closes the connection from outside its own request (CLIENT KILL, SHUTDOWN).
+    func close()
+    /// The client's wait ended (served, timed out, CLIENT UNBLOCK): write `reply`, then go on reading its requests
+    /// on a later turn of the loop.
+    func deliverUnblocked(_ reply: ByteBuffer)
+    /// Writes the session's `outbox` (frames other clients' commands queued for it, held replies) and empties it.
+    func flushOutbox()
+    /// The CLIENT PAUSE that held this client's `postponed` command ended: run it on a later turn of the loop.
+    func resumePostponed()
+}

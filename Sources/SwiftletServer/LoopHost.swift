@@ -1,0 +1,62 @@
+import Logging
+import NIOCore
+import SwiftletEngine
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The engine's host in a server process: the one event loop for time and hops, the logger, and the server for
+/// SHUTDOWN. Everything the engine asks of its process goes through here (see EngineHost.swift).
+final class LoopHost: EngineHost {
+    private unowned let core: ServerCore
+    private let loop: any EventLoop
+    /// Made once and handed to `execute` on every loop iteration that has replies to write: scheduling the flush
+    /// allocates nothing.
+    private let flushOutboxes: @Sendable () -> Void
+    /// SHUTDOWN's target; set by `Server.start()`, so a server that only loads its data refuses nothing and stops
+    /// nothing.
+    weak var server: Server?
+
+    init(core: ServerCore) {
+        self.core = core
+        self.loop = core.loop
+        self.flushOutboxes = { core.state.flushOutboxes() }
+    }
+
+    func schedule(afterMicroseconds microseconds: Int64, _ body: @escaping () -> Void) {
+        self.loop.assumeIsolated().scheduleTask(in: .microseconds(microseconds), body)
+    }
+
+    var loopHop: @Sendable (@escaping @Sendable () -> Void) -> Void {
+        let loop = self.loop
+        return { body in loop.execute(body) }
+    }
+
+    func scheduleBeforeSleep() {
+        self.loop.execute(self.flushOutboxes)
+    }
+
+    func log(warning: Bool, _ message: String) {
+        if warning {
+            self.core.logger.warning("\(message)")
+        } else {
+            self.core.logger.notice("\(message)")
+        }
+    }
+
+    func requestShutdown(_ request: ShutdownRequest) -> String? {
+        guard let server = self.server else { return nil }
+        self.core.logger.notice("User requested shutdown...", metadata: ["mode": "\(request)"])
+        // Close after this event loop turn so that the SHUTDOWN request finishes first.
+        self.loop.execute { server.beginShutdown() }
+        return nil
+    }
+
+    func sleep(seconds: Double) {
+        var ts = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
+        nanosleep(&ts, nil)
+    }
+}
