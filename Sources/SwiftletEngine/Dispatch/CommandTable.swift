@@ -71,11 +71,20 @@ public final class CommandTable {
     private var subcommandsByName = NameIndex()
     @exclusivity(unchecked)
     public var stats: [CommandStats] = []
+    /// Ids of the commands the dispatcher treats specially (EXEC runs a queue, PING is refused under MISCONF, CLIENT
+    /// keeps CLIENT CACHING in force): compared by id, never by name.
+    public private(set) var execID = -1
+    public private(set) var pingID = -1
+    public private(set) var clientID = -1
 
     public init(_ families: [[CommandSpec]]) {
         for family in families {
             for spec in family { self.add(spec) }
         }
+        // Why `!`: the table always registers these families (Commands.all).
+        self.execID = self.byName[CommandName("exec")]!
+        self.pingID = self.byName[CommandName("ping")]!
+        self.clientID = self.byName[CommandName("client")]!
     }
 
     private func add(_ spec: CommandSpec) {

@@ -252,3 +252,211 @@ public struct RedisError: Error, Hashable, Sendable {
         bytes.map { $0 == 13 || $0 == 10 ? 32 : $0 }
     }
 }
+
+// MARK: - Commands of the server, connection, transaction and tracking families
+
+extension RedisError {
+    private static let lfuNote =
+        "Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."
+
+    public static let trackingRedirectTwice = RedisError("ERR A client can only redirect to a single other client")
+    public static let trackingRedirectMissing = RedisError("ERR The client ID you want redirect to does not exist")
+    public static let trackingPrefixWithoutBcast = RedisError("ERR PREFIX option requires BCAST mode to be enabled")
+    public static let trackingOptWithBcast = RedisError("ERR OPTIN and OPTOUT are not compatible with BCAST")
+    public static let trackingOptInAndOut = RedisError("ERR You can't specify both OPTIN mode and OPTOUT mode")
+    public static let cachingYesWithoutOptIn = RedisError(
+        "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode."
+    )
+    public static let cachingNoWithoutOptOut = RedisError(
+        "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode."
+    )
+    public static let authenticationRequired = RedisError("NOAUTH Authentication required.")
+    public static let replicaKeyspace = RedisError("ERR Replica can't interact with the keyspace")
+    public static let notAllowedInTransaction = RedisError("ERR Command not allowed inside a transaction")
+    public static func aofWriteFailed(_ reason: String) -> RedisError {
+        RedisError("MISCONF Errors writing to the AOF file: \(reason)")
+    }
+    /// EXEC of a transaction that a refusal at EXEC time (MISCONF) discarded.
+    /// EXEC itself rejected (arity, authentication): the reason without its `ERR ` code, as Redis words it.
+    public static func execAbortRejected(_ error: RedisError) -> RedisError {
+        let reason = error.bytes.starts(with: "ERR ".utf8) ? error.bytes.dropFirst(4) : error.bytes[...]
+        return RedisError(bytes: Array("EXECABORT Transaction discarded because of: ".utf8) + reason)
+    }
+    public static func execAbort(because error: RedisError) -> RedisError {
+        RedisError("EXECABORT Transaction discarded because of: " + error.message)
+    }
+    public static let pauseMode = RedisError("ERR CLIENT PAUSE mode must be WRITE or ALL")
+    public static let timeoutNotInteger = RedisError("ERR timeout is not an integer or out of range")
+    public static let slowlogCount = RedisError("ERR count should be greater than or equal to -1")
+    public static let rewriteInProgress = RedisError("ERR Background append only file rewriting already in progress")
+    public static let needsRESP3 = RedisError("ERR RESP2 is not supported by this command")
+    public static let noShutdownInProgress = RedisError("ERR No shutdown in progress.")
+    public static let noConfigFile = RedisError("ERR The server is running without a config file")
+    public static func configRewriteFailed(_ reason: String) -> RedisError {
+        RedisError("ERR Rewriting config file: \(reason)")
+    }
+    public static let decrementOverflow = RedisError("ERR decrement would overflow")
+    public static let lcsNeedsStrings = RedisError("ERR The specified keys must contain string values")
+    public static let lcsLenAndIdx = RedisError("ERR If you want both the length and indexes, please just use IDX.")
+    public static let lcsTooLarge = RedisError(
+        "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len"
+    )
+    public static let clientNameCharacters = RedisError(
+        "ERR Client names cannot contain spaces, newlines or special characters."
+    )
+    public static let wrongPass = RedisError("WRONGPASS invalid username-password pair or user is disabled.")
+    public static let protocolVersionNotInteger = RedisError("ERR Protocol version is not an integer or out of range")
+    /// SWAPDB with an index that is not a number (`which` is "first" or "second").
+    public static func invalidDBIndex(_ which: String) -> RedisError { RedisError("ERR invalid \(which) DB index") }
+    public static func unknownClientType(_ type: String) -> RedisError {
+        RedisError("ERR Unknown client type '\(type)'")
+    }
+    public static let invalidClientID = RedisError("ERR Invalid client ID")
+    public static let noSuchClient = RedisError("ERR No such client")
+    public static let clientIDNotPositive = RedisError("ERR client-id should be greater than 0")
+    public static func noSuchUser(_ name: String) -> RedisError { RedisError("ERR No such user '\(name)'") }
+    public static let multiNested = RedisError("ERR MULTI calls can not be nested")
+    public static let discardWithoutMulti = RedisError("ERR DISCARD without MULTI")
+    public static let execWithoutMulti = RedisError("ERR EXEC without MULTI")
+    public static let execAbortPreviousErrors = RedisError(
+        "EXECABORT Transaction discarded because of previous errors."
+    )
+    public static let watchInsideMulti = RedisError("ERR WATCH inside MULTI is not allowed")
+    public static func unsupportedOption<Echoed: Collection<UInt8>>(_ option: Echoed) -> RedisError {
+        RedisError("ERR Unsupported option ", echoing: option)
+    }
+    public static let expireNXWithOthers = RedisError(
+        "ERR NX and XX, GT or LT options at the same time are not compatible"
+    )
+    public static let expireGTAndLT = RedisError("ERR GT and LT options at the same time are not compatible")
+    public static let idleTimeNotTracked = RedisError(
+        "ERR An LFU maxmemory policy is selected, idle time not tracked. \(lfuNote)"
+    )
+    public static func loadingRDBFailed(path: String, _ error: any Error) -> RedisError {
+        RedisError("Fatal error loading the DB from '\(path)': \(error). Exiting.")
+    }
+    public static func loadingManifestFailed(path: String, _ error: any Error) -> RedisError {
+        RedisError("Fatal error: can't load the AOF manifest \(path): \(error)")
+    }
+    public static func upgradingAOFFailed(from path: String, into directory: String) -> RedisError {
+        RedisError("Error trying to move the old AOF file \(path) into dir \(directory)")
+    }
+    public static func aofFileMissing(path: String) -> RedisError {
+        RedisError("Fatal error: the AOF file \(path) doesn't exist")
+    }
+    public static func aofFileUnreadable(path: String, _ error: any Error) -> RedisError {
+        RedisError("Fatal error: can't open the append log file \(path) for reading: \(error)")
+    }
+    public static func aofBaseUnreadable(name: String, _ error: any Error) -> RedisError {
+        RedisError("Error reading the RDB base file \(name), AOF loading aborted: \(error)")
+    }
+    public static func aofTruncateFailed(name: String, _ reason: String) -> RedisError {
+        RedisError("Error truncating the AOF file \(name): \(reason)")
+    }
+    public static func aofOpenFailed(_ error: any Error) -> RedisError {
+        RedisError("Can't open the append-only file: \(error)")
+    }
+
+    public static let trackingBroadcastSwitch = RedisError(
+        "ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then "
+            + "re-enabling it with a different mode."
+    )
+
+    public static let trackingOptSwitch = RedisError(
+        "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then "
+            + "re-enabling it with a different mode."
+    )
+
+    public static func trackingPrefixOverlapsExisting(prefix: String, existing: String) -> RedisError {
+        RedisError(
+            "ERR Prefix '\(prefix)' overlaps with an existing prefix '\(existing)'. "
+                + "Prefixes for a single client must not overlap."
+        )
+    }
+
+    public static func trackingPrefixesOverlap(_ prefix: String, _ other: String) -> RedisError {
+        RedisError(
+            "ERR Prefix '\(prefix)' overlaps with another provided prefix "
+                + "'\(other)'. Prefixes for a single client must not overlap."
+        )
+    }
+
+    public static let cachingWithoutTracking = RedisError(
+        "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode "
+            + "enabled"
+    )
+
+    public static let bgsaveWhileRewriting = RedisError(
+        "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in "
+            + "order to schedule a BGSAVE whenever possible."
+    )
+
+    public static let rewriteFailed = RedisError(
+        "ERR Can't execute an AOF background rewriting. Please check the server logs for more information."
+    )
+
+    public static func helloOptionSyntax<Echoed: Collection<UInt8>>(_ option: Echoed) -> RedisError {
+        RedisError("ERR Syntax error in HELLO option '", echoing: option, "'")
+    }
+
+    public static let helloNotAuthenticated = RedisError(
+        "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH "
+            + "<user> <pass> option can be used to authenticate the client and select the RESP protocol "
+            + "version at the same time"
+    )
+
+    public static let authWithoutPassword = RedisError(
+        "ERR AUTH <password> called without any password configured for the default user. "
+            + "Are you sure your configuration is correct?"
+    )
+
+    public static let frequencyNotTracked = RedisError(
+        "ERR An LFU maxmemory policy is not selected, access frequency not tracked. \(lfuNote)"
+    )
+
+    public static func aofTruncatedNotLast(name: String, offset: Int) -> RedisError {
+        RedisError("Fatal error: the AOF file \(name) is truncated at offset \(offset), and it is not the last file")
+    }
+
+    public static func aofTruncated(name: String, offset: Int) -> RedisError {
+        RedisError(
+            "Unexpected end of file reading the append only file \(name) at offset \(offset). You can: "
+                + "1) Make a backup of your AOF file, then use ./swiftlet-check-aof --fix <filename.manifest>. "
+                + "2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart "
+                + "the server."
+        )
+    }
+
+    public static func aofBadFormat(file: String, offset: Int) -> RedisError {
+        RedisError(
+            "Bad file format reading the append only file \(file) at offset \(offset): make a backup "
+                + "of your AOF file, then use ./swiftlet-check-aof --fix <filename.manifest>"
+        )
+    }
+
+    public static func aofUnknownCommand(_ name: String, file: String) -> RedisError {
+        RedisError(
+            "Unknown command '\(name)' reading the append "
+                + "only file \(file)"
+        )
+    }
+
+    public static let debugNotAllowed = RedisError(
+        "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a "
+            + "local connection, otherwise you need to set this option in the configuration file, and then restart "
+            + "the server."
+    )
+    public static let debugProtocolType = RedisError(
+        "ERR Wrong protocol type name. Please use one of the following: "
+            + "string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false"
+    )
+
+    /// `addReplySubcommandSyntaxError`: the subcommand echoed as sent, cut at 128 bytes.
+    public static func debugUnknownSubcommand<Bytes: Collection<UInt8>>(_ sub: Bytes) -> RedisError {
+        RedisError(
+            "ERR unknown subcommand or wrong number of arguments for '",
+            echoing: sub.prefix(128),
+            "'. Try DEBUG HELP."
+        )
+    }
+}

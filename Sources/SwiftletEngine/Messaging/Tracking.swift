@@ -277,10 +277,10 @@ extension ConnectionCommands {
             let more = context.count - 1 - i
             if context.argument(i, is: "redirect") && more > 0 {
                 i += 1
-                if options.redirect != 0 { throw RedisError("ERR A client can only redirect to a single other client") }
+                if options.redirect != 0 { throw RedisError.trackingRedirectTwice }
                 guard let id = context.arguments[i].int64 else { throw RedisError.notInteger }
                 guard context.server.clients[Int(id)] != nil else {
-                    throw RedisError("ERR The client ID you want redirect to does not exist")
+                    throw RedisError.trackingRedirectMissing
                 }
                 options.redirect = Int(id)
             } else if context.argument(i, is: "bcast") {
@@ -302,25 +302,19 @@ extension ConnectionCommands {
         let session = context.session
         if context.argument(2, is: "on") {
             if !options.broadcast && !prefixes.isEmpty {
-                throw RedisError("ERR PREFIX option requires BCAST mode to be enabled")
+                throw RedisError.trackingPrefixWithoutBcast
             }
             if let current = session.tracking, current.broadcast != options.broadcast {
-                throw RedisError(
-                    "ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then "
-                        + "re-enabling it with a different mode."
-                )
+                throw RedisError.trackingBroadcastSwitch
             }
             if options.broadcast && (options.optIn || options.optOut) {
-                throw RedisError("ERR OPTIN and OPTOUT are not compatible with BCAST")
+                throw RedisError.trackingOptWithBcast
             }
             if options.optIn && options.optOut {
-                throw RedisError("ERR You can't specify both OPTIN mode and OPTOUT mode")
+                throw RedisError.trackingOptInAndOut
             }
             if let current = session.tracking, (options.optIn && current.optOut) || (options.optOut && current.optIn) {
-                throw RedisError(
-                    "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then "
-                        + "re-enabling it with a different mode."
-                )
+                throw RedisError.trackingOptSwitch
             }
             if options.broadcast {
                 try Self.checkPrefixCollisions(prefixes, existing: session.tracking?.prefixes ?? [])
@@ -342,16 +336,13 @@ extension ConnectionCommands {
         }
         for (i, prefix) in prefixes.enumerated() {
             for old in existing where overlap(old, prefix) {
-                throw RedisError(
-                    "ERR Prefix '\(String(buffer: prefix))' overlaps with an existing prefix '\(String(buffer: old))'. "
-                        + "Prefixes for a single client must not overlap."
+                throw RedisError.trackingPrefixOverlapsExisting(
+                    prefix: String(buffer: prefix),
+                    existing: String(buffer: old)
                 )
             }
             for other in prefixes[(i + 1)...] where overlap(prefix, other) {
-                throw RedisError(
-                    "ERR Prefix '\(String(buffer: prefix))' overlaps with another provided prefix "
-                        + "'\(String(buffer: other))'. Prefixes for a single client must not overlap."
-                )
+                throw RedisError.trackingPrefixesOverlap(String(buffer: prefix), String(buffer: other))
             }
         }
     }
@@ -360,18 +351,15 @@ extension ConnectionCommands {
     static func clientCaching(_ context: inout CommandContext) throws(RedisError) {
         let session = context.session
         guard let state = session.tracking else {
-            throw RedisError(
-                "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode "
-                    + "enabled"
-            )
+            throw RedisError.cachingWithoutTracking
         }
         if context.argument(2, is: "yes") {
             guard state.optIn else {
-                throw RedisError("ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.")
+                throw RedisError.cachingYesWithoutOptIn
             }
         } else if context.argument(2, is: "no") {
             guard state.optOut else {
-                throw RedisError("ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.")
+                throw RedisError.cachingNoWithoutOptOut
             }
         } else {
             throw RedisError.syntax

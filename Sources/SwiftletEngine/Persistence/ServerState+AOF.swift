@@ -290,7 +290,7 @@ extension ServerState {
             a.currentSize = a.closedFilesSize + file.size
             if a.baseSize == 0 { a.baseSize = a.currentSize }
         } catch {
-            throw RedisError("Can't open the append-only file: \(error)")
+            throw RedisError.aofOpenFailed(error)
         }
         self.deleteHistoryFiles()
         a.status = .on

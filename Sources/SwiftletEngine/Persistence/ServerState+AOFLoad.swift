@@ -35,7 +35,7 @@ extension ServerState {
                 let text = try AOFFile.read(manifestPath)
                 a.manifest = try AOFManifest.parse(String(decoding: text, as: UTF8.self), prefix: prefix)
             } catch {
-                throw RedisError("Fatal error: can't load the AOF manifest \(manifestPath): \(error)")
+                throw RedisError.loadingManifestFailed(path: manifestPath, error)
             }
         } else {
             a.manifest = AOFManifest(prefix: prefix)
@@ -65,7 +65,7 @@ extension ServerState {
             let directory = self.appendOnlyDirectory
             if let failure = self.createAppendOnlyDirectory() { throw RedisError(failure) }
             if rename(upgradeFrom, self.appendOnlyPath(prefix)) != 0 {
-                throw RedisError("Error trying to move the old AOF file \(upgradeFrom) into dir \(directory)")
+                throw RedisError.upgradingAOFFailed(from: upgradeFrom, into: directory)
             }
             self.persistence.notice("Successfully migrated an old-style AOF into the AOF directory")
         }
@@ -103,13 +103,13 @@ extension ServerState {
     private func loadAppendOnlyFile(_ path: String, isBase: Bool, isLast: Bool) throws(RedisError) -> Int {
         let name = path.split(separator: "/").last.map(String.init) ?? path
         guard access(path, F_OK) == 0 else {
-            throw RedisError("Fatal error: the AOF file \(path) doesn't exist")
+            throw RedisError.aofFileMissing(path: path)
         }
         let bytes: [UInt8]
         do {
             bytes = try AOFFile.read(path)
         } catch {
-            throw RedisError("Fatal error: can't open the append log file \(path) for reading: \(error)")
+            throw RedisError.aofFileUnreadable(path: path, error)
         }
         if bytes.isEmpty { return 0 }
         var start = 0
@@ -123,7 +123,7 @@ extension ServerState {
                         + "\(summary.expiredKeysSkipped)."
                 )
             } catch {
-                throw RedisError("Error reading the RDB base file \(name), AOF loading aborted: \(error)")
+                throw RedisError.aofBaseUnreadable(name: name, error)
             }
             start = reader.decoder.source.offset
             if start >= bytes.count { return bytes.count }
@@ -132,22 +132,15 @@ extension ServerState {
         let summary = try self.replay(bytes, from: start, file: name)
         guard let validLength = summary.truncatedAt else { return bytes.count }
         guard isLast else {
-            throw RedisError(
-                "Fatal error: the AOF file \(name) is truncated at offset \(validLength), and it is not the last file"
-            )
+            throw RedisError.aofTruncatedNotLast(name: name, offset: validLength)
         }
         guard self.config.get("aof-load-truncated") != "no" else {
-            throw RedisError(
-                "Unexpected end of file reading the append only file \(name) at offset \(validLength). You can: "
-                    + "1) Make a backup of your AOF file, then use ./swiftlet-check-aof --fix <filename.manifest>. "
-                    + "2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart "
-                    + "the server."
-            )
+            throw RedisError.aofTruncated(name: name, offset: validLength)
         }
         self.persistence.warning("!!! Warning: short read while loading the AOF file \(name)!!!")
         self.persistence.warning("!!! Truncating the AOF \(name) at offset \(validLength) !!!")
         if truncate(path, off_t(validLength)) != 0 {
-            throw RedisError("Error truncating the AOF file \(name): \(String(cString: strerror(errno)))")
+            throw RedisError.aofTruncateFailed(name: name, String(cString: strerror(errno)))
         }
         self.persistence.warning("AOF \(name) loaded anyway because aof-load-truncated is enabled")
         return validLength
@@ -172,10 +165,7 @@ extension ServerState {
                     summary.truncatedAt = multiStart ?? valid
                     break
                 }
-                throw RedisError(
-                    "Bad file format reading the append only file \(file) at offset \(error.position): make a backup "
-                        + "of your AOF file, then use ./swiftlet-check-aof --fix <filename.manifest>"
-                )
+                throw RedisError.aofBadFormat(file: file, offset: error.position)
             }
             guard case .command(let ranges, let span)? = item else {
                 if item == nil { break }
@@ -184,10 +174,7 @@ extension ServerState {
             context.arguments = ranges.map { data.getSlice(at: $0.lowerBound, length: $0.count)! }
             let name = context.arguments[0]
             guard self.table.lookup(name) != nil else {
-                throw RedisError(
-                    "Unknown command '\(String(decoding: name.readableBytesView, as: UTF8.self))' reading the append "
-                        + "only file \(file)"
-                )
+                throw RedisError.aofUnknownCommand(String(decoding: name.readableBytesView, as: UTF8.self), file: file)
             }
             if name.equalsCaseInsensitive("multi") {
                 multiStart = span.lowerBound

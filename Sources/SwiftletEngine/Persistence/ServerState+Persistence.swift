@@ -277,7 +277,7 @@ extension ServerState {
             summary = try RDBReader.load(path: path, into: self.keyspace, now: self.clock())
         } catch {
             self.keyspace.removeAll()
-            throw RedisError("Fatal error loading the DB from '\(path)': \(error). Exiting.")
+            throw RedisError.loadingRDBFailed(path: path, error)
         }
         let p = self.persistence
         if let version = summary.aux["redis-ver"] { p.notice("Loading RDB produced by version \(version)") }

@@ -26,7 +26,7 @@ extension ServerState {
         let flags = self.table.commands[id].flags
         if !flags.isDisjoint(with: [.write, .mayReplicate]) { return true }
         // EXEC waits when it would run a write.
-        if self.table.commands[id].fullName == "exec" {
+        if id == self.table.execID {
             return context.session.transaction.queue.entries.contains {
                 !self.table.commands[$0.id].flags.isDisjoint(with: [.write, .mayReplicate])
             }
@@ -76,11 +76,11 @@ extension ConnectionCommands {
             if context.argument(3, is: "write") {
                 mode = .write
             } else if !context.argument(3, is: "all") {
-                throw RedisError("ERR CLIENT PAUSE mode must be WRITE or ALL")
+                throw RedisError.pauseMode
             }
         }
         guard let timeout = context.arguments[2].int64 else {
-            throw RedisError("ERR timeout is not an integer or out of range")
+            throw RedisError.timeoutNotInteger
         }
         if timeout < 0 { throw RedisError.timeoutNegative }
         // As Redis: the end is now + timeout (wrapping as C's signed addition does in practice), 0 ends at once.

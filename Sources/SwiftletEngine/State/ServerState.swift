@@ -291,8 +291,9 @@ public final class ServerState {
             $0.flags.isDisjoint(with: [.readonly, .write, .mayReplicate])
         }
         self.monitored = self.table.commands.map { $0.flags.isDisjoint(with: [.admin, .skipMonitor]) }
+        let execID = self.table.execID
         self.propagatable = self.table.commands.map {
-            !$0.flags.isDisjoint(with: [.write, .mayReplicate]) && $0.fullName != "exec"
+            !$0.flags.isDisjoint(with: [.write, .mayReplicate]) && $0.id != execID
         }
         self.injectedClock = clock
         self.startTime = clock?() ?? ServerState.systemClock()
@@ -502,7 +503,7 @@ public final class ServerState {
             self.executeWithReplyControl(&context)
         }
         if context.session.trackingCaching && !context.session.transaction.active
-            && !context.arguments[0].equalsCaseInsensitive("client")
+            && self.table.lookupID(context.arguments[0]) != self.table.clientID
         {
             // CLIENT CACHING applies to the one command (or transaction) after it.
             context.session.trackingCaching = false
@@ -544,14 +545,10 @@ public final class ServerState {
         } catch {
             if let known = self.table.lookup(context.arguments[0]) {
                 self.table.stats[known.id].rejectedCalls += 1
-                if known.fullName == "exec" {
+                if known.id == self.table.execID {
                     // A rejected EXEC discards the transaction, whether or not one is open, as Redis does.
                     self.endTransaction(context.session)
-                    let reason = error.bytes.starts(with: "ERR ".utf8) ? error.bytes.dropFirst(4) : error.bytes[...]
-                    self.reply(
-                        RedisError(bytes: Array("EXECABORT Transaction discarded because of: ".utf8) + reason),
-                        &context
-                    )
+                    self.reply(.execAbortRejected(error), &context)
                     return
                 }
             }
@@ -564,7 +561,7 @@ public final class ServerState {
         {
             self.table.stats[id].rejectedCalls += 1
             if context.session.transaction.active { context.session.transaction.rejected = true }
-            self.reply(RedisError("NOAUTH Authentication required."), &context)
+            self.reply(RedisError.authenticationRequired, &context)
             return
         }
         if (!self.persistence.lastBgsaveOK || !self.aof.lastWriteOK) && self.refusedByDiskError(id, &context) {
@@ -578,7 +575,7 @@ public final class ServerState {
         }
         if context.session.isMonitor && !self.monitorAllowed[id] {
             self.table.stats[id].rejectedCalls += 1
-            self.reply(RedisError("ERR Replica can't interact with the keyspace"), &context)
+            self.reply(RedisError.replicaKeyspace, &context)
             return
         }
         if self.pauseMode != .off && self.pausePostpones(id, context) {
@@ -589,7 +586,7 @@ public final class ServerState {
             if self.table.commands[id].flags.contains(.noMulti) {
                 context.session.transaction.rejected = true
                 self.table.stats[id].rejectedCalls += 1
-                self.reply(RedisError("ERR Command not allowed inside a transaction"), &context)
+                self.reply(RedisError.notAllowedInTransaction, &context)
                 return
             }
             context.session.transaction.queue.append(id, context.arguments)
@@ -607,20 +604,20 @@ public final class ServerState {
         // Redis's `writeCommandsGetDiskErrorMessage`: the RDB error first, then the AOF one.
         let misconf =
             self.writesDeniedByDiskError
-            ? RedisError.misconf : RedisError("MISCONF Errors writing to the AOF file: \(self.aof.lastWriteError)")
+            ? RedisError.misconf : RedisError.aofWriteFailed(self.aof.lastWriteError)
         let spec = self.table.commands[id]
         var writes = spec.flags.contains(.write)
-        if spec.fullName == "exec" {
+        if id == self.table.execID {
             writes = context.session.transaction.queue.entries.contains {
                 self.table.commands[$0.id].flags.contains(.write)
             }
         }
-        guard writes || spec.fullName == "ping" else { return false }
+        guard writes || id == self.table.pingID else { return false }
         self.table.stats[id].rejectedCalls += 1
-        if spec.fullName == "exec" {
+        if id == self.table.execID {
             self.endTransaction(context.session)
             self.reply(
-                RedisError("EXECABORT Transaction discarded because of: " + misconf.message),
+                RedisError.execAbort(because: misconf),
                 &context
             )
             return true

@@ -126,7 +126,7 @@ enum SlowlogCommands {
         }
         var count = 10
         if context.count == 3 {
-            let error = RedisError("ERR count should be greater than or equal to -1")
+            let error = RedisError.slowlogCount
             guard let value = context.arguments[2].int64, value >= -1 else { throw error }
             count = value == -1 ? Int.max : Int(value)
         }

@@ -61,7 +61,7 @@ public enum ConnectionCommands {
     /// Redis's rule for client names: printable ASCII without spaces.
     static func validateName(_ name: ByteBuffer) throws(RedisError) {
         for b in name.readableBytesView where b < UInt8(ascii: "!") || b > UInt8(ascii: "~") {
-            throw RedisError("ERR Client names cannot contain spaces, newlines or special characters.")
+            throw RedisError.clientNameCharacters
         }
     }
 
@@ -73,10 +73,10 @@ public enum ConnectionCommands {
     static func authenticate(_ context: CommandContext, user: ByteBuffer?, password: ByteBuffer) throws(RedisError) {
         let required = context.server.config.requirePass
         if let user, String(buffer: user) != "default" {
-            throw RedisError("WRONGPASS invalid username-password pair or user is disabled.")
+            throw RedisError.wrongPass
         }
         if !required.isEmpty && String(buffer: password) != required {
-            throw RedisError("WRONGPASS invalid username-password pair or user is disabled.")
+            throw RedisError.wrongPass
         }
         context.session.authenticated = true
     }
@@ -87,7 +87,7 @@ public enum ConnectionCommands {
         var next = 1
         if context.count >= 2 {
             guard let v = context.arguments[1].int64 else {
-                throw RedisError("ERR Protocol version is not an integer or out of range")
+                throw RedisError.protocolVersionNotInteger
             }
             guard v == 2 || v == 3 else { throw RedisError.protocolVersion }
             version = RESPVersion(rawValue: Int(v))
@@ -106,22 +106,14 @@ public enum ConnectionCommands {
                 name = context.arguments[j + 1]
                 j += 1
             } else {
-                throw RedisError(
-                    "ERR Syntax error in HELLO option '",
-                    echoing: context.arguments[j].readableBytesView,
-                    "'"
-                )
+                throw RedisError.helloOptionSyntax(context.arguments[j].readableBytesView)
             }
             j += 1
         }
         if let (user, password) = credentials {
             try Self.authenticate(context, user: user, password: password)
         } else if !context.session.authenticated && !context.server.config.requirePass.isEmpty {
-            throw RedisError(
-                "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH "
-                    + "<user> <pass> option can be used to authenticate the client and select the RESP protocol "
-                    + "version at the same time"
-            )
+            throw RedisError.helloNotAuthenticated
         }
         if let name { Self.setName(context.session, name) }
         if let version {
@@ -149,10 +141,7 @@ public enum ConnectionCommands {
     static func auth(_ context: inout CommandContext) throws(RedisError) {
         if context.count > 3 { throw RedisError.syntax }
         if context.count == 2 && context.server.config.requirePass.isEmpty {
-            throw RedisError(
-                "ERR AUTH <password> called without any password configured for the default user. "
-                    + "Are you sure your configuration is correct?"
-            )
+            throw RedisError.authWithoutPassword
         }
         let user: ByteBuffer? = context.count == 3 ? context.arguments[1] : nil
         try Self.authenticate(context, user: user, password: context.arguments[context.count - 1])
@@ -169,7 +158,7 @@ public enum ConnectionCommands {
     static func swapdb(_ context: inout CommandContext) throws(RedisError) {
         func index(_ i: Int, _ which: String) throws(RedisError) -> Int {
             guard let v = context.arguments[i].int64, v >= Int64(Int32.min), v <= Int64(Int32.max) else {
-                throw RedisError("ERR invalid \(which) DB index")
+                throw RedisError.invalidDBIndex(which)
             }
             guard v >= 0, v < Int64(context.keyspace.databases.count) else { throw RedisError.dbIndexOutOfRange }
             return Int(v)
@@ -246,14 +235,14 @@ public enum ConnectionCommands {
             if context.argument(2, is: "type") && context.count == 4 {
                 let type = String(buffer: context.arguments[3]).lowercased()
                 guard ["normal", "master", "replica", "slave", "pubsub"].contains(type) else {
-                    throw RedisError("ERR Unknown client type '\(String(buffer: context.arguments[3]))'")
+                    throw RedisError.unknownClientType(String(buffer: context.arguments[3]))
                 }
                 sessions = sessions.filter { Self.clientType($0) == type }
             } else if context.argument(2, is: "id") && context.count >= 4 {
                 var ids = Set<Int>()
                 for i in 3..<context.count {
                     guard let id = context.arguments[i].int64, id > 0 else {
-                        throw RedisError("ERR Invalid client ID")
+                        throw RedisError.invalidClientID
                     }
                     ids.insert(Int(id))
                 }
@@ -273,7 +262,7 @@ public enum ConnectionCommands {
         if context.count == 3 {
             let address = String(buffer: context.arguments[2])
             guard let victim = server.clients.values.first(where: { $0.address == address }) else {
-                throw RedisError("ERR No such client")
+                throw RedisError.noSuchClient
             }
             Self.kill(victim, current: context.session)
             context.out.writeOK()
@@ -290,13 +279,13 @@ public enum ConnectionCommands {
             let value = String(buffer: context.arguments[i + 1])
             if context.argument(i, is: "id") {
                 guard let v = context.arguments[i + 1].int64, v > 0 else {
-                    throw RedisError("ERR client-id should be greater than 0")
+                    throw RedisError.clientIDNotPositive
                 }
                 id = Int(v)
             } else if context.argument(i, is: "type") {
                 let t = value.lowercased()
                 guard ["normal", "master", "replica", "slave", "pubsub"].contains(t) else {
-                    throw RedisError("ERR Unknown client type '\(value)'")
+                    throw RedisError.unknownClientType(value)
                 }
                 type = t
             } else if context.argument(i, is: "addr") {
@@ -304,7 +293,7 @@ public enum ConnectionCommands {
             } else if context.argument(i, is: "laddr") {
                 localAddress = value
             } else if context.argument(i, is: "user") {
-                guard value == "default" else { throw RedisError("ERR No such user '\(value)'") }
+                guard value == "default" else { throw RedisError.noSuchUser(value) }
                 user = value
             } else if context.argument(i, is: "skipme") {
                 switch value.lowercased() {

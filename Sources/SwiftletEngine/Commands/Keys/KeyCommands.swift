@@ -329,13 +329,13 @@ public enum KeyCommands {
             } else if context.argument(i, is: "lt") {
                 lt = true
             } else {
-                throw RedisError("ERR Unsupported option ", echoing: context.arguments[i].readableBytesView)
+                throw RedisError.unsupportedOption(context.arguments[i].readableBytesView)
             }
         }
         if nx && (xx || gt || lt) {
-            throw RedisError("ERR NX and XX, GT or LT options at the same time are not compatible")
+            throw RedisError.expireNXWithOthers
         }
-        if gt && lt { throw RedisError("ERR GT and LT options at the same time are not compatible") }
+        if gt && lt { throw RedisError.expireGTAndLT }
         var when = try context.integer(2)
         let name = context.commandName
         if seconds {
@@ -421,9 +421,6 @@ public enum KeyCommands {
         return entry
     }
 
-    static let lfuNote =
-        "Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."
-
     /// OBJECT ENCODING key — O(1)
     static func objectEncoding(_ context: inout CommandContext) throws(RedisError) {
         guard let entry = Self.objectLookup(&context) else { return }
@@ -434,7 +431,7 @@ public enum KeyCommands {
     static func objectIdletime(_ context: inout CommandContext) throws(RedisError) {
         guard let entry = Self.objectLookup(&context) else { return }
         if case .lfu = context.keyspace.accessPolicy {
-            throw RedisError("ERR An LFU maxmemory policy is selected, idle time not tracked. \(Self.lfuNote)")
+            throw RedisError.idleTimeNotTracked
         }
         context.out.writeInteger(Int(context.keyspace.idleSeconds(entry, now: context.now)))
     }
@@ -443,9 +440,7 @@ public enum KeyCommands {
     static func objectFreq(_ context: inout CommandContext) throws(RedisError) {
         guard let entry = Self.objectLookup(&context) else { return }
         guard case .lfu = context.keyspace.accessPolicy else {
-            throw RedisError(
-                "ERR An LFU maxmemory policy is not selected, access frequency not tracked. \(Self.lfuNote)"
-            )
+            throw RedisError.frequencyNotTracked
         }
         context.out.writeInteger(context.keyspace.frequency(entry, now: context.now))
     }

@@ -305,7 +305,7 @@ public enum DebugCommands {
             // An attribute is not a reply: a real one follows it.
             context.out.writeBulkString("Some real reply following the attribute")
         } else if context.argument(2, is: "push") {
-            guard context.out.version == .resp3 else { throw RedisError.debugPushNeedsRESP3 }
+            guard context.out.version == .resp3 else { throw RedisError.needsRESP3 }
             context.out.writePushHeader(2)
             context.out.writeBulkString("server-cpu-usage")
             context.out.writeInteger(42)
@@ -330,28 +330,6 @@ public enum DebugCommands {
 }
 
 // MARK: - Errors
-
-extension RedisError {
-    static let debugNotAllowed = RedisError(
-        "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a "
-            + "local connection, otherwise you need to set this option in the configuration file, and then restart "
-            + "the server."
-    )
-    static let debugProtocolType = RedisError(
-        "ERR Wrong protocol type name. Please use one of the following: "
-            + "string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false"
-    )
-    static let debugPushNeedsRESP3 = RedisError("ERR RESP2 is not supported by this command")
-
-    /// `addReplySubcommandSyntaxError`: the subcommand echoed as sent, cut at 128 bytes.
-    static func debugUnknownSubcommand<Bytes: Collection<UInt8>>(_ sub: Bytes) -> RedisError {
-        RedisError(
-            "ERR unknown subcommand or wrong number of arguments for '",
-            echoing: sub.prefix(128),
-            "'. Try DEBUG HELP."
-        )
-    }
-}
 
 // MARK: - Digest mixing
 

@@ -29,10 +29,7 @@ public enum PersistenceCommands {
         if server.persistence.bgsaveInProgress { throw RedisError.backgroundSaveInProgress }
         if server.persistence.rewriteInProgress {
             guard schedule else {
-                throw RedisError(
-                    "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in "
-                        + "order to schedule a BGSAVE whenever possible."
-                )
+                throw RedisError.bgsaveWhileRewriting
             }
             server.persistence.bgsaveScheduled = true
             context.out.writeSimpleString("Background saving scheduled")
@@ -55,11 +52,9 @@ public enum PersistenceCommands {
         switch context.server.requestAppendOnlyRewrite() {
         case .started: context.out.writeSimpleString("Background append only file rewriting started")
         case .scheduled: context.out.writeSimpleString("Background append only file rewriting scheduled")
-        case .alreadyRunning: throw RedisError("ERR Background append only file rewriting already in progress")
+        case .alreadyRunning: throw RedisError.rewriteInProgress
         case .failed:
-            throw RedisError(
-                "ERR Can't execute an AOF background rewriting. Please check the server logs for more information."
-            )
+            throw RedisError.rewriteFailed
         }
     }
 

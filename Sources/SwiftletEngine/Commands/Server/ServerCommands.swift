@@ -55,7 +55,7 @@ public enum ServerCommands {
         }
         if abort {
             if context.count != 2 { throw RedisError.syntax }
-            throw RedisError("ERR No shutdown in progress.")
+            throw RedisError.noShutdownInProgress
         }
         if both { throw RedisError.syntax }
         guard context.server.prepareForShutdown(request, force: force) else { throw RedisError.shutdownFailed }
@@ -102,11 +102,11 @@ public enum ServerCommands {
     /// CONFIG REWRITE — O(1)
     static func configRewrite(_ context: inout CommandContext) throws(RedisError) {
         let path = context.server.configFile
-        guard !path.isEmpty else { throw RedisError("ERR The server is running without a config file") }
+        guard !path.isEmpty else { throw RedisError.noConfigFile }
         let existing = (try? ConfigFileIO.read(path)) ?? ""
         let text = ConfigFileIO.rewrite(existing, with: context.server.config)
         guard ConfigFileIO.write(text, to: path) else {
-            throw RedisError("ERR Rewriting config file: \(String(cString: strerror(errno)))")
+            throw RedisError.configRewriteFailed(String(cString: strerror(errno)))
         }
         context.out.writeOK()
     }

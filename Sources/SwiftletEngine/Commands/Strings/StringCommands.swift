@@ -407,7 +407,7 @@ public enum StringCommands {
 
     static func incrbyArgument(_ context: inout CommandContext, negate: Bool) throws(RedisError) {
         let increment = try context.integer(2)
-        if negate && increment == Int64.min { throw RedisError("ERR decrement would overflow") }
+        if negate && increment == Int64.min { throw RedisError.decrementOverflow }
         try Self.incrBy(&context, negate ? -increment : increment)
     }
 
@@ -449,7 +449,7 @@ public enum StringCommands {
         let ea = context.lookupRead(context.arguments[1])
         let eb = context.lookupRead(context.arguments[2])
         if (ea != nil && !ea!.isString) || (eb != nil && !eb!.isString) {
-            throw RedisError("ERR The specified keys must contain string values")
+            throw RedisError.lcsNeedsStrings
         }
         let a = ea?.stringBytes ?? []
         let b = eb?.stringBytes ?? []
@@ -474,10 +474,10 @@ public enum StringCommands {
             i += 1
         }
         if getIndexes && getLength {
-            throw RedisError("ERR If you want both the length and indexes, please just use IDX.")
+            throw RedisError.lcsLenAndIdx
         }
         if Int64(a.count + 1) * Int64(b.count + 1) * 4 > Int64(context.server.hot.protoMaxBulkLen) {
-            throw RedisError("ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len")
+            throw RedisError.lcsTooLarge
         }
         let result = LCS(a, b)
         if !getIndexes {

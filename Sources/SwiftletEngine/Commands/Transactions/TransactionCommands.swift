@@ -83,18 +83,16 @@ struct QueuedCommands {
 /// that changes the keyspace touches the watched copies of its keys, found through the command's key
 /// specifications, so WATCH needs nothing from the individual commands.
 public enum TransactionCommands {
-    static let notNested = RedisError("ERR MULTI calls can not be nested")
-
     /// MULTI — O(1)
     static func multi(_ context: inout CommandContext) throws(RedisError) {
-        if context.session.transaction.active { throw Self.notNested }
+        if context.session.transaction.active { throw RedisError.multiNested }
         context.session.transaction.active = true
         context.out.writeOK()
     }
 
     /// DISCARD — O(N) in the queued commands
     static func discard(_ context: inout CommandContext) throws(RedisError) {
-        guard context.session.transaction.active else { throw RedisError("ERR DISCARD without MULTI") }
+        guard context.session.transaction.active else { throw RedisError.discardWithoutMulti }
         context.server.endTransaction(context.session)
         context.out.writeOK()
     }
@@ -102,10 +100,10 @@ public enum TransactionCommands {
     /// EXEC — O(N) in the queued commands
     static func exec(_ context: inout CommandContext) throws(RedisError) {
         let session = context.session
-        guard session.transaction.active else { throw RedisError("ERR EXEC without MULTI") }
+        guard session.transaction.active else { throw RedisError.execWithoutMulti }
         if session.transaction.rejected {
             context.server.endTransaction(session)
-            throw RedisError("EXECABORT Transaction discarded because of previous errors.")
+            throw RedisError.execAbortPreviousErrors
         }
         if session.transaction.watchedKeyTouched || context.server.watchedKeyExpired(session, now: context.now) {
             context.server.endTransaction(session)
@@ -125,7 +123,7 @@ public enum TransactionCommands {
 
     /// WATCH key [key ...] — O(1) per key
     static func watch(_ context: inout CommandContext) throws(RedisError) {
-        if context.session.transaction.active { throw RedisError("ERR WATCH inside MULTI is not allowed") }
+        if context.session.transaction.active { throw RedisError.watchInsideMulti }
         for i in 1..<context.count {
             context.server.watch(
                 WatchedKey(database: context.session.database, key: context.arguments[i].bytes),
