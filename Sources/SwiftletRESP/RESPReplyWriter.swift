@@ -74,6 +74,24 @@ public struct RESPReplyWriter: Sendable {
         }
     }
 
+    /// Writes `+<line>\r\n` from a line built elsewhere (MONITOR's, which quotes binary arguments itself).
+    public mutating func writeSimpleString(bytes line: ByteBuffer) {
+        self.buffer.writeInteger(UInt8(ascii: "+"))
+        self.buffer.writeImmutableBuffer(line)
+        self.buffer.writeStaticString("\r\n")
+    }
+
+    /// ``writeDouble(formatted:)`` for digits that live in another buffer (no array made).
+    public mutating func writeDouble(formatted: UnsafeRawBufferPointer) {
+        if self.version == .resp3 {
+            self.buffer.writeInteger(UInt8(ascii: ","))
+            self.buffer.writeBytes(formatted)
+            self.buffer.writeStaticString("\r\n")
+        } else {
+            self.writeBulkString(formatted)
+        }
+    }
+
     /// A double already formatted as Redis formats it (`%.17g`, `inf`, `-inf`): `,` in RESP3, a bulk string in RESP2.
     public mutating func writeDouble(formatted: [UInt8]) {
         if self.version == .resp3 {

@@ -33,7 +33,7 @@ enum MonitorCommands {
     /// as Redis's sdscatrepr does, passwords of AUTH and HELLO AUTH replaced by `(redacted)`.
     static func line(_ context: CommandContext, microseconds: Int64) -> ByteBuffer {
         var out = ByteBuffer()
-        out.writeString("+\(microseconds / 1_000_000).")
+        out.writeString("\(microseconds / 1_000_000).")
         let fraction = String(microseconds % 1_000_000)
         out.writeString(String(repeating: "0", count: 6 - fraction.count) + fraction)
         out.writeString(" [\(context.session.database) \(context.session.address)]")
@@ -46,8 +46,9 @@ enum MonitorCommands {
                 Self.writeQuoted(argument, to: &out)
             }
         }
-        out.writeStaticString("\r\n")
-        return out
+        var frame = RESPReplyWriter(buffer: ByteBuffer(), version: .resp2)
+        frame.writeSimpleString(bytes: out)
+        return frame.buffer
     }
 
     /// The argument indexes that carry secrets: AUTH's, HELLO AUTH's, and the values CONFIG SET gives sensitive

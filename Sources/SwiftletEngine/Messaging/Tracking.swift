@@ -175,9 +175,8 @@ extension ServerState {
         for id in ids {
             guard let target = self.clients[id], let state = target.tracking, !state.broadcast else { continue }
             if state.noLoop && target === modifier { continue }
-            var frame = ByteBuffer()
-            frame.writeStaticString("*1\r\n")
-            var writer = RESPReplyWriter(buffer: frame, version: .resp2)
+            var writer = RESPReplyWriter(buffer: ByteBuffer(), version: .resp2)
+            writer.writeArrayHeader(1)
             writer.writeBulkString(key)
             self.sendTrackingMessage(to: target, keys: writer.buffer, deliver: deliver)
         }
@@ -187,8 +186,9 @@ extension ServerState {
     func trackingInvalidateAll(context: inout CommandContext) {
         if self.tracking.isActive {
             for session in self.clients.values.sorted(by: { $0.id < $1.id }) where session.tracking != nil {
-                let null = ByteBuffer(string: session.protocolVersion == .resp3 ? "_\r\n" : "$-1\r\n")
-                self.sendTrackingMessage(to: session, keys: null) { frame, target in
+                var null = RESPReplyWriter(buffer: ByteBuffer(), version: session.protocolVersion)
+                null.writeNull()
+                self.sendTrackingMessage(to: session, keys: null.buffer) { frame, target in
                     self.deliverInvalidation(frame, to: target, context: &context)
                 }
             }

@@ -124,12 +124,12 @@ extension ServerState {
         let a = self.aof
         let seconds = self.clock() / 1000
         guard seconds != a.lastTimestamp else { return }
-        a.buffer.append(contentsOf: Array("#TS:\(seconds)\r\n".utf8))
+        AOFCommandWriter.appendTimestamp(seconds, to: &a.buffer)
         a.lastTimestamp = seconds
     }
 
-    static let multiOp = Array("*1\r\n$5\r\nMULTI\r\n".utf8)
-    static let execOp = Array("*1\r\n$4\r\nEXEC\r\n".utf8)
+    static let multiOp = AOFCommandWriter.multi
+    static let execOp = AOFCommandWriter.exec
 
     private func selectDatabase(_ database: Int) {
         let a = self.aof

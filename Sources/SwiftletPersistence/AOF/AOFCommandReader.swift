@@ -107,6 +107,15 @@ public struct AOFCommandReader {
 
 /// Encodes commands as an append-only file stores them.
 public enum AOFCommandWriter {
+    /// MULTI and EXEC as the AOF writes them around the ops of one command or transaction.
+    public static let multi = Array("*1\r\n$5\r\nMULTI\r\n".utf8)
+    public static let exec = Array("*1\r\n$4\r\nEXEC\r\n".utf8)
+
+    /// The `#TS:<unix seconds>` annotation line (aof-timestamp-enabled).
+    public static func appendTimestamp(_ seconds: Int64, to out: inout [UInt8]) {
+        out.append(contentsOf: Array("#TS:\(seconds)\r\n".utf8))
+    }
+
     /// Appends `*<n>\r\n` and each argument as `$<len>\r\n<bytes>\r\n`.
     public static func append(_ arguments: [[UInt8]], to out: inout [UInt8]) {
         self.appendHeader(arguments.count, to: &out)

@@ -54,13 +54,7 @@ public enum SortedSetCommands {
         // Integral scores below 1e17 print as plain integers under %.17g: format them without allocating.
         if score != 0 && score == score.rounded(.towardZero) && score.magnitude < 1e17 {
             DecimalText.withDigits(of: Int64(score)) { digits in
-                if out.version == .resp3 {
-                    out.buffer.writeInteger(UInt8(ascii: ","))
-                    out.buffer.writeBytes(digits)
-                    out.buffer.writeStaticString("\r\n")
-                } else {
-                    out.writeBulkString(digits)
-                }
+                out.writeDouble(formatted: digits)
             }
             return
         }
