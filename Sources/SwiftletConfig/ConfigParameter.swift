@@ -1,31 +1,31 @@
 /// One configuration parameter as Redis 7.0 declares it in config.c's `static_configs`: its names, its type with
 /// bounds and default, and its flags.
-public struct ConfigParameter: Sendable {
+package struct ConfigParameter: Sendable {
     /// Redis's per-parameter flags (`IMMUTABLE_CONFIG`, `PROTECTED_CONFIG`, …).
-    public struct Flags: OptionSet, Sendable {
-        public let rawValue: UInt16
-        public init(rawValue: UInt16) { self.rawValue = rawValue }
+    package struct Flags: OptionSet, Sendable {
+        package let rawValue: UInt16
+        package init(rawValue: UInt16) { self.rawValue = rawValue }
 
         /// Settable only at startup; CONFIG SET replies "can't set immutable config".
-        public static let immutable = Flags(rawValue: 1 << 0)
+        package static let immutable = Flags(rawValue: 1 << 0)
         /// CONFIG SET refused unless `enable-protected-configs` allows it ("can't set protected config").
-        public static let protected = Flags(rawValue: 1 << 1)
+        package static let protected = Flags(rawValue: 1 << 1)
         /// Left out of CONFIG GET patterns; an exact name still finds it.
-        public static let hidden = Flags(rawValue: 1 << 2)
+        package static let hidden = Flags(rawValue: 1 << 2)
         /// Its value is redacted from the slow log and MONITOR.
-        public static let sensitive = Flags(rawValue: 1 << 3)
+        package static let sensitive = Flags(rawValue: 1 << 3)
         /// Takes several space-separated values (`save 3600 1 300 100`).
-        public static let multiArgument = Flags(rawValue: 1 << 4)
+        package static let multiArgument = Flags(rawValue: 1 << 4)
         /// Refused while loading the dataset (`-LOADING`).
-        public static let denyLoading = Flags(rawValue: 1 << 5)
+        package static let denyLoading = Flags(rawValue: 1 << 5)
         /// A debugging knob (Redis's `DEBUG_CONFIG`), listed by CONFIG GET like any other.
-        public static let debug = Flags(rawValue: 1 << 6)
+        package static let debug = Flags(rawValue: 1 << 6)
         /// Setting the same value again still counts as a change (Redis's `VOLATILE_CONFIG`, TLS files).
-        public static let volatile = Flags(rawValue: 1 << 7)
+        package static let volatile = Flags(rawValue: 1 << 7)
     }
 
     /// Whether Swiftlet acts on a parameter or only stores and reports it.
-    public enum Support: String, Sendable {
+    package enum Support: String, Sendable {
         /// Swiftlet changes its behaviour according to the value.
         case honoured
         /// Stored and reported; acting on it is planned.
@@ -35,21 +35,21 @@ public struct ConfigParameter: Sendable {
     }
 
     /// The canonical name, lower case.
-    public let name: String
+    package let name: String
     /// The old name that still works (`slaveof` for `replicaof`), lower case.
-    public let alias: String?
-    public let flags: Flags
+    package let alias: String?
+    package let flags: Flags
     let kind: ConfigKind
     /// Documentation only: whether Swiftlet honours the parameter; see ``support`` and ``note``.
-    public let support: Support
+    package let support: Support
     /// Documentation only: what Swiftlet does with the parameter, when more than "stored and reported".
-    public let note: String
+    package let note: String
 
     /// `true` when Swiftlet acts on the value (documentation only).
-    public var honoured: Bool { support == .honoured }
+    package var honoured: Bool { support == .honoured }
 
     /// Whether CONFIG SET refuses the parameter ("can't set immutable config").
-    public var isImmutable: Bool { flags.contains(.immutable) }
+    package var isImmutable: Bool { flags.contains(.immutable) }
 
     init(_ name: String, alias: String?, _ flags: Flags, _ kind: ConfigKind) {
         self.name = name

@@ -3,7 +3,7 @@
 /// Strings use the encodings Redis reports in `OBJECT ENCODING`: `int` for integers that fit a signed 64-bit
 /// number, `embstr` for short strings (stored inside the ``Entry`` itself, after the key, in one allocation, as
 /// Redis embeds them in the object header) and `raw` for long or modified strings.
-public enum Value {
+package enum Value {
     /// A string of at most ``Entry/embeddedStringLimit`` bytes, stored in the entry after the key.
     case embedded
     /// A string that is the decimal text of this integer.
@@ -17,7 +17,7 @@ public enum Value {
     case sortedSet(SortedSetValue)
 
     /// The name `TYPE` reports.
-    public var typeName: String {
+    package var typeName: String {
         switch self {
         case .embedded, .int, .raw: return "string"
         case .list: return "list"
@@ -28,7 +28,7 @@ public enum Value {
     }
 
     /// The collection behind the value, if it is one.
-    public var collection: (any CollectionValue)? {
+    package var collection: (any CollectionValue)? {
         switch self {
         case .embedded, .int, .raw: return nil
         case .list(let v): return v
@@ -39,7 +39,7 @@ public enum Value {
     }
 
     /// An independent copy (COPY): collections are duplicated, strings are values already.
-    public func deepCopy() -> Value {
+    package func deepCopy() -> Value {
         switch self {
         case .embedded, .int, .raw: return self
         case .list(let v): return .list(v.copy())
@@ -51,7 +51,7 @@ public enum Value {
 }
 
 /// What every collection type tells the generic commands (TYPE, OBJECT ENCODING, MEMORY USAGE, COPY).
-public protocol CollectionValue: AnyObject {
+package protocol CollectionValue: AnyObject {
     /// Number of elements; an empty collection is deleted from the keyspace by the command that emptied it.
     var count: Int { get }
     /// The encoding `OBJECT ENCODING` reports (Redis 7.0's names: `quicklist`, `listpack`, `hashtable`,
@@ -62,10 +62,10 @@ public protocol CollectionValue: AnyObject {
 }
 
 /// The fixed part of an ``Entry``; the key bytes (and an embedded string) follow it in the same allocation.
-public struct EntryHeader {
+package struct EntryHeader {
     /// The next entry in the same hash bucket.
     var next: Entry?
-    public var value: Value
+    package var value: Value
     /// Bit 0: the key has a time to live in the database's `expires` table.
     var flags: UInt8
     /// The epoch of the last snapshot (BGSAVE) that saved this entry, or that was running when it was created; see
@@ -79,14 +79,14 @@ public struct EntryHeader {
     /// Bytes available after the key (the allocation rounds up).
     let tailCapacity: UInt32
     /// LRU clock (seconds) or, with an LFU policy, minutes << 8 | log counter; see ``AccessClock``.
-    public var access: UInt32
+    package var access: UInt32
 }
 
 /// One key with its value: a single heap allocation holding the header, the key bytes and, for short strings,
 /// the value bytes (what Redis achieves with `dictEntry` + `robj` + embedded `sds`, in one block).
-public final class Entry: ManagedBuffer<EntryHeader, UInt8> {
+package final class Entry: ManagedBuffer<EntryHeader, UInt8> {
     /// Strings up to this length are embedded (Redis's `OBJ_ENCODING_EMBSTR_SIZE_LIMIT`).
-    public static let embeddedStringLimit = 44
+    package static let embeddedStringLimit = 44
 
     static func make(
         key: UnsafeRawBufferPointer,
@@ -127,20 +127,20 @@ public final class Entry: ManagedBuffer<EntryHeader, UInt8> {
         self.withUnsafeMutablePointerToHeader { $0 }
     }
 
-    public var value: Value {
+    package var value: Value {
         get { self.fields.pointee.value }
         _modify { yield &self.fields.pointee.value }
         set { self.fields.pointee.value = newValue }
     }
 
-    public var hasExpire: Bool {
+    package var hasExpire: Bool {
         get { self.fields.pointee.flags & 1 != 0 }
         set {
             self.fields.pointee.flags = newValue ? (self.fields.pointee.flags | 1) : (self.fields.pointee.flags & ~1)
         }
     }
 
-    public var access: UInt32 {
+    package var access: UInt32 {
         get { self.fields.pointee.access }
         set { self.fields.pointee.access = newValue }
     }
@@ -152,17 +152,17 @@ public final class Entry: ManagedBuffer<EntryHeader, UInt8> {
         set { self.fields.pointee.snapshotEpoch = newValue }
     }
 
-    public var keyCount: Int { Int(self.fields.pointee.keyCount) }
+    package var keyCount: Int { Int(self.fields.pointee.keyCount) }
 
     /// Calls `body` with the key bytes, valid only inside the call.
-    public func withKey<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    package func withKey<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try self.withUnsafeMutablePointerToElements { base in
             try body(UnsafeRawBufferPointer(start: base, count: Int(self.fields.pointee.keyCount)))
         }
     }
 
     /// The key as an array (allocates; for replies that outlive the entry and for tests).
-    public var keyBytes: [UInt8] { self.withKey { Array($0) } }
+    package var keyBytes: [UInt8] { self.withKey { Array($0) } }
 
     func keyEquals(_ key: UnsafeRawBufferPointer) -> Bool {
         guard Int(self.fields.pointee.keyCount) == key.count else { return false }
@@ -175,7 +175,7 @@ public final class Entry: ManagedBuffer<EntryHeader, UInt8> {
     // MARK: - Strings
 
     /// Whether this entry holds a string (any encoding).
-    public var isString: Bool {
+    package var isString: Bool {
         switch self.fields.pointee.value {
         case .embedded, .int, .raw: return true
         default: return false
@@ -184,7 +184,7 @@ public final class Entry: ManagedBuffer<EntryHeader, UInt8> {
 
     /// Calls `body` with the bytes of the string value; integers are rendered in decimal on the stack.
     /// - Returns: `nil` when the value is not a string.
-    public func withStringBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
+    package func withStringBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
         switch self.fields.pointee.value {
         case .embedded:
             return try self.withUnsafeMutablePointerToElements { base in
@@ -205,10 +205,10 @@ public final class Entry: ManagedBuffer<EntryHeader, UInt8> {
     }
 
     /// The string value as an array (allocates).
-    public var stringBytes: [UInt8]? { self.withStringBytes { Array($0) } }
+    package var stringBytes: [UInt8]? { self.withStringBytes { Array($0) } }
 
     /// Length of the string value in bytes.
-    public var stringLength: Int? {
+    package var stringLength: Int? {
         switch self.fields.pointee.value {
         case .embedded: return Int(self.fields.pointee.stringCount)
         case .int(let v): return DecimalText.count(of: v)
@@ -232,7 +232,7 @@ public final class Entry: ManagedBuffer<EntryHeader, UInt8> {
     }
 
     /// Approximate bytes this entry takes on the heap, for `MEMORY USAGE`.
-    public var heapSize: Int {
+    package var heapSize: Int {
         // Header (16 bytes of object header + EntryHeader) + tail, rounded like malloc's 16-byte chunks.
         let own =
             (16 + MemoryLayout<EntryHeader>.stride + Int(self.fields.pointee.keyCount)
@@ -263,9 +263,9 @@ func memcmpBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool
 }
 
 /// Decimal rendering of integers without allocating.
-public enum DecimalText {
+package enum DecimalText {
     /// Number of characters in the decimal text of `v`.
-    public static func count(of v: Int64) -> Int {
+    package static func count(of v: Int64) -> Int {
         var n = v < 0 ? 2 : 1
         var m = v.magnitude
         while m >= 10 {
@@ -276,7 +276,7 @@ public enum DecimalText {
     }
 
     /// Calls `body` with the decimal text of `v`, built on the stack.
-    public static func withDigits<R>(of v: Int64, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    package static func withDigits<R>(of v: Int64, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)
         return try withUnsafeMutableBytes(of: &scratch) { raw in
             var i = 24

@@ -1,69 +1,69 @@
 /// Which access statistic entries keep: the LRU clock or the LFU counter (chosen by `maxmemory-policy`).
-public enum AccessPolicy: Sendable {
+package enum AccessPolicy: Sendable {
     case lru
     case lfu(logFactor: Int, decayMinutes: Int)
 }
 
 /// Counters the keyspace keeps for `INFO stats`.
-public struct KeyspaceStats: Sendable {
-    public var expiredKeys = 0
-    public var expiredStalePercent = 0.0
-    public var expiredTimeCapReached = 0
-    public var keyspaceHits = 0
-    public var keyspaceMisses = 0
+package struct KeyspaceStats: Sendable {
+    package var expiredKeys = 0
+    package var expiredStalePercent = 0.0
+    package var expiredTimeCapReached = 0
+    package var keyspaceHits = 0
+    package var keyspaceMisses = 0
 
-    public init() {}
+    package init() {}
 }
 
 /// All databases of a server. Single-threaded by contract: one event loop owns it; it does no I/O and reads
 /// no clock of its own (every operation is given `now`, in unix milliseconds).
-public final class Keyspace {
+package final class Keyspace {
     @exclusivity(unchecked)
-    public private(set) var databases: [Database] = []
+    package private(set) var databases: [Database] = []
     @exclusivity(unchecked)
-    public var stats = KeyspaceStats()
+    package var stats = KeyspaceStats()
     @exclusivity(unchecked)
-    public var accessPolicy: AccessPolicy = .lru
+    package var accessPolicy: AccessPolicy = .lru
     /// While an AOF is replayed keys do not expire on access, as in Redis: the log was written while they were
     /// alive, and their deletion is in the log if it happened.
     @exclusivity(unchecked)
-    public var loading = false
+    package var loading = false
     /// Expired keys are not deleted while this is set (a CLIENT PAUSE is in force, as Redis's `expireIfNeeded` and
     /// active expiry skip them then); lookups still treat them as absent.
     @exclusivity(unchecked)
-    public var expiryPaused = false
+    package var expiryPaused = false
     /// Called after a key was removed because its time to live passed (notifications, AOF, WATCH).
     @exclusivity(unchecked)
-    public var onExpired: ((Database, UnsafeRawBufferPointer) -> Void)?
+    package var onExpired: ((Database, UnsafeRawBufferPointer) -> Void)?
     /// Called after a key was added to a database (the "new" keyspace event); nil unless someone listens.
     @exclusivity(unchecked)
-    public var onAdded: ((Database, UnsafeRawBufferPointer) -> Void)?
+    package var onAdded: ((Database, UnsafeRawBufferPointer) -> Void)?
     /// The random source for RANDOMKEY, sampling and LFU.
     @exclusivity(unchecked)
-    public var rng = SystemRandomNumberGenerator()
+    package var rng = SystemRandomNumberGenerator()
     /// The snapshot (BGSAVE) in progress, if any; see ``KeyspaceSnapshot``.
     @exclusivity(unchecked)
-    public internal(set) var snapshot: KeyspaceSnapshot?
+    package internal(set) var snapshot: KeyspaceSnapshot?
     /// The epoch of the latest snapshot; new entries carry it, so that a running snapshot skips them.
     @exclusivity(unchecked)
     var snapshotEpoch: UInt16 = 0
 
-    public init(databases: Int = 16) {
+    package init(databases: Int = 16) {
         self.databases = (0..<databases).map { Database(index: $0, keyspace: self) }
     }
 
-    public subscript(index: Int) -> Database { self.databases[index] }
+    package subscript(index: Int) -> Database { self.databases[index] }
 
-    public var totalKeys: Int { self.databases.reduce(0) { $0 + $1.count } }
+    package var totalKeys: Int { self.databases.reduce(0) { $0 + $1.count } }
 
     /// SWAPDB: exchanges the contents of two databases (clients keep their selected index).
-    public func swap(_ a: Int, _ b: Int) {
+    package func swap(_ a: Int, _ b: Int) {
         if a == b { return }
         self.databases[a].swapContents(with: self.databases[b])
     }
 
     /// FLUSHALL.
-    public func removeAll() {
+    package func removeAll() {
         for db in self.databases { db.removeAll() }
     }
 
@@ -106,12 +106,12 @@ public final class Keyspace {
     }
 
     /// Seconds since the entry was last accessed (LRU policy).
-    public func idleSeconds(_ entry: Entry, now: Int64) -> Int64 {
+    package func idleSeconds(_ entry: Entry, now: Int64) -> Int64 {
         AccessClock.idleMilliseconds(entry.access, now: now) / 1000
     }
 
     /// The decayed LFU counter (LFU policy).
-    public func frequency(_ entry: Entry, now: Int64) -> Int {
+    package func frequency(_ entry: Entry, now: Int64) -> Int {
         guard case .lfu(_, let decay) = self.accessPolicy else { return 0 }
         return Int(AccessClock.decayedCounter(entry.access, now: now, decayMinutes: decay))
     }
@@ -121,7 +121,7 @@ public final class Keyspace {
     /// Redis's slow active expire cycle: visits every database, bounded by `budgetMicroseconds`.
     /// - Returns: keys removed.
     @discardableResult
-    public func activeExpireCycle(now: Int64, budgetMicroseconds: Int64, clock: () -> Int64) -> Int {
+    package func activeExpireCycle(now: Int64, budgetMicroseconds: Int64, clock: () -> Int64) -> Int {
         let deadline = clock() + budgetMicroseconds / 1000
         var removed = 0
         for db in self.databases where db.expiresCount > 0 {
@@ -135,7 +135,7 @@ public final class Keyspace {
     }
 
     /// Incremental rehashing and shrinking, run from the server tick (Redis's `databasesCron`).
-    public func maintain(rehashMilliseconds: Int, clock: () -> Int64) {
+    package func maintain(rehashMilliseconds: Int, clock: () -> Int64) {
         for db in self.databases {
             db.main.shrinkIfNeeded()
             db.expires.shrinkIfNeeded()
@@ -146,7 +146,7 @@ public final class Keyspace {
 }
 
 /// Redis's 24-bit LRU clock (seconds) and 16-bit LFU minute clock.
-public enum AccessClock {
+package enum AccessClock {
     static let lruMax: UInt32 = (1 << 24) - 1
 
     static func lruClock(now: Int64) -> UInt32 {

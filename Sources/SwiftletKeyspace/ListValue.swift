@@ -5,18 +5,18 @@ import DequeModule
 /// Pushes and pops at both ends are O(1); an index costs a walk over the node counts from the nearer end plus a
 /// walk inside one node. Small elements take 2–10 bytes, as in Redis. Redis 7.0 reports every list as
 /// `quicklist`.
-public final class ListValue: CollectionValue {
+package final class ListValue: CollectionValue {
     @exclusivity(unchecked)
     var nodes: Deque<ListNode> = []
     @exclusivity(unchecked)
-    public internal(set) var count = 0
+    package internal(set) var count = 0
     /// Most bytes of entries in one node (`list-max-listpack-size`: -1 … -5 are 4 KiB … 64 KiB).
     let maxNodeBytes: Int
     /// Most entries in one node (a positive `list-max-listpack-size`).
     let maxNodeCount: Int
 
     /// - Parameter fill: `list-max-listpack-size` when the list is created (Redis keeps it per list too).
-    public init(fill: Int = -2) {
+    package init(fill: Int = -2) {
         if fill >= 0 {
             // Redis's SIZE_SAFETY_LIMIT caps count-limited nodes at 8 KiB.
             self.maxNodeCount = max(fill, 1)
@@ -28,21 +28,21 @@ public final class ListValue: CollectionValue {
     }
 
     /// A list holding `elements` in order (tests, loaders).
-    public convenience init<S: Sequence>(_ elements: S, fill: Int = -2) where S.Element == [UInt8] {
+    package convenience init<S: Sequence>(_ elements: S, fill: Int = -2) where S.Element == [UInt8] {
         self.init(fill: fill)
         for e in elements { e.withUnsafeBytes { self.append($0) } }
     }
 
-    public var encodingName: String { "quicklist" }
+    package var encodingName: String { "quicklist" }
 
-    public var memoryUsage: Int {
+    package var memoryUsage: Int {
         // quicklist + one quicklistNode-like slot per node, plus each node's block.
         var total = 48 + self.nodes.count * 8
         for node in self.nodes { total += 32 + node.storage }
         return total
     }
 
-    public func copy() -> ListValue {
+    package func copy() -> ListValue {
         let list = ListValue(sameLimitsAs: self)
         list.nodes = Deque(self.nodes.map { $0.copy() })
         list.count = self.count
@@ -55,7 +55,7 @@ public final class ListValue: CollectionValue {
     }
 
     /// Number of nodes (for tests and DEBUG).
-    public var nodeCount: Int { self.nodes.count }
+    package var nodeCount: Int { self.nodes.count }
 
     // MARK: - Pushing
 
@@ -75,7 +75,7 @@ public final class ListValue: CollectionValue {
     }
 
     /// RPUSH one element.
-    public func append(_ bytes: UnsafeRawBufferPointer) {
+    package func append(_ bytes: UnsafeRawBufferPointer) {
         let element = ListPack.Element(bytes)
         let size = ListPack.entrySize(element)
         var node: ListNode
@@ -101,7 +101,7 @@ public final class ListValue: CollectionValue {
     }
 
     /// LPUSH one element.
-    public func prepend(_ bytes: UnsafeRawBufferPointer) {
+    package func prepend(_ bytes: UnsafeRawBufferPointer) {
         let element = ListPack.Element(bytes)
         let size = ListPack.entrySize(element)
         var node: ListNode
@@ -129,14 +129,14 @@ public final class ListValue: CollectionValue {
 
     /// Pushes at the head (`left`) or the tail.
     @inline(__always)
-    public func push(_ bytes: UnsafeRawBufferPointer, atHead: Bool) {
+    package func push(_ bytes: UnsafeRawBufferPointer, atHead: Bool) {
         if atHead { self.prepend(bytes) } else { self.append(bytes) }
     }
 
     // MARK: - Popping
 
     /// Calls `body` with the first (or last) element's bytes; `nil` when the list is empty.
-    public func withEnd<R>(atHead: Bool, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
+    package func withEnd<R>(atHead: Bool, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
         guard let node = atHead ? self.nodes.first : self.nodes.last else { return nil }
         let p = node.base
         let offset = atHead ? node.head : node.tail - ListPack.size(endingAt: p + node.tail)
@@ -145,7 +145,7 @@ public final class ListValue: CollectionValue {
     }
 
     /// Removes the first (or last) element; the list must not be empty.
-    public func removeEnd(atHead: Bool) {
+    package func removeEnd(atHead: Bool) {
         if atHead {
             let node = self.nodes[0]
             node.head += ListPack.size(at: node.base + node.head)
@@ -161,14 +161,14 @@ public final class ListValue: CollectionValue {
     }
 
     /// Removes and returns the first (or last) element (allocates; for tests and moves between lists).
-    public func popEnd(atHead: Bool) -> [UInt8]? {
+    package func popEnd(atHead: Bool) -> [UInt8]? {
         guard let bytes = self.withEnd(atHead: atHead, { Array($0) }) else { return nil }
         self.removeEnd(atHead: atHead)
         return bytes
     }
 
     /// Removes the first `n` elements, dropping whole nodes where it can.
-    public func removeFirst(_ n: Int) {
+    package func removeFirst(_ n: Int) {
         var n = min(n, self.count)
         self.count -= n
         while n > 0 {
@@ -185,7 +185,7 @@ public final class ListValue: CollectionValue {
     }
 
     /// Removes the last `n` elements, dropping whole nodes where it can.
-    public func removeLast(_ n: Int) {
+    package func removeLast(_ n: Int) {
         var n = min(n, self.count)
         self.count -= n
         while n > 0 {
@@ -225,7 +225,7 @@ public final class ListValue: CollectionValue {
     }
 
     /// Calls `body` with element `index`; `nil` when out of range.
-    public func withElement<R>(at index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
+    package func withElement<R>(at index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
         guard index >= 0 && index < self.count else { return nil }
         let (ni, offset) = self.locate(index)
         let p = self.nodes[ni].base + offset
@@ -235,7 +235,7 @@ public final class ListValue: CollectionValue {
 
     /// Calls `body` with `count` elements from `start` forward (or, `reversed`, from `start` backward).
     /// The range must be inside the list.
-    public func forEach(
+    package func forEach(
         from start: Int,
         count: Int,
         reversed: Bool = false,
@@ -279,7 +279,7 @@ public final class ListValue: CollectionValue {
     }
 
     /// Every element in order, as arrays (allocates; tests, persistence, DEBUG).
-    public var elements: [[UInt8]] {
+    package var elements: [[UInt8]] {
         var out: [[UInt8]] = []
         out.reserveCapacity(self.count)
         self.forEach(from: 0, count: self.count) { out.append(Array($0)) }
@@ -289,7 +289,7 @@ public final class ListValue: CollectionValue {
     /// Calls `body` with each node's entries (listpack entry format) and their number, head to tail. An RDB
     /// writer frames them as a listpack (6-byte header, the entries, `0xFF`) for `RDB_TYPE_LIST_QUICKLIST_2`
     /// without re-encoding a single element.
-    public func forEachNode(_ body: (UnsafeRawBufferPointer, Int) throws -> Void) rethrows {
+    package func forEachNode(_ body: (UnsafeRawBufferPointer, Int) throws -> Void) rethrows {
         for node in self.nodes {
             try body(UnsafeRawBufferPointer(start: node.base + node.head, count: node.used), node.count)
         }
@@ -298,7 +298,7 @@ public final class ListValue: CollectionValue {
     /// Scans from the head (or, `reversed`, from the tail) and calls `match` with the scan position (0 = the
     /// first element scanned) of every element equal to `needle`, until `match` returns `false` or `limit`
     /// elements were scanned (0: no limit).
-    public func scan(
+    package func scan(
         for needle: ListNeedle,
         reversed: Bool,
         limit: Int,

@@ -8,7 +8,7 @@ import Darwin
 
 /// Where encoded bytes go (Redis's `rio` for writing): a growable array for DUMP payloads, a buffered file for
 /// RDB snapshots. Every sink keeps the running CRC-64 of what it was given.
-public protocol ByteSink {
+package protocol ByteSink {
     /// Appends `bytes`.
     mutating func write(_ bytes: UnsafeRawBufferPointer) throws
     /// The CRC-64 of everything written so far.
@@ -40,19 +40,19 @@ extension ByteSink {
 }
 
 /// A sink into memory (DUMP payloads, tests).
-public struct ArraySink: ByteSink {
-    public private(set) var bytes: [UInt8] = []
+package struct ArraySink: ByteSink {
+    package private(set) var bytes: [UInt8] = []
     /// Whether to keep a checksum (DUMP computes it over the finished payload instead).
     let computesChecksum: Bool
-    public private(set) var checksum: UInt64 = 0
+    package private(set) var checksum: UInt64 = 0
 
-    public init(computesChecksum: Bool = false) {
+    package init(computesChecksum: Bool = false) {
         self.computesChecksum = computesChecksum
     }
 
-    public var offset: Int { self.bytes.count }
+    package var offset: Int { self.bytes.count }
 
-    public mutating func write(_ raw: UnsafeRawBufferPointer) throws {
+    package mutating func write(_ raw: UnsafeRawBufferPointer) throws {
         if self.computesChecksum { self.checksum = CRC64.update(self.checksum, raw) }
         self.bytes.append(contentsOf: raw)
     }
@@ -60,26 +60,26 @@ public struct ArraySink: ByteSink {
 
 /// A sink into a file descriptor, through a fixed buffer, so that writing a snapshot never holds more than the
 /// buffer in memory. The caller closes the descriptor.
-public struct FileSink: ByteSink {
+package struct FileSink: ByteSink {
     let fd: Int32
     var buffer: UnsafeMutableRawBufferPointer
     var used = 0
-    public private(set) var offset = 0
+    package private(set) var offset = 0
     let computesChecksum: Bool
-    public private(set) var checksum: UInt64 = 0
+    package private(set) var checksum: UInt64 = 0
 
-    public init(fd: Int32, bufferSize: Int = 1 << 16, computesChecksum: Bool = true) {
+    package init(fd: Int32, bufferSize: Int = 1 << 16, computesChecksum: Bool = true) {
         self.fd = fd
         self.buffer = .allocate(byteCount: bufferSize, alignment: 16)
         self.computesChecksum = computesChecksum
     }
 
     /// Frees the buffer (after ``flush()``).
-    public func release() {
+    package func release() {
         self.buffer.deallocate()
     }
 
-    public mutating func write(_ raw: UnsafeRawBufferPointer) throws {
+    package mutating func write(_ raw: UnsafeRawBufferPointer) throws {
         if self.computesChecksum { self.checksum = CRC64.update(self.checksum, raw) }
         self.offset += raw.count
         if raw.count > self.buffer.count - self.used {
@@ -97,7 +97,7 @@ public struct FileSink: ByteSink {
     }
 
     /// Writes the buffered bytes to the file.
-    public mutating func flush() throws {
+    package mutating func flush() throws {
         if self.used == 0 { return }
         try Self.writeAll(self.fd, UnsafeRawBufferPointer(rebasing: self.buffer[0..<self.used]))
         self.used = 0

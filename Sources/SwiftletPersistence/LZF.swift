@@ -4,9 +4,9 @@
 /// The stream is a series of runs. A control byte below 32 starts a literal run of `ctrl + 1` bytes. Any other
 /// control byte is a back reference: length `ctrl >> 5` (7 means "add the next byte"), plus 2, at distance
 /// `((ctrl & 31) << 8 | next byte) + 1` behind the output position.
-public enum LZF {
+package enum LZF {
     /// Why decompression failed.
-    public enum Failure: Error, Equatable, Sendable {
+    package enum Failure: Error, Equatable, Sendable {
         /// The output would exceed the expected length.
         case outputTooLong
         /// A back reference points before the start of the output.
@@ -22,7 +22,7 @@ public enum LZF {
 
     /// Compresses `input`. Returns `nil` when the result would not be shorter than `limit` bytes (Redis asks for
     /// at least 4 bytes of saving and stores the string plainly otherwise).
-    public static func compress(_ input: UnsafeRawBufferPointer, limit: Int) -> [UInt8]? {
+    package static func compress(_ input: UnsafeRawBufferPointer, limit: Int) -> [UInt8]? {
         let n = input.count
         guard n > 0, limit > 0, let src = input.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
         var out = [UInt8](repeating: 0, count: limit + 3)
@@ -116,7 +116,7 @@ public enum LZF {
     }
 
     /// Decompresses `input` into exactly `count` bytes.
-    public static func decompress(_ input: UnsafeRawBufferPointer, count: Int) throws(Failure) -> [UInt8] {
+    package static func decompress(_ input: UnsafeRawBufferPointer, count: Int) throws(Failure) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: count)
         let n = input.count
         var failure: Failure?

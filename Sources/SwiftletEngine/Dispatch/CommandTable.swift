@@ -1,4 +1,4 @@
-public import NIOCore
+package import NIOCore
 import SwiftletRESP
 
 /// A command name folded to lower case and packed into four words: hashable and comparable without
@@ -48,11 +48,11 @@ struct CommandName: Hashable {
 }
 
 /// Per-command statistics for `INFO commandstats`.
-public struct CommandStats: Sendable {
-    public var calls = 0
-    public var microseconds: Int64 = 0
-    public var rejectedCalls = 0
-    public var failedCalls = 0
+package struct CommandStats: Sendable {
+    package var calls = 0
+    package var microseconds: Int64 = 0
+    package var rejectedCalls = 0
+    package var failedCalls = 0
 }
 
 /// The command table: lookup by name without allocating, arity and subcommand checks, statistics.
@@ -61,23 +61,23 @@ public struct CommandStats: Sendable {
 ///
 /// A class, owned by the server state on the event loop: as a struct stored in the state, each call of `resolve`
 /// copied it first (six array references retained and released per command).
-public final class CommandTable {
+package final class CommandTable {
     @exclusivity(unchecked)
-    public private(set) var commands: [CommandSpec] = []
+    package private(set) var commands: [CommandSpec] = []
     @exclusivity(unchecked)
     private var byName = NameIndex()
     /// Subcommands are stored after the top-level commands, keyed by `container|sub`.
     @exclusivity(unchecked)
     private var subcommandsByName = NameIndex()
     @exclusivity(unchecked)
-    public var stats: [CommandStats] = []
+    package var stats: [CommandStats] = []
     /// Ids of the commands the dispatcher treats specially (EXEC runs a queue, PING is refused under MISCONF, CLIENT
     /// keeps CLIENT CACHING in force): compared by id, never by name.
-    public private(set) var execID = -1
-    public private(set) var pingID = -1
-    public private(set) var clientID = -1
+    package private(set) var execID = -1
+    package private(set) var pingID = -1
+    package private(set) var clientID = -1
 
-    public init(_ families: [[CommandSpec]]) {
+    package init(_ families: [[CommandSpec]]) {
         for family in families {
             for spec in family { self.add(spec) }
         }
@@ -107,11 +107,11 @@ public final class CommandTable {
     }
 
     /// The top-level commands (not subcommands).
-    public var topLevel: [CommandSpec] {
+    package var topLevel: [CommandSpec] {
         self.commands.filter { !$0.fullName.contains("|") }
     }
 
-    public func lookup(_ name: ByteBuffer) -> CommandSpec? {
+    package func lookup(_ name: ByteBuffer) -> CommandSpec? {
         self.lookupID(name).map { self.commands[$0] }
     }
 
@@ -120,14 +120,14 @@ public final class CommandTable {
         return self.byName[key]
     }
 
-    public func lookup(_ name: String) -> CommandSpec? {
+    package func lookup(_ name: String) -> CommandSpec? {
         let lower = name.lowercased()
         if let id = self.byName[CommandName(lower)] { return self.commands[id] }
         if lower.contains("|"), let id = self.subcommandsByName[CommandName(lower)] { return self.commands[id] }
         return nil
     }
 
-    public func subcommand(of container: CommandSpec, _ name: ByteBuffer) -> CommandSpec? {
+    package func subcommand(of container: CommandSpec, _ name: ByteBuffer) -> CommandSpec? {
         var key = CommandName(container.name)
         let bar: [UInt8] = [UInt8(ascii: "|")]
         guard bar.withUnsafeBytes({ key.append($0) }) else { return nil }
@@ -139,7 +139,7 @@ public final class CommandTable {
 
     /// Resolves the request in `arguments` to a command, applying Redis's checks in Redis's order.
     /// - Throws: unknown command, unknown subcommand, or wrong number of arguments.
-    public func resolve(_ arguments: [ByteBuffer]) throws(RedisError) -> Int {
+    package func resolve(_ arguments: [ByteBuffer]) throws(RedisError) -> Int {
         guard let id = self.lookupID(arguments[0]) else {
             throw RedisError.unknownCommand(
                 Array(arguments[0].readableBytesView),

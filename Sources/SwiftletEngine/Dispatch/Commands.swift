@@ -1,6 +1,6 @@
 /// Every command family, in the order the table registers them.
-public enum Commands {
-    public static let all: [[CommandSpec]] = [
+package enum Commands {
+    package static let all: [[CommandSpec]] = [
         StringCommands.specs,
         KeyCommands.specs,
         ListCommands.specs,

@@ -1,41 +1,41 @@
-public import NIOCore
+package import NIOCore
 import SwiftletKeyspace
 import SwiftletRESP
 
 /// The classes of keyspace events and the K/E channel flags, with Redis's bits (server.h `NOTIFY_*`), as
 /// `notify-keyspace-events` selects them.
-public struct KeyspaceEvents: OptionSet, Sendable {
-    public let rawValue: Int
-    public init(rawValue: Int) { self.rawValue = rawValue }
+package struct KeyspaceEvents: OptionSet, Sendable {
+    package let rawValue: Int
+    package init(rawValue: Int) { self.rawValue = rawValue }
 
     /// K: publish on `__keyspace@<db>__:<key>`.
-    public static let keyspace = KeyspaceEvents(rawValue: 1 << 0)
+    package static let keyspace = KeyspaceEvents(rawValue: 1 << 0)
     /// E: publish on `__keyevent@<db>__:<event>`.
-    public static let keyevent = KeyspaceEvents(rawValue: 1 << 1)
+    package static let keyevent = KeyspaceEvents(rawValue: 1 << 1)
     /// g: DEL, EXPIRE, RENAME, ... (commands not specific to a type).
-    public static let generic = KeyspaceEvents(rawValue: 1 << 2)
+    package static let generic = KeyspaceEvents(rawValue: 1 << 2)
     /// $: string commands.
-    public static let string = KeyspaceEvents(rawValue: 1 << 3)
+    package static let string = KeyspaceEvents(rawValue: 1 << 3)
     /// l: list commands.
-    public static let list = KeyspaceEvents(rawValue: 1 << 4)
+    package static let list = KeyspaceEvents(rawValue: 1 << 4)
     /// s: set commands.
-    public static let set = KeyspaceEvents(rawValue: 1 << 5)
+    package static let set = KeyspaceEvents(rawValue: 1 << 5)
     /// h: hash commands.
-    public static let hash = KeyspaceEvents(rawValue: 1 << 6)
+    package static let hash = KeyspaceEvents(rawValue: 1 << 6)
     /// z: sorted set commands.
-    public static let zset = KeyspaceEvents(rawValue: 1 << 7)
+    package static let zset = KeyspaceEvents(rawValue: 1 << 7)
     /// x: a key removed because its time to live passed.
-    public static let expired = KeyspaceEvents(rawValue: 1 << 8)
+    package static let expired = KeyspaceEvents(rawValue: 1 << 8)
     /// e: a key evicted for maxmemory.
-    public static let evicted = KeyspaceEvents(rawValue: 1 << 9)
+    package static let evicted = KeyspaceEvents(rawValue: 1 << 9)
     /// t: stream commands.
-    public static let stream = KeyspaceEvents(rawValue: 1 << 10)
+    package static let stream = KeyspaceEvents(rawValue: 1 << 10)
     /// m: a read lookup missed (not part of A).
-    public static let keyMiss = KeyspaceEvents(rawValue: 1 << 11)
+    package static let keyMiss = KeyspaceEvents(rawValue: 1 << 11)
     /// d: module events.
-    public static let module = KeyspaceEvents(rawValue: 1 << 13)
+    package static let module = KeyspaceEvents(rawValue: 1 << 13)
     /// n: a key was added to a database (not part of A).
-    public static let new = KeyspaceEvents(rawValue: 1 << 14)
+    package static let new = KeyspaceEvents(rawValue: 1 << 14)
 }
 
 /// The running command's keyspace events addressed to the running client itself (a RESP3 client subscribed to
@@ -121,7 +121,7 @@ extension CommandContext {
     /// when the class is off, which it is by default.
     /// - Parameter database: the key's database when it is not the client's (MOVE, COPY ... DB).
     @inline(__always)
-    public func notify(_ type: KeyspaceEvents, _ event: StaticString, key: ByteBuffer, database: Int? = nil) {
+    package func notify(_ type: KeyspaceEvents, _ event: StaticString, key: ByteBuffer, database: Int? = nil) {
         guard self.server.hot.keyspaceEvents.rawValue & type.rawValue != 0 else { return }
         self.server.publishKeyspaceEvent(event, key: key, database: database ?? self.session.database, from: self)
     }

@@ -10,8 +10,8 @@ import SwiftletPersistence
 /// Redis 7.0's `propagatePendingCommands`. Committed commands wait in `buffer` until
 /// the event loop has handled its round of reads, then one `write(2)` appends them to the incremental file
 /// (Redis's `beforeSleep`); with appendfsync always the replies of that round are held until the fsync is done.
-public final class AppendOnlyState {
-    public enum Status: Sendable {
+package final class AppendOnlyState {
+    package enum Status: Sendable {
         case off
         case on
         /// Turned on at runtime: the first rewrite is writing the base; commands go to a temp incremental file
@@ -19,14 +19,14 @@ public final class AppendOnlyState {
         case waitRewrite
     }
 
-    public enum FsyncPolicy: Sendable {
+    package enum FsyncPolicy: Sendable {
         case always
         case everysec
         case no
     }
 
     @exclusivity(unchecked)
-    public internal(set) var status = Status.off
+    package internal(set) var status = Status.off
     @exclusivity(unchecked)
     var fsyncPolicy = FsyncPolicy.everysec
     /// Commands committed and not yet written to the file.
@@ -81,22 +81,22 @@ public final class AppendOnlyState {
     }
 
     /// BGREWRITEAOF while a BGSAVE runs: starts when it is done.
-    public internal(set) var rewriteScheduled = false
-    public internal(set) var lastRewriteSeconds: Int64 = -1
-    public internal(set) var lastRewriteOK = true
-    public internal(set) var rewrites = 0
-    public internal(set) var consecutiveRewriteFailures = 0
+    package internal(set) var rewriteScheduled = false
+    package internal(set) var lastRewriteSeconds: Int64 = -1
+    package internal(set) var lastRewriteOK = true
+    package internal(set) var rewrites = 0
+    package internal(set) var consecutiveRewriteFailures = 0
     /// `aof_last_write_status` and the error text MISCONF shows while it is `err`.
-    public internal(set) var lastWriteOK = true
+    package internal(set) var lastWriteOK = true
     var lastWriteError = ""
     /// Bytes in the base and incremental files (`aof_current_size`), and that size after the last rewrite or
     /// load (`aof_base_size`, the reference of auto-aof-rewrite-percentage).
-    public internal(set) var currentSize = 0
-    public internal(set) var baseSize = 0
+    package internal(set) var currentSize = 0
+    package internal(set) var baseSize = 0
     /// Size of the files before the running incremental one (current = closed + file.size).
     var closedFilesSize = 0
 
-    public init() {}
+    package init() {}
 
     var isOn: Bool { self.status != .off }
 

@@ -1,4 +1,4 @@
-public import NIOCore
+package import NIOCore
 import SwiftletConfig
 import SwiftletKeyspace
 import SwiftletPersistence
@@ -13,7 +13,7 @@ import Darwin
 /// Rewrites are in `ServerState+AOFRewrite.swift`, loading in `ServerState+AOFLoad.swift`.
 extension ServerState {
     /// `dir`/`appenddirname`.
-    public var appendOnlyDirectory: String {
+    package var appendOnlyDirectory: String {
         AOFFile.join(self.config.dir, self.config.string("appenddirname"))
     }
 
@@ -55,7 +55,7 @@ extension ServerState {
     }
 
     /// Adds a change that is not the running command itself: a key that expired, a blocked client served.
-    public func alsoPropagate(database: Int, _ arguments: [ByteBuffer]) {
+    package func alsoPropagate(database: Int, _ arguments: [ByteBuffer]) {
         guard self.propagating else { return }
         self.addPendingOp(database: database, arguments)
         if self.commandDepth == 0 { self.commitPropagation() }
@@ -145,7 +145,7 @@ extension ServerState {
 
     /// Whether replies must wait for an fsync: appendfsync always, and commands of this iteration are not on disk
     /// yet. The server layer then hands the replies to ``holdReply(_:_:)`` even when it is not deferring them anyway.
-    public var repliesWaitForFsync: Bool {
+    package var repliesWaitForFsync: Bool {
         self.propagating && self.aof.fsyncPolicy == .always && !self.aof.buffer.isEmpty
     }
 
@@ -153,7 +153,7 @@ extension ServerState {
     /// it fsynced in the background at most once a second (everysec), or leaves that to the kernel (no). A failed
     /// write keeps the commands buffered for a retry and refuses writes with MISCONF meanwhile; with appendfsync
     /// always it stops the server, as Redis does, since replies were promised only after the fsync.
-    public func flushAppendOnlyFile() {
+    package func flushAppendOnlyFile() {
         let a = self.aof
         // Never in the middle of a client command: its ops may still become a MULTI/EXEC block.
         guard !a.buffer.isEmpty, a.pendingOpCount == 0, let file = a.file else { return }
@@ -227,7 +227,7 @@ extension ServerState {
 
     /// From the server tick (Redis's `serverCron` part for the AOF): retries a failed write, fsyncs every
     /// second, starts a scheduled or automatic rewrite.
-    public func appendOnlyCron() {
+    package func appendOnlyCron() {
         let a = self.aof
         if a.isOn {
             if !a.buffer.isEmpty && (!a.lastWriteOK || self.host == nil) { self.flushAppendOnlyFile() }
@@ -352,7 +352,7 @@ extension ServerState {
     }
 
     /// SHUTDOWN: the last commands reach the disk before the process ends.
-    public func flushAppendOnlyForShutdown() {
+    package func flushAppendOnlyForShutdown() {
         guard self.aof.status == .on else { return }
         self.cancelAppendOnlyRewrite()
         self.flushAppendOnlyFile()

@@ -1,81 +1,81 @@
-public import NIOCore
-public import SwiftletConfig
-public import SwiftletKeyspace
-public import SwiftletRESP
+package import NIOCore
+package import SwiftletConfig
+package import SwiftletKeyspace
+package import SwiftletRESP
 
 /// Per-connection state that commands read and change: selected database, protocol, name, flags.
-public final class ClientSession {
-    public let id: Int
+package final class ClientSession {
+    package let id: Int
     @exclusivity(unchecked)
-    public var database = 0
+    package var database = 0
     @exclusivity(unchecked)
-    public var protocolVersion: RESPVersion = .resp2
+    package var protocolVersion: RESPVersion = .resp2
     @exclusivity(unchecked)
-    public var name: [UInt8]?
+    package var name: [UInt8]?
     /// `ip:port` of the peer and of the local end, as `CLIENT LIST` prints them.
     @exclusivity(unchecked)
-    public var address: String
+    package var address: String
     @exclusivity(unchecked)
-    public var localAddress: String
+    package var localAddress: String
     @exclusivity(unchecked)
-    public var fileDescriptor: Int
-    public let createdAt: Int64
+    package var fileDescriptor: Int
+    package let createdAt: Int64
     @exclusivity(unchecked)
-    public var lastInteraction: Int64
+    package var lastInteraction: Int64
     /// The last command's index in the command table, -1 before the first (CLIENT LIST `cmd=`).
     @exclusivity(unchecked)
-    public var lastCommandID = -1
+    package var lastCommandID = -1
     /// Close the connection once the pending replies are written (QUIT, protocol errors, CLIENT KILL).
     @exclusivity(unchecked)
-    public var closeAfterReply = false
+    package var closeAfterReply = false
     /// MULTI queue and WATCHed keys.
     @exclusivity(unchecked)
-    public var transaction = TransactionState()
+    package var transaction = TransactionState()
     /// Whether AUTH/HELLO AUTH succeeded; only checked while `requirepass` is set.
     @exclusivity(unchecked)
-    public var authenticated = false
+    package var authenticated = false
     /// CLIENT NO-TOUCH: reads do not change the access clock.
     @exclusivity(unchecked)
-    public var noTouch = false
+    package var noTouch = false
     @exclusivity(unchecked)
-    public var noEvict = false
+    package var noEvict = false
     /// Bytes waiting in the query buffer and replies waiting to be written, for `CLIENT LIST`.
     @exclusivity(unchecked)
-    public var queryBufferLength = 0
+    package var queryBufferLength = 0
     @exclusivity(unchecked)
-    public var outputBufferLength = 0
+    package var outputBufferLength = 0
     /// The transport's connection this client arrived on; `nil` for the embedded store's and tests' sessions, and
     /// once the connection has closed.
     @exclusivity(unchecked)
-    public var connection: (any ClientConnection)?
+    package var connection: (any ClientConnection)?
     /// The wait this client is suspended in (BLPOP & co.); its connection reads no further requests meanwhile.
     @exclusivity(unchecked)
-    public var blocked: BlockedClient?
+    package var blocked: BlockedClient?
     /// Channel, pattern and shard-channel subscriptions; `isSubscribed` while there is any (RESP2 subscribed mode,
     /// and the `pubsub` class of client-output-buffer-limit).
     @exclusivity(unchecked)
-    public internal(set) var subscriptions = Subscriptions()
+    package internal(set) var subscriptions = Subscriptions()
     @exclusivity(unchecked)
-    public internal(set) var isSubscribed = false
+    package internal(set) var isSubscribed = false
     /// Frames from other clients' commands (pub/sub messages), written when that command's read batch ends.
     @exclusivity(unchecked)
-    public var outbox = ByteBuffer()
+    package var outbox = ByteBuffer()
     /// The request a CLIENT PAUSE holds back (``ClientConnection/resumePostponed()`` runs it when the pause ends).
     @exclusivity(unchecked)
-    public var postponed: [ByteBuffer]?
+    package var postponed: [ByteBuffer]?
     /// CLIENT TRACKING settings, nil while tracking is off.
     @exclusivity(unchecked)
-    public internal(set) var tracking: TrackingState?
+    package internal(set) var tracking: TrackingState?
     /// CLIENT CACHING YES (OPTIN) or NO (OPTOUT): applies to the next command or transaction. A plain flag, apart
     /// from `tracking`, because the dispatcher tests it after every command.
     @exclusivity(unchecked)
-    public internal(set) var trackingCaching = false
+    package internal(set) var trackingCaching = false
     /// MONITOR: this client receives a line for every command the server runs.
     @exclusivity(unchecked)
-    public internal(set) var isMonitor = false
+    package internal(set) var isMonitor = false
     /// CLIENT REPLY OFF/SKIP.
     @exclusivity(unchecked)
-    public internal(set) var replyControl: ReplyControl = []
+    package internal(set) var replyControl: ReplyControl = []
     /// While CLIENT REPLY OFF/SKIP drops the running command's reply: the pushes to this client that the command
     /// produces (subscription confirmations, messages, invalidations, keyspace events), which get through as
     /// Redis lets them through with its CLIENT_PUSHING flag. Nil otherwise.
@@ -83,9 +83,9 @@ public final class ClientSession {
     var silencedPushes: ByteBuffer?
     /// When the output buffer first passed the soft limit of its class (unix milliseconds), 0 while below it.
     @exclusivity(unchecked)
-    public var softLimitReachedAt: Int64 = 0
+    package var softLimitReachedAt: Int64 = 0
 
-    public init(id: Int, address: String, localAddress: String, fileDescriptor: Int = -1, now: Int64) {
+    package init(id: Int, address: String, localAddress: String, fileDescriptor: Int = -1, now: Int64) {
         self.id = id
         self.address = address
         self.localAddress = localAddress
@@ -96,26 +96,26 @@ public final class ClientSession {
 }
 
 /// Server-wide counters for `INFO`.
-public struct ServerStats: Sendable {
-    public var totalConnectionsReceived = 0
-    public var totalCommandsProcessed = 0
-    public var rejectedConnections = 0
-    public var totalNetInputBytes = 0
-    public var totalNetOutputBytes = 0
-    public var errorReplies = 0
+package struct ServerStats: Sendable {
+    package var totalConnectionsReceived = 0
+    package var totalCommandsProcessed = 0
+    package var rejectedConnections = 0
+    package var totalNetInputBytes = 0
+    package var totalNetOutputBytes = 0
+    package var errorReplies = 0
     /// Errors by code (`ERR`, `WRONGTYPE`...), for `INFO errorstats`.
-    public var errorsByCode: [String: Int] = [:]
-    public var unexpectedErrorReplies = 0
-    public var totalReadsProcessed = 0
-    public var totalWritesProcessed = 0
+    package var errorsByCode: [String: Int] = [:]
+    package var unexpectedErrorReplies = 0
+    package var totalReadsProcessed = 0
+    package var totalWritesProcessed = 0
     /// Clients closed for passing client-output-buffer-limit.
-    public var outputBufferLimitDisconnections = 0
+    package var outputBufferLimitDisconnections = 0
 
-    public init() {}
+    package init() {}
 }
 
 /// How a shutdown was asked for.
-public enum ShutdownRequest: Sendable {
+package enum ShutdownRequest: Sendable {
     case save
     case noSave
     case `default`
@@ -123,10 +123,10 @@ public enum ShutdownRequest: Sendable {
 
 /// State shared by all connections of one server: keyspace, configuration, command table, clients, stats.
 /// Owned by the server's event loop.
-public final class ServerState {
-    public let keyspace: Keyspace
-    public let config: ConfigStore
-    public let table: CommandTable
+package final class ServerState {
+    package let keyspace: Keyspace
+    package let config: ConfigStore
+    package let table: CommandTable
     /// By command id: whether the command runs at once inside MULTI instead of being queued.
     let transactionControl: [Bool]
     /// By command id: whether a MONITOR client may run the command (not one that reads or writes keys).
@@ -139,46 +139,46 @@ public final class ServerState {
     /// may-replicate commands, not EXEC, whose commands are written one by one).
     let propagatable: [Bool]
     @exclusivity(unchecked)
-    public var stats = ServerStats()
+    package var stats = ServerStats()
     /// Connected clients by id.
     @exclusivity(unchecked)
-    public var clients: [Int: ClientSession] = [:]
+    package var clients: [Int: ClientSession] = [:]
     /// Channel and pattern subscriptions.
-    public let pubsub = PubSubRegistry()
+    package let pubsub = PubSubRegistry()
     /// CLIENT PAUSE: the mode in force, its end (unix milliseconds), and the clients waiting for it to end.
     @exclusivity(unchecked)
-    public internal(set) var pauseMode = PauseMode.off
+    package internal(set) var pauseMode = PauseMode.off
     @exclusivity(unchecked)
-    public internal(set) var pauseEnd: Int64 = 0
+    package internal(set) var pauseEnd: Int64 = 0
     @exclusivity(unchecked)
     var postponedClients: [ClientSession] = []
     /// The process running the engine (EngineHost.swift); `nil` for the embedded store and unit tests, where
     /// outboxes are flushed at the end of each read batch and a BGSAVE runs within its command.
     @exclusivity(unchecked)
-    public var host: (any EngineHost)? {
+    package var host: (any EngineHost)? {
         didSet { self.persistence.host = self.host }
     }
     /// CLIENT TRACKING: the keys tracking clients read, and the BCAST prefixes.
-    public let tracking = TrackingRegistry()
+    package let tracking = TrackingRegistry()
     /// Clients in MONITOR mode.
     @exclusivity(unchecked)
-    public internal(set) var monitors: [ClientSession] = []
+    package internal(set) var monitors: [ClientSession] = []
     /// Clients whose `outbox` has frames to write at the end of the current batch.
     @exclusivity(unchecked)
     var pendingOutboxes: [ClientSession] = []
     /// The running client's own keyspace events, spliced into its reply (Notifications.swift).
     let selfNotifications = SelfNotifications()
     /// Clients blocked on keys, and the keys that got data for them.
-    public let blocking = BlockingRegistry()
+    package let blocking = BlockingRegistry()
     /// Commands running now: 1 for a client's command, 2 inside EXEC (and, later, scripts). Only a command at
     /// depth 1 may block, and ready keys are served when it is done.
     @exclusivity(unchecked)
-    public internal(set) var commandDepth = 0
+    package internal(set) var commandDepth = 0
     @exclusivity(unchecked)
     private var nextClientID = 1
     /// Whether a client's output buffer (bytes its connection has not written yet) is past its class's
     /// client-output-buffer-limit: over the hard limit, or over the soft limit for longer than its seconds.
-    public func outputBufferOverLimit(_ session: ClientSession, pending: Int, now: Int64) -> Bool {
+    package func outputBufferOverLimit(_ session: ClientSession, pending: Int, now: Int64) -> Bool {
         let limit = session.isSubscribed ? self.hot.pubsubOutputLimit : self.hot.normalOutputLimit
         let used = UInt64(max(0, pending))
         if limit.hard > 0 && used >= limit.hard { return true }
@@ -195,21 +195,21 @@ public final class ServerState {
     }
 
     /// Unix milliseconds when the server started.
-    public let startTime: Int64
+    package let startTime: Int64
     /// 40 hex characters, new on each start (`run_id`).
-    public let runID: String
+    package let runID: String
     /// Changes since the last save.
     @exclusivity(unchecked)
-    public var dirty = 0
+    package var dirty = 0
     @exclusivity(unchecked)
-    public var lastSaveTime: Int64
+    package var lastSaveTime: Int64
     /// SAVE, BGSAVE, save points and their status (`ServerState+Persistence.swift`).
-    public let persistence = PersistenceState()
+    package let persistence = PersistenceState()
     /// The append-only file (`ServerState+AOF.swift`).
-    public let aof = AppendOnlyState()
+    package let aof = AppendOnlyState()
     /// Whether changes are written to the AOF: one flag the dispatcher tests after every command.
     @exclusivity(unchecked)
-    public internal(set) var propagating = false
+    package internal(set) var propagating = false
     /// Whether the once-per-loop-iteration flush (outboxes, AOF) is already scheduled.
     @exclusivity(unchecked)
     var beforeSleepScheduled = false
@@ -225,35 +225,35 @@ public final class ServerState {
     /// A monotonic clock in microseconds, for durations.
     /// Port actually bound, path of the config file, executable: for INFO server.
     @exclusivity(unchecked)
-    public var boundPort = 0
+    package var boundPort = 0
     @exclusivity(unchecked)
-    public var configFile = ""
+    package var configFile = ""
     @exclusivity(unchecked)
-    public var executable = ""
+    package var executable = ""
     /// `DEBUG SET-ACTIVE-EXPIRE`: whether the server tick expires keys in the background.
     @exclusivity(unchecked)
-    public var activeExpireEnabled = true
+    package var activeExpireEnabled = true
     /// DEBUG PAUSE-CRON 1: the server tick does nothing until it is set back to 0.
     @exclusivity(unchecked)
-    public var cronPaused = false
+    package var cronPaused = false
     /// Heap in use when the server started, and the highest seen since (INFO memory).
     @exclusivity(unchecked)
-    public var startupAllocated = 0
+    package var startupAllocated = 0
     @exclusivity(unchecked)
-    public var peakAllocated = 0
+    package var peakAllocated = 0
     /// Time spent in the active expire cycle, in microseconds.
     @exclusivity(unchecked)
-    public var expireCycleMicroseconds: Int64 = 0
+    package var expireCycleMicroseconds: Int64 = 0
     /// Commands per second over the last sampling window, updated by the server tick.
     @exclusivity(unchecked)
-    public var instantaneousOpsPerSecond = 0
+    package var instantaneousOpsPerSecond = 0
     @exclusivity(unchecked)
     private var opsSamples: [Int] = []
     @exclusivity(unchecked)
     private var lastOpsSample: (time: Int64, commands: Int) = (0, 0)
 
     /// CONFIG RESETSTAT.
-    public func resetStatistics() {
+    package func resetStatistics() {
         self.stats = ServerStats()
         self.keyspace.stats = KeyspaceStats()
         for i in self.table.stats.indices { self.table.stats[i] = CommandStats() }
@@ -262,7 +262,7 @@ public final class ServerState {
     }
 
     /// Called from the server tick: samples the command rate, as Redis's `trackInstantaneousMetric`.
-    public func sampleOperations(now: Int64) {
+    package func sampleOperations(now: Int64) {
         let elapsed = now - self.lastOpsSample.time
         guard elapsed >= 100 else { return }
         let ops = (self.stats.totalCommandsProcessed - self.lastOpsSample.commands) * 1000 / Int(max(1, elapsed))
@@ -272,7 +272,7 @@ public final class ServerState {
         self.lastOpsSample = (now, self.stats.totalCommandsProcessed)
     }
 
-    public init(
+    package init(
         config: ConfigStore = ConfigStore(),
         clock: (() -> Int64)? = nil
     ) {
@@ -327,27 +327,27 @@ public final class ServerState {
     /// Configuration read on every request, cached so that the hot path never looks up a parameter by name. It is
     /// read from the ``ConfigStore`` (where every default is stated, in ``ConfigTable``) at start and after each
     /// CONFIG SET of one of ``hotParameters``.
-    public struct HotConfig: Sendable {
-        public let requiresPassword: Bool
-        public let protoMaxBulkLen: Int
-        public let clientQueryBufferLimit: Int
+    package struct HotConfig: Sendable {
+        package let requiresPassword: Bool
+        package let protoMaxBulkLen: Int
+        package let clientQueryBufferLimit: Int
         /// Encoding thresholds of the collection types (read on every write to a small collection).
-        public let hashMaxListpackEntries: Int
-        public let hashMaxListpackValue: Int
-        public let listMaxListpackSize: Int
-        public let setMaxIntsetEntries: Int
-        public let zsetMaxListpackEntries: Int
-        public let zsetMaxListpackValue: Int
+        package let hashMaxListpackEntries: Int
+        package let hashMaxListpackValue: Int
+        package let listMaxListpackSize: Int
+        package let setMaxIntsetEntries: Int
+        package let zsetMaxListpackEntries: Int
+        package let zsetMaxListpackValue: Int
         /// `client-output-buffer-limit` for normal and for pub/sub clients.
-        public let normalOutputLimit: ClientBufferLimit
-        public let pubsubOutputLimit: ClientBufferLimit
+        package let normalOutputLimit: ClientBufferLimit
+        package let pubsubOutputLimit: ClientBufferLimit
         /// `notify-keyspace-events`: empty (the default) costs every write one integer test.
-        public let keyspaceEvents: KeyspaceEvents
+        package let keyspaceEvents: KeyspaceEvents
         /// `slowlog-log-slower-than` (negative: the slow log is off) and `slowlog-max-len`.
-        public let slowlogLogSlowerThan: Int64
-        public let slowlogMaxLength: Int
+        package let slowlogLogSlowerThan: Int64
+        package let slowlogMaxLength: Int
         /// `tracking-table-max-keys` (0: no limit).
-        public let trackingTableMaxKeys: Int
+        package let trackingTableMaxKeys: Int
 
         init(_ config: ConfigStore) {
             self.requiresPassword = !config.requirePass.isEmpty
@@ -369,7 +369,7 @@ public final class ServerState {
     }
 
     @exclusivity(unchecked)
-    public private(set) var hot: HotConfig
+    package private(set) var hot: HotConfig
 
     /// SLOWLOG's entries (Slowlog.swift).
     var slowlog = Slowlog()
@@ -413,7 +413,7 @@ public final class ServerState {
     static let observedParameters = ["maxmemory-policy", "lfu-log-factor", "lfu-decay-time"] + hotParameters
 
     /// Registers a new client and returns its session.
-    public func connect(address: String, localAddress: String, fileDescriptor: Int = -1) -> ClientSession {
+    package func connect(address: String, localAddress: String, fileDescriptor: Int = -1) -> ClientSession {
         let session = ClientSession(
             id: self.nextClientID,
             address: address,
@@ -427,7 +427,7 @@ public final class ServerState {
         return session
     }
 
-    public func disconnect(_ session: ClientSession) {
+    package func disconnect(_ session: ClientSession) {
         self.endTransaction(session)
         self.blocking.unblock(session, reason: .disconnect, server: self)
         self.pubsub.removeAll(session)
@@ -456,23 +456,23 @@ public final class ServerState {
     var pendingSelfInvalidations = ByteBuffer()
 
     /// The wall clock in unix milliseconds (the injected one in tests).
-    public func clock() -> Int64 {
+    package func clock() -> Int64 {
         if let injectedClock { return injectedClock() }
         return (ServerState.systemMonotonicMicroseconds() + self.wallOffset) / 1000
     }
 
     /// A monotonic clock in microseconds, for durations.
     @inline(__always)
-    public func monotonicMicroseconds() -> Int64 {
+    package func monotonicMicroseconds() -> Int64 {
         ServerState.systemMonotonicMicroseconds()
     }
 
     /// Re-reads the realtime clock (from the server tick), so that wall time follows clock adjustments.
-    public func resyncWallClock() {
+    package func resyncWallClock() {
         self.wallOffset = ServerState.systemClockMicroseconds() - ServerState.systemMonotonicMicroseconds()
     }
 
-    public static func systemClock() -> Int64 {
+    package static func systemClock() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
@@ -481,13 +481,13 @@ public final class ServerState {
     /// The realtime clock in microseconds: the wall clock's offset from the monotonic one is kept to the
     /// microsecond, so that the server's milliseconds never lag the real ones (a PXAT ten seconds ahead read back
     /// as a PTTL of 10001).
-    public static func systemClockMicroseconds() -> Int64 {
+    package static func systemClockMicroseconds() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
     }
 
-    public static func systemMonotonicMicroseconds() -> Int64 {
+    package static func systemMonotonicMicroseconds() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
@@ -496,7 +496,7 @@ public final class ServerState {
     // MARK: - Dispatch
 
     /// Runs the request in `context.arguments` and writes its reply (or error) to `context.out`.
-    public func execute(_ context: inout CommandContext) {
+    package func execute(_ context: inout CommandContext) {
         if context.session.replyControl.isEmpty {
             self.executeCommand(&context)
         } else {
@@ -631,11 +631,11 @@ public final class ServerState {
     var isInBatch: Bool { self.batchClock >= 0 }
 
     /// Marks the start of a connection's read batch (see `execute`).
-    public func beginBatch() {
+    package func beginBatch() {
         self.batchClock = self.monotonicMicroseconds()
     }
 
-    public func endBatch() {
+    package func endBatch() {
         self.batchClock = -1
         if self.tracking.hasPendingBroadcasts { self.trackingBroadcast() }
         if self.host == nil {
@@ -684,7 +684,7 @@ public final class ServerState {
 
     /// Whether replies wait for the end of the event-loop iteration (Redis's `beforeSleep`), as in a server; the
     /// embedded keyspace without a loop has nothing to defer to.
-    public var defersReplies: Bool { self.host != nil }
+    package var defersReplies: Bool { self.host != nil }
 
     /// Keeps a client's replies until ``flushOutboxes()`` runs after the loop has handled every connection's reads
     /// (and, with appendfsync always, after the AOF write and fsync of this iteration). They join the client's
@@ -695,7 +695,7 @@ public final class ServerState {
     /// after each connection's batch lets a client on another core find all its replies in one wake-up, and its
     /// next requests arrive while this loop is still busy, so the next `epoll_wait` returns many connections at
     /// once. Measured at pipeline depth 16 on two cores this lowered the server's system time per request.
-    public func holdReply(_ session: ClientSession, _ reply: inout ByteBuffer) {
+    package func holdReply(_ session: ClientSession, _ reply: inout ByteBuffer) {
         if session.outbox.readableBytes == 0 {
             if self.pendingOutboxes.isEmpty { self.requestBeforeSleep() }
             self.pendingOutboxes.append(session)
@@ -709,7 +709,7 @@ public final class ServerState {
 
     /// The once-per-iteration flush: appends the commands of the iteration to the AOF (and fsyncs them with
     /// appendfsync always), then writes every queued outbox, held replies included, to its connection.
-    public func flushOutboxes() {
+    package func flushOutboxes() {
         self.beforeSleepScheduled = false
         if !self.aof.buffer.isEmpty { self.flushAppendOnlyFile() }
         // Taken out of `self` (a flush may queue more frames for the next round), and its storage given back

@@ -9,7 +9,7 @@ import Darwin
 /// Where RDB bytes come from (Redis's `rio` for reading): a byte array (DUMP payloads) or a file read through a
 /// buffer that grows only to the largest single string. Tracks the file offset for error messages and the
 /// CRC-64 of everything consumed.
-public final class RDBByteSource {
+package final class RDBByteSource {
     var buffer: [UInt8]
     /// Read position in `buffer`.
     var position = 0
@@ -23,24 +23,24 @@ public final class RDBByteSource {
     let fd: Int32
 
     /// A source over bytes in memory.
-    public init(bytes: [UInt8]) {
+    package init(bytes: [UInt8]) {
         self.buffer = bytes
         self.end = bytes.count
         self.fd = -1
     }
 
     /// A source over an open file descriptor (the caller closes it).
-    public init(fd: Int32, bufferSize: Int = 1 << 16) {
+    package init(fd: Int32, bufferSize: Int = 1 << 16) {
         self.buffer = [UInt8](repeating: 0, count: bufferSize)
         self.end = 0
         self.fd = fd
     }
 
     /// Offset of the next byte to be read.
-    public var offset: Int { self.base + self.position }
+    package var offset: Int { self.base + self.position }
 
     /// The CRC-64 of every byte consumed so far.
-    public var checksum: UInt64 {
+    package var checksum: UInt64 {
         self.foldChecksum()
         return self.crc
     }
@@ -93,7 +93,7 @@ public final class RDBByteSource {
         }
     }
 
-    public func readByte(_ what: @autoclosure () -> String) throws -> UInt8 {
+    package func readByte(_ what: @autoclosure () -> String) throws -> UInt8 {
         try self.ensure(1, what())
         let b = self.buffer[self.position]
         self.position += 1
@@ -101,7 +101,7 @@ public final class RDBByteSource {
     }
 
     /// Reads `n` bytes into a new array.
-    public func readBytes(_ n: Int, _ what: @autoclosure () -> String) throws -> [UInt8] {
+    package func readBytes(_ n: Int, _ what: @autoclosure () -> String) throws -> [UInt8] {
         try self.ensure(n, what())
         let bytes = Array(self.buffer[self.position..<(self.position + n)])
         self.position += n
@@ -109,7 +109,7 @@ public final class RDBByteSource {
     }
 
     /// Calls `body` with the next `n` bytes (valid only inside the call) and consumes them.
-    public func withBytes<R>(
+    package func withBytes<R>(
         _ n: Int,
         _ what: @autoclosure () -> String,
         _ body: (UnsafeRawBufferPointer) throws -> R
@@ -121,7 +121,7 @@ public final class RDBByteSource {
     }
 
     /// Reads a little-endian unsigned integer of `count` bytes.
-    public func readLittleEndian(_ count: Int, _ what: @autoclosure () -> String) throws -> UInt64 {
+    package func readLittleEndian(_ count: Int, _ what: @autoclosure () -> String) throws -> UInt64 {
         try self.ensure(count, what())
         var v: UInt64 = 0
         for i in 0..<count { v |= UInt64(self.buffer[self.position + i]) << (8 * UInt64(i)) }
@@ -130,5 +130,5 @@ public final class RDBByteSource {
     }
 
     /// Whether every byte has been consumed (memory sources only; a file source answers after a read failed).
-    public var isAtEnd: Bool { self.fd < 0 && self.position == self.end }
+    package var isAtEnd: Bool { self.fd < 0 && self.position == self.end }
 }

@@ -1,4 +1,4 @@
-public import SwiftletKeyspace
+package import SwiftletKeyspace
 
 #if canImport(Glibc)
 import Glibc
@@ -10,14 +10,14 @@ import Darwin
 
 /// One record of an RDB file, in file order: aux fields, then per non-empty database SELECTDB, RESIZEDB and its
 /// keys. ``RDBRecords`` produces them lazily from a keyspace; ``RDBWriter`` encodes them one at a time.
-public enum RDBRecord {
+package enum RDBRecord {
     case aux(key: String, value: AuxValue)
     case selectDB(Int)
     case resizeDB(keys: Int, expires: Int)
     case entry(Entry, expireAt: Int64?)
 
     /// An aux field value: Redis writes numbers as integer-encoded strings.
-    public enum AuxValue: Sendable, Equatable {
+    package enum AuxValue: Sendable, Equatable {
         case text(String)
         case integer(Int64)
     }
@@ -25,7 +25,7 @@ public enum RDBRecord {
 
 /// The records of a keyspace snapshot, produced lazily (nothing is collected up front: the keys of a database
 /// are visited bucket by bucket with the table's SCAN cursor). The keyspace must not change during iteration.
-public struct RDBRecords: Sequence, IteratorProtocol {
+package struct RDBRecords: Sequence, IteratorProtocol {
     let keyspace: Keyspace
     var aux: [(String, RDBRecord.AuxValue)]
     var auxIndex = 0
@@ -45,12 +45,12 @@ public struct RDBRecords: Sequence, IteratorProtocol {
         case done
     }
 
-    public init(keyspace: Keyspace, aux: [(String, RDBRecord.AuxValue)]) {
+    package init(keyspace: Keyspace, aux: [(String, RDBRecord.AuxValue)]) {
         self.keyspace = keyspace
         self.aux = aux
     }
 
-    public mutating func next() -> RDBRecord? {
+    package mutating func next() -> RDBRecord? {
         while true {
             switch self.state {
             case .aux:
@@ -104,22 +104,22 @@ public struct RDBRecords: Sequence, IteratorProtocol {
 }
 
 /// Writes RDB version 10 snapshots.
-public enum RDBWriter {
+package enum RDBWriter {
     /// What goes into a snapshot besides the keys.
-    public struct Options: Sendable {
+    package struct Options: Sendable {
         /// `rdbcompression`.
-        public var compression = true
+        package var compression = true
         /// `rdbchecksum`: without it the trailing checksum is 0, which loaders accept as "not computed".
-        public var checksum = true
-        public var redisVersion = "7.0.15"
+        package var checksum = true
+        package var redisVersion = "7.0.15"
         /// Unix time (seconds) for the `ctime` aux field.
-        public var creationTime: Int64 = 0
+        package var creationTime: Int64 = 0
         /// Bytes for the `used-mem` aux field.
-        public var usedMemory: Int64 = 0
+        package var usedMemory: Int64 = 0
         /// Whether this is the base of an AOF (`aof-base`).
-        public var aofBase = false
+        package var aofBase = false
 
-        public init() {}
+        package init() {}
     }
 
     static func auxFields(_ options: Options) -> [(String, RDBRecord.AuxValue)] {
@@ -133,7 +133,7 @@ public enum RDBWriter {
     }
 
     /// Encodes one record (Redis's `rdbSaveAuxField`, `rdbSaveDb`, `rdbSaveKeyValuePair`).
-    public static func write<S: ByteSink>(_ record: RDBRecord, to encoder: inout RDBEncoder<S>) throws {
+    package static func write<S: ByteSink>(_ record: RDBRecord, to encoder: inout RDBEncoder<S>) throws {
         switch record {
         case .aux(let key, let value):
             try encoder.sink.write(byte: RDBFormat.Opcode.aux.rawValue)
@@ -161,7 +161,7 @@ public enum RDBWriter {
     }
 
     /// Writes a whole snapshot (magic, records, EOF, checksum) into `sink`.
-    public static func write<S: ByteSink>(keyspace: Keyspace, to sink: S, options: Options) throws -> S {
+    package static func write<S: ByteSink>(keyspace: Keyspace, to sink: S, options: Options) throws -> S {
         var encoder = RDBEncoder(sink: sink, compression: options.compression)
         try encoder.sink.write(RDBFormat.magic)
         for record in RDBRecords(keyspace: keyspace, aux: Self.auxFields(options)) {
@@ -175,7 +175,7 @@ public enum RDBWriter {
 
     /// Writes a snapshot to `path` safely: into `temp-<pid>.rdb` beside it, then fsync, then an atomic rename,
     /// so that `path` always holds a complete file.
-    public static func write(keyspace: Keyspace, to path: String, options: Options = Options()) throws {
+    package static func write(keyspace: Keyspace, to path: String, options: Options = Options()) throws {
         let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
         let temp = "\(directory.isEmpty ? "/" : directory)/temp-\(getpid()).rdb"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)

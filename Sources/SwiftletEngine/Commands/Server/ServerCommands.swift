@@ -11,7 +11,7 @@ import Darwin
 #endif
 
 /// The server family: INFO, CONFIG, TIME, SHUTDOWN, MEMORY (DEBUG is in ``DebugCommands``).
-public enum ServerCommands {
+package enum ServerCommands {
     // MARK: - TIME
 
     /// TIME — O(1)
@@ -283,27 +283,27 @@ public enum ServerCommands {
 }
 
 /// Heap figures from the C allocator and the kernel.
-public struct MemoryInfo: Sendable {
+package struct MemoryInfo: Sendable {
     /// Bytes handed out by malloc (glibc's `mallinfo2().uordblks` plus mmapped blocks).
-    public var allocated: Int
+    package var allocated: Int
     /// Bytes malloc holds from the system.
-    public var active: Int
+    package var active: Int
     /// Resident set size of the process.
-    public var resident: Int
+    package var resident: Int
 
-    public static func current() -> MemoryInfo {
+    package static func current() -> MemoryInfo {
         let allocated = Int(swiftlet_malloc_allocated())
         let active = Int(swiftlet_malloc_active())
         return MemoryInfo(allocated: allocated, active: active, resident: residentSetSize())
     }
 
     /// Sets up malloc for a server process (one arena, so that the figures above see every allocation).
-    public static func configureAllocator() {
+    package static func configureAllocator() {
         swiftlet_malloc_configure()
     }
 
     /// RSS from /proc/self/statm (pages), or 0 where unavailable.
-    public static func residentSetSize() -> Int {
+    package static func residentSetSize() -> Int {
         let fd = open("/proc/self/statm", O_RDONLY)
         if fd < 0 { return 0 }
         defer { close(fd) }
