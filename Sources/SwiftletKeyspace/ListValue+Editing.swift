@@ -145,7 +145,8 @@ extension ListValue {
 
     /// LINSERT: inserts `bytes` before (or after) the first element equal to `pivot`. Returns `false` when the
     /// pivot is not in the list.
-    package func insert(_ bytes: UnsafeRawBufferPointer, relativeTo pivot: UnsafeRawBufferPointer, after: Bool) -> Bool {
+    package func insert(_ bytes: UnsafeRawBufferPointer, relativeTo pivot: UnsafeRawBufferPointer, after: Bool) -> Bool
+    {
         let needle = ListNeedle(pivot)
         for ni in self.nodes.indices {
             let node = self.nodes[ni]
