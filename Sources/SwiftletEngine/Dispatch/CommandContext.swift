@@ -79,19 +79,19 @@ package struct CommandContext {
     /// as SREM), as Redis's `rewriteClientCommandVector` and `alsoPropagate`. No ops: nothing is written.
     package func propagate(_ ops: [[ByteBuffer]]) {
         guard self.server.propagating else { return }
-        self.server.aof.replacement = ops
+        self.server.writeStream.replacement = ops
     }
 
     /// Writes one command instead of this one; the arguments may mix buffers and strings.
     package func propagate(_ op: [PropagatedArgument]) {
         guard self.server.propagating else { return }
-        self.server.aof.replacement = [op.map(\.buffer)]
+        self.server.writeStream.replacement = [op.map(\.buffer)]
     }
 
     /// Writes the command to the AOF even when it changed nothing (FLUSHALL and FLUSHDB on empty databases).
     package func forcePropagation() {
         guard self.server.propagating else { return }
-        self.server.aof.force = true
+        self.server.writeStream.force = true
     }
 }
 

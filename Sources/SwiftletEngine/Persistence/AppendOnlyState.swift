@@ -1,13 +1,13 @@
-import NIOCore
+package import NIOCore
 import SwiftletPersistence
 
 /// The AOF side of a server (Redis 7.0's multi-part append-only file): what propagation, the per-iteration write,
 /// fsync, BGREWRITEAOF, loading and INFO persistence share. The work is in `ServerState+AOF.swift`.
 ///
-/// Every change is propagated as the command that made it, in deterministic form (relative expiry as PXAT or
-/// PEXPIREAT, SPOP as SREM...). The ops of one client command (with the lazy expiries it caused) are encoded
-/// straight into `buffer` and committed when the command is done, wrapped in MULTI/EXEC when there are several, as
-/// Redis 7.0's `propagatePendingCommands`. Committed commands wait in `buffer` until
+/// It is a consumer of the engine's write stream (State/WriteStream.swift): every change arrives as the command that
+/// made it, in deterministic form (relative expiry as PXAT or PEXPIREAT, SPOP as SREM...). The ops of one unit are
+/// encoded straight into `buffer` and committed when the unit is done, wrapped in MULTI/EXEC when there are several,
+/// as Redis 7.0's `propagatePendingCommands`. Committed commands wait in `buffer` until
 /// the event loop has handled its round of reads, then one `write(2)` appends them to the incremental file
 /// (Redis's `beforeSleep`); with appendfsync always the replies of that round are held until the fsync is done.
 package final class AppendOnlyState {
@@ -58,12 +58,6 @@ package final class AppendOnlyState {
     /// `aof-timestamp-enabled`.
     @exclusivity(unchecked)
     var timestamps = false
-    /// Set by a command that propagates something else than its own arguments (see `CommandContext.propagate`).
-    @exclusivity(unchecked)
-    var replacement: [[ByteBuffer]]?
-    /// Set by a command that must be propagated even when it changed nothing (FLUSHALL, FLUSHDB).
-    @exclusivity(unchecked)
-    var force = false
 
     // MARK: Rewrite
 
@@ -102,4 +96,49 @@ package final class AppendOnlyState {
 
     /// `aof_pending_bio_fsync`.
     var backgroundSyncPending: Bool { self.file?.backgroundSyncPending ?? false }
+}
+
+/// The AOF as a consumer of the write stream (State/WriteStream.swift): the ops of one unit are encoded straight into
+/// `buffer`, preceded by `#TS:` when a new second began (aof-timestamp-enabled) and by SELECT when the database is
+/// not the one the log last selected; a unit of several ops is wrapped in MULTI/EXEC (a transaction with one write is
+/// written bare, as Redis's `propagatePendingCommands`).
+extension AppendOnlyState: WriteStreamConsumer {
+    package func append(_ arguments: [ByteBuffer], database: Int, unixSeconds: @autoclosure () -> Int64) {
+        if self.pendingOpCount == 0 {
+            if self.buffer.isEmpty { self.scheduleFlush = true }
+            if self.timestamps {
+                let seconds = unixSeconds()
+                if seconds != self.lastTimestamp {
+                    AOFCommandWriter.appendTimestamp(seconds, to: &self.buffer)
+                    self.lastTimestamp = seconds
+                }
+            }
+            self.select(database)
+            self.commandStart = self.buffer.count
+        } else {
+            self.select(database)
+        }
+        self.pendingOpCount += 1
+        AOFCommandWriter.appendHeader(arguments.count, to: &self.buffer)
+        for argument in arguments {
+            argument.withUnsafeReadableBytes { AOFCommandWriter.appendArgument($0, to: &self.buffer) }
+        }
+    }
+
+    package func commitUnit() -> Bool {
+        guard self.pendingOpCount > 0 else { return false }
+        if self.pendingOpCount > 1 {
+            self.buffer.insert(contentsOf: AOFCommandWriter.multi, at: self.commandStart)
+            self.buffer.append(contentsOf: AOFCommandWriter.exec)
+        }
+        self.pendingOpCount = 0
+        defer { self.scheduleFlush = false }
+        return self.scheduleFlush
+    }
+
+    private func select(_ database: Int) {
+        guard database != self.selectedDatabase else { return }
+        AOFCommandWriter.append([Array("SELECT".utf8), Array(String(database).utf8)], to: &self.buffer)
+        self.selectedDatabase = database
+    }
 }

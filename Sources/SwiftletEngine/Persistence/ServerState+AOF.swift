@@ -1,4 +1,4 @@
-package import NIOCore
+import NIOCore
 import SwiftletConfig
 import SwiftletKeyspace
 import SwiftletPersistence
@@ -9,7 +9,8 @@ import Glibc
 import Darwin
 #endif
 
-/// The append-only file: propagation of changes, the per-iteration write and fsync, and turning it on and off.
+/// The append-only file: the per-iteration write and fsync, and turning it on and off (it receives changes as a
+/// consumer of the write stream, State/WriteStream.swift).
 /// Rewrites are in `ServerState+AOFRewrite.swift`, loading in `ServerState+AOFLoad.swift`.
 extension ServerState {
     /// `dir`/`appenddirname`.
@@ -36,109 +37,6 @@ extension ServerState {
         case "no": self.aof.fsyncPolicy = .no
         default: self.aof.fsyncPolicy = .everysec
         }
-    }
-
-    // MARK: - Propagation
-
-    /// Adds the command that just ran to the ops of the running client command: its replacement if it set one,
-    /// its own arguments otherwise.
-    func propagateCommand(_ context: inout CommandContext) {
-        let a = self.aof
-        a.force = false
-        let database = context.session.database
-        if let replacement = a.replacement {
-            a.replacement = nil
-            for op in replacement { self.addPendingOp(database: database, op) }
-        } else {
-            self.addPendingOp(database: database, context.arguments)
-        }
-    }
-
-    /// Adds a change that is not the running command itself: a key that expired, a blocked client served.
-    package func alsoPropagate(database: Int, _ arguments: [ByteBuffer]) {
-        guard self.propagating else { return }
-        self.addPendingOp(database: database, arguments)
-        if self.commandDepth == 0 { self.commitPropagation() }
-    }
-
-    /// A blocked client was served: its pop (the form its serve closure set) is written on its own, after the
-    /// command that woke it, as Redis's `handleClientsBlockedOnKeys` does.
-    func propagateServed(database: Int) {
-        let a = self.aof
-        guard let ops = a.replacement else { return }
-        a.replacement = nil
-        self.commitPropagation()
-        for op in ops { self.addPendingOp(database: database, op) }
-        self.commitPropagation()
-    }
-
-    /// A key removed because its time to live passed is propagated as DEL (lazyfree-lazy-expire no).
-    func propagateDeletion(database: Int, key: UnsafeRawBufferPointer) {
-        self.alsoPropagate(database: database, [Self.delName, ByteBuffer(bytes: key)])
-    }
-
-    static let delName = ByteBuffer(string: "DEL")
-
-    /// Encodes an op straight into the AOF buffer. The first op of a client command is preceded by the `#TS:`
-    /// annotation when one is due and by SELECT when its database is not the last one written; MULTI is inserted
-    /// before the first op only if a second one follows (``commitPropagation()``).
-    private func addPendingOp(database: Int, _ arguments: [ByteBuffer]) {
-        let a = self.aof
-        if a.pendingOpCount == 0 {
-            if a.buffer.isEmpty { a.scheduleFlush = true }
-            if a.timestamps { self.annotateTimestamp() }
-            self.selectDatabase(database)
-            a.commandStart = a.buffer.count
-        } else {
-            self.selectDatabase(database)
-        }
-        a.pendingOpCount += 1
-        AOFCommandWriter.appendHeader(arguments.count, to: &a.buffer)
-        for argument in arguments {
-            argument.withUnsafeReadableBytes { AOFCommandWriter.appendArgument($0, to: &a.buffer) }
-        }
-    }
-
-    /// The client command is done: several ops become a MULTI/EXEC block (a transaction with one write is written
-    /// bare, as Redis's `propagatePendingCommands`), and the once-per-iteration write is scheduled.
-    func commitPropagation() {
-        let a = self.aof
-        guard a.pendingOpCount > 0 else { return }
-        if a.pendingOpCount > 1 {
-            a.buffer.insert(contentsOf: Self.multiOp, at: a.commandStart)
-            a.buffer.append(contentsOf: Self.execOp)
-        }
-        a.pendingOpCount = 0
-        if a.scheduleFlush {
-            a.scheduleFlush = false
-            if self.host != nil {
-                self.requestBeforeSleep()
-            } else if self.commandDepth == 0 && !self.isInBatch {
-                self.flushAppendOnlyFile()
-            }
-        }
-    }
-
-    /// `#TS:<unix seconds>` before the first command of each second (aof-timestamp-enabled).
-    private func annotateTimestamp() {
-        let a = self.aof
-        let seconds = self.clock() / 1000
-        guard seconds != a.lastTimestamp else { return }
-        AOFCommandWriter.appendTimestamp(seconds, to: &a.buffer)
-        a.lastTimestamp = seconds
-    }
-
-    static let multiOp = AOFCommandWriter.multi
-    static let execOp = AOFCommandWriter.exec
-
-    private func selectDatabase(_ database: Int) {
-        let a = self.aof
-        guard database != a.selectedDatabase else { return }
-        let digits = Array(String(database).utf8)
-        a.buffer.append(contentsOf: Array("*2\r\n$6\r\nSELECT\r\n$\(digits.count)\r\n".utf8))
-        a.buffer.append(contentsOf: digits)
-        a.buffer.append(contentsOf: [13, 10])
-        a.selectedDatabase = database
     }
 
     // MARK: - Writing
@@ -295,7 +193,7 @@ extension ServerState {
         self.deleteHistoryFiles()
         a.status = .on
         a.selectedDatabase = -1
-        self.propagating = true
+        self.setWriteStreamConsumer(a, attached: true)
     }
 
     /// CONFIG SET appendonly yes (Redis's `startAppendOnly`): the first rewrite writes a base of the current
@@ -320,7 +218,7 @@ extension ServerState {
         a.status = .waitRewrite
         a.selectedDatabase = -1
         a.buffer.removeAll()
-        self.propagating = true
+        self.setWriteStreamConsumer(a, attached: true)
         if self.persistence.running != nil {
             a.rewriteScheduled = true
             return nil
@@ -348,7 +246,7 @@ extension ServerState {
         a.rewriteScheduled = false
         a.buffer.removeAll()
         a.pendingOpCount = 0
-        self.propagating = false
+        self.setWriteStreamConsumer(a, attached: false)
     }
 
     /// SHUTDOWN: the last commands reach the disk before the process ends.

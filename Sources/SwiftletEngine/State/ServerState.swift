@@ -207,7 +207,9 @@ package final class ServerState {
     package let persistence = PersistenceState()
     /// The append-only file (`ServerState+AOF.swift`).
     package let aof = AppendOnlyState()
-    /// Whether changes are written to the AOF: one flag the dispatcher tests after every command.
+    /// Where committed changes leave the engine (State/WriteStream.swift).
+    package let writeStream = WriteStream()
+    /// Whether the write stream has a consumer: one flag the dispatcher tests after every command.
     @exclusivity(unchecked)
     package internal(set) var propagating = false
     /// Whether the once-per-loop-iteration flush (outboxes, AOF) is already scheduled.
@@ -748,11 +750,11 @@ package final class ServerState {
             self.reply(error, &context)
         }
         if propagating {
-            if (self.dirty != dirtyBefore || self.aof.force) && self.propagatable[id] {
+            if (self.dirty != dirtyBefore || self.writeStream.force) && self.propagatable[id] {
                 self.propagateCommand(&context)
             } else {
-                self.aof.replacement = nil
-                self.aof.force = false
+                self.writeStream.replacement = nil
+                self.writeStream.force = false
             }
         }
         // Events of blocked clients served below reach the running client after its reply, as in Redis.
@@ -783,7 +785,7 @@ package final class ServerState {
         }
         // Also set by the pops of blocked clients served just above, after this command's keys were touched.
         if self.onlyModifiedKey != nil { self.onlyModifiedKey = nil }
-        if propagating && self.commandDepth == 1 { self.commitPropagation() }
+        if propagating && self.commandDepth == 1 { self.commitWrites() }
         if self.commandDepth == 1 && self.pendingSelfInvalidations.readableBytes > 0 {
             self.flushPendingSelfInvalidations(&context)
         }

@@ -1,0 +1,108 @@
+package import NIOCore
+
+/// The engine's write stream: every change the engine commits leaves it here, once, in deterministic form (a
+/// relative expiry as PEXPIREAT, SPOP as SREM, an expired key as DEL), grouped in units that must apply together
+/// (a client command with the expiries it caused, a transaction, a blocked client's served pop). The consumers
+/// (the AOF while `appendonly` is on; replicas next) each receive every op and every unit's end, and encode them
+/// as their file or link needs (SELECT, `#TS:` annotations, MULTI/EXEC around a unit of several ops). Nothing else
+/// in the engine writes to a consumer.
+///
+/// MONITOR is deliberately not a consumer: Redis shows monitors each command as the client sent it, reads included
+/// and before any rewriting, so the dispatcher feeds them (Messaging/Monitor.swift).
+package protocol WriteStreamConsumer: AnyObject {
+    /// One op of the running unit, for `database`. `unixSeconds` is read only by a consumer that annotates time.
+    func append(_ arguments: [ByteBuffer], database: Int, unixSeconds: @autoclosure () -> Int64)
+    /// The running unit is complete. Returns `true` when the consumer now holds bytes to write at the end of the loop
+    /// iteration that it did not hold before (the engine then schedules that write).
+    func commitUnit() -> Bool
+}
+
+/// The stream's state: its consumers, and what the running command asked to propagate instead of itself.
+package final class WriteStream {
+    @exclusivity(unchecked)
+    private(set) var consumers: [any WriteStreamConsumer] = []
+    /// Set by a command that propagates something else than its own arguments (see `CommandContext.propagate`).
+    @exclusivity(unchecked)
+    var replacement: [[ByteBuffer]]?
+    /// Set by a command that must be propagated even when it changed nothing (FLUSHALL, FLUSHDB).
+    @exclusivity(unchecked)
+    var force = false
+
+    func attach(_ consumer: any WriteStreamConsumer) {
+        if !self.consumers.contains(where: { $0 === consumer }) { self.consumers.append(consumer) }
+    }
+
+    func detach(_ consumer: any WriteStreamConsumer) {
+        self.consumers.removeAll { $0 === consumer }
+    }
+}
+
+extension ServerState {
+    /// Offers the command that just ran: its replacement if it set one, its own arguments otherwise.
+    func propagateCommand(_ context: inout CommandContext) {
+        let stream = self.writeStream
+        stream.force = false
+        let database = context.session.database
+        if let replacement = stream.replacement {
+            stream.replacement = nil
+            for op in replacement { self.offer(op, database: database) }
+        } else {
+            self.offer(context.arguments, database: database)
+        }
+    }
+
+    /// Offers a change that is not the running command itself: a key that expired, a blocked client served.
+    package func alsoPropagate(database: Int, _ arguments: [ByteBuffer]) {
+        guard self.propagating else { return }
+        self.offer(arguments, database: database)
+        if self.commandDepth == 0 { self.commitWrites() }
+    }
+
+    /// A blocked client was served: its pop (the form its serve closure set) is a unit of its own, after the
+    /// command that woke it, as Redis's `handleClientsBlockedOnKeys` does.
+    func propagateServed(database: Int) {
+        let stream = self.writeStream
+        guard let ops = stream.replacement else { return }
+        stream.replacement = nil
+        self.commitWrites()
+        for op in ops { self.offer(op, database: database) }
+        self.commitWrites()
+    }
+
+    /// A key removed because its time to live passed is propagated as DEL (lazyfree-lazy-expire no).
+    func propagateDeletion(database: Int, key: UnsafeRawBufferPointer) {
+        self.alsoPropagate(database: database, [Self.delName, ByteBuffer(bytes: key)])
+    }
+
+    static let delName = ByteBuffer(string: "DEL")
+
+    private func offer(_ op: [ByteBuffer], database: Int) {
+        for consumer in self.writeStream.consumers {
+            consumer.append(op, database: database, unixSeconds: self.clock() / 1000)
+        }
+    }
+
+    /// The unit is complete: each consumer closes it, and the once-per-iteration write is scheduled when one of them
+    /// has new bytes (written at once when there is no loop and no command or batch running).
+    func commitWrites() {
+        var newBytes = false
+        for consumer in self.writeStream.consumers where consumer.commitUnit() { newBytes = true }
+        guard newBytes else { return }
+        if self.host != nil {
+            self.requestBeforeSleep()
+        } else if self.commandDepth == 0 && !self.isInBatch {
+            self.flushAppendOnlyFile()
+        }
+    }
+
+    /// Attaches or detaches a consumer; `propagating`, the one flag the dispatcher tests after every command, says
+    /// whether there is any.
+    func setWriteStreamConsumer(_ consumer: any WriteStreamConsumer, attached: Bool) {
+        if attached {
+            self.writeStream.attach(consumer)
+        } else {
+            self.writeStream.detach(consumer)
+        }
+        self.propagating = !self.writeStream.consumers.isEmpty
+    }
+}
