@@ -4,14 +4,14 @@
 /// is a comment (a `#` later in a line is an ordinary argument). Arguments are separated by whitespace. In
 /// `"double quotes"` the escapes `\n \r \t \b \a \"  \\` and `\xHH` work; in `'single quotes'` only `\'`. A closing
 /// quote must be followed by whitespace or the end of the line, otherwise the line has unbalanced quotes.
-package enum ConfigFileParser {
+public enum ConfigFileParser {
     /// The version redis-server prints in its fatal config error banner.
-    package static let redisVersion = "7.0.15"
+    public static let redisVersion = "7.0.15"
 
     /// Splits a config text into directives: line number (from 1), lower-cased name and arguments. Comments and
     /// blank lines are skipped.
     /// - Throws: ``ConfigError`` with the block redis-server prints for a line with unbalanced quotes.
-    package static func parse(_ text: String) throws(ConfigError) -> [(line: Int, name: String, args: [String])] {
+    public static func parse(_ text: String) throws(ConfigError) -> [(line: Int, name: String, args: [String])] {
         var directives: [(line: Int, name: String, args: [String])] = []
         for line in lines(of: text) {
             guard let argv = splitArguments(line.text) else {
@@ -45,7 +45,7 @@ package enum ConfigFileParser {
 
     /// Splits one line into arguments as Redis's `sdssplitargs`.
     /// - Returns: the arguments (none for a blank line), or `nil` when quotes are unbalanced.
-    package static func splitArguments(_ line: String) -> [String]? {
+    public static func splitArguments(_ line: String) -> [String]? {
         // The C code walks a NUL-terminated string: index past the end reads 0.
         let bytes = Array(line.utf8)
         func at(_ index: Int) -> UInt8 { index < bytes.count ? bytes[index] : 0 }
@@ -126,7 +126,7 @@ package enum ConfigFileParser {
     }
 
     /// Quotes a string as Redis's `sdscatrepr` (used for command-line options and CONFIG REWRITE).
-    package static func quoted(_ text: String) -> String {
+    public static func quoted(_ text: String) -> String {
         ConfigText.quoted(text)
     }
 
@@ -136,7 +136,7 @@ package enum ConfigFileParser {
     ///   - line: the line number, or `nil` for errors found after reading every line.
     ///   - text: the trimmed line.
     ///   - reason: the error.
-    package static func fatalMessage(line: Int?, text: String?, reason: String) -> String {
+    public static func fatalMessage(line: Int?, text: String?, reason: String) -> String {
         var message = "\n*** FATAL CONFIG FILE ERROR (Redis \(redisVersion)) ***\n"
         if let line, let text {
             message += "Reading the configuration file, at line \(line)\n>>> '\(text)'\n"
@@ -149,7 +149,7 @@ package enum ConfigFileParser {
     /// - Parameter arguments: the arguments after the executable name.
     /// - Returns: the config file (a first argument not starting with `-`), whether to read standard input too (a `-`
     ///   first or last), and the options text for ``ConfigStore/load(configText:)``.
-    package static func commandLineOptions(
+    public static func commandLineOptions(
         _ arguments: [String]
     ) -> (configFile: String?, readStandardInput: Bool, options: String) {
         var configFile: String?

@@ -1,31 +1,31 @@
 /// One configuration parameter as Redis 7.0 declares it in config.c's `static_configs`: its names, its type with
 /// bounds and default, and its flags.
-package struct ConfigParameter: Sendable {
+public struct ConfigParameter: Sendable {
     /// Redis's per-parameter flags (`IMMUTABLE_CONFIG`, `PROTECTED_CONFIG`, …).
-    package struct Flags: OptionSet, Sendable {
-        package let rawValue: UInt16
-        package init(rawValue: UInt16) { self.rawValue = rawValue }
+    public struct Flags: OptionSet, Sendable {
+        public let rawValue: UInt16
+        public init(rawValue: UInt16) { self.rawValue = rawValue }
 
         /// Settable only at startup; CONFIG SET replies "can't set immutable config".
-        package static let immutable = Flags(rawValue: 1 << 0)
+        public static let immutable = Flags(rawValue: 1 << 0)
         /// CONFIG SET refused unless `enable-protected-configs` allows it ("can't set protected config").
-        package static let protected = Flags(rawValue: 1 << 1)
+        public static let protected = Flags(rawValue: 1 << 1)
         /// Left out of CONFIG GET patterns; an exact name still finds it.
-        package static let hidden = Flags(rawValue: 1 << 2)
+        public static let hidden = Flags(rawValue: 1 << 2)
         /// Its value is redacted from the slow log and MONITOR.
-        package static let sensitive = Flags(rawValue: 1 << 3)
+        public static let sensitive = Flags(rawValue: 1 << 3)
         /// Takes several space-separated values (`save 3600 1 300 100`).
-        package static let multiArgument = Flags(rawValue: 1 << 4)
+        public static let multiArgument = Flags(rawValue: 1 << 4)
         /// Refused while loading the dataset (`-LOADING`).
-        package static let denyLoading = Flags(rawValue: 1 << 5)
+        public static let denyLoading = Flags(rawValue: 1 << 5)
         /// A debugging knob (Redis's `DEBUG_CONFIG`), listed by CONFIG GET like any other.
-        package static let debug = Flags(rawValue: 1 << 6)
+        public static let debug = Flags(rawValue: 1 << 6)
         /// Setting the same value again still counts as a change (Redis's `VOLATILE_CONFIG`, TLS files).
-        package static let volatile = Flags(rawValue: 1 << 7)
+        public static let volatile = Flags(rawValue: 1 << 7)
     }
 
     /// Whether Swiftlet acts on a parameter or only stores and reports it.
-    package enum Support: String, Sendable {
+    public enum Support: String, Sendable {
         /// Swiftlet changes its behaviour according to the value.
         case honoured
         /// Stored and reported; acting on it is planned.
@@ -35,21 +35,21 @@ package struct ConfigParameter: Sendable {
     }
 
     /// The canonical name, lower case.
-    package let name: String
+    public let name: String
     /// The old name that still works (`slaveof` for `replicaof`), lower case.
-    package let alias: String?
-    package let flags: Flags
+    public let alias: String?
+    public let flags: Flags
     let kind: ConfigKind
     /// Documentation only: whether Swiftlet honours the parameter; see ``support`` and ``note``.
-    package let support: Support
+    public let support: Support
     /// Documentation only: what Swiftlet does with the parameter, when more than "stored and reported".
-    package let note: String
+    public let note: String
 
     /// `true` when Swiftlet acts on the value (documentation only).
-    package var honoured: Bool { support == .honoured }
+    public var honoured: Bool { support == .honoured }
 
     /// Whether CONFIG SET refuses the parameter ("can't set immutable config").
-    package var isImmutable: Bool { flags.contains(.immutable) }
+    public var isImmutable: Bool { flags.contains(.immutable) }
 
     init(_ name: String, alias: String?, _ flags: Flags, _ kind: ConfigKind) {
         self.name = name

@@ -18,29 +18,29 @@ import Darwin
 public struct ConfigError: Error, Equatable, Sendable {
     public var message: String
 
-    package init(_ message: String) {
+    public init(_ message: String) {
         self.message = message
     }
 
-    package init(message: String) {
+    public init(message: String) {
         self.message = message
     }
 }
 
 /// Where `dir` lives: by default the process's current directory, as in Redis.
-package struct WorkingDirectory {
+public struct WorkingDirectory {
     /// The current directory (`getcwd`).
-    package var current: () -> String
+    public var current: () -> String
     /// Changes directory (`chdir`); returns the error text (`strerror`) on failure.
-    package var change: (String) -> String?
+    public var change: (String) -> String?
 
-    package init(current: @escaping () -> String, change: @escaping (String) -> String?) {
+    public init(current: @escaping () -> String, change: @escaping (String) -> String?) {
         self.current = current
         self.change = change
     }
 
     /// The real process directory.
-    package static var process: WorkingDirectory {
+    public static var process: WorkingDirectory {
         WorkingDirectory(
             current: {
                 var buffer = [CChar](repeating: 0, count: 1024)
@@ -57,7 +57,7 @@ package struct WorkingDirectory {
     }
 
     /// A directory that exists only in memory, for tests: every change succeeds.
-    package static func simulated(_ initial: String) -> WorkingDirectory {
+    public static func simulated(_ initial: String) -> WorkingDirectory {
         final class Box {
             var path: String
             init(_ path: String) { self.path = path }
@@ -77,15 +77,15 @@ package struct WorkingDirectory {
 /// semantics byte for byte. Owned by the server's event loop (not `Sendable`).
 public final class ConfigStore {
     /// Called after CONFIG SET changed a parameter, with its canonical name as key and the new CONFIG GET text.
-    package var observers: [String: (String) -> Void] = [:]
+    public var observers: [String: (String) -> Void] = [:]
     /// Called during CONFIG SET, after every value is set and before observers, for each changed parameter (keyed by
     /// canonical name) with its new CONFIG GET text; returns an error text to refuse it, as Redis's apply functions
     /// (`Unable to listen on this port. Check server logs.`, `Failed to bind to specified addresses.`). A refusal
     /// restores every value of the command (appliers already run are called again with the old text) and the
     /// command fails with `CONFIG SET failed (possibly related to argument '<name>') - <text>`.
-    package var appliers: [String: (String) -> String?] = [:]
+    public var appliers: [String: (String) -> String?] = [:]
     /// Where `dir` reads and changes the directory.
-    package var workingDirectory: WorkingDirectory
+    public var workingDirectory: WorkingDirectory
 
     private var values: [ConfigValue]
     /// Set once a config file's first `save` line has replaced the defaults; later lines add rules.
@@ -106,7 +106,7 @@ public final class ConfigStore {
         self.init(workingDirectory: .process)
     }
 
-    package init(workingDirectory: WorkingDirectory) {
+    public init(workingDirectory: WorkingDirectory) {
         self.workingDirectory = workingDirectory
         self.values = ConfigTable.parameters.map(\.kind.defaultValue)
     }
@@ -130,13 +130,13 @@ public final class ConfigStore {
     /// CONFIG GET for one argument. Without `*`, `?` or `[` it is an exact lookup (hidden parameters included) and
     /// the reply uses the name as given; otherwise it globs, case-insensitively, over every visible name and alias,
     /// replying with the table's spelling. In table order.
-    package func getMatching(_ pattern: [UInt8]) -> [(name: String, value: String)] {
+    public func getMatching(_ pattern: [UInt8]) -> [(name: String, value: String)] {
         getMatching(patterns: [pattern])
     }
 
     /// CONFIG GET with several arguments, as Redis 7.0: a parameter reached under the same name twice (in any case)
     /// is listed once; an alias and its canonical name are different names.
-    package func getMatching(patterns: [[UInt8]]) -> [(name: String, value: String)] {
+    public func getMatching(patterns: [[UInt8]]) -> [(name: String, value: String)] {
         var result: [(name: String, value: String)] = []
         var seen = Set<String>()
         for pattern in patterns {
@@ -174,7 +174,7 @@ public final class ConfigStore {
     ///   - clientIsLocal: whether the client is on a loopback or Unix socket, which `enable-protected-configs local`
     ///     needs.
     /// - Throws: ``ConfigError`` with Redis's reply text.
-    package func set(_ pairs: [(String, String)], clientIsLocal: Bool = false) throws(ConfigError) {
+    public func set(_ pairs: [(String, String)], clientIsLocal: Bool = false) throws(ConfigError) {
         var targets: [(index: Int, spelled: String, value: String)] = []
         for (name, value) in pairs {
             guard let found = Self.lookup(name) else {
@@ -366,7 +366,7 @@ public final class ConfigStore {
     /// - Throws: ``ConfigError`` whose message is exactly what redis-server prints to standard error before exiting,
     ///   for example "\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\nReading the configuration file, at line 2\n"
     ///   + ">>> 'port 1 2'\nwrong number of arguments\n".
-    package func load(configText: String) throws(ConfigError) {
+    public func load(configText: String) throws(ConfigError) {
         for line in ConfigFileParser.lines(of: configText) {
             guard let argv = ConfigFileParser.splitArguments(line.text) else {
                 throw ConfigError(
@@ -400,7 +400,7 @@ public final class ConfigStore {
     // MARK: - CONFIG REWRITE
 
     /// What CONFIG REWRITE writes for every parameter, in table order (canonical names only).
-    package func rewriteEntries() -> [ConfigRewriteEntry] {
+    public func rewriteEntries() -> [ConfigRewriteEntry] {
         ConfigTable.parameters.enumerated().map { position, parameter in
             values[position].rewriteEntry(parameter, currentDirectory: workingDirectory.current)
         }
@@ -409,7 +409,7 @@ public final class ConfigStore {
     /// The lines CONFIG REWRITE appends to a config file that mentions no parameter: those that differ from Redis's
     /// defaults, plus `dir`, `save` and `latency-tracking-info-percentiles`, which Redis always writes. Strings are
     /// quoted as Redis quotes them (`requirepass "se cret"`), memory in its units (`maxmemory 100mb`).
-    package func rewriteLines() -> [String] {
+    public func rewriteLines() -> [String] {
         rewriteEntries().flatMap(\.lines).filter(\.force).map(\.text)
     }
 
@@ -417,7 +417,7 @@ public final class ConfigStore {
 
     /// The value of a numeric parameter the table defines. The default lives only in ``ConfigTable``: callers
     /// never write a fallback of their own, so a default is stated once. An unknown name is a programming error.
-    package func number(_ name: String) -> Int64 {
+    public func number(_ name: String) -> Int64 {
         // Why `!`: callers name parameters of the table; ConfigTableTests reads every one.
         let found = Self.lookup(name)!
         if case .number(let value) = values[found.index] { return value }
@@ -433,51 +433,51 @@ public final class ConfigStore {
 
     /// The CONFIG GET text of a parameter the table defines (its default lives only in ``ConfigTable``). An
     /// unknown name is a programming error.
-    package func string(_ name: String) -> String {
+    public func string(_ name: String) -> String {
         // Why `!`: callers name parameters of the table.
         get(name)!
     }
 
     /// `port`: the TCP port; 0 means no TCP listener.
-    package var port: Int { Int(number("port")) }
+    public var port: Int { Int(number("port")) }
     /// `bind`: the addresses to listen on (`*` any IPv4, `-` prefix: optional).
-    package var bindAddresses: [String] {
+    public var bindAddresses: [String] {
         // Why `!`: "bind" is in the table.
         if case .bind(let addresses) = values[Self.lookup("bind")!.index] { return addresses }
         return []
     }
     /// `protected-mode`.
-    package var protectedMode: Bool { flag("protected-mode") }
+    public var protectedMode: Bool { flag("protected-mode") }
     /// `maxmemory` in bytes; `Int` with C's wrap-around, so `ULLONG_MAX` reads −1 (as INFO prints it).
-    package var maxMemory: Int { Int(truncatingIfNeeded: number("maxmemory")) }
+    public var maxMemory: Int { Int(truncatingIfNeeded: number("maxmemory")) }
     /// `maxmemory-policy`.
-    package var maxMemoryPolicy: String { string("maxmemory-policy") }
+    public var maxMemoryPolicy: String { string("maxmemory-policy") }
     /// `maxclients`.
-    package var maxClients: Int { Int(number("maxclients")) }
+    public var maxClients: Int { Int(number("maxclients")) }
     /// `proto-max-bulk-len` in bytes.
-    package var protoMaxBulkLen: Int { Int(number("proto-max-bulk-len")) }
+    public var protoMaxBulkLen: Int { Int(number("proto-max-bulk-len")) }
     /// `client-query-buffer-limit` in bytes.
-    package var clientQueryBufferLimit: Int { Int(number("client-query-buffer-limit")) }
+    public var clientQueryBufferLimit: Int { Int(number("client-query-buffer-limit")) }
     /// `hz`, already clamped to 1...500.
-    package var hz: Int { Int(number("hz")) }
+    public var hz: Int { Int(number("hz")) }
     /// `databases`.
-    package var databases: Int { Int(number("databases")) }
+    public var databases: Int { Int(number("databases")) }
     /// `timeout` in seconds; 0 disables.
-    package var timeout: Int { Int(number("timeout")) }
+    public var timeout: Int { Int(number("timeout")) }
     /// `dir`: the current directory.
-    package var dir: String { workingDirectory.current() }
+    public var dir: String { workingDirectory.current() }
     /// `loglevel`: debug, verbose, notice or warning.
-    package var logLevel: String { string("loglevel") }
+    public var logLevel: String { string("loglevel") }
     /// `logfile`; empty means standard output.
-    package var logFile: String { string("logfile") }
+    public var logFile: String { string("logfile") }
     /// `requirepass`; empty when no password is set.
-    package var requirePass: String { string("requirepass") }
+    public var requirePass: String { string("requirepass") }
     /// `dbfilename`.
-    package var dbFilename: String { string("dbfilename") }
+    public var dbFilename: String { string("dbfilename") }
     /// `appendonly`.
-    package var appendOnly: Bool { flag("appendonly") }
+    public var appendOnly: Bool { flag("appendonly") }
     /// `save` rules.
-    package var saveRules: [(seconds: Int, changes: Int)] {
+    public var saveRules: [(seconds: Int, changes: Int)] {
         // Why `!`: "save" is in the table.
         if case .save(let rules) = values[Self.lookup("save")!.index] {
             return rules.map { (Int($0.seconds), Int($0.changes)) }
@@ -485,7 +485,7 @@ public final class ConfigStore {
         return []
     }
     /// `client-output-buffer-limit` by class: normal, replica, pubsub.
-    package var clientOutputBufferLimits: [ClientBufferLimit] {
+    public var clientOutputBufferLimits: [ClientBufferLimit] {
         // Why `!`: "client-output-buffer-limit" is in the table.
         if case .clientOutputBufferLimits(let limits) = values[Self.lookup("client-output-buffer-limit")!.index] {
             return limits
@@ -494,25 +494,25 @@ public final class ConfigStore {
     }
     /// `notify-keyspace-events` as Redis's flag bits (K=1, E=2, g=4, $=8, l=16, s=32, h=64, z=128, x=256, e=512,
     /// t=1024, m=2048, d=8192, n=16384).
-    package var notifyKeyspaceEvents: Int {
+    public var notifyKeyspaceEvents: Int {
         // Why `!`: "notify-keyspace-events" is in the table.
         if case .keyspaceEvents(let flags) = values[Self.lookup("notify-keyspace-events")!.index] { return flags }
         return 0
     }
     /// Whether small integers are shared objects (OBJECT REFCOUNT reports INT_MAX), which Redis stops doing when
     /// `maxmemory` is set with an LRU or LFU policy.
-    package var sharesIntegers: Bool {
+    public var sharesIntegers: Bool {
         maxMemory == 0 || !(maxMemoryPolicy.hasSuffix("-lru") || maxMemoryPolicy.hasSuffix("-lfu"))
     }
 
     /// Whether a parameter's value must be redacted from the slow log and MONITOR (`requirepass`, `masterauth`,
     /// `masteruser`).
-    package func isSensitive(_ name: String) -> Bool {
+    public func isSensitive(_ name: String) -> Bool {
         Self.lookup(name).map { ConfigTable.parameters[$0.index].flags.contains(.sensitive) } ?? false
     }
 
     /// The numeric value of any numeric parameter, as Redis's `long long`; `nil` for other kinds or unknown names.
-    package func integer(_ name: String) -> Int64? {
+    public func integer(_ name: String) -> Int64? {
         guard let found = Self.lookup(name), case .number(let value) = values[found.index] else { return nil }
         return value
     }

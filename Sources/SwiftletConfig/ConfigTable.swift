@@ -1,9 +1,9 @@
 /// The complete Redis 7.0 configuration table: every parameter `CONFIG GET *` lists on redis-server 7.0.15 (built
 /// with TLS), plus the five hidden ones, in config.c's order. Names, aliases, bounds, defaults and flags are copied
 /// from config.c's `static_configs`; a test compares `CONFIG GET *` of a fresh store with real Redis's.
-package enum ConfigTable {
+public enum ConfigTable {
     /// All parameters.
-    package static let parameters: [ConfigParameter] = [
+    public static let parameters: [ConfigParameter] = [
         // MARK: Bool configs
         .bool("rdbchecksum", [.immutable], default: true),
         .bool("daemonize", [.immutable], default: false),

@@ -63,22 +63,22 @@ extension ConfigValue {
 // MARK: - CONFIG REWRITE lines
 
 /// What CONFIG REWRITE does for one parameter, as Redis's `interface.rewrite`.
-package struct ConfigRewriteEntry: Sendable {
+public struct ConfigRewriteEntry: Sendable {
     /// One line for the file.
-    package struct Line: Sendable, Equatable {
+    public struct Line: Sendable, Equatable {
         /// The whole line, starting with the parameter name.
-        package var text: String
+        public var text: String
         /// Whether the line is written even where the old file has no line left for the parameter (the value
         /// differs from the default, or Redis always writes it: `dir`, `save`, `latency-tracking-info-percentiles`).
         /// An unforced line only replaces a line already in the file.
-        package var force: Bool
+        public var force: Bool
     }
 
     /// The canonical parameter name.
-    package var name: String
+    public var name: String
     /// The lines, in order. Empty when the parameter must not appear at all (an unset string, a master's
     /// `replicaof`, the default `bind`): old lines for it are then removed.
-    package var lines: [Line]
+    public var lines: [Line]
 }
 
 extension ConfigValue {

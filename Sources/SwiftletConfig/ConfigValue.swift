@@ -36,10 +36,10 @@ struct SaveRule: Equatable, Sendable {
 }
 
 /// One class of `client-output-buffer-limit`: bytes (0 = no limit) and the soft limit's grace in seconds.
-package struct ClientBufferLimit: Equatable, Sendable {
-    package var hard: UInt64
-    package var soft: UInt64
-    package var seconds: Int64
+public struct ClientBufferLimit: Equatable, Sendable {
+    public var hard: UInt64
+    public var soft: UInt64
+    public var seconds: Int64
 }
 
 /// The result of parsing a value: the new value, or Redis's error text (without any prefix).

@@ -1,8 +1,8 @@
 /// One of the numbered databases (`SELECT n`): the keys, and the expiry times of those that have one.
 ///
 /// Expired keys are removed lazily, when a lookup finds them, and actively by ``Keyspace/activeExpireCycle``.
-package final class Database {
-    package let index: Int
+public final class Database {
+    public let index: Int
     /// The keys. Swapped wholesale by `SWAPDB`.
     @exclusivity(unchecked)
     var main = KeyTable()
@@ -15,7 +15,7 @@ package final class Database {
     var expireCursor: UInt64 = 0
     /// Running estimate of the average TTL of keys with one, for `INFO keyspace` (`avg_ttl`).
     @exclusivity(unchecked)
-    package internal(set) var averageTTL: Int64 = 0
+    public internal(set) var averageTTL: Int64 = 0
     /// The keyspace owns its databases and outlives them, so the back reference needs no reference counting.
     unowned(unsafe) let keyspace: Keyspace
 
@@ -24,15 +24,15 @@ package final class Database {
         self.keyspace = keyspace
     }
 
-    package var count: Int { self.main.count }
-    package var expiresCount: Int { self.expires.count }
-    package var table: KeyTable { self.main }
+    public var count: Int { self.main.count }
+    public var expiresCount: Int { self.expires.count }
+    public var table: KeyTable { self.main }
 
     // MARK: - Lookup
 
     /// Finds `key`, removing it first if its time to live has passed.
     /// - Parameter touch: updates the access clock (LRU/LFU) as a read or write by a client does.
-    package func lookup(_ key: UnsafeRawBufferPointer, now: Int64, touch: Bool = true) -> Entry? {
+    public func lookup(_ key: UnsafeRawBufferPointer, now: Int64, touch: Bool = true) -> Entry? {
         let hash = KeyTable.hash(key)
         guard let entry = self.main.find(key, hash: hash) else { return nil }
         if entry.hasExpire, !self.keyspace.loading, let at = self.expireTime(hash: hash, key: key), at <= now {
@@ -46,14 +46,14 @@ package final class Database {
 
     /// Finds `key` for a command that may change its value in place: as ``lookup(_:now:touch:)``, and a running
     /// snapshot first saves the entry as it is (save before write).
-    package func lookupForWrite(_ key: UnsafeRawBufferPointer, now: Int64) -> Entry? {
+    public func lookupForWrite(_ key: UnsafeRawBufferPointer, now: Int64) -> Entry? {
         guard let entry = self.lookup(key, now: now) else { return nil }
         self.willModify(entry)
         return entry
     }
 
     /// Finds `key` without expiring or touching it (for `OBJECT`, `TYPE`-like introspection after a lookup).
-    package func peek(_ key: UnsafeRawBufferPointer) -> Entry? {
+    public func peek(_ key: UnsafeRawBufferPointer) -> Entry? {
         self.main.find(key)
     }
 
@@ -65,13 +65,13 @@ package final class Database {
     }
 
     /// The absolute expiry time in unix milliseconds, or `nil` when the key has none.
-    package func expireTime(of entry: Entry) -> Int64? {
+    public func expireTime(of entry: Entry) -> Int64? {
         guard entry.hasExpire else { return nil }
         return entry.withKey { self.expireTime(hash: entry.hash, key: $0) }
     }
 
     /// Sets the absolute expiry time (unix ms) of an existing entry.
-    package func setExpireTime(of entry: Entry, to at: Int64) {
+    public func setExpireTime(of entry: Entry, to at: Int64) {
         self.willModify(entry)
         entry.withKey { key in
             if entry.hasExpire, let e = self.expires.find(key, hash: entry.hash) {
@@ -85,7 +85,7 @@ package final class Database {
 
     /// Removes the time to live; returns `true` if there was one.
     @discardableResult
-    package func removeExpireTime(of entry: Entry) -> Bool {
+    public func removeExpireTime(of entry: Entry) -> Bool {
         guard entry.hasExpire else { return false }
         self.willModify(entry)
         entry.hasExpire = false
@@ -103,7 +103,7 @@ package final class Database {
 
     /// Deletes `key`; returns `true` if it existed (expired keys count as absent but are removed too).
     @discardableResult
-    package func delete(_ key: UnsafeRawBufferPointer) -> Bool {
+    public func delete(_ key: UnsafeRawBufferPointer) -> Bool {
         self.delete(key, hash: KeyTable.hash(key))
     }
 
@@ -117,7 +117,7 @@ package final class Database {
     }
 
     /// Removes and returns the entry for `key` (with its expiry time), for RENAME and MOVE.
-    package func take(_ key: UnsafeRawBufferPointer) -> (entry: Entry, expireAt: Int64?)? {
+    public func take(_ key: UnsafeRawBufferPointer) -> (entry: Entry, expireAt: Int64?)? {
         let hash = KeyTable.hash(key)
         guard let entry = self.main.remove(key, hash: hash) else { return nil }
         // Before the expiry time is dropped: a snapshot saves the key with it.
@@ -131,7 +131,7 @@ package final class Database {
     /// Stores a string value under `key`, replacing any value. Without `keepTTL` a previous TTL is removed.
     /// The encoding follows Redis: `int` when the bytes are an integer, `embstr` up to 44 bytes, else `raw`.
     @discardableResult
-    package func setString(
+    public func setString(
         _ key: UnsafeRawBufferPointer,
         _ bytes: UnsafeRawBufferPointer,
         keepTTL: Bool = false,
@@ -178,7 +178,7 @@ package final class Database {
 
     /// Stores `value` under `key`, replacing any value (not embedded strings: use ``setString``).
     @discardableResult
-    package func set(_ key: UnsafeRawBufferPointer, _ value: Value, keepTTL: Bool = false, now: Int64) -> Entry {
+    public func set(_ key: UnsafeRawBufferPointer, _ value: Value, keepTTL: Bool = false, now: Int64) -> Entry {
         let hash = KeyTable.hash(key)
         if let existing = self.main.find(key, hash: hash) {
             self.willModify(existing)
@@ -196,7 +196,7 @@ package final class Database {
     /// Inserts an entry taken from another key or database under `key` (which must be absent), with its TTL.
     /// The value is shared, not copied: for RENAME and MOVE, where the source is gone afterwards. COPY passes
     /// `deepCopy: true`.
-    package func insert(_ key: UnsafeRawBufferPointer, from entry: Entry, expireAt: Int64?, deepCopy: Bool = false) {
+    public func insert(_ key: UnsafeRawBufferPointer, from entry: Entry, expireAt: Int64?, deepCopy: Bool = false) {
         let hash = KeyTable.hash(key)
         let copy: Entry
         if case .embedded = entry.value {
@@ -217,7 +217,7 @@ package final class Database {
     }
 
     /// Drops every key.
-    package func removeAll() {
+    public func removeAll() {
         if self.keyspace.snapshot != nil {
             // A running snapshot still walks the old tables (it saves what was there when it began): give this
             // database new ones instead of emptying those.
@@ -251,7 +251,7 @@ package final class Database {
     /// not saved it yet saves it now. Without a snapshot this is one load and one well-predicted branch.
     /// Public for the rare command that changes a value it looked up for reading (PFCOUNT's cached cardinality).
     @inline(__always)
-    package func willModify(_ entry: Entry) {
+    public func willModify(_ entry: Entry) {
         if let snapshot = self.keyspace.snapshot, entry.snapshotEpoch != snapshot.epoch {
             snapshot.saveBeforeWrite(entry, table: self.main)
         }

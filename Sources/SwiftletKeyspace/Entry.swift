@@ -3,7 +3,7 @@
 /// Strings use the encodings Redis reports in `OBJECT ENCODING`: `int` for integers that fit a signed 64-bit
 /// number, `embstr` for short strings (stored inside the ``Entry`` itself, after the key, in one allocation, as
 /// Redis embeds them in the object header) and `raw` for long or modified strings.
-package enum Value {
+public enum Value {
     /// A string of at most ``Entry/embeddedStringLimit`` bytes, stored in the entry after the key.
     case embedded
     /// A string that is the decimal text of this integer.
@@ -17,7 +17,7 @@ package enum Value {
     case sortedSet(SortedSetValue)
 
     /// The name `TYPE` reports.
-    package var typeName: String {
+    public var typeName: String {
         switch self {
         case .embedded, .int, .raw: return "string"
         case .list: return "list"
@@ -28,7 +28,7 @@ package enum Value {
     }
 
     /// The collection behind the value, if it is one.
-    package var collection: (any CollectionValue)? {
+    public var collection: (any CollectionValue)? {
         switch self {
         case .embedded, .int, .raw: return nil
         case .list(let v): return v
@@ -39,7 +39,7 @@ package enum Value {
     }
 
     /// An independent copy (COPY): collections are duplicated, strings are values already.
-    package func deepCopy() -> Value {
+    public func deepCopy() -> Value {
         switch self {
         case .embedded, .int, .raw: return self
         case .list(let v): return .list(v.copy())
@@ -51,7 +51,7 @@ package enum Value {
 }
 
 /// What every collection type tells the generic commands (TYPE, OBJECT ENCODING, MEMORY USAGE, COPY).
-package protocol CollectionValue: AnyObject {
+public protocol CollectionValue: AnyObject {
     /// Number of elements; an empty collection is deleted from the keyspace by the command that emptied it.
     var count: Int { get }
     /// The encoding `OBJECT ENCODING` reports (Redis 7.0's names: `quicklist`, `listpack`, `hashtable`,
@@ -62,10 +62,10 @@ package protocol CollectionValue: AnyObject {
 }
 
 /// The fixed part of an ``Entry``; the key bytes (and an embedded string) follow it in the same allocation.
-package struct EntryHeader {
+public struct EntryHeader {
     /// The next entry in the same hash bucket.
     var next: Entry?
-    package var value: Value
+    public var value: Value
     /// Bit 0: the key has a time to live in the database's `expires` table.
     var flags: UInt8
     /// The epoch of the last snapshot (BGSAVE) that saved this entry, or that was running when it was created; see
@@ -79,14 +79,14 @@ package struct EntryHeader {
     /// Bytes available after the key (the allocation rounds up).
     let tailCapacity: UInt32
     /// LRU clock (seconds) or, with an LFU policy, minutes << 8 | log counter; see ``AccessClock``.
-    package var access: UInt32
+    public var access: UInt32
 }
 
 /// One key with its value: a single heap allocation holding the header, the key bytes and, for short strings,
 /// the value bytes (what Redis achieves with `dictEntry` + `robj` + embedded `sds`, in one block).
-package final class Entry: ManagedBuffer<EntryHeader, UInt8> {
+public final class Entry: ManagedBuffer<EntryHeader, UInt8> {
     /// Strings up to this length are embedded (Redis's `OBJ_ENCODING_EMBSTR_SIZE_LIMIT`).
-    package static let embeddedStringLimit = 44
+    public static let embeddedStringLimit = 44
 
     static func make(
         key: UnsafeRawBufferPointer,
@@ -127,20 +127,20 @@ package final class Entry: ManagedBuffer<EntryHeader, UInt8> {
         self.withUnsafeMutablePointerToHeader { $0 }
     }
 
-    package var value: Value {
+    public var value: Value {
         get { self.fields.pointee.value }
         _modify { yield &self.fields.pointee.value }
         set { self.fields.pointee.value = newValue }
     }
 
-    package var hasExpire: Bool {
+    public var hasExpire: Bool {
         get { self.fields.pointee.flags & 1 != 0 }
         set {
             self.fields.pointee.flags = newValue ? (self.fields.pointee.flags | 1) : (self.fields.pointee.flags & ~1)
         }
     }
 
-    package var access: UInt32 {
+    public var access: UInt32 {
         get { self.fields.pointee.access }
         set { self.fields.pointee.access = newValue }
     }
@@ -152,17 +152,17 @@ package final class Entry: ManagedBuffer<EntryHeader, UInt8> {
         set { self.fields.pointee.snapshotEpoch = newValue }
     }
 
-    package var keyCount: Int { Int(self.fields.pointee.keyCount) }
+    public var keyCount: Int { Int(self.fields.pointee.keyCount) }
 
     /// Calls `body` with the key bytes, valid only inside the call.
-    package func withKey<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    public func withKey<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try self.withUnsafeMutablePointerToElements { base in
             try body(UnsafeRawBufferPointer(start: base, count: Int(self.fields.pointee.keyCount)))
         }
     }
 
     /// The key as an array (allocates; for replies that outlive the entry and for tests).
-    package var keyBytes: [UInt8] { self.withKey { Array($0) } }
+    public var keyBytes: [UInt8] { self.withKey { Array($0) } }
 
     func keyEquals(_ key: UnsafeRawBufferPointer) -> Bool {
         guard Int(self.fields.pointee.keyCount) == key.count else { return false }
@@ -175,7 +175,7 @@ package final class Entry: ManagedBuffer<EntryHeader, UInt8> {
     // MARK: - Strings
 
     /// Whether this entry holds a string (any encoding).
-    package var isString: Bool {
+    public var isString: Bool {
         switch self.fields.pointee.value {
         case .embedded, .int, .raw: return true
         default: return false
@@ -184,7 +184,7 @@ package final class Entry: ManagedBuffer<EntryHeader, UInt8> {
 
     /// Calls `body` with the bytes of the string value; integers are rendered in decimal on the stack.
     /// - Returns: `nil` when the value is not a string.
-    package func withStringBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
+    public func withStringBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
         switch self.fields.pointee.value {
         case .embedded:
             return try self.withUnsafeMutablePointerToElements { base in
@@ -205,10 +205,10 @@ package final class Entry: ManagedBuffer<EntryHeader, UInt8> {
     }
 
     /// The string value as an array (allocates).
-    package var stringBytes: [UInt8]? { self.withStringBytes { Array($0) } }
+    public var stringBytes: [UInt8]? { self.withStringBytes { Array($0) } }
 
     /// Length of the string value in bytes.
-    package var stringLength: Int? {
+    public var stringLength: Int? {
         switch self.fields.pointee.value {
         case .embedded: return Int(self.fields.pointee.stringCount)
         case .int(let v): return DecimalText.count(of: v)
@@ -232,7 +232,7 @@ package final class Entry: ManagedBuffer<EntryHeader, UInt8> {
     }
 
     /// Approximate bytes this entry takes on the heap, for `MEMORY USAGE`.
-    package var heapSize: Int {
+    public var heapSize: Int {
         // Header (16 bytes of object header + EntryHeader) + tail, rounded like malloc's 16-byte chunks.
         let own =
             (16 + MemoryLayout<EntryHeader>.stride + Int(self.fields.pointee.keyCount)
@@ -263,9 +263,9 @@ func memcmpBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool
 }
 
 /// Decimal rendering of integers without allocating.
-package enum DecimalText {
+public enum DecimalText {
     /// Number of characters in the decimal text of `v`.
-    package static func count(of v: Int64) -> Int {
+    public static func count(of v: Int64) -> Int {
         var n = v < 0 ? 2 : 1
         var m = v.magnitude
         while m >= 10 {
@@ -276,7 +276,7 @@ package enum DecimalText {
     }
 
     /// Calls `body` with the decimal text of `v`, built on the stack.
-    package static func withDigits<R>(of v: Int64, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    public static func withDigits<R>(of v: Int64, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)
         return try withUnsafeMutableBytes(of: &scratch) { raw in
             var i = 24

@@ -16,18 +16,18 @@ import Darwin
 /// The table shrinks after each removal, as Redis's sets and hashes do.
 ///
 /// A node pointer stays valid until the table is mutated. Not thread-safe: one event loop owns it.
-package final class FieldTable {
-    package typealias Node = UnsafeMutableRawPointer
+public final class FieldTable {
+    public typealias Node = UnsafeMutableRawPointer
 
     @exclusivity(unchecked)
     private var dict: ChainedDict<FieldNodeLinks>
     /// Bytes requested from `malloc` for the nodes (MEMORY USAGE).
     @exclusivity(unchecked)
-    package private(set) var nodeBytes = 0
+    public private(set) var nodeBytes = 0
     /// Whether nodes carry a value (hashes) or only a key (sets).
-    package let hasValues: Bool
+    public let hasValues: Bool
 
-    package init(hasValues: Bool, capacity: Int = 0) {
+    public init(hasValues: Bool, capacity: Int = 0) {
         self.hasValues = hasValues
         self.dict = ChainedDict(capacity: capacity)
     }
@@ -36,12 +36,12 @@ package final class FieldTable {
         self.removeAll()
     }
 
-    package var count: Int { self.dict.count }
-    package var isRehashing: Bool { self.dict.isRehashing }
-    package var bucketCount: Int { self.dict.bucketCount }
+    public var count: Int { self.dict.count }
+    public var isRehashing: Bool { self.dict.isRehashing }
+    public var bucketCount: Int { self.dict.bucketCount }
 
     /// Approximate heap bytes: nodes as malloc rounds them, plus the bucket arrays.
-    package var memoryUsage: Int {
+    public var memoryUsage: Int {
         // glibc adds 8 bytes per chunk and rounds to 16; averaged, that is about 16 bytes per node.
         64 + self.nodeBytes + self.count * 16 + self.bucketCount * 8
     }
@@ -50,14 +50,14 @@ package final class FieldTable {
 
     /// The key bytes of a node, valid until the table is mutated.
     @inline(__always)
-    package static func key(_ node: Node) -> UnsafeRawBufferPointer {
+    public static func key(_ node: Node) -> UnsafeRawBufferPointer {
         let (length, size) = VarLength.read(UnsafeRawPointer(node + 8))
         return UnsafeRawBufferPointer(start: node + 8 + size, count: length)
     }
 
     /// The value bytes of a node of a table with values, valid until the table is mutated.
     @inline(__always)
-    package static func value(_ node: Node) -> UnsafeRawBufferPointer {
+    public static func value(_ node: Node) -> UnsafeRawBufferPointer {
         let key = FieldTable.key(node)
         let start = key.baseAddress! + key.count  // a key buffer always has a base address (inside the node)
         let (length, size) = VarLength.read(start)
@@ -110,12 +110,12 @@ package final class FieldTable {
     // MARK: - Lookup
 
     /// The node holding `key`, valid until the table is mutated.
-    package func find(_ key: UnsafeRawBufferPointer) -> Node? {
+    public func find(_ key: UnsafeRawBufferPointer) -> Node? {
         if self.dict.count == 0 { return nil }
         return self.dict.find(key, hash: FieldTable.hash(key))
     }
 
-    package func contains(_ key: UnsafeRawBufferPointer) -> Bool {
+    public func contains(_ key: UnsafeRawBufferPointer) -> Bool {
         self.find(key) != nil
     }
 
@@ -123,7 +123,7 @@ package final class FieldTable {
 
     /// Adds `key` if absent (a set's SADD). Returns `true` when it was added.
     @discardableResult
-    package func insert(_ key: UnsafeRawBufferPointer) -> Bool {
+    public func insert(_ key: UnsafeRawBufferPointer) -> Bool {
         let hash = FieldTable.hash(key)
         if self.dict.find(key, hash: hash) != nil { return false }
         self.dict.insert(self.makeNode(key, nil), hash: hash)
@@ -132,7 +132,7 @@ package final class FieldTable {
 
     /// Sets the value of `key`, adding it when absent. Returns `true` when the key was added.
     @discardableResult
-    package func set(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Bool {
+    public func set(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Bool {
         let hash = FieldTable.hash(key)
         if let node = self.dict.find(key, hash: hash) {
             self.replaceValue(node, value, hash: hash)
@@ -143,7 +143,7 @@ package final class FieldTable {
     }
 
     /// Adds a key known to be absent (conversions and copies), without the lookup.
-    package func insertNew(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer?) {
+    public func insertNew(_ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer?) {
         self.dict.insert(self.makeNode(key, value), hash: FieldTable.hash(key))
     }
 
@@ -167,7 +167,7 @@ package final class FieldTable {
 
     /// Removes `key`; returns `true` if it was present.
     @discardableResult
-    package func remove(_ key: UnsafeRawBufferPointer) -> Bool {
+    public func remove(_ key: UnsafeRawBufferPointer) -> Bool {
         if self.dict.count == 0 { return false }
         guard let node = self.dict.remove(key, hash: FieldTable.hash(key)) else { return false }
         self.freeNode(node)
@@ -176,14 +176,14 @@ package final class FieldTable {
     }
 
     /// Removes a node found by ``find(_:)``, ``randomNode(using:)`` or a scan.
-    package func remove(node: Node) {
+    public func remove(node: Node) {
         // The key lives in the node itself; it is read before the node is freed.
         let removed = self.remove(FieldTable.key(node))
         precondition(removed, "removal of a node that is not in the table")
     }
 
     /// Drops every node.
-    package func removeAll() {
+    public func removeAll() {
         self.dict.removeAll { free($0) }
         self.nodeBytes = 0
     }
@@ -191,12 +191,12 @@ package final class FieldTable {
     // MARK: - Iteration
 
     /// Calls `body` for every node. The table must not be mutated meanwhile.
-    package func forEachNode(_ body: (Node) throws -> Void) rethrows {
+    public func forEachNode(_ body: (Node) throws -> Void) rethrows {
         try self.dict.forEachNode(body)
     }
 
     /// An independent copy (COPY, SUNIONSTORE of one set).
-    package func copy() -> FieldTable {
+    public func copy() -> FieldTable {
         let copy = FieldTable(hasValues: self.hasValues, capacity: self.count)
         self.forEachNode { node in
             copy.insertNew(FieldTable.key(node), self.hasValues ? FieldTable.value(node) : nil)
@@ -208,7 +208,7 @@ package final class FieldTable {
 
     /// Moves up to `steps` buckets (visiting at most ten empty ones per step) to the new table.
     @discardableResult
-    package func rehash(steps: Int) -> Bool {
+    public func rehash(steps: Int) -> Bool {
         self.dict.rehash(steps: steps)
     }
 
@@ -217,13 +217,13 @@ package final class FieldTable {
     /// One step of HSCAN/SSCAN: calls `body` for the nodes of the bucket(s) under `cursor` and returns the next
     /// cursor (0 when complete). A key present for the whole scan is returned at least once, across resizes.
     /// `body` must not use the table.
-    package func scan(_ cursor: UInt64, _ body: (Node) -> Void) -> UInt64 {
+    public func scan(_ cursor: UInt64, _ body: (Node) -> Void) -> UInt64 {
         self.dict.scan(cursor, body)
     }
 
     /// A random node, as fair as Redis's `dictGetFairRandomKey` (SRANDMEMBER, SPOP, HRANDFIELD); see
     /// ``ChainedDict/fairRandomNode(using:)``.
-    package func randomNode<G: RandomNumberGenerator>(using rng: inout G) -> Node? {
+    public func randomNode<G: RandomNumberGenerator>(using rng: inout G) -> Node? {
         self.dict.fairRandomNode(using: &rng)
     }
 }

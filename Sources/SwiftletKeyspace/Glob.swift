@@ -17,7 +17,7 @@
 ///   search early, which keeps `a*a*a*…b` patterns linear instead of exponential.
 ///
 /// Patterns and strings are bytes, not characters; nothing here decodes UTF-8.
-package enum Glob {
+public enum Glob {
     /// Nesting depth beyond which a match is refused, as Redis's `stringmatchlen_impl`.
     static let maxNesting = 1000
 
@@ -27,7 +27,7 @@ package enum Glob {
     ///   - string: the bytes to test.
     ///   - noCase: fold ASCII letters before comparing (CONFIG GET matches names this way).
     /// - Returns: `true` on a match.
-    package static func match(
+    public static func match(
         pattern: UnsafeRawBufferPointer,
         string: UnsafeRawBufferPointer,
         noCase: Bool = false
@@ -39,7 +39,7 @@ package enum Glob {
     }
 
     /// Returns whether `string` matches the glob `pattern`; a convenience over ``match(pattern:string:noCase:)``.
-    package static func match(pattern: [UInt8], string: [UInt8], noCase: Bool = false) -> Bool {
+    public static func match(pattern: [UInt8], string: [UInt8], noCase: Bool = false) -> Bool {
         pattern.withUnsafeBytes { p in
             string.withUnsafeBytes { s in
                 match(pattern: p, string: s, noCase: noCase)
@@ -50,7 +50,7 @@ package enum Glob {
     /// Returns whether `pattern` contains a glob metacharacter (`*`, `?` or `[`), i.e. whether it can match
     /// anything other than itself. Redis's CONFIG GET uses this test (`strpbrk(name, "[*?")`) to choose between
     /// an exact lookup and a scan; a `\` escape alone does not count.
-    package static func hasWildcards(_ pattern: [UInt8]) -> Bool {
+    public static func hasWildcards(_ pattern: [UInt8]) -> Bool {
         for byte in pattern {
             // strpbrk stops at the C string's terminator.
             if byte == 0 { return false }

@@ -1,10 +1,10 @@
 /// The size limits of the compact hash encoding, read from CONFIG by the command (`hash-max-listpack-entries`,
 /// `hash-max-listpack-value`).
-package struct HashLimits: Sendable {
-    package var maxEntries: Int
-    package var maxValue: Int
+public struct HashLimits: Sendable {
+    public var maxEntries: Int
+    public var maxValue: Int
 
-    package init(maxEntries: Int, maxValue: Int) {
+    public init(maxEntries: Int, maxValue: Int) {
         self.maxEntries = maxEntries
         self.maxValue = maxValue
     }
@@ -19,7 +19,7 @@ package struct HashLimits: Sendable {
 /// - `hashtable`: a ``FieldTable``. The conversion is one-way.
 ///
 /// Buffers handed out (values, fields during iteration) are valid until the hash is next mutated.
-package final class HashValue: CollectionValue {
+public final class HashValue: CollectionValue {
     /// The listpack encoding, while `table` is nil.
     @exclusivity(unchecked)
     private var packed = PackedList()
@@ -27,20 +27,20 @@ package final class HashValue: CollectionValue {
     private var packedCount = 0
     /// The hashtable encoding, once converted.
     @exclusivity(unchecked)
-    package private(set) var table: FieldTable?
+    public private(set) var table: FieldTable?
 
-    package init() {}
+    public init() {}
 
     deinit {
         self.packed.release()
     }
 
-    package var count: Int { self.table?.count ?? self.packedCount }
-    package var isPacked: Bool { self.table == nil }
-    package var encodingName: String { self.table == nil ? "listpack" : "hashtable" }
-    package var memoryUsage: Int { self.table?.memoryUsage ?? (48 + self.packed.capacity) }
+    public var count: Int { self.table?.count ?? self.packedCount }
+    public var isPacked: Bool { self.table == nil }
+    public var encodingName: String { self.table == nil ? "listpack" : "hashtable" }
+    public var memoryUsage: Int { self.table?.memoryUsage ?? (48 + self.packed.capacity) }
 
-    package func copy() -> HashValue {
+    public func copy() -> HashValue {
         let copy = HashValue()
         if let table = self.table {
             copy.table = table.copy()
@@ -67,7 +67,7 @@ package final class HashValue: CollectionValue {
     }
 
     /// The value of `field`, valid until the hash is mutated.
-    package func value(of field: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+    public func value(of field: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
         if let table = self.table {
             return table.find(field).map(FieldTable.value)
         }
@@ -75,7 +75,7 @@ package final class HashValue: CollectionValue {
         return self.packed.element(at: self.packed.end(of: offset)).bytes
     }
 
-    package func contains(_ field: UnsafeRawBufferPointer) -> Bool {
+    public func contains(_ field: UnsafeRawBufferPointer) -> Bool {
         if let table = self.table { return table.find(field) != nil }
         return self.packedOffset(of: field) != nil
     }
@@ -85,7 +85,7 @@ package final class HashValue: CollectionValue {
     /// Sets `field` to `value`, converting to `hashtable` when the limits are passed (Redis's `hashTypeSet`).
     /// - Returns: `true` when the field is new.
     @discardableResult
-    package func set(_ field: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, limits: HashLimits) -> Bool {
+    public func set(_ field: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, limits: HashLimits) -> Bool {
         if self.table == nil && (field.count > limits.maxValue || value.count > limits.maxValue) {
             self.convertToTable()
         }
@@ -103,7 +103,7 @@ package final class HashValue: CollectionValue {
 
     /// Removes `field`; returns `true` if it was present.
     @discardableResult
-    package func remove(_ field: UnsafeRawBufferPointer) -> Bool {
+    public func remove(_ field: UnsafeRawBufferPointer) -> Bool {
         if let table = self.table { return table.remove(field) }
         guard let offset = self.packedOffset(of: field) else { return false }
         self.packed.remove(from: offset, to: self.packed.end(of: self.packed.end(of: offset)))
@@ -112,7 +112,7 @@ package final class HashValue: CollectionValue {
     }
 
     /// Switches to the `hashtable` encoding (one-way).
-    package func convertToTable() {
+    public func convertToTable() {
         guard self.table == nil else { return }
         let table = FieldTable(hasValues: true, capacity: self.packedCount)
         self.forEachPair { field, value in table.insertNew(field, value) }
@@ -125,7 +125,7 @@ package final class HashValue: CollectionValue {
     // MARK: - Iteration
 
     /// Calls `body` with every field and value (insertion order for `listpack`). No mutation meanwhile.
-    package func forEachPair(
+    public func forEachPair(
         _ body: (_ field: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Void
     ) rethrows {
         if let table = self.table {
@@ -143,7 +143,7 @@ package final class HashValue: CollectionValue {
 
     /// One HSCAN step: a `listpack` hash returns everything with cursor 0, as Redis does; a `hashtable` follows
     /// ``FieldTable/scan(_:_:)``.
-    package func scan(
+    public func scan(
         _ cursor: UInt64,
         _ body: (_ field: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) -> Void
     ) -> UInt64 {
@@ -155,7 +155,7 @@ package final class HashValue: CollectionValue {
     }
 
     /// A random field and its value, valid until the hash is mutated; `nil` when empty.
-    package func randomPair<G: RandomNumberGenerator>(
+    public func randomPair<G: RandomNumberGenerator>(
         using rng: inout G
     ) -> (field: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer)? {
         if let table = self.table {

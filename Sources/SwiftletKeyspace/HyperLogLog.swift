@@ -13,26 +13,26 @@
 ///
 /// Every function works on byte arrays and pointers and never allocates per element. A byte one past the end
 /// reads as zero, as Redis reads the terminating NUL of its strings.
-package enum HyperLogLog {
-    package static let headerSize = 16
+public enum HyperLogLog {
+    public static let headerSize = 16
     /// 2^14 registers: 14 bits of the hash pick the register.
-    package static let registerCount = 1 << 14
+    public static let registerCount = 1 << 14
     /// Bits of the hash left for the zero-run count (64 - 14).
     static let q = 50
-    package static let denseSize = headerSize + (registerCount * 6 + 7) / 8
+    public static let denseSize = headerSize + (registerCount * 6 + 7) / 8
     /// The largest register value a sparse `VAL` opcode holds.
-    package static let sparseValueMax = 32
+    public static let sparseValueMax = 32
     /// 0.5 / ln(2), the estimator's constant for an infinite number of registers.
     static let alphaInfinity = 0.721347520444481703680
     static let hashSeed: UInt32 = 0xadc8_3b19
 
-    package enum Encoding: UInt8 {
+    public enum Encoding: UInt8 {
         case dense = 0
         case sparse = 1
     }
 
     /// What an add or a register update did.
-    package enum Update: Equatable {
+    public enum Update: Equatable {
         case unchanged
         case changed
         /// The sparse representation is invalid (the string was not written by a HyperLogLog command).
@@ -42,7 +42,7 @@ package enum HyperLogLog {
     // MARK: - Header
 
     /// A new, empty HyperLogLog: sparse, one `XZERO` opcode covering every register, cardinality 0 cached.
-    package static func makeEmpty() -> [UInt8] {
+    public static func makeEmpty() -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: headerSize + 2)
         bytes[0] = UInt8(ascii: "H")
         bytes[1] = UInt8(ascii: "Y")
@@ -57,7 +57,7 @@ package enum HyperLogLog {
 
     /// Whether a string is a HyperLogLog as far as Redis checks one before using it: the magic, a known
     /// encoding, and the exact length for the dense encoding. (The sparse opcodes are checked as they are read.)
-    package static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    public static func isValid(_ bytes: UnsafeRawBufferPointer) -> Bool {
         guard bytes.count >= headerSize else { return false }
         guard bytes[0] == UInt8(ascii: "H"), bytes[1] == UInt8(ascii: "Y"), bytes[2] == UInt8(ascii: "L"),
             bytes[3] == UInt8(ascii: "L")
@@ -67,31 +67,31 @@ package enum HyperLogLog {
     }
 
     /// The encoding byte of a string that passed ``isValid(_:)``.
-    package static func encoding(_ bytes: UnsafeRawBufferPointer) -> Encoding {
+    public static func encoding(_ bytes: UnsafeRawBufferPointer) -> Encoding {
         bytes[4] == Encoding.dense.rawValue ? .dense : .sparse
     }
 
     /// The cached cardinality, or `nil` when the cache is marked invalid.
-    package static func cachedCardinality(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
+    public static func cachedCardinality(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
         guard bytes[15] & 0x80 == 0 else { return nil }
         var card: UInt64 = 0
         for i in 0..<8 { card |= UInt64(bytes[8 + i]) << (8 * UInt64(i)) }
         return card
     }
 
-    package static func storeCardinality(_ bytes: inout [UInt8], _ card: UInt64) {
+    public static func storeCardinality(_ bytes: inout [UInt8], _ card: UInt64) {
         for i in 0..<8 { bytes[8 + i] = UInt8(truncatingIfNeeded: card >> (8 * UInt64(i))) }
     }
 
     /// Marks the cached cardinality stale (keeps its other bits, as Redis does).
-    package static func invalidateCache(_ bytes: inout [UInt8]) {
+    public static func invalidateCache(_ bytes: inout [UInt8]) {
         bytes[15] |= 0x80
     }
 
     // MARK: - Hashing
 
     /// MurmurHash2, 64-bit version (MurmurHash64A), reading 8-byte blocks little-endian as Redis does.
-    package static func murmurHash64A(_ key: UnsafeRawBufferPointer, seed: UInt32) -> UInt64 {
+    public static func murmurHash64A(_ key: UnsafeRawBufferPointer, seed: UInt32) -> UInt64 {
         let m: UInt64 = 0xc6a4_a793_5bd1_e995
         let r: UInt64 = 47
         let len = key.count
@@ -124,7 +124,7 @@ package enum HyperLogLog {
 
     /// The register an element goes to and the length of its `000...1` pattern (1...51), as `hllPatLen`.
     @inline(__always)
-    package static func patternLength(_ element: UnsafeRawBufferPointer) -> (index: Int, count: UInt8) {
+    public static func patternLength(_ element: UnsafeRawBufferPointer) -> (index: Int, count: UInt8) {
         var hash = murmurHash64A(element, seed: hashSeed)
         let index = Int(hash & UInt64(registerCount - 1))
         hash >>= 14
@@ -137,7 +137,7 @@ package enum HyperLogLog {
 
     /// Register `index` of the packed 6-bit array at `registers`.
     @inline(__always)
-    package static func denseRegister(_ registers: UnsafePointer<UInt8>, _ index: Int) -> UInt8 {
+    public static func denseRegister(_ registers: UnsafePointer<UInt8>, _ index: Int) -> UInt8 {
         let byte = (index * 6) >> 3
         let shift = (index * 6) & 7
         var value = UInt(registers[byte]) >> shift
@@ -148,7 +148,7 @@ package enum HyperLogLog {
     }
 
     @inline(__always)
-    package static func setDenseRegister(_ registers: UnsafeMutablePointer<UInt8>, _ index: Int, _ value: UInt8) {
+    public static func setDenseRegister(_ registers: UnsafeMutablePointer<UInt8>, _ index: Int, _ value: UInt8) {
         let byte = (index * 6) >> 3
         let shift = (index * 6) & 7
         let v = UInt(value)
@@ -191,13 +191,13 @@ package enum HyperLogLog {
 
     /// PFADD of one element: updates the register it hashes to. A sparse HyperLogLog is promoted to dense when
     /// the value does not fit a `VAL` opcode or the string would grow past `sparseMaxBytes`.
-    package static func add(_ hll: inout [UInt8], _ element: UnsafeRawBufferPointer, sparseMaxBytes: Int) -> Update {
+    public static func add(_ hll: inout [UInt8], _ element: UnsafeRawBufferPointer, sparseMaxBytes: Int) -> Update {
         let (index, count) = patternLength(element)
         return set(&hll, index: index, count: count, sparseMaxBytes: sparseMaxBytes)
     }
 
     /// Raises register `index` to `count` in either encoding (`hllDenseSet` / `hllSparseSet`).
-    package static func set(_ hll: inout [UInt8], index: Int, count: UInt8, sparseMaxBytes: Int) -> Update {
+    public static func set(_ hll: inout [UInt8], index: Int, count: UInt8, sparseMaxBytes: Int) -> Update {
         if hll[4] == Encoding.dense.rawValue {
             let changed = hll.withUnsafeMutableBufferPointer { denseSet($0.baseAddress! + headerSize, index, count) }
             return changed ? .changed : .unchanged
@@ -208,7 +208,7 @@ package enum HyperLogLog {
     /// PFMERGE's write-back: raises every register of `hll` to `max` (16384 one-byte registers), register by
     /// register as Redis does (a sparse string may be promoted on the way; from then on the dense registers are
     /// raised directly). A corrupt sparse opcode leaves its register alone, as in Redis.
-    package static func raise(_ hll: inout [UInt8], to max: UnsafeBufferPointer<UInt8>, sparseMaxBytes: Int) {
+    public static func raise(_ hll: inout [UInt8], to max: UnsafeBufferPointer<UInt8>, sparseMaxBytes: Int) {
         var i = 0
         while i < registerCount && hll[4] != Encoding.dense.rawValue {
             if max[i] != 0 { _ = sparseSet(&hll, index: i, count: max[i], sparseMaxBytes: sparseMaxBytes) }
@@ -392,7 +392,7 @@ package enum HyperLogLog {
     /// Converts a sparse HyperLogLog to dense (`hllSparseToDense`), keeping the header (magic, unused bytes,
     /// cached cardinality). Returns `false`, leaving the string as it was, when the opcodes do not cover
     /// exactly 16384 registers. A dense one is left alone.
-    package static func sparseToDense(_ hll: inout [UInt8]) -> Bool {
+    public static func sparseToDense(_ hll: inout [UInt8]) -> Bool {
         if hll[4] == Encoding.dense.rawValue { return true }
         var dense = [UInt8](repeating: 0, count: denseSize)
         let ok = hll.withUnsafeBufferPointer { sparse in
@@ -426,7 +426,7 @@ package enum HyperLogLog {
     // MARK: - Counting
 
     /// The estimated cardinality (`hllCount`) of a valid string, or `nil` when its sparse opcodes are corrupt.
-    package static func cardinality(_ hll: UnsafeRawBufferPointer) -> UInt64? {
+    public static func cardinality(_ hll: UnsafeRawBufferPointer) -> UInt64? {
         let base = hll.baseAddress!.assumingMemoryBound(to: UInt8.self)
         return withHistogram { histogram in
             if hll[4] == Encoding.dense.rawValue {
@@ -449,7 +449,7 @@ package enum HyperLogLog {
     }
 
     /// The estimated cardinality of a plain array of 16384 one-byte registers (PFCOUNT of several keys).
-    package static func cardinality(registers: UnsafeBufferPointer<UInt8>) -> UInt64 {
+    public static func cardinality(registers: UnsafeBufferPointer<UInt8>) -> UInt64 {
         withHistogram { histogram in
             let base = registers.baseAddress!
             withHistogramLanes(histogram) { lanes in
@@ -467,7 +467,7 @@ package enum HyperLogLog {
     }
 
     /// Raises `max[i]` to each register of `hll` (`hllMerge`). Returns `false` for corrupt sparse opcodes.
-    package static func merge(_ hll: UnsafeRawBufferPointer, into max: UnsafeMutableBufferPointer<UInt8>) -> Bool {
+    public static func merge(_ hll: UnsafeRawBufferPointer, into max: UnsafeMutableBufferPointer<UInt8>) -> Bool {
         let base = hll.baseAddress!.assumingMemoryBound(to: UInt8.self)
         if hll[4] == Encoding.dense.rawValue {
             let registers = base + headerSize
@@ -585,7 +585,7 @@ package enum HyperLogLog {
 
     /// The opcodes of a sparse HyperLogLog as PFDEBUG DECODE prints them (`Z:16384`, `z:3`, `v:2,1`),
     /// separated by spaces.
-    package static func decodeSparse(_ hll: UnsafeRawBufferPointer) -> [UInt8] {
+    public static func decodeSparse(_ hll: UnsafeRawBufferPointer) -> [UInt8] {
         let base = hll.baseAddress!.assumingMemoryBound(to: UInt8.self)
         var out: [UInt8] = []
         let end = hll.count

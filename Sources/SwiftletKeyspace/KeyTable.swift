@@ -6,18 +6,18 @@
 /// rehash never hashes a key twice, and the table shrinks only from the server tick, as Redis's databases do.
 ///
 /// Not thread-safe: one event loop owns it.
-package final class KeyTable {
+public final class KeyTable {
     @exclusivity(unchecked)
     private var dict = ChainedDict<EntryLinks>()
 
-    package init() {}
+    public init() {}
 
-    package var count: Int { self.dict.count }
+    public var count: Int { self.dict.count }
 
-    package var isRehashing: Bool { self.dict.isRehashing }
+    public var isRehashing: Bool { self.dict.isRehashing }
 
     /// Number of buckets of both tables (for `MEMORY STATS` and tests).
-    package var bucketCount: Int { self.dict.bucketCount }
+    public var bucketCount: Int { self.dict.bucketCount }
 
     static func hash(_ key: UnsafeRawBufferPointer) -> UInt32 {
         UInt32(truncatingIfNeeded: KeyHash.hash(key))
@@ -25,7 +25,7 @@ package final class KeyTable {
 
     // MARK: - Lookup
 
-    package func find(_ key: UnsafeRawBufferPointer) -> Entry? {
+    public func find(_ key: UnsafeRawBufferPointer) -> Entry? {
         self.find(key, hash: KeyTable.hash(key))
     }
 
@@ -55,49 +55,49 @@ package final class KeyTable {
     }
 
     /// Drops every entry.
-    package func removeAll() {
+    public func removeAll() {
         self.dict.removeAll()
     }
 
     // MARK: - Resizing
 
     /// Shrinks the table when it is less than 10% full (Redis's `htNeedsResize`); called from the server tick.
-    package func shrinkIfNeeded() {
+    public func shrinkIfNeeded() {
         self.dict.shrinkIfNeeded()
     }
 
     /// Performs up to `steps` bucket moves. Returns `true` while the rehash still has work to do.
     @discardableResult
-    package func rehash(steps: Int) -> Bool {
+    public func rehash(steps: Int) -> Bool {
         self.dict.rehash(steps: steps)
     }
 
     /// Rehashes for about `milliseconds` (Redis's `dictRehashMilliseconds`, run from the server tick).
-    package func rehash(milliseconds: Int, clock: () -> Int64) {
+    public func rehash(milliseconds: Int, clock: () -> Int64) {
         self.dict.rehash(milliseconds: milliseconds, clock: clock)
     }
 
     // MARK: - Iteration, scanning and sampling
 
     /// Calls `body` for every entry. The table must not be modified meanwhile (collect, then modify).
-    package func visitAll(_ body: (Entry) throws -> Void) rethrows {
+    public func visitAll(_ body: (Entry) throws -> Void) rethrows {
         try self.dict.forEachNode(body)
     }
 
     /// One step of a SCAN: calls `body` for the entries of the bucket(s) under `cursor` and returns the next
     /// cursor (0 when the scan is complete). `body` must not use the table.
-    package func scan(_ cursor: UInt64, _ body: (Entry) -> Void) -> UInt64 {
+    public func scan(_ cursor: UInt64, _ body: (Entry) -> Void) -> UInt64 {
         self.dict.scan(cursor, body)
     }
 
     /// A uniformly chosen bucket's random entry (Redis's `dictGetRandomKey`), or `nil` when empty.
-    package func randomEntry<G: RandomNumberGenerator>(using rng: inout G) -> Entry? {
+    public func randomEntry<G: RandomNumberGenerator>(using rng: inout G) -> Entry? {
         self.dict.randomNode(using: &rng)
     }
 
     /// Up to `count` entries from a random region of the table (Redis's `dictGetSomeKeys`); may hold duplicates
     /// only when the table is smaller than `count`. Cheap: walks consecutive buckets.
-    package func sample<G: RandomNumberGenerator>(_ count: Int, using rng: inout G) -> [Entry] {
+    public func sample<G: RandomNumberGenerator>(_ count: Int, using rng: inout G) -> [Entry] {
         let wanted = min(count, self.dict.count)
         if wanted <= 0 { return [] }
         return [Entry](unsafeUninitializedCapacity: wanted) { buffer, initialized in

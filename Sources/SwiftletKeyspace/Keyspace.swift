@@ -1,69 +1,69 @@
 /// Which access statistic entries keep: the LRU clock or the LFU counter (chosen by `maxmemory-policy`).
-package enum AccessPolicy: Sendable {
+public enum AccessPolicy: Sendable {
     case lru
     case lfu(logFactor: Int, decayMinutes: Int)
 }
 
 /// Counters the keyspace keeps for `INFO stats`.
-package struct KeyspaceStats: Sendable {
-    package var expiredKeys = 0
-    package var expiredStalePercent = 0.0
-    package var expiredTimeCapReached = 0
-    package var keyspaceHits = 0
-    package var keyspaceMisses = 0
+public struct KeyspaceStats: Sendable {
+    public var expiredKeys = 0
+    public var expiredStalePercent = 0.0
+    public var expiredTimeCapReached = 0
+    public var keyspaceHits = 0
+    public var keyspaceMisses = 0
 
-    package init() {}
+    public init() {}
 }
 
 /// All databases of a server. Single-threaded by contract: one event loop owns it; it does no I/O and reads
 /// no clock of its own (every operation is given `now`, in unix milliseconds).
-package final class Keyspace {
+public final class Keyspace {
     @exclusivity(unchecked)
-    package private(set) var databases: [Database] = []
+    public private(set) var databases: [Database] = []
     @exclusivity(unchecked)
-    package var stats = KeyspaceStats()
+    public var stats = KeyspaceStats()
     @exclusivity(unchecked)
-    package var accessPolicy: AccessPolicy = .lru
+    public var accessPolicy: AccessPolicy = .lru
     /// While an AOF is replayed keys do not expire on access, as in Redis: the log was written while they were
     /// alive, and their deletion is in the log if it happened.
     @exclusivity(unchecked)
-    package var loading = false
+    public var loading = false
     /// Expired keys are not deleted while this is set (a CLIENT PAUSE is in force, as Redis's `expireIfNeeded` and
     /// active expiry skip them then); lookups still treat them as absent.
     @exclusivity(unchecked)
-    package var expiryPaused = false
+    public var expiryPaused = false
     /// Called after a key was removed because its time to live passed (notifications, AOF, WATCH).
     @exclusivity(unchecked)
-    package var onExpired: ((Database, UnsafeRawBufferPointer) -> Void)?
+    public var onExpired: ((Database, UnsafeRawBufferPointer) -> Void)?
     /// Called after a key was added to a database (the "new" keyspace event); nil unless someone listens.
     @exclusivity(unchecked)
-    package var onAdded: ((Database, UnsafeRawBufferPointer) -> Void)?
+    public var onAdded: ((Database, UnsafeRawBufferPointer) -> Void)?
     /// The random source for RANDOMKEY, sampling and LFU.
     @exclusivity(unchecked)
-    package var rng = SystemRandomNumberGenerator()
+    public var rng = SystemRandomNumberGenerator()
     /// The snapshot (BGSAVE) in progress, if any; see ``KeyspaceSnapshot``.
     @exclusivity(unchecked)
-    package internal(set) var snapshot: KeyspaceSnapshot?
+    public internal(set) var snapshot: KeyspaceSnapshot?
     /// The epoch of the latest snapshot; new entries carry it, so that a running snapshot skips them.
     @exclusivity(unchecked)
     var snapshotEpoch: UInt16 = 0
 
-    package init(databases: Int = 16) {
+    public init(databases: Int = 16) {
         self.databases = (0..<databases).map { Database(index: $0, keyspace: self) }
     }
 
-    package subscript(index: Int) -> Database { self.databases[index] }
+    public subscript(index: Int) -> Database { self.databases[index] }
 
-    package var totalKeys: Int { self.databases.reduce(0) { $0 + $1.count } }
+    public var totalKeys: Int { self.databases.reduce(0) { $0 + $1.count } }
 
     /// SWAPDB: exchanges the contents of two databases (clients keep their selected index).
-    package func swap(_ a: Int, _ b: Int) {
+    public func swap(_ a: Int, _ b: Int) {
         if a == b { return }
         self.databases[a].swapContents(with: self.databases[b])
     }
 
     /// FLUSHALL.
-    package func removeAll() {
+    public func removeAll() {
         for db in self.databases { db.removeAll() }
     }
 
@@ -106,12 +106,12 @@ package final class Keyspace {
     }
 
     /// Seconds since the entry was last accessed (LRU policy).
-    package func idleSeconds(_ entry: Entry, now: Int64) -> Int64 {
+    public func idleSeconds(_ entry: Entry, now: Int64) -> Int64 {
         AccessClock.idleMilliseconds(entry.access, now: now) / 1000
     }
 
     /// The decayed LFU counter (LFU policy).
-    package func frequency(_ entry: Entry, now: Int64) -> Int {
+    public func frequency(_ entry: Entry, now: Int64) -> Int {
         guard case .lfu(_, let decay) = self.accessPolicy else { return 0 }
         return Int(AccessClock.decayedCounter(entry.access, now: now, decayMinutes: decay))
     }
@@ -121,7 +121,7 @@ package final class Keyspace {
     /// Redis's slow active expire cycle: visits every database, bounded by `budgetMicroseconds`.
     /// - Returns: keys removed.
     @discardableResult
-    package func activeExpireCycle(now: Int64, budgetMicroseconds: Int64, clock: () -> Int64) -> Int {
+    public func activeExpireCycle(now: Int64, budgetMicroseconds: Int64, clock: () -> Int64) -> Int {
         let deadline = clock() + budgetMicroseconds / 1000
         var removed = 0
         for db in self.databases where db.expiresCount > 0 {
@@ -135,7 +135,7 @@ package final class Keyspace {
     }
 
     /// Incremental rehashing and shrinking, run from the server tick (Redis's `databasesCron`).
-    package func maintain(rehashMilliseconds: Int, clock: () -> Int64) {
+    public func maintain(rehashMilliseconds: Int, clock: () -> Int64) {
         for db in self.databases {
             db.main.shrinkIfNeeded()
             db.expires.shrinkIfNeeded()
@@ -146,7 +146,7 @@ package final class Keyspace {
 }
 
 /// Redis's 24-bit LRU clock (seconds) and 16-bit LFU minute clock.
-package enum AccessClock {
+public enum AccessClock {
     static let lruMax: UInt32 = (1 << 24) - 1
 
     static func lruClock(now: Int64) -> UInt32 {

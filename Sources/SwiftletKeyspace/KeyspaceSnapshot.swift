@@ -1,5 +1,5 @@
 /// Receives the keys of a ``KeyspaceSnapshot``.
-package protocol SnapshotConsumer: AnyObject {
+public protocol SnapshotConsumer: AnyObject {
     /// `entry` as it was when the snapshot began, with the database index and absolute expiry time (unix ms) it
     /// had then. Called once per key present at the start, in no particular order across databases. The entry
     /// is valid only during the call and must not be changed.
@@ -27,27 +27,27 @@ package protocol SnapshotConsumer: AnyObject {
 ///   originals under their original database numbers.
 ///
 /// Single-threaded like the keyspace: steps and writes run on the keyspace's event loop.
-package final class KeyspaceSnapshot {
+public final class KeyspaceSnapshot {
     /// The entries this snapshot has saved (or that were created while it runs) carry this epoch.
-    package let epoch: UInt16
+    public let epoch: UInt16
     unowned(unsafe) let keyspace: Keyspace
     let consumer: any SnapshotConsumer
     /// Each database's key table and expiry table as they were when the snapshot began.
     private var mains: [KeyTable]
     private var expires: [KeyTable]
     /// Keys and keys with a TTL per database at the start (RESIZEDB, `current_save_keys_total`).
-    package let keysAtStart: [Int]
-    package let expiresAtStart: [Int]
+    public let keysAtStart: [Int]
+    public let expiresAtStart: [Int]
     /// Keys handed to the consumer so far (`current_save_keys_processed`).
-    package private(set) var keysSaved = 0
+    public private(set) var keysSaved = 0
     private var dbIndex = 0
     private var cursor: UInt64 = 0
     private var scanning = false
-    package private(set) var isComplete = false
+    public private(set) var isComplete = false
 
     /// Begins a snapshot of `keyspace`; it is attached to the keyspace until it completes or is cancelled.
     /// - Precondition: no other snapshot is running.
-    package init(of keyspace: Keyspace, consumer: any SnapshotConsumer) {
+    public init(of keyspace: Keyspace, consumer: any SnapshotConsumer) {
         precondition(keyspace.snapshot == nil, "a snapshot is already running")
         keyspace.snapshotEpoch &+= 1
         self.epoch = keyspace.snapshotEpoch
@@ -61,12 +61,12 @@ package final class KeyspaceSnapshot {
     }
 
     /// Total keys at the start.
-    package var keysTotal: Int { self.keysAtStart.reduce(0, +) }
+    public var keysTotal: Int { self.keysAtStart.reduce(0, +) }
 
     /// Walks on until about `budget` entries were examined or every database was walked.
     /// - Returns: `true` when the snapshot is complete (every key was saved); it is then detached from the keyspace.
     @discardableResult
-    package func step(budget: Int) -> Bool {
+    public func step(budget: Int) -> Bool {
         if self.isComplete { return true }
         var examined = 0
         while self.dbIndex < self.mains.count {
@@ -97,13 +97,13 @@ package final class KeyspaceSnapshot {
     }
 
     /// Walks to the end at once (SAVE-like use, tests).
-    package func run() {
+    public func run() {
         while !self.step(budget: 1 << 16) {}
     }
 
     /// Stops the snapshot and detaches it; entries it did not visit keep their older epoch, which the next
     /// snapshot's new epoch treats as not visited as well.
-    package func cancel() {
+    public func cancel() {
         self.finish()
     }
 

@@ -4,7 +4,7 @@
 /// `backlen` (the length of encoding+data, 7 bits per byte, read right to left) lets a node be walked from its
 /// end. Using Redis's own format keeps small elements at 2–10 bytes (a `[UInt8]` per element costs 40+) and
 /// lets the RDB writer emit a node's entries as a listpack without re-encoding them.
-package enum ListPack {
+public enum ListPack {
     /// An element about to be stored: canonical integer text is stored as a number, as listpack does.
     @usableFromInline
     enum Element {
@@ -205,11 +205,11 @@ package enum ListPack {
 
 /// An element to search for (LREM, LPOS, LINSERT): its bytes and, when they are canonical integer text, the
 /// number, so that integer entries compare without being rendered.
-package struct ListNeedle {
+public struct ListNeedle {
     let bytes: UnsafeRawBufferPointer
     let integer: Int64?
 
-    package init(_ bytes: UnsafeRawBufferPointer) {
+    public init(_ bytes: UnsafeRawBufferPointer) {
         self.bytes = bytes
         self.integer = bytes.count <= 20 ? NumberFormat.parseInt64(bytes) : nil
     }

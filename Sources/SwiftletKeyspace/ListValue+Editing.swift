@@ -100,7 +100,7 @@ extension ListValue {
 
     /// LSET: replaces element `index`. Returns `false` when the index is out of range (negative counts from the
     /// tail).
-    package func replace(at index: Int, with bytes: UnsafeRawBufferPointer) -> Bool {
+    public func replace(at index: Int, with bytes: UnsafeRawBufferPointer) -> Bool {
         let i = index < 0 ? self.count + index : index
         guard i >= 0 && i < self.count else { return false }
         let (ni, offset) = self.locate(i)
@@ -145,8 +145,7 @@ extension ListValue {
 
     /// LINSERT: inserts `bytes` before (or after) the first element equal to `pivot`. Returns `false` when the
     /// pivot is not in the list.
-    package func insert(_ bytes: UnsafeRawBufferPointer, relativeTo pivot: UnsafeRawBufferPointer, after: Bool) -> Bool
-    {
+    public func insert(_ bytes: UnsafeRawBufferPointer, relativeTo pivot: UnsafeRawBufferPointer, after: Bool) -> Bool {
         let needle = ListNeedle(pivot)
         for ni in self.nodes.indices {
             let node = self.nodes[ni]
@@ -166,7 +165,7 @@ extension ListValue {
 
     /// LREM: removes up to `limit` elements equal to `bytes` (0: all), from the head or from the tail.
     /// - Returns: the number removed.
-    package func remove(_ bytes: UnsafeRawBufferPointer, limit: Int, fromTail: Bool) -> Int {
+    public func remove(_ bytes: UnsafeRawBufferPointer, limit: Int, fromTail: Bool) -> Int {
         let needle = ListNeedle(bytes)
         var removed = 0
         let unlimited = limit == 0
@@ -220,7 +219,7 @@ extension ListValue {
     }
 
     /// LTRIM: removes `dropFirst` elements from the head and `dropLast` from the tail.
-    package func trim(dropFirst: Int, dropLast: Int) {
+    public func trim(dropFirst: Int, dropLast: Int) {
         self.removeFirst(dropFirst)
         self.removeLast(dropLast)
     }

@@ -5,18 +5,18 @@ import DequeModule
 /// Pushes and pops at both ends are O(1); an index costs a walk over the node counts from the nearer end plus a
 /// walk inside one node. Small elements take 2–10 bytes, as in Redis. Redis 7.0 reports every list as
 /// `quicklist`.
-package final class ListValue: CollectionValue {
+public final class ListValue: CollectionValue {
     @exclusivity(unchecked)
     var nodes: Deque<ListNode> = []
     @exclusivity(unchecked)
-    package internal(set) var count = 0
+    public internal(set) var count = 0
     /// Most bytes of entries in one node (`list-max-listpack-size`: -1 … -5 are 4 KiB … 64 KiB).
     let maxNodeBytes: Int
     /// Most entries in one node (a positive `list-max-listpack-size`).
     let maxNodeCount: Int
 
     /// - Parameter fill: `list-max-listpack-size` when the list is created (Redis keeps it per list too).
-    package init(fill: Int = -2) {
+    public init(fill: Int = -2) {
         if fill >= 0 {
             // Redis's SIZE_SAFETY_LIMIT caps count-limited nodes at 8 KiB.
             self.maxNodeCount = max(fill, 1)
@@ -28,21 +28,21 @@ package final class ListValue: CollectionValue {
     }
 
     /// A list holding `elements` in order (tests, loaders).
-    package convenience init<S: Sequence>(_ elements: S, fill: Int = -2) where S.Element == [UInt8] {
+    public convenience init<S: Sequence>(_ elements: S, fill: Int = -2) where S.Element == [UInt8] {
         self.init(fill: fill)
         for e in elements { e.withUnsafeBytes { self.append($0) } }
     }
 
-    package var encodingName: String { "quicklist" }
+    public var encodingName: String { "quicklist" }
 
-    package var memoryUsage: Int {
+    public var memoryUsage: Int {
         // quicklist + one quicklistNode-like slot per node, plus each node's block.
         var total = 48 + self.nodes.count * 8
         for node in self.nodes { total += 32 + node.storage }
         return total
     }
 
-    package func copy() -> ListValue {
+    public func copy() -> ListValue {
         let list = ListValue(sameLimitsAs: self)
         list.nodes = Deque(self.nodes.map { $0.copy() })
         list.count = self.count
@@ -55,7 +55,7 @@ package final class ListValue: CollectionValue {
     }
 
     /// Number of nodes (for tests and DEBUG).
-    package var nodeCount: Int { self.nodes.count }
+    public var nodeCount: Int { self.nodes.count }
 
     // MARK: - Pushing
 
@@ -75,7 +75,7 @@ package final class ListValue: CollectionValue {
     }
 
     /// RPUSH one element.
-    package func append(_ bytes: UnsafeRawBufferPointer) {
+    public func append(_ bytes: UnsafeRawBufferPointer) {
         let element = ListPack.Element(bytes)
         let size = ListPack.entrySize(element)
         var node: ListNode
@@ -101,7 +101,7 @@ package final class ListValue: CollectionValue {
     }
 
     /// LPUSH one element.
-    package func prepend(_ bytes: UnsafeRawBufferPointer) {
+    public func prepend(_ bytes: UnsafeRawBufferPointer) {
         let element = ListPack.Element(bytes)
         let size = ListPack.entrySize(element)
         var node: ListNode
@@ -129,14 +129,14 @@ package final class ListValue: CollectionValue {
 
     /// Pushes at the head (`left`) or the tail.
     @inline(__always)
-    package func push(_ bytes: UnsafeRawBufferPointer, atHead: Bool) {
+    public func push(_ bytes: UnsafeRawBufferPointer, atHead: Bool) {
         if atHead { self.prepend(bytes) } else { self.append(bytes) }
     }
 
     // MARK: - Popping
 
     /// Calls `body` with the first (or last) element's bytes; `nil` when the list is empty.
-    package func withEnd<R>(atHead: Bool, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
+    public func withEnd<R>(atHead: Bool, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
         guard let node = atHead ? self.nodes.first : self.nodes.last else { return nil }
         let p = node.base
         let offset = atHead ? node.head : node.tail - ListPack.size(endingAt: p + node.tail)
@@ -145,7 +145,7 @@ package final class ListValue: CollectionValue {
     }
 
     /// Removes the first (or last) element; the list must not be empty.
-    package func removeEnd(atHead: Bool) {
+    public func removeEnd(atHead: Bool) {
         if atHead {
             let node = self.nodes[0]
             node.head += ListPack.size(at: node.base + node.head)
@@ -161,14 +161,14 @@ package final class ListValue: CollectionValue {
     }
 
     /// Removes and returns the first (or last) element (allocates; for tests and moves between lists).
-    package func popEnd(atHead: Bool) -> [UInt8]? {
+    public func popEnd(atHead: Bool) -> [UInt8]? {
         guard let bytes = self.withEnd(atHead: atHead, { Array($0) }) else { return nil }
         self.removeEnd(atHead: atHead)
         return bytes
     }
 
     /// Removes the first `n` elements, dropping whole nodes where it can.
-    package func removeFirst(_ n: Int) {
+    public func removeFirst(_ n: Int) {
         var n = min(n, self.count)
         self.count -= n
         while n > 0 {
@@ -185,7 +185,7 @@ package final class ListValue: CollectionValue {
     }
 
     /// Removes the last `n` elements, dropping whole nodes where it can.
-    package func removeLast(_ n: Int) {
+    public func removeLast(_ n: Int) {
         var n = min(n, self.count)
         self.count -= n
         while n > 0 {
@@ -225,7 +225,7 @@ package final class ListValue: CollectionValue {
     }
 
     /// Calls `body` with element `index`; `nil` when out of range.
-    package func withElement<R>(at index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
+    public func withElement<R>(at index: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R? {
         guard index >= 0 && index < self.count else { return nil }
         let (ni, offset) = self.locate(index)
         let p = self.nodes[ni].base + offset
@@ -235,7 +235,7 @@ package final class ListValue: CollectionValue {
 
     /// Calls `body` with `count` elements from `start` forward (or, `reversed`, from `start` backward).
     /// The range must be inside the list.
-    package func forEach(
+    public func forEach(
         from start: Int,
         count: Int,
         reversed: Bool = false,
@@ -279,7 +279,7 @@ package final class ListValue: CollectionValue {
     }
 
     /// Every element in order, as arrays (allocates; tests, persistence, DEBUG).
-    package var elements: [[UInt8]] {
+    public var elements: [[UInt8]] {
         var out: [[UInt8]] = []
         out.reserveCapacity(self.count)
         self.forEach(from: 0, count: self.count) { out.append(Array($0)) }
@@ -289,7 +289,7 @@ package final class ListValue: CollectionValue {
     /// Calls `body` with each node's entries (listpack entry format) and their number, head to tail. An RDB
     /// writer frames them as a listpack (6-byte header, the entries, `0xFF`) for `RDB_TYPE_LIST_QUICKLIST_2`
     /// without re-encoding a single element.
-    package func forEachNode(_ body: (UnsafeRawBufferPointer, Int) throws -> Void) rethrows {
+    public func forEachNode(_ body: (UnsafeRawBufferPointer, Int) throws -> Void) rethrows {
         for node in self.nodes {
             try body(UnsafeRawBufferPointer(start: node.base + node.head, count: node.used), node.count)
         }
@@ -298,7 +298,7 @@ package final class ListValue: CollectionValue {
     /// Scans from the head (or, `reversed`, from the tail) and calls `match` with the scan position (0 = the
     /// first element scanned) of every element equal to `needle`, until `match` returns `false` or `limit`
     /// elements were scanned (0: no limit).
-    package func scan(
+    public func scan(
         for needle: ListNeedle,
         reversed: Bool,
         limit: Int,

@@ -8,12 +8,12 @@ import Darwin
 
 #if arch(x86_64) || arch(i386)
 /// The C `long double` Redis computes INCRBYFLOAT and HINCRBYFLOAT in: 80-bit extended precision on x86.
-package typealias LongDouble = Float80
+public typealias LongDouble = Float80
 #else
 /// The C `long double` Redis computes INCRBYFLOAT and HINCRBYFLOAT in. Swift has no binary128 type, so on non-x86
 /// targets this falls back to `Double` (exact where `long double` is `double`, as on Apple silicon; an approximation
 /// on Linux/arm64, whose `long double` is binary128).
-package typealias LongDouble = Double
+public typealias LongDouble = Double
 #endif
 
 /// Number parsing and formatting with Redis's exact rules (util.c: `string2ll`, `string2d`, `string2ld`,
@@ -21,16 +21,16 @@ package typealias LongDouble = Double
 ///
 /// Parsing never trims or normalizes: the byte string must be exactly what Redis accepts, or the result is `nil` and
 /// the caller replies with its catalog error (`notInteger`, `notFloat`).
-package enum NumberFormat {
+public enum NumberFormat {
     /// The longest accepted integer text plus one: Redis's `LONG_STR_SIZE` (21). Strings this long or longer are
     /// rejected by ``parseInt64(_:)-(UnsafeRawBufferPointer)``; "-9223372036854775808" is 20 bytes.
-    package static let longStringSize = 21
+    public static let longStringSize = 21
 
     /// Redis's `MAX_LONG_DOUBLE_CHARS` (5 KiB): the limit on a `long double` text, parsed or formatted.
-    package static let maxLongDoubleChars = 5 * 1024
+    public static let maxLongDoubleChars = 5 * 1024
 
     /// Bytes needed to format any `Int64` with ``appendDecimal(_:to:)``.
-    package static let maxInt64Digits = 20
+    public static let maxInt64Digits = 20
 
     // MARK: - Integers
 
@@ -39,7 +39,7 @@ package enum NumberFormat {
     /// Accepted: an optional `-`, then `0` alone or a digit 1–9 followed by digits, fitting in `Int64`.
     /// Rejected: empty, 21+ bytes, a leading `+`, leading zeros (`01`, `-0`, `00`), any space, any other byte.
     /// - Returns: the value, or `nil`.
-    package static func parseInt64(_ bytes: UnsafeRawBufferPointer) -> Int64? {
+    public static func parseInt64(_ bytes: UnsafeRawBufferPointer) -> Int64? {
         let count = bytes.count
         if count == 0 || count >= longStringSize { return nil }
         if count == 1 && bytes[0] == UInt8(ascii: "0") { return 0 }
@@ -75,7 +75,7 @@ package enum NumberFormat {
 
     /// Parses a signed 64-bit integer exactly as Redis's `string2ll`; see ``parseInt64(_:)-(UnsafeRawBufferPointer)``.
     @inlinable
-    package static func parseInt64(_ bytes: [UInt8]) -> Int64? {
+    public static func parseInt64(_ bytes: [UInt8]) -> Int64? {
         bytes.withUnsafeBytes { parseInt64($0) }
     }
 
@@ -100,7 +100,7 @@ package enum NumberFormat {
     ///   - buffer: at least ``maxInt64Digits`` (20) bytes.
     /// - Returns: the number of bytes written.
     @discardableResult
-    package static func appendDecimal(_ value: Int64, to buffer: UnsafeMutableRawBufferPointer) -> Int {
+    public static func appendDecimal(_ value: Int64, to buffer: UnsafeMutableRawBufferPointer) -> Int {
         precondition(buffer.count >= maxInt64Digits, "appendDecimal needs a 20-byte buffer")
         let negative = value < 0
         // magnitude handles Int64.min without overflow.
@@ -127,7 +127,7 @@ package enum NumberFormat {
     }
 
     /// Appends `value` in decimal to `output` (as Redis's `ll2string`).
-    package static func formatInt64(_ value: Int64, into output: inout [UInt8]) {
+    public static func formatInt64(_ value: Int64, into output: inout [UInt8]) {
         withUnsafeTemporaryAllocation(byteCount: maxInt64Digits, alignment: 1) { scratch in
             let count = appendDecimal(value, to: scratch)
             output.append(contentsOf: UnsafeRawBufferPointer(rebasing: scratch[..<count]))
@@ -135,7 +135,7 @@ package enum NumberFormat {
     }
 
     /// `value` in decimal, as a new array.
-    package static func formatInt64(_ value: Int64) -> [UInt8] {
+    public static func formatInt64(_ value: Int64) -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(maxInt64Digits)
         formatInt64(value, into: &output)
@@ -157,7 +157,7 @@ package enum NumberFormat {
     /// bytes (including a NUL), NaN in any spelling, values that overflow to ±infinity, and values that underflow to
     /// zero (`1e-400`); a value that underflows to a subnormal (`1e-310`) is accepted.
     /// - Returns: the value, or `nil`.
-    package static func parseDouble(_ bytes: UnsafeRawBufferPointer) -> Double? {
+    public static func parseDouble(_ bytes: UnsafeRawBufferPointer) -> Double? {
         let count = bytes.count
         if count == 0 || isCSpace(bytes[0]) { return nil }
         // Fast path: up to 15 digits with an optional '-' convert exactly, so strtod would give the same value.
@@ -177,7 +177,7 @@ package enum NumberFormat {
 
     /// Parses a double exactly as Redis's `string2d`; see ``parseDouble(_:)-(UnsafeRawBufferPointer)``.
     @inlinable
-    package static func parseDouble(_ bytes: [UInt8]) -> Double? {
+    public static func parseDouble(_ bytes: [UInt8]) -> Double? {
         bytes.withUnsafeBytes { parseDouble($0) }
     }
 
@@ -206,7 +206,7 @@ package enum NumberFormat {
     /// rejections as ``parseDouble(_:)-(UnsafeRawBufferPointer)``, plus a length limit of
     /// ``maxLongDoubleChars`` − 1 bytes. `1e400` is accepted here (it fits in 80 bits) though not as a double.
     /// - Returns: the value, or `nil`.
-    package static func parseLongDouble(_ bytes: UnsafeRawBufferPointer) -> LongDouble? {
+    public static func parseLongDouble(_ bytes: UnsafeRawBufferPointer) -> LongDouble? {
         let count = bytes.count
         if count == 0 || count >= maxLongDoubleChars || isCSpace(bytes[0]) { return nil }
         return withNulTerminatedCopy(bytes) { text in
@@ -228,7 +228,7 @@ package enum NumberFormat {
     /// Parses a `long double` exactly as Redis's `string2ld`; see
     /// ``parseLongDouble(_:)-(UnsafeRawBufferPointer)``.
     @inlinable
-    package static func parseLongDouble(_ bytes: [UInt8]) -> LongDouble? {
+    public static func parseLongDouble(_ bytes: [UInt8]) -> LongDouble? {
         bytes.withUnsafeBytes { parseLongDouble($0) }
     }
 
@@ -255,14 +255,14 @@ package enum NumberFormat {
     /// 1e16 → `10000000000000000`, −0.0 → `-0`. NaN (never stored by Redis) formats as `nan`.
     ///
     /// RESP2 sends this text as a bulk string; Redis 7.0 sends the same text after `,` in RESP3.
-    package static func formatDouble(_ value: Double) -> [UInt8] {
+    public static func formatDouble(_ value: Double) -> [UInt8] {
         var output: [UInt8] = []
         appendDouble(value, to: &output)
         return output
     }
 
     /// Appends the ``formatDouble(_:)`` text of `value` to `output`.
-    package static func appendDouble(_ value: Double, to output: inout [UInt8]) {
+    public static func appendDouble(_ value: Double, to output: inout [UInt8]) {
         if value.isInfinite {
             output.append(contentsOf: value > 0 ? Array("inf".utf8) : Array("-inf".utf8))
             return
@@ -284,7 +284,7 @@ package enum NumberFormat {
 
     /// Formats `value` as C's `%.<fractionDigits>f` (GEODIST uses `%.4f`; CONFIG's percentile lists use `%f`).
     /// Infinities and NaN come out as C prints them (`inf`, `-inf`, `nan`, `-nan`).
-    package static func formatFixed(_ value: Double, fractionDigits: Int) -> [UInt8] {
+    public static func formatFixed(_ value: Double, fractionDigits: Int) -> [UInt8] {
         var output: [UInt8] = []
         // The longest %f of a double is 309 integer digits, a sign, a point and the fraction.
         printf(into: &output, capacity: 330 + fractionDigits) { buffer, size in
@@ -299,7 +299,7 @@ package enum NumberFormat {
     ///
     /// Returns an empty array where Redis's 5 KiB buffer would be too small (not reachable with 80-bit values,
     /// whose longest text is under 5,000 bytes).
-    package static func formatLongDouble(_ value: LongDouble) -> [UInt8] {
+    public static func formatLongDouble(_ value: LongDouble) -> [UInt8] {
         if value.isInfinite {
             return value > 0 ? Array("inf".utf8) : Array("-inf".utf8)
         }

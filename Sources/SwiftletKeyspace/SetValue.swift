@@ -6,25 +6,25 @@
 /// - `hashtable`: a ``FieldTable`` of members. The conversion is one-way.
 ///
 /// Buffers handed out are valid until the set is next mutated.
-package final class SetValue: CollectionValue {
+public final class SetValue: CollectionValue {
     /// The intset encoding, while `table` is nil: sorted ascending, no duplicates.
     @exclusivity(unchecked)
-    package private(set) var ints: [Int64] = []
+    public private(set) var ints: [Int64] = []
     /// The hashtable encoding, once converted.
     @exclusivity(unchecked)
-    package private(set) var table: FieldTable?
+    public private(set) var table: FieldTable?
 
     /// Redis caps intsets at 2^30 entries whatever `set-max-intset-entries` says.
     static let intsetHardLimit = 1 << 30
 
-    package init() {}
+    public init() {}
 
-    package var count: Int { self.table?.count ?? self.ints.count }
-    package var isIntset: Bool { self.table == nil }
-    package var encodingName: String { self.table == nil ? "intset" : "hashtable" }
-    package var memoryUsage: Int { self.table?.memoryUsage ?? (48 + self.ints.capacity * 8) }
+    public var count: Int { self.table?.count ?? self.ints.count }
+    public var isIntset: Bool { self.table == nil }
+    public var encodingName: String { self.table == nil ? "intset" : "hashtable" }
+    public var memoryUsage: Int { self.table?.memoryUsage ?? (48 + self.ints.capacity * 8) }
 
-    package func copy() -> SetValue {
+    public func copy() -> SetValue {
         let copy = SetValue()
         if let table = self.table {
             copy.table = table.copy()
@@ -53,14 +53,14 @@ package final class SetValue: CollectionValue {
 
     // MARK: - Membership
 
-    package func contains(_ member: UnsafeRawBufferPointer) -> Bool {
+    public func contains(_ member: UnsafeRawBufferPointer) -> Bool {
         if let table = self.table { return table.find(member) != nil }
         guard let v = NumberFormat.parseInt64(member) else { return false }
         return self.position(of: v).found
     }
 
     /// Whether the integer `v` is a member (SINTER walking an intset).
-    package func contains(integer v: Int64) -> Bool {
+    public func contains(integer v: Int64) -> Bool {
         if let table = self.table { return DecimalText.withDigits(of: v) { table.find($0) != nil } }
         return self.position(of: v).found
     }
@@ -68,7 +68,7 @@ package final class SetValue: CollectionValue {
     /// Adds `member`; converts to `hashtable` for a non-integer or when the intset outgrows `maxIntsetEntries`
     /// (Redis's `setTypeAdd`). Returns `true` when the member is new.
     @discardableResult
-    package func add(_ member: UnsafeRawBufferPointer, maxIntsetEntries: Int) -> Bool {
+    public func add(_ member: UnsafeRawBufferPointer, maxIntsetEntries: Int) -> Bool {
         if let table = self.table { return table.insert(member) }
         guard let v = NumberFormat.parseInt64(member) else {
             self.convertToTable()
@@ -84,7 +84,7 @@ package final class SetValue: CollectionValue {
 
     /// Removes `member`; returns `true` if it was present.
     @discardableResult
-    package func remove(_ member: UnsafeRawBufferPointer) -> Bool {
+    public func remove(_ member: UnsafeRawBufferPointer) -> Bool {
         if let table = self.table { return table.remove(member) }
         guard let v = NumberFormat.parseInt64(member) else { return false }
         let (index, found) = self.position(of: v)
@@ -93,7 +93,7 @@ package final class SetValue: CollectionValue {
     }
 
     /// Switches to the `hashtable` encoding (one-way).
-    package func convertToTable() {
+    public func convertToTable() {
         guard self.table == nil else { return }
         let table = FieldTable(hasValues: false, capacity: self.ints.count)
         for v in self.ints {
@@ -107,7 +107,7 @@ package final class SetValue: CollectionValue {
 
     /// Calls `body` with every member (ascending for an intset; integers are rendered on the stack).
     /// No mutation meanwhile.
-    package func forEachMember(_ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+    public func forEachMember(_ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
         if let table = self.table {
             try table.forEachNode { try body(FieldTable.key($0)) }
             return
@@ -119,7 +119,7 @@ package final class SetValue: CollectionValue {
 
     /// One SSCAN step: an intset returns everything with cursor 0, as Redis does; a hashtable follows
     /// ``FieldTable/scan(_:_:)``.
-    package func scan(_ cursor: UInt64, _ body: (UnsafeRawBufferPointer) -> Void) -> UInt64 {
+    public func scan(_ cursor: UInt64, _ body: (UnsafeRawBufferPointer) -> Void) -> UInt64 {
         if let table = self.table {
             return table.scan(cursor) { body(FieldTable.key($0)) }
         }
@@ -128,7 +128,7 @@ package final class SetValue: CollectionValue {
     }
 
     /// Calls `body` with a random member; `nil` when the set is empty.
-    package func withRandomMember<G: RandomNumberGenerator, R>(
+    public func withRandomMember<G: RandomNumberGenerator, R>(
         using rng: inout G,
         _ body: (UnsafeRawBufferPointer) throws -> R
     ) rethrows -> R? {
@@ -143,7 +143,7 @@ package final class SetValue: CollectionValue {
 
     /// Removes a random member, after calling `body` with it (SPOP); `false` when the set is empty.
     @discardableResult
-    package func popRandom<G: RandomNumberGenerator>(
+    public func popRandom<G: RandomNumberGenerator>(
         using rng: inout G,
         _ body: (UnsafeRawBufferPointer) throws -> Void
     ) rethrows -> Bool {

@@ -7,9 +7,9 @@ import Darwin
 #endif
 
 /// The fixed part of a ``SortedSetNode``; the member bytes follow it in the same allocation.
-package struct SortedSetNodeHeader {
+public struct SortedSetNodeHeader {
     /// The member's score (never NaN).
-    package var score: Double
+    public var score: Double
     /// The next node in the same bucket of the member index.
     var next: SortedSetNode?
     /// The low 32 bits of the member's hash (computed when the member index is built).
@@ -21,7 +21,7 @@ package struct SortedSetNodeHeader {
 /// skiplist node, an sds string and a dict entry).
 ///
 /// The order tree and the member index both refer to the same node, so a member is stored once.
-package final class SortedSetNode: ManagedBuffer<SortedSetNodeHeader, UInt8> {
+public final class SortedSetNode: ManagedBuffer<SortedSetNodeHeader, UInt8> {
     static func make(_ member: UnsafeRawBufferPointer, score: Double, hash: UInt32 = 0) -> SortedSetNode {
         let object = SortedSetNode.create(minimumCapacity: member.count) { _ in
             SortedSetNodeHeader(score: score, next: nil, hash: hash, count: UInt32(member.count))
@@ -37,24 +37,24 @@ package final class SortedSetNode: ManagedBuffer<SortedSetNodeHeader, UInt8> {
         return node
     }
 
-    package var score: Double {
+    public var score: Double {
         get { self.header.score }
         set { self.header.score = newValue }
     }
 
     /// Length of the member in bytes.
-    package var memberCount: Int { Int(self.header.count) }
+    public var memberCount: Int { Int(self.header.count) }
 
     /// Calls `body` with the member bytes, valid only inside the call.
     @inline(__always)
-    package func withMember<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    public func withMember<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try self.withUnsafeMutablePointerToElements { base in
             try body(UnsafeRawBufferPointer(start: base, count: Int(self.header.count)))
         }
     }
 
     /// The member as an array (allocates; for results that outlive the set and for tests).
-    package var member: [UInt8] { self.withMember { Array($0) } }
+    public var member: [UInt8] { self.withMember { Array($0) } }
 
     /// Whether the member equals `other`.
     @inline(__always)

@@ -1,8 +1,8 @@
 /// One element of the order tree: the score (copied next to its neighbours for cache-friendly searches) and the
 /// member's node.
-package struct SortedSetItem {
-    package var score: Double
-    package var node: SortedSetNode
+public struct SortedSetItem {
+    public var score: Double
+    public var node: SortedSetNode
 
     @inline(__always)
     init(_ node: SortedSetNode) {

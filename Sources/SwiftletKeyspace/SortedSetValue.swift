@@ -7,7 +7,7 @@
 /// most `zset-max-listpack-value` bytes) is `listpack`: it has no member index (lookups scan, as Redis scans a
 /// listpack) and, like a listpack, stores an integral score as an integer, so -0 becomes 0. Outgrowing either
 /// limit converts it, one way, to `skiplist`, which keeps scores exactly (-0 stays -0).
-package final class SortedSetValue: CollectionValue {
+public final class SortedSetValue: CollectionValue {
     @exclusivity(unchecked)
     var tree = SortedSetTree()
     /// The member index; `nil` while the set is `listpack`-encoded.
@@ -15,33 +15,33 @@ package final class SortedSetValue: CollectionValue {
     var index: SortedSetIndex?
 
     /// The limits of the `listpack` encoding (`zset-max-listpack-entries`, `zset-max-listpack-value`).
-    package struct Limits: Sendable {
-        package var entries: Int
-        package var value: Int
+    public struct Limits: Sendable {
+        public var entries: Int
+        public var value: Int
 
-        package init(entries: Int, value: Int) {
+        public init(entries: Int, value: Int) {
             self.entries = entries
             self.value = value
         }
 
-        package static let `default` = Limits(entries: 128, value: 64)
+        public static let `default` = Limits(entries: 128, value: 64)
 
         /// Whether a set of `count` members, the longest `longest` bytes, is `listpack`-encoded.
-        package func allowsListpack(count: Int, longest: Int) -> Bool {
+        public func allowsListpack(count: Int, longest: Int) -> Bool {
             count <= self.entries && longest <= self.value
         }
     }
 
     /// A new empty set, `listpack`-encoded unless `listpack` is false.
-    package init(listpack: Bool = true) {
+    public init(listpack: Bool = true) {
         self.index = listpack ? nil : SortedSetIndex()
     }
 
-    package var count: Int { self.tree.count }
-    package var isListpack: Bool { self.index == nil }
-    package var encodingName: String { self.isListpack ? "listpack" : "skiplist" }
+    public var count: Int { self.tree.count }
+    public var isListpack: Bool { self.index == nil }
+    public var encodingName: String { self.isListpack ? "listpack" : "skiplist" }
 
-    package var memoryUsage: Int {
+    public var memoryUsage: Int {
         let (nodes, slots) = self.tree.footprint()
         var bytes = 64 + nodes * 112 + slots * 16
         self.tree.forEach(from: 0) { item in
@@ -53,7 +53,7 @@ package final class SortedSetValue: CollectionValue {
     }
 
     /// An independent copy with the same encoding (COPY).
-    package func copy() -> SortedSetValue {
+    public func copy() -> SortedSetValue {
         let other = SortedSetValue(listpack: self.isListpack)
         self.tree.forEach(from: 0) { item in
             let node = item.node.withMember { SortedSetNode.make($0, score: item.score) }
@@ -72,7 +72,7 @@ package final class SortedSetValue: CollectionValue {
     // MARK: - Lookup
 
     /// The node of `member`, or `nil`.
-    package func find(_ member: UnsafeRawBufferPointer) -> SortedSetNode? {
+    public func find(_ member: UnsafeRawBufferPointer) -> SortedSetNode? {
         if let index {
             return index.find(member, hash: SortedSetIndex.hash(member))
         }
@@ -88,12 +88,12 @@ package final class SortedSetValue: CollectionValue {
     }
 
     /// The score of `member`, or `nil`.
-    package func score(of member: UnsafeRawBufferPointer) -> Double? {
+    public func score(of member: UnsafeRawBufferPointer) -> Double? {
         self.find(member)?.score
     }
 
     /// The 0-based rank of `member` (from the highest score with `reverse`), or `nil`.
-    package func rank(of member: UnsafeRawBufferPointer, reverse: Bool = false) -> Int? {
+    public func rank(of member: UnsafeRawBufferPointer, reverse: Bool = false) -> Int? {
         guard let node = self.find(member),
             let rank = self.tree.rank(score: node.score, member: member)
         else { return nil }
@@ -101,41 +101,41 @@ package final class SortedSetValue: CollectionValue {
     }
 
     /// The node at 0-based `rank` (0 ≤ rank < count), in ascending order.
-    package func node(at rank: Int) -> SortedSetNode {
+    public func node(at rank: Int) -> SortedSetNode {
         self.tree.item(at: rank).node
     }
 
-    package var first: SortedSetNode? { self.count == 0 ? nil : self.node(at: 0) }
-    package var last: SortedSetNode? { self.count == 0 ? nil : self.node(at: self.count - 1) }
+    public var first: SortedSetNode? { self.count == 0 ? nil : self.node(at: 0) }
+    public var last: SortedSetNode? { self.count == 0 ? nil : self.node(at: self.count - 1) }
 
     /// Calls `body` with each node from `rank` on (towards lower ranks with `reverse`) until it returns `false`.
     /// The set must not change meanwhile.
-    package func walk(from rank: Int = 0, reverse: Bool = false, _ body: (SortedSetNode) throws -> Bool) rethrows {
+    public func walk(from rank: Int = 0, reverse: Bool = false, _ body: (SortedSetNode) throws -> Bool) rethrows {
         try self.tree.forEach(from: rank, reverse: reverse) { try body($0.node) }
     }
 
     /// The number of leading members (in ascending order) for which `isBefore(score, member)` holds, for a
     /// predicate that holds for a prefix of the order: the rank of the first member where it does not.
-    package func countPrefix(where isBefore: (Double, SortedSetNode) -> Bool) -> Int {
+    public func countPrefix(where isBefore: (Double, SortedSetNode) -> Bool) -> Int {
         self.tree.countPrefix { isBefore($0.score, $0.node) }
     }
 
     // MARK: - Adding and updating
 
     /// ZADD's options.
-    package struct AddFlags: OptionSet, Sendable {
-        package let rawValue: UInt8
-        package init(rawValue: UInt8) { self.rawValue = rawValue }
+    public struct AddFlags: OptionSet, Sendable {
+        public let rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
 
-        package static let nx = AddFlags(rawValue: 1 << 0)
-        package static let xx = AddFlags(rawValue: 1 << 1)
-        package static let gt = AddFlags(rawValue: 1 << 2)
-        package static let lt = AddFlags(rawValue: 1 << 3)
-        package static let incr = AddFlags(rawValue: 1 << 4)
+        public static let nx = AddFlags(rawValue: 1 << 0)
+        public static let xx = AddFlags(rawValue: 1 << 1)
+        public static let gt = AddFlags(rawValue: 1 << 2)
+        public static let lt = AddFlags(rawValue: 1 << 3)
+        public static let incr = AddFlags(rawValue: 1 << 4)
     }
 
     /// What ``add(_:score:flags:limits:)`` did.
-    package enum AddOutcome: Sendable, Equatable {
+    public enum AddOutcome: Sendable, Equatable {
         /// A new member, with this score.
         case added(Double)
         /// An existing member's score changed to this.
@@ -150,7 +150,7 @@ package final class SortedSetValue: CollectionValue {
 
     /// Adds `member` or updates its score, with Redis's `zsetAdd` semantics (NX, XX, GT, LT, INCR). A new member
     /// that does not fit the `listpack` limits converts the set to `skiplist` first.
-    package func add(
+    public func add(
         _ member: UnsafeRawBufferPointer,
         score: Double,
         flags: AddFlags = [],
@@ -195,12 +195,12 @@ package final class SortedSetValue: CollectionValue {
 
     /// Appends a member known to be absent and to sort after every present one (building a set from sorted
     /// input, as ZUNIONSTORE and RDB loading do).
-    package func append(_ member: UnsafeRawBufferPointer, score: Double) {
+    public func append(_ member: UnsafeRawBufferPointer, score: Double) {
         self.insertNew(SortedSetNode.make(member, score: score))
     }
 
     /// Builds the member index: the one-way `listpack` → `skiplist` conversion.
-    package func convertToSkiplist() {
+    public func convertToSkiplist() {
         guard self.index == nil else { return }
         let index = SortedSetIndex(capacity: self.count)
         self.tree.forEach(from: 0) { item in
@@ -215,7 +215,7 @@ package final class SortedSetValue: CollectionValue {
 
     /// Removes `member`; returns whether it was present.
     @discardableResult
-    package func remove(_ member: UnsafeRawBufferPointer) -> Bool {
+    public func remove(_ member: UnsafeRawBufferPointer) -> Bool {
         guard let node = self.find(member) else { return false }
         self.tree.remove(score: node.score, member: member)
         if let index { index.remove(member, hash: node.header.hash) }
@@ -224,14 +224,14 @@ package final class SortedSetValue: CollectionValue {
 
     /// Removes and returns the node at 0-based `rank` (0 ≤ rank < count).
     @discardableResult
-    package func remove(at rank: Int) -> SortedSetNode {
+    public func remove(at rank: Int) -> SortedSetNode {
         let node = self.tree.remove(at: rank).node
         if let index { node.withMember { _ = index.remove($0, hash: node.header.hash) } }
         return node
     }
 
     /// Removes `count` members starting at 0-based `rank`.
-    package func removeRange(from rank: Int, count: Int) {
+    public func removeRange(from rank: Int, count: Int) {
         for _ in 0..<count { self.remove(at: rank) }
     }
 
@@ -239,7 +239,7 @@ package final class SortedSetValue: CollectionValue {
 
     /// One ZSCAN step over a `skiplist` set (see ``SortedSetIndex/scan(_:_:)``). A `listpack` set is returned
     /// whole by the caller instead, with cursor 0, as Redis does.
-    package func scan(_ cursor: UInt64, _ body: (SortedSetNode) -> Void) -> UInt64 {
+    public func scan(_ cursor: UInt64, _ body: (SortedSetNode) -> Void) -> UInt64 {
         guard let index else {
             self.walk { node in
                 body(node)
@@ -251,7 +251,7 @@ package final class SortedSetValue: CollectionValue {
     }
 
     /// A uniformly chosen member (O(log n): a random rank).
-    package func randomNode<G: RandomNumberGenerator>(using rng: inout G) -> SortedSetNode {
+    public func randomNode<G: RandomNumberGenerator>(using rng: inout G) -> SortedSetNode {
         self.node(at: Int.random(in: 0..<self.count, using: &rng))
     }
 }

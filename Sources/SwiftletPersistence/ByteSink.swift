@@ -8,7 +8,7 @@ import Darwin
 
 /// Where encoded bytes go (Redis's `rio` for writing): a growable array for DUMP payloads, a buffered file for
 /// RDB snapshots. Every sink keeps the running CRC-64 of what it was given.
-package protocol ByteSink {
+public protocol ByteSink {
     /// Appends `bytes`.
     mutating func write(_ bytes: UnsafeRawBufferPointer) throws
     /// The CRC-64 of everything written so far.
@@ -40,19 +40,19 @@ extension ByteSink {
 }
 
 /// A sink into memory (DUMP payloads, tests).
-package struct ArraySink: ByteSink {
-    package private(set) var bytes: [UInt8] = []
+public struct ArraySink: ByteSink {
+    public private(set) var bytes: [UInt8] = []
     /// Whether to keep a checksum (DUMP computes it over the finished payload instead).
     let computesChecksum: Bool
-    package private(set) var checksum: UInt64 = 0
+    public private(set) var checksum: UInt64 = 0
 
-    package init(computesChecksum: Bool = false) {
+    public init(computesChecksum: Bool = false) {
         self.computesChecksum = computesChecksum
     }
 
-    package var offset: Int { self.bytes.count }
+    public var offset: Int { self.bytes.count }
 
-    package mutating func write(_ raw: UnsafeRawBufferPointer) throws {
+    public mutating func write(_ raw: UnsafeRawBufferPointer) throws {
         if self.computesChecksum { self.checksum = CRC64.update(self.checksum, raw) }
         self.bytes.append(contentsOf: raw)
     }
@@ -60,26 +60,26 @@ package struct ArraySink: ByteSink {
 
 /// A sink into a file descriptor, through a fixed buffer, so that writing a snapshot never holds more than the
 /// buffer in memory. The caller closes the descriptor.
-package struct FileSink: ByteSink {
+public struct FileSink: ByteSink {
     let fd: Int32
     var buffer: UnsafeMutableRawBufferPointer
     var used = 0
-    package private(set) var offset = 0
+    public private(set) var offset = 0
     let computesChecksum: Bool
-    package private(set) var checksum: UInt64 = 0
+    public private(set) var checksum: UInt64 = 0
 
-    package init(fd: Int32, bufferSize: Int = 1 << 16, computesChecksum: Bool = true) {
+    public init(fd: Int32, bufferSize: Int = 1 << 16, computesChecksum: Bool = true) {
         self.fd = fd
         self.buffer = .allocate(byteCount: bufferSize, alignment: 16)
         self.computesChecksum = computesChecksum
     }
 
     /// Frees the buffer (after ``flush()``).
-    package func release() {
+    public func release() {
         self.buffer.deallocate()
     }
 
-    package mutating func write(_ raw: UnsafeRawBufferPointer) throws {
+    public mutating func write(_ raw: UnsafeRawBufferPointer) throws {
         if self.computesChecksum { self.checksum = CRC64.update(self.checksum, raw) }
         self.offset += raw.count
         if raw.count > self.buffer.count - self.used {
@@ -97,7 +97,7 @@ package struct FileSink: ByteSink {
     }
 
     /// Writes the buffered bytes to the file.
-    package mutating func flush() throws {
+    public mutating func flush() throws {
         if self.used == 0 { return }
         try Self.writeAll(self.fd, UnsafeRawBufferPointer(rebasing: self.buffer[0..<self.used]))
         self.used = 0

@@ -2,7 +2,7 @@
 /// value 0, no final xor. It checks RDB files and DUMP payloads; `"123456789"` gives `0xe9c6d914c4b8d9ca`.
 ///
 /// Slicing-by-8: eight 256-entry tables fold eight input bytes per step (several GB/s, like Redis's `crcspeed`).
-package enum CRC64 {
+public enum CRC64 {
     /// The polynomial with its bits reversed, for the reflected (LSB-first) algorithm.
     static let reflectedPolynomial: UInt64 = 0x95ac_9329_ac4b_c9b5
 
@@ -24,7 +24,7 @@ package enum CRC64 {
     }()
 
     /// Continues a checksum over `bytes` (start with 0).
-    package static func update(_ crc: UInt64, _ bytes: UnsafeRawBufferPointer) -> UInt64 {
+    public static func update(_ crc: UInt64, _ bytes: UnsafeRawBufferPointer) -> UInt64 {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return crc }
         var crc = crc
         var p = base
@@ -51,7 +51,7 @@ package enum CRC64 {
     }
 
     /// The checksum of `bytes`.
-    package static func checksum(_ bytes: some Collection<UInt8>) -> UInt64 {
+    public static func checksum(_ bytes: some Collection<UInt8>) -> UInt64 {
         if let crc = bytes.withContiguousStorageIfAvailable({ Self.update(0, UnsafeRawBufferPointer($0)) }) {
             return crc
         }

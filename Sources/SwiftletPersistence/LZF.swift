@@ -4,9 +4,9 @@
 /// The stream is a series of runs. A control byte below 32 starts a literal run of `ctrl + 1` bytes. Any other
 /// control byte is a back reference: length `ctrl >> 5` (7 means "add the next byte"), plus 2, at distance
 /// `((ctrl & 31) << 8 | next byte) + 1` behind the output position.
-package enum LZF {
+public enum LZF {
     /// Why decompression failed.
-    package enum Failure: Error, Equatable, Sendable {
+    public enum Failure: Error, Equatable, Sendable {
         /// The output would exceed the expected length.
         case outputTooLong
         /// A back reference points before the start of the output.
@@ -22,7 +22,7 @@ package enum LZF {
 
     /// Compresses `input`. Returns `nil` when the result would not be shorter than `limit` bytes (Redis asks for
     /// at least 4 bytes of saving and stores the string plainly otherwise).
-    package static func compress(_ input: UnsafeRawBufferPointer, limit: Int) -> [UInt8]? {
+    public static func compress(_ input: UnsafeRawBufferPointer, limit: Int) -> [UInt8]? {
         let n = input.count
         guard n > 0, limit > 0, let src = input.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
         var out = [UInt8](repeating: 0, count: limit + 3)
@@ -116,7 +116,7 @@ package enum LZF {
     }
 
     /// Decompresses `input` into exactly `count` bytes.
-    package static func decompress(_ input: UnsafeRawBufferPointer, count: Int) throws(Failure) -> [UInt8] {
+    public static func decompress(_ input: UnsafeRawBufferPointer, count: Int) throws(Failure) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: count)
         let n = input.count
         var failure: Failure?

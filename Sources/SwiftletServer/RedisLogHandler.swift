@@ -1,4 +1,4 @@
-package import Logging
+public import Logging
 
 #if canImport(Glibc)
 import Glibc
@@ -8,18 +8,18 @@ import Darwin
 
 /// A swift-log handler that writes Redis-style lines (`pid:M 21 Nov 2026 12:00:00.000 * message`) to standard
 /// output or to the `logfile`.
-package struct RedisLogHandler: LogHandler {
-    package var metadata: Logger.Metadata = [:]
-    package var logLevel: Logger.Level
+public struct RedisLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level
     private let path: String?
 
-    package init(level: Logger.Level, path: String? = nil) {
+    public init(level: Logger.Level, path: String? = nil) {
         self.logLevel = level
         self.path = (path?.isEmpty ?? true) ? nil : path
     }
 
     /// Maps redis.conf's `loglevel` to swift-log levels.
-    package static func level(_ name: String) -> Logger.Level {
+    public static func level(_ name: String) -> Logger.Level {
         switch name {
         case "debug": return .debug
         case "verbose": return .info
@@ -28,12 +28,12 @@ package struct RedisLogHandler: LogHandler {
         }
     }
 
-    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { self.metadata[key] }
         set { self.metadata[key] = newValue }
     }
 
-    package func log(event: LogEvent) {
+    public func log(event: LogEvent) {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         var t = ts.tv_sec

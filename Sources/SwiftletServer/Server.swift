@@ -3,7 +3,7 @@ import NIOConcurrencyHelpers
 public import NIOCore
 public import NIOPosix
 public import SwiftletConfig
-package import SwiftletEngine
+public import SwiftletEngine
 import SwiftletKeyspace
 
 #if canImport(Glibc)
@@ -42,9 +42,9 @@ final class ServerCore: @unchecked Sendable {
 
 /// The Unix socket of `unixsocket` could not be opened (the server does not start, as Redis's "Failed opening Unix
 /// socket").
-package struct UnixSocketError: Error, CustomStringConvertible {
-    package let reason: String
-    package var description: String { self.reason }
+public struct UnixSocketError: Error, CustomStringConvertible {
+    public let reason: String
+    public var description: String { self.reason }
 }
 
 /// A Swiftlet server: binds, accepts, serves, ticks, and shuts down gracefully.
@@ -83,7 +83,7 @@ public final class Server: Sendable {
     public var eventLoop: any EventLoop { self.core.loop }
 
     /// Runs `body` with the server state on its loop (embedded API, tests).
-    package func withState<T: Sendable>(_ body: @escaping @Sendable (ServerState) throws -> T) async throws -> T {
+    public func withState<T: Sendable>(_ body: @escaping @Sendable (ServerState) throws -> T) async throws -> T {
         let core = self.core
         return try await self.core.loop.submit { try body(core.state) }.get()
     }
@@ -400,7 +400,7 @@ public final class Server: Sendable {
 
     /// SIGTERM / SIGINT, from any thread: as Redis, saves first when save points are configured (or as
     /// `shutdown-on-sigterm` / `shutdown-on-sigint` say) and keeps running if that save fails.
-    package func shutdownOnSignal(_ name: String) {
+    public func shutdownOnSignal(_ name: String) {
         let core = self.core
         core.loop.execute {
             let option = core.state.config.string(name == "SIGINT" ? "shutdown-on-sigint" : "shutdown-on-sigterm")
@@ -414,7 +414,7 @@ public final class Server: Sendable {
 
     /// Writes the process id to `pidfile` when one is configured, as redis-server does before it loads its data;
     /// shutdown removes the file. A file that cannot be written is logged and the server goes on, as in Redis.
-    package func createPidFile() async {
+    public func createPidFile() async {
         let core = self.core
         guard let path = try? await core.loop.submit({ core.state.config.string("pidfile") }).get(), !path.isEmpty
         else { return }
@@ -430,7 +430,7 @@ public final class Server: Sendable {
     }
 
     /// Removes the `pidfile` written by ``createPidFile()`` (a server that could not start listening leaves none).
-    package func removePidFile() {
+    public func removePidFile() {
         Self.removePidFile(self.pidFile, logger: self.core.logger)
     }
 
@@ -448,7 +448,7 @@ public final class Server: Sendable {
     /// Loads the data before the server starts accepting connections: the AOF when `appendonly` is on (and
     /// opens it for appending), `dir`/`dbfilename` otherwise, as Redis's `loadDataFromDisk`.
     /// - Throws: the message to print before exiting with status 1 (a corrupt or unreadable file).
-    package func loadDataFromDisk() async throws {
+    public func loadDataFromDisk() async throws {
         let core = self.core
         try await core.loop.submit {
             Self.attachHost(core)

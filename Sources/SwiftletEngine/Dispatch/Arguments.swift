@@ -4,20 +4,20 @@ import SwiftletRESP
 
 extension CommandContext {
     /// Argument `index` as a signed 64-bit integer, or `ERR value is not an integer or out of range`.
-    package func integer(_ index: Int) throws(RedisError) -> Int64 {
+    public func integer(_ index: Int) throws(RedisError) -> Int64 {
         guard let v = self.arguments[index].int64 else { throw RedisError.notInteger }
         return v
     }
 
     /// Argument `index` as a non-negative integer, or `error` (Redis words this per command).
-    package func integer(_ index: Int, atLeast minimum: Int64, else error: RedisError) throws(RedisError) -> Int64 {
+    public func integer(_ index: Int, atLeast minimum: Int64, else error: RedisError) throws(RedisError) -> Int64 {
         let v = try self.integer(index)
         guard v >= minimum else { throw error }
         return v
     }
 
     /// Argument `index` as a double, or `ERR value is not a valid float`.
-    package func double(_ index: Int) throws(RedisError) -> Double {
+    public func double(_ index: Int) throws(RedisError) -> Double {
         guard let v = self.arguments[index].withUnsafeReadableBytes({ NumberFormat.parseDouble($0) }) else {
             throw RedisError.notFloat
         }
@@ -26,7 +26,7 @@ extension CommandContext {
 
     /// Whether argument `index` equals the lower-case option name, ignoring ASCII case.
     @inline(__always)
-    package func argument(_ index: Int, is option: StaticString) -> Bool {
+    public func argument(_ index: Int, is option: StaticString) -> Bool {
         self.arguments[index].equalsCaseInsensitive(option)
     }
 
@@ -57,14 +57,14 @@ extension CommandContext {
     }
 
     /// Argument `index` as a C `int`, as Redis's `getIntFromObjectOrReply` checks it.
-    package func int32(_ index: Int) throws(RedisError) -> Int {
+    public func int32(_ index: Int) throws(RedisError) -> Int {
         let v = try self.integer(index)
         guard v >= Int64(Int32.min), v <= Int64(Int32.max) else { throw RedisError.notInt32 }
         return Int(v)
     }
 
     /// The database with index argument `index` (`SELECT`, `MOVE`, `COPY ... DB`).
-    package func databaseIndex(_ index: Int) throws(RedisError) -> Int {
+    public func databaseIndex(_ index: Int) throws(RedisError) -> Int {
         let v = try self.int32(index)
         guard v >= 0, v < self.keyspace.databases.count else { throw RedisError.dbIndexOutOfRange }
         return v

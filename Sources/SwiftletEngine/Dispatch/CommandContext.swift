@@ -1,43 +1,43 @@
-package import NIOCore
-package import SwiftletKeyspace
-package import SwiftletRESP
+public import NIOCore
+public import SwiftletKeyspace
+public import SwiftletRESP
 
 /// Everything a command handler works with: its arguments, the reply writer, the client and the server.
 ///
 /// One context lives for a whole read batch of a connection; the dispatcher refills `arguments` and `now`
 /// per command, and all replies of the batch accumulate in `out`, which is flushed once.
-package struct CommandContext {
+public struct CommandContext {
     /// The request, name first. Slices of the read buffer: copy before storing anything in the keyspace.
-    package var arguments: [ByteBuffer] = []
-    package var out: RESPReplyWriter
-    package let session: ClientSession
-    package let server: ServerState
+    public var arguments: [ByteBuffer] = []
+    public var out: RESPReplyWriter
+    public let session: ClientSession
+    public let server: ServerState
     /// One clock snapshot per command, in unix milliseconds.
-    package var now: Int64 = 0
+    public var now: Int64 = 0
 
-    package init(session: ClientSession, server: ServerState, out: ByteBuffer) {
+    public init(session: ClientSession, server: ServerState, out: ByteBuffer) {
         self.session = session
         self.server = server
         self.out = RESPReplyWriter(buffer: out, version: session.protocolVersion)
     }
 
     /// Full name of the running command (`set`, `config|get`), for error texts that name it.
-    package var commandName: String {
+    public var commandName: String {
         let id = self.session.lastCommandID
         return id < 0 ? "" : self.server.table.commands[id].fullName
     }
 
     /// The selected database.
-    package var db: Database { self.server.keyspace[self.session.database] }
+    public var db: Database { self.server.keyspace[self.session.database] }
 
-    package var keyspace: Keyspace { self.server.keyspace }
+    public var keyspace: Keyspace { self.server.keyspace }
 
     /// Number of arguments including the command name.
     @inline(__always)
-    package var count: Int { self.arguments.count }
+    public var count: Int { self.arguments.count }
 
     /// Looks up a key for reading: expires it if due, counts a hit or a miss, touches the access clock.
-    package func lookupRead(_ key: ByteBuffer) -> Entry? {
+    public func lookupRead(_ key: ByteBuffer) -> Entry? {
         let entry = key.withUnsafeReadableBytes {
             self.db.lookup($0, now: self.now, touch: !self.session.noTouch)
         }
@@ -51,20 +51,20 @@ package struct CommandContext {
     }
 
     /// Looks up a key for writing (expires it if due, no hit/miss statistics).
-    package func lookupWrite(_ key: ByteBuffer, in db: Database? = nil) -> Entry? {
+    public func lookupWrite(_ key: ByteBuffer, in db: Database? = nil) -> Entry? {
         key.withUnsafeReadableBytes { (db ?? self.db).lookupForWrite($0, now: self.now) }
     }
 
     /// Records `count` changes for persistence (`rdb_changes_since_last_save`) and for the AOF: a command that
     /// changed something is written to the AOF when it is done.
-    package func dirty(_ count: Int = 1) {
+    public func dirty(_ count: Int = 1) {
         self.server.dirty += count
     }
 
     /// Of the several keys the running command names, `key` is the only one it changed: for WATCH and client
     /// tracking, as Redis signals only that key (the pops that take the first non-empty key). Other commands need
     /// not call this: ``ServerState/touchKeys(_:_:)`` works out which keys they changed.
-    package func modifiedOnly(_ key: ByteBuffer) {
+    public func modifiedOnly(_ key: ByteBuffer) {
         if self.server.signalsModifiedKeys { self.server.onlyModifiedKey = key }
     }
 
@@ -72,36 +72,36 @@ package struct CommandContext {
 
     /// Whether changes are written to the AOF: commands that propagate a rewritten form build it only then.
     @inline(__always)
-    package var propagating: Bool { self.server.propagating }
+    public var propagating: Bool { self.server.propagating }
 
     /// Writes `ops` to the AOF instead of the command's own arguments, when the command changed something: the
     /// deterministic form of a command whose effect depends on the clock or on chance (EXPIRE as PEXPIREAT, SPOP
     /// as SREM), as Redis's `rewriteClientCommandVector` and `alsoPropagate`. No ops: nothing is written.
-    package func propagate(_ ops: [[ByteBuffer]]) {
+    public func propagate(_ ops: [[ByteBuffer]]) {
         guard self.server.propagating else { return }
         self.server.writeStream.replacement = ops
     }
 
     /// Writes one command instead of this one; the arguments may mix buffers and strings.
-    package func propagate(_ op: [PropagatedArgument]) {
+    public func propagate(_ op: [PropagatedArgument]) {
         guard self.server.propagating else { return }
         self.server.writeStream.replacement = [op.map(\.buffer)]
     }
 
     /// Writes the command to the AOF even when it changed nothing (FLUSHALL and FLUSHDB on empty databases).
-    package func forcePropagation() {
+    public func forcePropagation() {
         guard self.server.propagating else { return }
         self.server.writeStream.force = true
     }
 }
 
 /// An argument of a command written to the AOF: a request argument, a literal, or a number.
-package enum PropagatedArgument: ExpressibleByStringLiteral {
+public enum PropagatedArgument: ExpressibleByStringLiteral {
     case bytes(ByteBuffer)
     case text(String)
     case integer(Int64)
 
-    package init(stringLiteral value: String) { self = .text(value) }
+    public init(stringLiteral value: String) { self = .text(value) }
 
     var buffer: ByteBuffer {
         switch self {
@@ -114,10 +114,10 @@ package enum PropagatedArgument: ExpressibleByStringLiteral {
 
 extension ByteBuffer {
     /// The readable bytes as an array (allocates: for values that are stored or outlive the request).
-    package var bytes: [UInt8] { Array(self.readableBytesView) }
+    public var bytes: [UInt8] { Array(self.readableBytesView) }
 
     /// ASCII case-insensitive comparison with a lower-case literal, without allocating.
-    package func equalsCaseInsensitive(_ lower: StaticString) -> Bool {
+    public func equalsCaseInsensitive(_ lower: StaticString) -> Bool {
         guard self.readableBytes == lower.utf8CodeUnitCount else { return false }
         return self.withUnsafeReadableBytes { raw in
             let l = lower.utf8Start
@@ -131,7 +131,7 @@ extension ByteBuffer {
     }
 
     /// The value as a signed 64-bit integer, with Redis's strict rules.
-    package var int64: Int64? {
+    public var int64: Int64? {
         self.withUnsafeReadableBytes { NumberFormat.parseInt64($0) }
     }
 }

@@ -4,23 +4,23 @@
 /// The data is generated from a real Redis 7.0 by `scripts/generate-command-metadata.py` into
 /// `Generated/CommandMetadata.swift` (`CommandMetadata.all`, keyed by full name such as `get` or `config|get`).
 /// It holds no reply bytes: `CommandCommands` renders it with `RESPReplyWriter`, in RESP2 or RESP3.
-package struct CommandMetadata: Sendable {
-    package var acl: ACLCategories
+public struct CommandMetadata: Sendable {
+    public var acl: ACLCategories
     /// Tips for clients (`nondeterministic_output`, `request_policy:all_shards`, ...), in Redis's order.
-    package var tips: [String]
-    package var keySpecs: [KeySpec]
-    package var summary: String?
-    package var since: String?
-    package var complexity: String?
-    package var docFlags: DocFlags
-    package var deprecatedSince: String?
-    package var replacedBy: String?
+    public var tips: [String]
+    public var keySpecs: [KeySpec]
+    public var summary: String?
+    public var since: String?
+    public var complexity: String?
+    public var docFlags: DocFlags
+    public var deprecatedSince: String?
+    public var replacedBy: String?
     /// `(version, change)` pairs; `nil` when Redis reports no `history` field at all.
-    package var history: [(String, String)]?
+    public var history: [(String, String)]?
     /// `nil` when Redis reports no `arguments` field at all.
-    package var arguments: [CommandArgument]?
+    public var arguments: [CommandArgument]?
 
-    package init(
+    public init(
         acl: ACLCategories = [],
         tips: [String] = [],
         keySpecs: [KeySpec] = [],
@@ -47,40 +47,40 @@ package struct CommandMetadata: Sendable {
     }
 
     /// The metadata of a command by full name (`get`, `config|get`), or `nil` for a command Redis does not have.
-    package static func lookup(_ fullName: String) -> CommandMetadata? {
+    public static func lookup(_ fullName: String) -> CommandMetadata? {
         Self.all[fullName]
     }
 }
 
 /// ACL categories (`@read`, `@string`, ...), in the order Redis prints them.
-package struct ACLCategories: OptionSet, Sendable, Hashable {
-    package let rawValue: UInt32
-    package init(rawValue: UInt32) { self.rawValue = rawValue }
+public struct ACLCategories: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
 
-    package static let keyspace = ACLCategories(rawValue: 1 << 0)
-    package static let read = ACLCategories(rawValue: 1 << 1)
-    package static let write = ACLCategories(rawValue: 1 << 2)
-    package static let set = ACLCategories(rawValue: 1 << 3)
-    package static let sortedset = ACLCategories(rawValue: 1 << 4)
-    package static let list = ACLCategories(rawValue: 1 << 5)
-    package static let hash = ACLCategories(rawValue: 1 << 6)
-    package static let string = ACLCategories(rawValue: 1 << 7)
-    package static let bitmap = ACLCategories(rawValue: 1 << 8)
-    package static let hyperloglog = ACLCategories(rawValue: 1 << 9)
-    package static let geo = ACLCategories(rawValue: 1 << 10)
-    package static let stream = ACLCategories(rawValue: 1 << 11)
-    package static let pubsub = ACLCategories(rawValue: 1 << 12)
-    package static let admin = ACLCategories(rawValue: 1 << 13)
-    package static let fast = ACLCategories(rawValue: 1 << 14)
-    package static let slow = ACLCategories(rawValue: 1 << 15)
-    package static let blocking = ACLCategories(rawValue: 1 << 16)
-    package static let dangerous = ACLCategories(rawValue: 1 << 17)
-    package static let connection = ACLCategories(rawValue: 1 << 18)
-    package static let transaction = ACLCategories(rawValue: 1 << 19)
-    package static let scripting = ACLCategories(rawValue: 1 << 20)
+    public static let keyspace = ACLCategories(rawValue: 1 << 0)
+    public static let read = ACLCategories(rawValue: 1 << 1)
+    public static let write = ACLCategories(rawValue: 1 << 2)
+    public static let set = ACLCategories(rawValue: 1 << 3)
+    public static let sortedset = ACLCategories(rawValue: 1 << 4)
+    public static let list = ACLCategories(rawValue: 1 << 5)
+    public static let hash = ACLCategories(rawValue: 1 << 6)
+    public static let string = ACLCategories(rawValue: 1 << 7)
+    public static let bitmap = ACLCategories(rawValue: 1 << 8)
+    public static let hyperloglog = ACLCategories(rawValue: 1 << 9)
+    public static let geo = ACLCategories(rawValue: 1 << 10)
+    public static let stream = ACLCategories(rawValue: 1 << 11)
+    public static let pubsub = ACLCategories(rawValue: 1 << 12)
+    public static let admin = ACLCategories(rawValue: 1 << 13)
+    public static let fast = ACLCategories(rawValue: 1 << 14)
+    public static let slow = ACLCategories(rawValue: 1 << 15)
+    public static let blocking = ACLCategories(rawValue: 1 << 16)
+    public static let dangerous = ACLCategories(rawValue: 1 << 17)
+    public static let connection = ACLCategories(rawValue: 1 << 18)
+    public static let transaction = ACLCategories(rawValue: 1 << 19)
+    public static let scripting = ACLCategories(rawValue: 1 << 20)
 
     /// Names without the `@`, in Redis's order (acl.c).
-    package static let names: [(ACLCategories, String)] = [
+    public static let names: [(ACLCategories, String)] = [
         (.keyspace, "keyspace"), (.read, "read"), (.write, "write"), (.set, "set"), (.sortedset, "sortedset"),
         (.list, "list"), (.hash, "hash"), (.string, "string"), (.bitmap, "bitmap"), (.hyperloglog, "hyperloglog"),
         (.geo, "geo"), (.stream, "stream"), (.pubsub, "pubsub"), (.admin, "admin"), (.fast, "fast"),
@@ -89,7 +89,7 @@ package struct ACLCategories: OptionSet, Sendable, Hashable {
     ]
 
     /// The category named `name` (without `@`, any case), or `nil`.
-    package init?(name: [UInt8]) {
+    public init?(name: [UInt8]) {
         let lower = String(decoding: name.map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 }, as: UTF8.self)
         guard let match = Self.names.first(where: { $0.1 == lower }) else { return nil }
         self = match.0
@@ -97,23 +97,23 @@ package struct ACLCategories: OptionSet, Sendable, Hashable {
 }
 
 /// Key specification flags, in the order Redis prints them.
-package struct KeySpecFlags: OptionSet, Sendable, Hashable {
-    package let rawValue: UInt16
-    package init(rawValue: UInt16) { self.rawValue = rawValue }
+public struct KeySpecFlags: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
 
-    package static let ro = KeySpecFlags(rawValue: 1 << 0)
-    package static let rw = KeySpecFlags(rawValue: 1 << 1)
-    package static let ow = KeySpecFlags(rawValue: 1 << 2)
-    package static let rm = KeySpecFlags(rawValue: 1 << 3)
-    package static let access = KeySpecFlags(rawValue: 1 << 4)
-    package static let update = KeySpecFlags(rawValue: 1 << 5)
-    package static let insert = KeySpecFlags(rawValue: 1 << 6)
-    package static let delete = KeySpecFlags(rawValue: 1 << 7)
-    package static let notKey = KeySpecFlags(rawValue: 1 << 8)
-    package static let incomplete = KeySpecFlags(rawValue: 1 << 9)
-    package static let variableFlags = KeySpecFlags(rawValue: 1 << 10)
+    public static let ro = KeySpecFlags(rawValue: 1 << 0)
+    public static let rw = KeySpecFlags(rawValue: 1 << 1)
+    public static let ow = KeySpecFlags(rawValue: 1 << 2)
+    public static let rm = KeySpecFlags(rawValue: 1 << 3)
+    public static let access = KeySpecFlags(rawValue: 1 << 4)
+    public static let update = KeySpecFlags(rawValue: 1 << 5)
+    public static let insert = KeySpecFlags(rawValue: 1 << 6)
+    public static let delete = KeySpecFlags(rawValue: 1 << 7)
+    public static let notKey = KeySpecFlags(rawValue: 1 << 8)
+    public static let incomplete = KeySpecFlags(rawValue: 1 << 9)
+    public static let variableFlags = KeySpecFlags(rawValue: 1 << 10)
 
-    package static let names: [(KeySpecFlags, String)] = [
+    public static let names: [(KeySpecFlags, String)] = [
         (.ro, "RO"), (.rw, "RW"), (.ow, "OW"), (.rm, "RM"), (.access, "access"), (.update, "update"),
         (.insert, "insert"), (.delete, "delete"), (.notKey, "not_key"), (.incomplete, "incomplete"),
         (.variableFlags, "variable_flags"),
@@ -121,8 +121,8 @@ package struct KeySpecFlags: OptionSet, Sendable, Hashable {
 }
 
 /// One key specification: where the search for keys begins, and how the keys are found from there.
-package struct KeySpec: Sendable {
-    package enum BeginSearch: Sendable {
+public struct KeySpec: Sendable {
+    public enum BeginSearch: Sendable {
         case unknown
         /// The keys start at this argument index.
         case index(Int)
@@ -130,7 +130,7 @@ package struct KeySpec: Sendable {
         case keyword(String, startFrom: Int)
     }
 
-    package enum FindKeys: Sendable {
+    public enum FindKeys: Sendable {
         case unknown
         /// `lastKey` relative to the first key (negative: from the end); with a `limit`, only that fraction of
         /// the remaining arguments.
@@ -139,12 +139,12 @@ package struct KeySpec: Sendable {
         case keyNum(index: Int, firstKey: Int, keyStep: Int)
     }
 
-    package var flags: KeySpecFlags
-    package var begin: BeginSearch
-    package var find: FindKeys
-    package var notes: String?
+    public var flags: KeySpecFlags
+    public var begin: BeginSearch
+    public var find: FindKeys
+    public var notes: String?
 
-    package init(_ flags: KeySpecFlags, _ begin: BeginSearch, _ find: FindKeys, notes: String? = nil) {
+    public init(_ flags: KeySpecFlags, _ begin: BeginSearch, _ find: FindKeys, notes: String? = nil) {
         self.flags = flags
         self.begin = begin
         self.find = find
@@ -153,51 +153,51 @@ package struct KeySpec: Sendable {
 }
 
 /// Documentation flags of a command.
-package struct DocFlags: OptionSet, Sendable, Hashable {
-    package let rawValue: UInt8
-    package init(rawValue: UInt8) { self.rawValue = rawValue }
+public struct DocFlags: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
 
-    package static let deprecated = DocFlags(rawValue: 1 << 0)
-    package static let syscmd = DocFlags(rawValue: 1 << 1)
+    public static let deprecated = DocFlags(rawValue: 1 << 0)
+    public static let syscmd = DocFlags(rawValue: 1 << 1)
 
-    package static let names: [(DocFlags, String)] = [(.deprecated, "deprecated"), (.syscmd, "syscmd")]
+    public static let names: [(DocFlags, String)] = [(.deprecated, "deprecated"), (.syscmd, "syscmd")]
 }
 
 /// One argument in the `COMMAND DOCS` tree.
-package struct CommandArgument: Sendable {
-    package enum Kind: String, Sendable {
+public struct CommandArgument: Sendable {
+    public enum Kind: String, Sendable {
         case string, integer, double, key, pattern, block
         case unixTime = "unix-time"
         case pureToken = "pure-token"
         case oneOf = "oneof"
     }
 
-    package struct Flags: OptionSet, Sendable, Hashable {
-        package let rawValue: UInt8
-        package init(rawValue: UInt8) { self.rawValue = rawValue }
+    public struct Flags: OptionSet, Sendable, Hashable {
+        public let rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
 
-        package static let optional = Flags(rawValue: 1 << 0)
-        package static let multiple = Flags(rawValue: 1 << 1)
-        package static let multipleToken = Flags(rawValue: 1 << 2)
+        public static let optional = Flags(rawValue: 1 << 0)
+        public static let multiple = Flags(rawValue: 1 << 1)
+        public static let multipleToken = Flags(rawValue: 1 << 2)
 
-        package static let names: [(Flags, String)] = [
+        public static let names: [(Flags, String)] = [
             (.optional, "optional"), (.multiple, "multiple"), (.multipleToken, "multiple_token"),
         ]
     }
 
-    package var name: String
-    package var kind: Kind
+    public var name: String
+    public var kind: Kind
     /// Index into the command's key specs, or -1.
-    package var keySpec: Int
-    package var token: String?
-    package var summary: String?
-    package var since: String?
-    package var deprecatedSince: String?
-    package var flags: Flags
+    public var keySpec: Int
+    public var token: String?
+    public var summary: String?
+    public var since: String?
+    public var deprecatedSince: String?
+    public var flags: Flags
     /// The alternatives of a `oneof`, the parts of a `block`; `nil` for other kinds.
-    package var arguments: [CommandArgument]?
+    public var arguments: [CommandArgument]?
 
-    package init(
+    public init(
         _ name: String,
         _ kind: Kind,
         keySpec: Int = -1,

@@ -1,33 +1,33 @@
 /// Command flags, named as in Redis's command JSON and reported by `COMMAND INFO`.
-package struct CommandFlags: OptionSet, Sendable, Hashable {
-    package let rawValue: UInt32
-    package init(rawValue: UInt32) { self.rawValue = rawValue }
+public struct CommandFlags: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
 
-    package static let write = CommandFlags(rawValue: 1 << 0)
-    package static let readonly = CommandFlags(rawValue: 1 << 1)
-    package static let denyOOM = CommandFlags(rawValue: 1 << 2)
-    package static let admin = CommandFlags(rawValue: 1 << 3)
-    package static let pubsub = CommandFlags(rawValue: 1 << 4)
-    package static let noscript = CommandFlags(rawValue: 1 << 5)
-    package static let blocking = CommandFlags(rawValue: 1 << 6)
-    package static let loading = CommandFlags(rawValue: 1 << 7)
-    package static let stale = CommandFlags(rawValue: 1 << 8)
-    package static let skipMonitor = CommandFlags(rawValue: 1 << 9)
-    package static let skipSlowlog = CommandFlags(rawValue: 1 << 10)
-    package static let fast = CommandFlags(rawValue: 1 << 11)
-    package static let noAuth = CommandFlags(rawValue: 1 << 12)
-    package static let mayReplicate = CommandFlags(rawValue: 1 << 13)
-    package static let noMandatoryKeys = CommandFlags(rawValue: 1 << 14)
-    package static let noAsyncLoading = CommandFlags(rawValue: 1 << 15)
-    package static let noMulti = CommandFlags(rawValue: 1 << 16)
-    package static let movableKeys = CommandFlags(rawValue: 1 << 17)
-    package static let allowBusy = CommandFlags(rawValue: 1 << 18)
-    package static let sentinel = CommandFlags(rawValue: 1 << 19)
-    package static let asking = CommandFlags(rawValue: 1 << 20)
+    public static let write = CommandFlags(rawValue: 1 << 0)
+    public static let readonly = CommandFlags(rawValue: 1 << 1)
+    public static let denyOOM = CommandFlags(rawValue: 1 << 2)
+    public static let admin = CommandFlags(rawValue: 1 << 3)
+    public static let pubsub = CommandFlags(rawValue: 1 << 4)
+    public static let noscript = CommandFlags(rawValue: 1 << 5)
+    public static let blocking = CommandFlags(rawValue: 1 << 6)
+    public static let loading = CommandFlags(rawValue: 1 << 7)
+    public static let stale = CommandFlags(rawValue: 1 << 8)
+    public static let skipMonitor = CommandFlags(rawValue: 1 << 9)
+    public static let skipSlowlog = CommandFlags(rawValue: 1 << 10)
+    public static let fast = CommandFlags(rawValue: 1 << 11)
+    public static let noAuth = CommandFlags(rawValue: 1 << 12)
+    public static let mayReplicate = CommandFlags(rawValue: 1 << 13)
+    public static let noMandatoryKeys = CommandFlags(rawValue: 1 << 14)
+    public static let noAsyncLoading = CommandFlags(rawValue: 1 << 15)
+    public static let noMulti = CommandFlags(rawValue: 1 << 16)
+    public static let movableKeys = CommandFlags(rawValue: 1 << 17)
+    public static let allowBusy = CommandFlags(rawValue: 1 << 18)
+    public static let sentinel = CommandFlags(rawValue: 1 << 19)
+    public static let asking = CommandFlags(rawValue: 1 << 20)
 
     /// The flags `COMMAND INFO` prints, with their names, in Redis's order. `may_replicate` and `sentinel` are
     /// hidden on purpose, as in Redis.
-    package static let names: [(CommandFlags, String)] = [
+    public static let names: [(CommandFlags, String)] = [
         (.write, "write"), (.readonly, "readonly"), (.denyOOM, "denyoom"), (.admin, "admin"),
         (.pubsub, "pubsub"), (.noscript, "noscript"), (.blocking, "blocking"), (.loading, "loading"),
         (.stale, "stale"), (.skipMonitor, "skip_monitor"), (.skipSlowlog, "skip_slowlog"), (.asking, "asking"),
@@ -39,21 +39,21 @@ package struct CommandFlags: OptionSet, Sendable, Hashable {
 
 /// Where a command's keys are: Redis's legacy (first, last, step) triple. `last` may be negative (counted
 /// from the end: -1 is the last argument).
-package struct KeyPositions: Sendable, Hashable {
-    package var first: Int
-    package var last: Int
-    package var step: Int
+public struct KeyPositions: Sendable, Hashable {
+    public var first: Int
+    public var last: Int
+    public var step: Int
 
-    package init(_ first: Int, _ last: Int, _ step: Int) {
+    public init(_ first: Int, _ last: Int, _ step: Int) {
         self.first = first
         self.last = last
         self.step = step
     }
 
-    package static let none = KeyPositions(0, 0, 0)
+    public static let none = KeyPositions(0, 0, 0)
 
     /// The argument indexes holding keys, for a request of `count` arguments.
-    package func indexes(count: Int) -> StrideThrough<Int>? {
+    public func indexes(count: Int) -> StrideThrough<Int>? {
         guard self.first > 0, self.step > 0 else { return nil }
         let last = self.last < 0 ? count + self.last : self.last
         guard last >= self.first, last < count else { return nil }
@@ -62,27 +62,27 @@ package struct KeyPositions: Sendable, Hashable {
 }
 
 /// A command handler: parses `context.arguments`, works on the keyspace, writes the reply to `context.out`.
-package typealias CommandHandler = @Sendable (inout CommandContext) throws(RedisError) -> Void
+public typealias CommandHandler = @Sendable (inout CommandContext) throws(RedisError) -> Void
 
 /// One entry of the declarative command table. The fields follow Redis's command JSON, so COMMAND, COMMAND
 /// INFO and COMMAND DOCS are served from here.
-package struct CommandSpec: Sendable {
+public struct CommandSpec: Sendable {
     /// Lower-case name; for a subcommand the part after the `|` (`get` of `config|get`).
-    package var name: String
+    public var name: String
     /// Positive: exact argument count (with the name). Negative: at least that many.
-    package var arity: Int
-    package var flags: CommandFlags
-    package var keys: KeyPositions
+    public var arity: Int
+    public var flags: CommandFlags
+    public var keys: KeyPositions
     /// Redis's command group (`string`, `generic`, `connection`, `server`, ...).
-    package var group: String
-    package var run: CommandHandler
-    package var subcommands: [CommandSpec]
+    public var group: String
+    public var run: CommandHandler
+    public var subcommands: [CommandSpec]
     /// `container|sub` for subcommands, the name otherwise; set by the table.
-    package internal(set) var fullName: String
+    public internal(set) var fullName: String
     /// Index into the table's statistics array; set by the table.
-    package internal(set) var id: Int = -1
+    public internal(set) var id: Int = -1
 
-    package init(
+    public init(
         _ name: String,
         arity: Int,
         flags: CommandFlags,
@@ -103,7 +103,7 @@ package struct CommandSpec: Sendable {
 
     /// Whether `count` arguments (with the name) satisfy the arity.
     @inline(__always)
-    package func accepts(argumentCount count: Int) -> Bool {
+    public func accepts(argumentCount count: Int) -> Bool {
         self.arity > 0 ? count == self.arity : count >= -self.arity
     }
 }

@@ -1,4 +1,4 @@
-package import NIOCore
+public import NIOCore
 import SwiftletRESP
 
 /// A command name folded to lower case and packed into four words: hashable and comparable without
@@ -48,11 +48,11 @@ struct CommandName: Hashable {
 }
 
 /// Per-command statistics for `INFO commandstats`.
-package struct CommandStats: Sendable {
-    package var calls = 0
-    package var microseconds: Int64 = 0
-    package var rejectedCalls = 0
-    package var failedCalls = 0
+public struct CommandStats: Sendable {
+    public var calls = 0
+    public var microseconds: Int64 = 0
+    public var rejectedCalls = 0
+    public var failedCalls = 0
 }
 
 /// The command table: lookup by name without allocating, arity and subcommand checks, statistics.
@@ -61,23 +61,23 @@ package struct CommandStats: Sendable {
 ///
 /// A class, owned by the server state on the event loop: as a struct stored in the state, each call of `resolve`
 /// copied it first (six array references retained and released per command).
-package final class CommandTable {
+public final class CommandTable {
     @exclusivity(unchecked)
-    package private(set) var commands: [CommandSpec] = []
+    public private(set) var commands: [CommandSpec] = []
     @exclusivity(unchecked)
     private var byName = NameIndex()
     /// Subcommands are stored after the top-level commands, keyed by `container|sub`.
     @exclusivity(unchecked)
     private var subcommandsByName = NameIndex()
     @exclusivity(unchecked)
-    package var stats: [CommandStats] = []
+    public var stats: [CommandStats] = []
     /// Ids of the commands the dispatcher treats specially (EXEC runs a queue, PING is refused under MISCONF, CLIENT
     /// keeps CLIENT CACHING in force): compared by id, never by name.
-    package private(set) var execID = -1
-    package private(set) var pingID = -1
-    package private(set) var clientID = -1
+    public private(set) var execID = -1
+    public private(set) var pingID = -1
+    public private(set) var clientID = -1
 
-    package init(_ families: [[CommandSpec]]) {
+    public init(_ families: [[CommandSpec]]) {
         for family in families {
             for spec in family { self.add(spec) }
         }
@@ -107,11 +107,11 @@ package final class CommandTable {
     }
 
     /// The top-level commands (not subcommands).
-    package var topLevel: [CommandSpec] {
+    public var topLevel: [CommandSpec] {
         self.commands.filter { !$0.fullName.contains("|") }
     }
 
-    package func lookup(_ name: ByteBuffer) -> CommandSpec? {
+    public func lookup(_ name: ByteBuffer) -> CommandSpec? {
         self.lookupID(name).map { self.commands[$0] }
     }
 
@@ -120,14 +120,14 @@ package final class CommandTable {
         return self.byName[key]
     }
 
-    package func lookup(_ name: String) -> CommandSpec? {
+    public func lookup(_ name: String) -> CommandSpec? {
         let lower = name.lowercased()
         if let id = self.byName[CommandName(lower)] { return self.commands[id] }
         if lower.contains("|"), let id = self.subcommandsByName[CommandName(lower)] { return self.commands[id] }
         return nil
     }
 
-    package func subcommand(of container: CommandSpec, _ name: ByteBuffer) -> CommandSpec? {
+    public func subcommand(of container: CommandSpec, _ name: ByteBuffer) -> CommandSpec? {
         var key = CommandName(container.name)
         let bar: [UInt8] = [UInt8(ascii: "|")]
         guard bar.withUnsafeBytes({ key.append($0) }) else { return nil }
@@ -139,7 +139,7 @@ package final class CommandTable {
 
     /// Resolves the request in `arguments` to a command, applying Redis's checks in Redis's order.
     /// - Throws: unknown command, unknown subcommand, or wrong number of arguments.
-    package func resolve(_ arguments: [ByteBuffer]) throws(RedisError) -> Int {
+    public func resolve(_ arguments: [ByteBuffer]) throws(RedisError) -> Int {
         guard let id = self.lookupID(arguments[0]) else {
             throw RedisError.unknownCommand(
                 Array(arguments[0].readableBytesView),

@@ -1,6 +1,6 @@
 /// Every command family, in the order the table registers them.
-package enum Commands {
-    package static let all: [[CommandSpec]] = [
+public enum Commands {
+    public static let all: [[CommandSpec]] = [
         StringCommands.specs,
         KeyCommands.specs,
         ListCommands.specs,

@@ -102,9 +102,9 @@ enum MonitorCommands {
 }
 
 /// CLIENT REPLY state of a client.
-package struct ReplyControl: OptionSet, Sendable {
-    package let rawValue: UInt8
-    package init(rawValue: UInt8) { self.rawValue = rawValue }
+public struct ReplyControl: OptionSet, Sendable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
 
     /// CLIENT REPLY OFF: no replies until CLIENT REPLY ON.
     static let off = ReplyControl(rawValue: 1)

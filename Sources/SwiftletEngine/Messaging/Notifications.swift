@@ -1,41 +1,41 @@
-package import NIOCore
+public import NIOCore
 import SwiftletKeyspace
 import SwiftletRESP
 
 /// The classes of keyspace events and the K/E channel flags, with Redis's bits (server.h `NOTIFY_*`), as
 /// `notify-keyspace-events` selects them.
-package struct KeyspaceEvents: OptionSet, Sendable {
-    package let rawValue: Int
-    package init(rawValue: Int) { self.rawValue = rawValue }
+public struct KeyspaceEvents: OptionSet, Sendable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
 
     /// K: publish on `__keyspace@<db>__:<key>`.
-    package static let keyspace = KeyspaceEvents(rawValue: 1 << 0)
+    public static let keyspace = KeyspaceEvents(rawValue: 1 << 0)
     /// E: publish on `__keyevent@<db>__:<event>`.
-    package static let keyevent = KeyspaceEvents(rawValue: 1 << 1)
+    public static let keyevent = KeyspaceEvents(rawValue: 1 << 1)
     /// g: DEL, EXPIRE, RENAME, ... (commands not specific to a type).
-    package static let generic = KeyspaceEvents(rawValue: 1 << 2)
+    public static let generic = KeyspaceEvents(rawValue: 1 << 2)
     /// $: string commands.
-    package static let string = KeyspaceEvents(rawValue: 1 << 3)
+    public static let string = KeyspaceEvents(rawValue: 1 << 3)
     /// l: list commands.
-    package static let list = KeyspaceEvents(rawValue: 1 << 4)
+    public static let list = KeyspaceEvents(rawValue: 1 << 4)
     /// s: set commands.
-    package static let set = KeyspaceEvents(rawValue: 1 << 5)
+    public static let set = KeyspaceEvents(rawValue: 1 << 5)
     /// h: hash commands.
-    package static let hash = KeyspaceEvents(rawValue: 1 << 6)
+    public static let hash = KeyspaceEvents(rawValue: 1 << 6)
     /// z: sorted set commands.
-    package static let zset = KeyspaceEvents(rawValue: 1 << 7)
+    public static let zset = KeyspaceEvents(rawValue: 1 << 7)
     /// x: a key removed because its time to live passed.
-    package static let expired = KeyspaceEvents(rawValue: 1 << 8)
+    public static let expired = KeyspaceEvents(rawValue: 1 << 8)
     /// e: a key evicted for maxmemory.
-    package static let evicted = KeyspaceEvents(rawValue: 1 << 9)
+    public static let evicted = KeyspaceEvents(rawValue: 1 << 9)
     /// t: stream commands.
-    package static let stream = KeyspaceEvents(rawValue: 1 << 10)
+    public static let stream = KeyspaceEvents(rawValue: 1 << 10)
     /// m: a read lookup missed (not part of A).
-    package static let keyMiss = KeyspaceEvents(rawValue: 1 << 11)
+    public static let keyMiss = KeyspaceEvents(rawValue: 1 << 11)
     /// d: module events.
-    package static let module = KeyspaceEvents(rawValue: 1 << 13)
+    public static let module = KeyspaceEvents(rawValue: 1 << 13)
     /// n: a key was added to a database (not part of A).
-    package static let new = KeyspaceEvents(rawValue: 1 << 14)
+    public static let new = KeyspaceEvents(rawValue: 1 << 14)
 }
 
 /// The running command's keyspace events addressed to the running client itself (a RESP3 client subscribed to
@@ -121,7 +121,7 @@ extension CommandContext {
     /// when the class is off, which it is by default.
     /// - Parameter database: the key's database when it is not the client's (MOVE, COPY ... DB).
     @inline(__always)
-    package func notify(_ type: KeyspaceEvents, _ event: StaticString, key: ByteBuffer, database: Int? = nil) {
+    public func notify(_ type: KeyspaceEvents, _ event: StaticString, key: ByteBuffer, database: Int? = nil) {
         guard self.server.hot.keyspaceEvents.rawValue & type.rawValue != 0 else { return }
         self.server.publishKeyspaceEvent(event, key: key, database: database ?? self.session.database, from: self)
     }

@@ -1,9 +1,9 @@
-package import NIOCore
+public import NIOCore
 import SwiftletKeyspace
 import SwiftletRESP
 
 /// The kinds of subscription, with the names their (un)subscribe replies and messages carry.
-package enum SubscriptionKind: Int, Sendable, CaseIterable {
+public enum SubscriptionKind: Int, Sendable, CaseIterable {
     case channel
     case pattern
     case shardChannel
@@ -26,17 +26,17 @@ package enum SubscriptionKind: Int, Sendable, CaseIterable {
 }
 
 /// One client's subscriptions, in subscription order (UNSUBSCRIBE without arguments replies in this order).
-package struct Subscriptions {
+public struct Subscriptions {
     var lists: [[ByteBuffer]] = [[], [], []]
 
-    package func names(_ kind: SubscriptionKind) -> [ByteBuffer] { self.lists[kind.rawValue] }
-    package func count(_ kind: SubscriptionKind) -> Int { self.lists[kind.rawValue].count }
+    public func names(_ kind: SubscriptionKind) -> [ByteBuffer] { self.lists[kind.rawValue] }
+    public func count(_ kind: SubscriptionKind) -> Int { self.lists[kind.rawValue].count }
 
     /// Channels plus patterns: the count SUBSCRIBE, PSUBSCRIBE and their opposites reply with (Redis 7.0 counts
     /// shard channels apart).
     var channelsAndPatterns: Int { self.lists[0].count + self.lists[1].count }
 
-    package var total: Int { self.lists[0].count + self.lists[1].count + self.lists[2].count }
+    public var total: Int { self.lists[0].count + self.lists[1].count + self.lists[2].count }
 
     /// The count an (un)subscribe reply of this kind carries.
     func replyCount(_ kind: SubscriptionKind) -> Int {
@@ -46,27 +46,27 @@ package struct Subscriptions {
 
 /// Every channel and pattern subscription of a server (pubsub.c): subscribers in the order they subscribed, so
 /// that each publisher's messages reach them in order and Redis's PUBLISH counts come out the same.
-package final class PubSubRegistry {
+public final class PubSubRegistry {
     @exclusivity(unchecked)
     private var subscribers: [[ByteBuffer: [ClientSession]]] = [[:], [:], [:]]
     /// Patterns in first-subscription order (Redis walks its pattern dict; any stable order is as good).
     private var patternOrder: [ByteBuffer] = []
 
-    package init() {}
+    public init() {}
 
     /// Number of channels, patterns or shard channels with at least one subscriber (PUBSUB NUMPAT and INFO count
     /// distinct patterns, as Redis 7.0 does).
-    package func count(_ kind: SubscriptionKind) -> Int {
+    public func count(_ kind: SubscriptionKind) -> Int {
         self.subscribers[kind.rawValue].count
     }
 
     /// Subscriptions to exactly `name` (NUMSUB).
-    package func subscriberCount(_ kind: SubscriptionKind, _ name: ByteBuffer) -> Int {
+    public func subscriberCount(_ kind: SubscriptionKind, _ name: ByteBuffer) -> Int {
         self.subscribers[kind.rawValue][name]?.count ?? 0
     }
 
     /// The active channels (or shard channels) matching `pattern` (all of them when it is nil).
-    package func activeNames(_ kind: SubscriptionKind, matching pattern: ByteBuffer?) -> [ByteBuffer] {
+    public func activeNames(_ kind: SubscriptionKind, matching pattern: ByteBuffer?) -> [ByteBuffer] {
         let names = Array(self.subscribers[kind.rawValue].keys)
         guard let pattern else { return names }
         return names.filter { name in

@@ -2,7 +2,7 @@ import NIOCore
 import SwiftletRESP
 
 /// One client's CLIENT TRACKING settings (tracking.c).
-package struct TrackingState {
+public struct TrackingState {
     /// The client that receives this one's invalidations (0: itself).
     var redirect = 0
     var broadcast = false
@@ -20,7 +20,7 @@ package struct TrackingState {
 /// sends each client one invalidation when such a key is modified, then forgets it. BCAST mode remembers nothing
 /// per client: the keys modified under a prefix are collected and sent to the prefix's clients once per read
 /// batch (Redis does it once per event loop iteration).
-package final class TrackingRegistry {
+public final class TrackingRegistry {
     /// How many clients have tracking on.
     var clientCount = 0
     /// Keys read by tracking clients, and the ids of the clients that read them.
@@ -31,7 +31,7 @@ package final class TrackingRegistry {
     /// Calls of `trackingLimitUsedSlots` in a row that ended still above the limit (each adds effort).
     var limitEffortRounds = 0
 
-    package init() {}
+    public init() {}
 
     var isActive: Bool { self.clientCount > 0 }
 }
@@ -127,7 +127,7 @@ extension ServerState {
     /// above it (tracking.c `trackingLimitUsedSlots`; Redis walks its radix tree at random, this takes the
     /// dictionary's first keys, in the order of its per-process random seed). Run before every command of a
     /// tracking client that reads keys and from the server tick.
-    package func trackingLimitUsedSlots() {
+    public func trackingLimitUsedSlots() {
         let limit = self.hot.trackingTableMaxKeys
         guard limit > 0, self.tracking.table.count > limit else {
             self.tracking.limitEffortRounds = 0
@@ -234,7 +234,7 @@ extension ServerState {
     }
 
     /// Sends the keys collected for each BCAST prefix to its clients (NOLOOP clients without their own changes).
-    package func trackingBroadcast() {
+    public func trackingBroadcast() {
         guard self.tracking.hasPendingBroadcasts else { return }
         self.tracking.hasPendingBroadcasts = false
         let prefixes = self.tracking.prefixes.keys.sorted {

@@ -10,8 +10,8 @@ import SwiftletPersistence
 /// as Redis 7.0's `propagatePendingCommands`. Committed commands wait in `buffer` until
 /// the event loop has handled its round of reads, then one `write(2)` appends them to the incremental file
 /// (Redis's `beforeSleep`); with appendfsync always the replies of that round are held until the fsync is done.
-package final class AppendOnlyState {
-    package enum Status: Sendable {
+public final class AppendOnlyState {
+    public enum Status: Sendable {
         case off
         case on
         /// Turned on at runtime: the first rewrite is writing the base; commands go to a temp incremental file
@@ -19,14 +19,14 @@ package final class AppendOnlyState {
         case waitRewrite
     }
 
-    package enum FsyncPolicy: Sendable {
+    public enum FsyncPolicy: Sendable {
         case always
         case everysec
         case no
     }
 
     @exclusivity(unchecked)
-    package internal(set) var status = Status.off
+    public internal(set) var status = Status.off
     @exclusivity(unchecked)
     var fsyncPolicy = FsyncPolicy.everysec
     /// Commands committed and not yet written to the file.
@@ -75,22 +75,22 @@ package final class AppendOnlyState {
     }
 
     /// BGREWRITEAOF while a BGSAVE runs: starts when it is done.
-    package internal(set) var rewriteScheduled = false
-    package internal(set) var lastRewriteSeconds: Int64 = -1
-    package internal(set) var lastRewriteOK = true
-    package internal(set) var rewrites = 0
-    package internal(set) var consecutiveRewriteFailures = 0
+    public internal(set) var rewriteScheduled = false
+    public internal(set) var lastRewriteSeconds: Int64 = -1
+    public internal(set) var lastRewriteOK = true
+    public internal(set) var rewrites = 0
+    public internal(set) var consecutiveRewriteFailures = 0
     /// `aof_last_write_status` and the error text MISCONF shows while it is `err`.
-    package internal(set) var lastWriteOK = true
+    public internal(set) var lastWriteOK = true
     var lastWriteError = ""
     /// Bytes in the base and incremental files (`aof_current_size`), and that size after the last rewrite or
     /// load (`aof_base_size`, the reference of auto-aof-rewrite-percentage).
-    package internal(set) var currentSize = 0
-    package internal(set) var baseSize = 0
+    public internal(set) var currentSize = 0
+    public internal(set) var baseSize = 0
     /// Size of the files before the running incremental one (current = closed + file.size).
     var closedFilesSize = 0
 
-    package init() {}
+    public init() {}
 
     var isOn: Bool { self.status != .off }
 

@@ -7,20 +7,20 @@ import SwiftletPersistence
 /// BGSAVE does not fork: it starts a ``KeyspaceSnapshot`` whose walk runs in slices of about a millisecond on the
 /// event loop, between read batches, encoding keys into chunks that a background thread writes to
 /// `temp-bgsave-<pid>.rdb` (see docs/ARCHITECTURE.md). Owned by the server's event loop.
-package final class PersistenceState {
+public final class PersistenceState {
     /// `rdb_last_bgsave_status`: whether the last background save (or SAVE) succeeded.
-    package internal(set) var lastBgsaveOK = true
+    public internal(set) var lastBgsaveOK = true
     /// `rdb_saves`: SAVE and BGSAVE runs started.
-    package internal(set) var saves = 0
+    public internal(set) var saves = 0
     /// `rdb_last_bgsave_time_sec`.
-    package internal(set) var lastBgsaveSeconds: Int64 = -1
+    public internal(set) var lastBgsaveSeconds: Int64 = -1
     /// Unix seconds of the last background save attempt (save points retry a failed one after 5 s).
-    package internal(set) var lastBgsaveTry: Int64 = 0
+    public internal(set) var lastBgsaveTry: Int64 = 0
     /// BGSAVE SCHEDULE (or BGSAVE inside EXEC): start a background save at the next tick.
-    package internal(set) var bgsaveScheduled = false
+    public internal(set) var bgsaveScheduled = false
     /// `rdb_last_load_keys_loaded` / `rdb_last_load_keys_expired`.
-    package internal(set) var loadKeysLoaded = 0
-    package internal(set) var loadKeysExpired = 0
+    public internal(set) var loadKeysLoaded = 0
+    public internal(set) var loadKeysExpired = 0
     /// `dirty` when the running background save began; subtracted when it succeeds.
     var dirtyBeforeBgsave = 0
     var nextRunID = 0
@@ -64,27 +64,27 @@ package final class PersistenceState {
     /// standalone ``ServerState`` (Redis's behaviour); an embedded `Server` turns it on only when it loads its dump
     /// at startup (`Server.loadDataFromDisk()`, as swiftlet-server does), so that a library user or a test never
     /// finds a `dump.rdb` written into its current directory.
-    package var automaticSaves = true
+    public var automaticSaves = true
     /// The host's log (``ServerState/host`` sets it): the save's notices and warnings, as Redis logs them.
     @exclusivity(unchecked)
     var host: (any EngineHost)?
 
-    package init() {}
+    public init() {}
 
     /// `rdb_bgsave_in_progress`.
-    package var bgsaveInProgress: Bool { self.running != nil && self.running!.rewrite == nil }
+    public var bgsaveInProgress: Bool { self.running != nil && self.running!.rewrite == nil }
 
     /// `aof_rewrite_in_progress`.
-    package var rewriteInProgress: Bool { self.running?.rewrite != nil }
+    public var rewriteInProgress: Bool { self.running?.rewrite != nil }
 
     /// Keys saved so far and keys at the start of the running background save (INFO persistence).
-    package var currentSaveKeys: (processed: Int, total: Int) {
+    public var currentSaveKeys: (processed: Int, total: Int) {
         guard let run = self.running, run.rewrite == nil else { return (0, 0) }
         return (run.snapshot.keysSaved, run.snapshot.keysTotal)
     }
 
     /// Unix seconds when the running background save began.
-    package var currentStart: Int64? { self.running?.rewrite == nil ? self.running?.startedAt : nil }
+    public var currentStart: Int64? { self.running?.rewrite == nil ? self.running?.startedAt : nil }
 
     func notice(_ message: String) { self.host?.log(warning: false, message) }
     func warning(_ message: String) { self.host?.log(warning: true, message) }

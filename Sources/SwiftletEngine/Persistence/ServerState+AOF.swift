@@ -14,7 +14,7 @@ import Darwin
 /// Rewrites are in `ServerState+AOFRewrite.swift`, loading in `ServerState+AOFLoad.swift`.
 extension ServerState {
     /// `dir`/`appenddirname`.
-    package var appendOnlyDirectory: String {
+    public var appendOnlyDirectory: String {
         AOFFile.join(self.config.dir, self.config.string("appenddirname"))
     }
 
@@ -43,7 +43,7 @@ extension ServerState {
 
     /// Whether replies must wait for an fsync: appendfsync always, and commands of this iteration are not on disk
     /// yet. The server layer then hands the replies to ``holdReply(_:_:)`` even when it is not deferring them anyway.
-    package var repliesWaitForFsync: Bool {
+    public var repliesWaitForFsync: Bool {
         self.propagating && self.aof.fsyncPolicy == .always && !self.aof.buffer.isEmpty
     }
 
@@ -51,7 +51,7 @@ extension ServerState {
     /// it fsynced in the background at most once a second (everysec), or leaves that to the kernel (no). A failed
     /// write keeps the commands buffered for a retry and refuses writes with MISCONF meanwhile; with appendfsync
     /// always it stops the server, as Redis does, since replies were promised only after the fsync.
-    package func flushAppendOnlyFile() {
+    public func flushAppendOnlyFile() {
         let a = self.aof
         // Never in the middle of a client command: its ops may still become a MULTI/EXEC block.
         guard !a.buffer.isEmpty, a.pendingOpCount == 0, let file = a.file else { return }
@@ -125,7 +125,7 @@ extension ServerState {
 
     /// From the server tick (Redis's `serverCron` part for the AOF): retries a failed write, fsyncs every
     /// second, starts a scheduled or automatic rewrite.
-    package func appendOnlyCron() {
+    public func appendOnlyCron() {
         let a = self.aof
         if a.isOn {
             if !a.buffer.isEmpty && (!a.lastWriteOK || self.host == nil) { self.flushAppendOnlyFile() }
@@ -250,7 +250,7 @@ extension ServerState {
     }
 
     /// SHUTDOWN: the last commands reach the disk before the process ends.
-    package func flushAppendOnlyForShutdown() {
+    public func flushAppendOnlyForShutdown() {
         guard self.aof.status == .on else { return }
         self.cancelAppendOnlyRewrite()
         self.flushAppendOnlyFile()

@@ -14,9 +14,9 @@ import Darwin
 /// commands), then each incremental file, replayed through the dispatcher by a client of its own.
 extension ServerState {
     /// What happened to a file that ends inside a command.
-    package struct AOFLoadSummary: Sendable {
-        package var commands = 0
-        package var truncatedAt: Int?
+    public struct AOFLoadSummary: Sendable {
+        public var commands = 0
+        public var truncatedAt: Int?
     }
 
     /// Loads the AOF named by the manifest in `appenddirname` (or an old single `appendfilename` in `dir`, which
@@ -24,7 +24,7 @@ extension ServerState {
     /// append to. With no AOF on disk the dataset starts empty, as Redis's does (the RDB is not read when
     /// appendonly is on), and a base of it is written.
     /// - Throws: a message naming the file, the offset and the problem; the server must not start.
-    package func loadAppendOnlyFilesAtStartup() throws(RedisError) {
+    public func loadAppendOnlyFilesAtStartup() throws(RedisError) {
         let a = self.aof
         let prefix = self.appendFilename
         let manifestPath = self.appendOnlyPath(prefix + ".manifest")

@@ -12,7 +12,7 @@ import Darwin
 /// RDB persistence: SAVE, fork-less BGSAVE, save points, loading at startup, the shutdown save, MISCONF.
 extension ServerState {
     /// `dir`/`dbfilename`.
-    package var rdbPath: String {
+    public var rdbPath: String {
         let dir = self.config.dir
         let name = self.config.dbFilename
         if name.hasPrefix("/") || dir.isEmpty { return name }
@@ -30,7 +30,7 @@ extension ServerState {
 
     /// Whether write commands (and PING) are refused with MISCONF: the last background save failed, save points
     /// are configured and `stop-writes-on-bgsave-error` is on (Redis's `writeCommandsDeniedByDiskError`).
-    package var writesDeniedByDiskError: Bool {
+    public var writesDeniedByDiskError: Bool {
         !self.persistence.lastBgsaveOK && !self.config.saveRules.isEmpty
             && self.config.get("stop-writes-on-bgsave-error") != "no"
     }
@@ -41,7 +41,7 @@ extension ServerState {
     /// RELOAD). On success the change counter is reset and `lastSaveTime` set, as Redis's `rdbSave`.
     /// - Returns: whether the file was written.
     @discardableResult
-    package func saveNow() -> Bool {
+    public func saveNow() -> Bool {
         do {
             try RDBWriter.write(keyspace: self.keyspace, to: self.rdbPath, options: self.rdbOptions())
         } catch {
@@ -62,7 +62,7 @@ extension ServerState {
     /// `rdb_last_bgsave_status` becomes `err`.
     /// - Returns: whether the save started.
     @discardableResult
-    package func startBackgroundSave() -> Bool {
+    public func startBackgroundSave() -> Bool {
         let p = self.persistence
         precondition(p.running == nil, "a background save is already running")
         p.saves += 1
@@ -195,7 +195,7 @@ extension ServerState {
 
     /// Stops a running background save and drops its temp file (FLUSHALL, SHUTDOWN), as Redis kills its child
     /// with SIGUSR1: the last save status is left as it was.
-    package func cancelBackgroundSave() {
+    public func cancelBackgroundSave() {
         let p = self.persistence
         guard let run = p.running, run.rewrite == nil else { return }
         p.running = nil
@@ -208,7 +208,7 @@ extension ServerState {
     // MARK: - Tick
 
     /// Save points and scheduled BGSAVEs, from the server tick (Redis's `serverCron`).
-    package func persistenceCron() {
+    public func persistenceCron() {
         let p = self.persistence
         self.appendOnlyCron()
         guard p.running == nil else { return }
@@ -233,7 +233,7 @@ extension ServerState {
     /// The save of SHUTDOWN and SIGTERM (Redis's `finishShutdown`): cancels a background save, then saves when
     /// save points are configured (unless NOSAVE) or when SAVE is asked for.
     /// - Returns: `false` when the save failed and `force` was not given: the server keeps running.
-    package func prepareForShutdown(_ request: ShutdownRequest, force: Bool) -> Bool {
+    public func prepareForShutdown(_ request: ShutdownRequest, force: Bool) -> Bool {
         if self.persistence.bgsaveInProgress {
             self.persistence.warning("There is a child saving an .rdb. Killing it!")
             self.cancelBackgroundSave()
@@ -268,7 +268,7 @@ extension ServerState {
     /// Loads `dir`/`dbfilename` into the (empty) keyspace at startup, as Redis's `loadDataFromDisk`. A missing
     /// file is not an error.
     /// - Throws: a message naming the file, the offset and the problem; the server must not start.
-    package func loadDataFromDisk() throws(RedisError) {
+    public func loadDataFromDisk() throws(RedisError) {
         let path = self.rdbPath
         guard access(path, F_OK) == 0 else { return }
         let started = self.monotonicMicroseconds()
@@ -328,7 +328,7 @@ extension ServerState {
 extension ServerState {
     /// After FLUSHALL (Redis's `flushAllDataAndResetRDB`): a running background save is stopped and, when save
     /// points are configured, the now empty dataset is saved at once.
-    package func resetRDBAfterFlushAll() {
+    public func resetRDBAfterFlushAll() {
         self.cancelBackgroundSave()
         if self.persistence.automaticSaves && !self.config.saveRules.isEmpty { self.saveNow() }
     }

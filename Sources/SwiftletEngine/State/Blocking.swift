@@ -1,5 +1,5 @@
 import DequeModule
-package import NIOCore
+public import NIOCore
 import SwiftletKeyspace
 import SwiftletRESP
 
@@ -7,20 +7,20 @@ import SwiftletRESP
 /// `context.out` (the client's own reply buffer) and returns `true`, or returns `false` to keep waiting (the key
 /// holds no data of the right type). A thrown error is the client's reply and unblocks it, as a WRONGTYPE
 /// destination does for BLMOVE.
-package typealias BlockedServe = (inout CommandContext, _ key: ByteBuffer) throws(RedisError) -> Bool
+public typealias BlockedServe = (inout CommandContext, _ key: ByteBuffer) throws(RedisError) -> Bool
 
 /// A client suspended in a blocking command (BLPOP, BLMOVE, BZPOPMIN, ...): the keys it waits on, its deadline,
 /// and the closure that completes the command when one of the keys gets data.
-package final class BlockedClient {
-    package let session: ClientSession
-    package let database: Int
+public final class BlockedClient {
+    public let session: ClientSession
+    public let database: Int
     /// The distinct keys waited on, copied out of the request (never slices of the read buffer).
-    package let keys: [ByteBuffer]
+    public let keys: [ByteBuffer]
     /// Unix milliseconds after which the client gets its timeout reply; 0 waits forever.
-    package let deadline: Int64
+    public let deadline: Int64
     let serve: BlockedServe
     /// Whether the client still waits (it is left in other keys' queues until they are next looked at).
-    package internal(set) var isWaiting = true
+    public internal(set) var isWaiting = true
     /// The command's slow log entry, made when it blocked and logged when the wait ends with a reply.
     var slowlogEntry: SlowlogEntry?
 
@@ -40,7 +40,7 @@ struct BlockingKey: Hashable {
 }
 
 /// Why a blocked client stops waiting without being served.
-package enum UnblockReason: Sendable {
+public enum UnblockReason: Sendable {
     /// Its deadline passed, or `CLIENT UNBLOCK id [TIMEOUT]`: it gets the null reply.
     case timeout
     /// `CLIENT UNBLOCK id ERROR`: it gets `-UNBLOCKED ...`.
@@ -55,27 +55,27 @@ package enum UnblockReason: Sendable {
 /// command, the dispatcher signals the keys a write command named (``afterCommand(_:_:)``) and serves the
 /// waiters of the keys that became ready (``serveReadyKeys(_:)``), before the writing client's own reply leaves:
 /// the waiter's reply goes out through ``ClientSession/deliverUnblocked`` on its own connection.
-package final class BlockingRegistry {
+public final class BlockingRegistry {
     @exclusivity(unchecked)
     private var waiters: [BlockingKey: Deque<BlockedClient>] = [:]
     private var readyKeys: [BlockingKey] = []
     private var readySet: Set<BlockingKey> = []
     /// Clients blocked now (`INFO clients` `blocked_clients`).
-    package private(set) var blockedCount = 0
+    public private(set) var blockedCount = 0
     /// Clients blocked now, by session id.
-    package private(set) var blocked: [Int: BlockedClient] = [:]
+    public private(set) var blocked: [Int: BlockedClient] = [:]
 
-    package init() {}
+    public init() {}
 
     /// Whether any client waits on any key (the fast path of every write).
     @inline(__always)
-    package var isEmpty: Bool { self.waiters.isEmpty }
+    public var isEmpty: Bool { self.waiters.isEmpty }
 
     /// Keys that got data and whose waiters were not served yet.
-    package var hasReadyKeys: Bool { !self.readyKeys.isEmpty }
+    public var hasReadyKeys: Bool { !self.readyKeys.isEmpty }
 
     /// Number of clients waiting on `key` (tests, DEBUG).
-    package func waiterCount(database: Int, key: ByteBuffer) -> Int {
+    public func waiterCount(database: Int, key: ByteBuffer) -> Int {
         self.waiters[BlockingKey(database: database, key: key)]?.count { $0.isWaiting } ?? 0
     }
 
@@ -91,7 +91,7 @@ package final class BlockingRegistry {
     // MARK: - Signalling
 
     /// Marks `key` of `database` as ready if a client waits on it (Redis's `signalKeyAsReady`).
-    package func signal(database: Int, key: ByteBuffer) {
+    public func signal(database: Int, key: ByteBuffer) {
         guard !self.waiters.isEmpty else { return }
         let probe = BlockingKey(database: database, key: key)
         // Queue the registry's own copy of the key, never the caller's slice of a read buffer.
@@ -102,7 +102,7 @@ package final class BlockingRegistry {
     }
 
     /// Marks every waited key as ready (SWAPDB, which changes whole databases under the waiters).
-    package func signalAll() {
+    public func signalAll() {
         for key in self.waiters.keys where !self.readySet.contains(key) {
             self.readyKeys.append(key)
             self.readySet.insert(key)
@@ -113,7 +113,7 @@ package final class BlockingRegistry {
     /// RENAME, COPY, RESTORE, ZADD, ...), so each of them is signalled. A write that creates a key elsewhere
     /// calls ``signal(database:key:)`` itself. EXEC runs each queued command through the dispatcher, so
     /// they are signalled too.
-    package func afterCommand(_ spec: CommandSpec, _ context: CommandContext) {
+    public func afterCommand(_ spec: CommandSpec, _ context: CommandContext) {
         guard !self.waiters.isEmpty, spec.flags.contains(.write), context.session.blocked == nil else { return }
         if spec.name == "swapdb" {
             self.signalAll()
@@ -146,7 +146,7 @@ package final class BlockingRegistry {
 
     /// Serves the waiters of every ready key, first come first served, re-checking the key before each one;
     /// keys made ready while serving (BLMOVE pushing onto a waited key) are served in the same call.
-    package func serveReadyKeys(_ server: ServerState) {
+    public func serveReadyKeys(_ server: ServerState) {
         while !self.readyKeys.isEmpty {
             let batch = self.readyKeys
             self.readyKeys.removeAll(keepingCapacity: true)
@@ -201,7 +201,7 @@ package final class BlockingRegistry {
 
     /// Ends the wait of `session` without serving it. Returns `false` when it was not blocked.
     @discardableResult
-    package func unblock(_ session: ClientSession, reason: UnblockReason, server: ServerState) -> Bool {
+    public func unblock(_ session: ClientSession, reason: UnblockReason, server: ServerState) -> Bool {
         guard let client = session.blocked, client.isWaiting else { return false }
         var context = CommandContext(session: session, server: server, out: ByteBuffer())
         switch reason {
@@ -224,7 +224,7 @@ package final class BlockingRegistry {
 extension CommandContext {
     /// Suspends the client on `keys` (argument indexes) until one gets data, the deadline passes, or it is
     /// unblocked. The handler writes nothing; `serve` writes the reply later. Duplicate keys are waited on once.
-    package func block(keys: some Sequence<Int>, deadline: Int64, serve: @escaping BlockedServe) {
+    public func block(keys: some Sequence<Int>, deadline: Int64, serve: @escaping BlockedServe) {
         var copies: [ByteBuffer] = []
         for i in keys {
             let key = self.arguments[i]
@@ -243,11 +243,11 @@ extension CommandContext {
 
     /// Whether the command may block: not when it runs inside EXEC (or, later, a script), where Redis sets
     /// CLIENT_DENY_BLOCKING and a blocking command acts as its non-blocking form, replying as if it had timed out.
-    package var mayBlock: Bool { self.server.commandDepth <= 1 }
+    public var mayBlock: Bool { self.server.commandDepth <= 1 }
 
     /// A blocking command's timeout argument in seconds (fractions allowed) as an absolute deadline in unix
     /// milliseconds, 0 for "forever", with Redis's texts and rounding (`ceil(seconds * 1000)`).
-    package func blockingDeadline(_ index: Int) throws(RedisError) -> Int64 {
+    public func blockingDeadline(_ index: Int) throws(RedisError) -> Int64 {
         guard let seconds = self.arguments[index].withUnsafeReadableBytes({ NumberFormat.parseLongDouble($0) })
         else { throw RedisError.timeoutNotFloat }
         let milliseconds = (seconds * 1000).rounded(.up)

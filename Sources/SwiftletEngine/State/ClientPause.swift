@@ -5,14 +5,14 @@ import SwiftletRESP
 /// CLIENT PAUSE / CLIENT UNPAUSE (networking.c pauseClients): while a pause is in force, the commands it covers
 /// are postponed, not refused. A postponed client reads nothing further until the pause ends; then its command
 /// runs and its connection goes on, in the order the clients were postponed.
-package enum PauseMode: Int, Sendable, Comparable {
+public enum PauseMode: Int, Sendable, Comparable {
     case off = 0
     /// Write commands (and commands that may replicate, such as PUBLISH) wait; reads go on.
     case write = 1
     /// Every command waits.
     case all = 2
 
-    package static func < (a: PauseMode, b: PauseMode) -> Bool { a.rawValue < b.rawValue }
+    public static func < (a: PauseMode, b: PauseMode) -> Bool { a.rawValue < b.rawValue }
 }
 
 extension ServerState {
@@ -42,7 +42,7 @@ extension ServerState {
 
     /// Ends the pause: every postponed client runs its command, on a later turn of the loop (never inside the
     /// command that ended the pause).
-    package func unpause() {
+    public func unpause() {
         self.pauseMode = .off
         self.pauseEnd = 0
         self.keyspace.expiryPaused = false
@@ -57,12 +57,12 @@ extension ServerState {
     }
 
     /// Called by the pause's timer at its end time.
-    package func endPauseIfDue() {
+    public func endPauseIfDue() {
         if self.pauseMode != .off && self.clock() >= self.pauseEnd { self.unpause() }
     }
 
     /// Whether a pause is in force now (active expiry waits too).
-    package var isPaused: Bool { self.pauseMode != .off && self.clock() < self.pauseEnd }
+    public var isPaused: Bool { self.pauseMode != .off && self.clock() < self.pauseEnd }
 }
 
 extension ConnectionCommands {

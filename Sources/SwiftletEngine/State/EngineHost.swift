@@ -1,4 +1,4 @@
-package import NIOCore
+public import NIOCore
 
 /// The engine's side of the boundary with whatever carries its clients' bytes (the NIO server in SwiftletServer,
 /// later a memcached front end): the two protocols below are everything the engine asks of a transport, so that a
@@ -9,7 +9,7 @@ package import NIOCore
 
 /// What the engine asks of the process that runs it: time, the loop, the log, the process itself. Every method is
 /// called on the engine's event loop.
-package protocol EngineHost: AnyObject {
+public protocol EngineHost: AnyObject {
     /// Runs `body` on the engine's loop after `microseconds` (BGSAVE's walk slices, the end of a CLIENT PAUSE).
     func schedule(afterMicroseconds microseconds: Int64, _ body: @escaping () -> Void)
     /// A function that runs a body on the engine's loop from any thread (a background writer's completion). Asked
@@ -28,7 +28,7 @@ package protocol EngineHost: AnyObject {
 
 /// What the engine asks of one client's connection. The transport owns the bytes in flight: the engine hands it
 /// replies and frames, the transport decides when they reach the socket. Called on the engine's loop.
-package protocol ClientConnection: AnyObject {
+public protocol ClientConnection: AnyObject {
     /// Closes the connection from outside its own request (CLIENT KILL, SHUTDOWN).
     func close()
     /// The client's wait ended (served, timed out, CLIENT UNBLOCK): write `reply`, then go on reading its requests

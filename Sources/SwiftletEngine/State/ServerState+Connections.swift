@@ -6,7 +6,7 @@ extension ServerState {
     /// The error a new connection gets instead of service (`maxclients` reached, or protected mode with no
     /// password for a peer that is not loopback), counted in `rejected_connections`; `nil` admits it. Called after
     /// ``connect(address:localAddress:fileDescriptor:)``, so the new client counts against `maxclients` as in Redis.
-    package func admissionRefusal(peerIsLoopback: Bool) -> RedisError? {
+    public func admissionRefusal(peerIsLoopback: Bool) -> RedisError? {
         var refusal: RedisError?
         if self.clients.count > self.config.maxClients {
             refusal = .maxClientsReached
@@ -19,25 +19,25 @@ extension ServerState {
 
     /// One read from a client's socket (`total_net_input_bytes`, `total_reads_processed`).
     @inline(__always)
-    package func noteRead(bytes: Int) {
+    public func noteRead(bytes: Int) {
         self.stats.totalNetInputBytes += bytes
         self.stats.totalReadsProcessed += 1
     }
 
     /// One write to a client's socket (`total_net_output_bytes`, `total_writes_processed`).
     @inline(__always)
-    package func noteWrite(bytes: Int) {
+    public func noteWrite(bytes: Int) {
         self.stats.totalNetOutputBytes += bytes
         self.stats.totalWritesProcessed += 1
     }
 
     /// A client closed for passing its client-output-buffer-limit (`client_output_buffer_limit_disconnections`).
-    package func noteOutputLimitDisconnection() {
+    public func noteOutputLimitDisconnection() {
         self.stats.outputBufferLimitDisconnections += 1
     }
 
     /// The deadline of a blocked client's wait passed: it gets its timeout reply through its connection.
-    package func blockTimedOut(_ session: ClientSession) {
+    public func blockTimedOut(_ session: ClientSession) {
         self.blocking.unblock(session, reason: .timeout, server: self)
     }
 
@@ -45,7 +45,7 @@ extension ServerState {
     /// those replies acknowledge are written to the AOF and fsynced first: no client ever hears of a write that a
     /// crash could still lose. The engine owns that order; the transport only asks.
     @inline(__always)
-    package func beforeRepliesLeave() {
+    public func beforeRepliesLeave() {
         if self.repliesWaitForFsync { self.flushAppendOnlyFile() }
     }
 }

@@ -1,81 +1,81 @@
-package import NIOCore
-package import SwiftletConfig
-package import SwiftletKeyspace
-package import SwiftletRESP
+public import NIOCore
+public import SwiftletConfig
+public import SwiftletKeyspace
+public import SwiftletRESP
 
 /// Per-connection state that commands read and change: selected database, protocol, name, flags.
-package final class ClientSession {
-    package let id: Int
+public final class ClientSession {
+    public let id: Int
     @exclusivity(unchecked)
-    package var database = 0
+    public var database = 0
     @exclusivity(unchecked)
-    package var protocolVersion: RESPVersion = .resp2
+    public var protocolVersion: RESPVersion = .resp2
     @exclusivity(unchecked)
-    package var name: [UInt8]?
+    public var name: [UInt8]?
     /// `ip:port` of the peer and of the local end, as `CLIENT LIST` prints them.
     @exclusivity(unchecked)
-    package var address: String
+    public var address: String
     @exclusivity(unchecked)
-    package var localAddress: String
+    public var localAddress: String
     @exclusivity(unchecked)
-    package var fileDescriptor: Int
-    package let createdAt: Int64
+    public var fileDescriptor: Int
+    public let createdAt: Int64
     @exclusivity(unchecked)
-    package var lastInteraction: Int64
+    public var lastInteraction: Int64
     /// The last command's index in the command table, -1 before the first (CLIENT LIST `cmd=`).
     @exclusivity(unchecked)
-    package var lastCommandID = -1
+    public var lastCommandID = -1
     /// Close the connection once the pending replies are written (QUIT, protocol errors, CLIENT KILL).
     @exclusivity(unchecked)
-    package var closeAfterReply = false
+    public var closeAfterReply = false
     /// MULTI queue and WATCHed keys.
     @exclusivity(unchecked)
-    package var transaction = TransactionState()
+    public var transaction = TransactionState()
     /// Whether AUTH/HELLO AUTH succeeded; only checked while `requirepass` is set.
     @exclusivity(unchecked)
-    package var authenticated = false
+    public var authenticated = false
     /// CLIENT NO-TOUCH: reads do not change the access clock.
     @exclusivity(unchecked)
-    package var noTouch = false
+    public var noTouch = false
     @exclusivity(unchecked)
-    package var noEvict = false
+    public var noEvict = false
     /// Bytes waiting in the query buffer and replies waiting to be written, for `CLIENT LIST`.
     @exclusivity(unchecked)
-    package var queryBufferLength = 0
+    public var queryBufferLength = 0
     @exclusivity(unchecked)
-    package var outputBufferLength = 0
+    public var outputBufferLength = 0
     /// The transport's connection this client arrived on; `nil` for the embedded store's and tests' sessions, and
     /// once the connection has closed.
     @exclusivity(unchecked)
-    package var connection: (any ClientConnection)?
+    public var connection: (any ClientConnection)?
     /// The wait this client is suspended in (BLPOP & co.); its connection reads no further requests meanwhile.
     @exclusivity(unchecked)
-    package var blocked: BlockedClient?
+    public var blocked: BlockedClient?
     /// Channel, pattern and shard-channel subscriptions; `isSubscribed` while there is any (RESP2 subscribed mode,
     /// and the `pubsub` class of client-output-buffer-limit).
     @exclusivity(unchecked)
-    package internal(set) var subscriptions = Subscriptions()
+    public internal(set) var subscriptions = Subscriptions()
     @exclusivity(unchecked)
-    package internal(set) var isSubscribed = false
+    public internal(set) var isSubscribed = false
     /// Frames from other clients' commands (pub/sub messages), written when that command's read batch ends.
     @exclusivity(unchecked)
-    package var outbox = ByteBuffer()
+    public var outbox = ByteBuffer()
     /// The request a CLIENT PAUSE holds back (``ClientConnection/resumePostponed()`` runs it when the pause ends).
     @exclusivity(unchecked)
-    package var postponed: [ByteBuffer]?
+    public var postponed: [ByteBuffer]?
     /// CLIENT TRACKING settings, nil while tracking is off.
     @exclusivity(unchecked)
-    package internal(set) var tracking: TrackingState?
+    public internal(set) var tracking: TrackingState?
     /// CLIENT CACHING YES (OPTIN) or NO (OPTOUT): applies to the next command or transaction. A plain flag, apart
     /// from `tracking`, because the dispatcher tests it after every command.
     @exclusivity(unchecked)
-    package internal(set) var trackingCaching = false
+    public internal(set) var trackingCaching = false
     /// MONITOR: this client receives a line for every command the server runs.
     @exclusivity(unchecked)
-    package internal(set) var isMonitor = false
+    public internal(set) var isMonitor = false
     /// CLIENT REPLY OFF/SKIP.
     @exclusivity(unchecked)
-    package internal(set) var replyControl: ReplyControl = []
+    public internal(set) var replyControl: ReplyControl = []
     /// While CLIENT REPLY OFF/SKIP drops the running command's reply: the pushes to this client that the command
     /// produces (subscription confirmations, messages, invalidations, keyspace events), which get through as
     /// Redis lets them through with its CLIENT_PUSHING flag. Nil otherwise.
@@ -83,9 +83,9 @@ package final class ClientSession {
     var silencedPushes: ByteBuffer?
     /// When the output buffer first passed the soft limit of its class (unix milliseconds), 0 while below it.
     @exclusivity(unchecked)
-    package var softLimitReachedAt: Int64 = 0
+    public var softLimitReachedAt: Int64 = 0
 
-    package init(id: Int, address: String, localAddress: String, fileDescriptor: Int = -1, now: Int64) {
+    public init(id: Int, address: String, localAddress: String, fileDescriptor: Int = -1, now: Int64) {
         self.id = id
         self.address = address
         self.localAddress = localAddress
@@ -96,26 +96,26 @@ package final class ClientSession {
 }
 
 /// Server-wide counters for `INFO`.
-package struct ServerStats: Sendable {
-    package var totalConnectionsReceived = 0
-    package var totalCommandsProcessed = 0
-    package var rejectedConnections = 0
-    package var totalNetInputBytes = 0
-    package var totalNetOutputBytes = 0
-    package var errorReplies = 0
+public struct ServerStats: Sendable {
+    public var totalConnectionsReceived = 0
+    public var totalCommandsProcessed = 0
+    public var rejectedConnections = 0
+    public var totalNetInputBytes = 0
+    public var totalNetOutputBytes = 0
+    public var errorReplies = 0
     /// Errors by code (`ERR`, `WRONGTYPE`...), for `INFO errorstats`.
-    package var errorsByCode: [String: Int] = [:]
-    package var unexpectedErrorReplies = 0
-    package var totalReadsProcessed = 0
-    package var totalWritesProcessed = 0
+    public var errorsByCode: [String: Int] = [:]
+    public var unexpectedErrorReplies = 0
+    public var totalReadsProcessed = 0
+    public var totalWritesProcessed = 0
     /// Clients closed for passing client-output-buffer-limit.
-    package var outputBufferLimitDisconnections = 0
+    public var outputBufferLimitDisconnections = 0
 
-    package init() {}
+    public init() {}
 }
 
 /// How a shutdown was asked for.
-package enum ShutdownRequest: Sendable {
+public enum ShutdownRequest: Sendable {
     case save
     case noSave
     case `default`
@@ -123,10 +123,10 @@ package enum ShutdownRequest: Sendable {
 
 /// State shared by all connections of one server: keyspace, configuration, command table, clients, stats.
 /// Owned by the server's event loop.
-package final class ServerState {
-    package let keyspace: Keyspace
-    package let config: ConfigStore
-    package let table: CommandTable
+public final class ServerState {
+    public let keyspace: Keyspace
+    public let config: ConfigStore
+    public let table: CommandTable
     /// By command id: whether the command runs at once inside MULTI instead of being queued.
     let transactionControl: [Bool]
     /// By command id: whether a MONITOR client may run the command (not one that reads or writes keys).
@@ -139,46 +139,46 @@ package final class ServerState {
     /// may-replicate commands, not EXEC, whose commands are written one by one).
     let propagatable: [Bool]
     @exclusivity(unchecked)
-    package var stats = ServerStats()
+    public var stats = ServerStats()
     /// Connected clients by id.
     @exclusivity(unchecked)
-    package var clients: [Int: ClientSession] = [:]
+    public var clients: [Int: ClientSession] = [:]
     /// Channel and pattern subscriptions.
-    package let pubsub = PubSubRegistry()
+    public let pubsub = PubSubRegistry()
     /// CLIENT PAUSE: the mode in force, its end (unix milliseconds), and the clients waiting for it to end.
     @exclusivity(unchecked)
-    package internal(set) var pauseMode = PauseMode.off
+    public internal(set) var pauseMode = PauseMode.off
     @exclusivity(unchecked)
-    package internal(set) var pauseEnd: Int64 = 0
+    public internal(set) var pauseEnd: Int64 = 0
     @exclusivity(unchecked)
     var postponedClients: [ClientSession] = []
     /// The process running the engine (EngineHost.swift); `nil` for the embedded store and unit tests, where
     /// outboxes are flushed at the end of each read batch and a BGSAVE runs within its command.
     @exclusivity(unchecked)
-    package var host: (any EngineHost)? {
+    public var host: (any EngineHost)? {
         didSet { self.persistence.host = self.host }
     }
     /// CLIENT TRACKING: the keys tracking clients read, and the BCAST prefixes.
-    package let tracking = TrackingRegistry()
+    public let tracking = TrackingRegistry()
     /// Clients in MONITOR mode.
     @exclusivity(unchecked)
-    package internal(set) var monitors: [ClientSession] = []
+    public internal(set) var monitors: [ClientSession] = []
     /// Clients whose `outbox` has frames to write at the end of the current batch.
     @exclusivity(unchecked)
     var pendingOutboxes: [ClientSession] = []
     /// The running client's own keyspace events, spliced into its reply (Notifications.swift).
     let selfNotifications = SelfNotifications()
     /// Clients blocked on keys, and the keys that got data for them.
-    package let blocking = BlockingRegistry()
+    public let blocking = BlockingRegistry()
     /// Commands running now: 1 for a client's command, 2 inside EXEC (and, later, scripts). Only a command at
     /// depth 1 may block, and ready keys are served when it is done.
     @exclusivity(unchecked)
-    package internal(set) var commandDepth = 0
+    public internal(set) var commandDepth = 0
     @exclusivity(unchecked)
     private var nextClientID = 1
     /// Whether a client's output buffer (bytes its connection has not written yet) is past its class's
     /// client-output-buffer-limit: over the hard limit, or over the soft limit for longer than its seconds.
-    package func outputBufferOverLimit(_ session: ClientSession, pending: Int, now: Int64) -> Bool {
+    public func outputBufferOverLimit(_ session: ClientSession, pending: Int, now: Int64) -> Bool {
         let limit = session.isSubscribed ? self.hot.pubsubOutputLimit : self.hot.normalOutputLimit
         let used = UInt64(max(0, pending))
         if limit.hard > 0 && used >= limit.hard { return true }
@@ -195,23 +195,23 @@ package final class ServerState {
     }
 
     /// Unix milliseconds when the server started.
-    package let startTime: Int64
+    public let startTime: Int64
     /// 40 hex characters, new on each start (`run_id`).
-    package let runID: String
+    public let runID: String
     /// Changes since the last save.
     @exclusivity(unchecked)
-    package var dirty = 0
+    public var dirty = 0
     @exclusivity(unchecked)
-    package var lastSaveTime: Int64
+    public var lastSaveTime: Int64
     /// SAVE, BGSAVE, save points and their status (`ServerState+Persistence.swift`).
-    package let persistence = PersistenceState()
+    public let persistence = PersistenceState()
     /// The append-only file (`ServerState+AOF.swift`).
-    package let aof = AppendOnlyState()
+    public let aof = AppendOnlyState()
     /// Where committed changes leave the engine (State/WriteStream.swift).
     package let writeStream = WriteStream()
     /// Whether the write stream has a consumer: one flag the dispatcher tests after every command.
     @exclusivity(unchecked)
-    package internal(set) var propagating = false
+    public internal(set) var propagating = false
     /// Whether the once-per-loop-iteration flush (outboxes, AOF) is already scheduled.
     @exclusivity(unchecked)
     var beforeSleepScheduled = false
@@ -227,35 +227,35 @@ package final class ServerState {
     /// A monotonic clock in microseconds, for durations.
     /// Port actually bound, path of the config file, executable: for INFO server.
     @exclusivity(unchecked)
-    package var boundPort = 0
+    public var boundPort = 0
     @exclusivity(unchecked)
-    package var configFile = ""
+    public var configFile = ""
     @exclusivity(unchecked)
-    package var executable = ""
+    public var executable = ""
     /// `DEBUG SET-ACTIVE-EXPIRE`: whether the server tick expires keys in the background.
     @exclusivity(unchecked)
-    package var activeExpireEnabled = true
+    public var activeExpireEnabled = true
     /// DEBUG PAUSE-CRON 1: the server tick does nothing until it is set back to 0.
     @exclusivity(unchecked)
-    package var cronPaused = false
+    public var cronPaused = false
     /// Heap in use when the server started, and the highest seen since (INFO memory).
     @exclusivity(unchecked)
-    package var startupAllocated = 0
+    public var startupAllocated = 0
     @exclusivity(unchecked)
-    package var peakAllocated = 0
+    public var peakAllocated = 0
     /// Time spent in the active expire cycle, in microseconds.
     @exclusivity(unchecked)
-    package var expireCycleMicroseconds: Int64 = 0
+    public var expireCycleMicroseconds: Int64 = 0
     /// Commands per second over the last sampling window, updated by the server tick.
     @exclusivity(unchecked)
-    package var instantaneousOpsPerSecond = 0
+    public var instantaneousOpsPerSecond = 0
     @exclusivity(unchecked)
     private var opsSamples: [Int] = []
     @exclusivity(unchecked)
     private var lastOpsSample: (time: Int64, commands: Int) = (0, 0)
 
     /// CONFIG RESETSTAT.
-    package func resetStatistics() {
+    public func resetStatistics() {
         self.stats = ServerStats()
         self.keyspace.stats = KeyspaceStats()
         for i in self.table.stats.indices { self.table.stats[i] = CommandStats() }
@@ -264,7 +264,7 @@ package final class ServerState {
     }
 
     /// Called from the server tick: samples the command rate, as Redis's `trackInstantaneousMetric`.
-    package func sampleOperations(now: Int64) {
+    public func sampleOperations(now: Int64) {
         let elapsed = now - self.lastOpsSample.time
         guard elapsed >= 100 else { return }
         let ops = (self.stats.totalCommandsProcessed - self.lastOpsSample.commands) * 1000 / Int(max(1, elapsed))
@@ -274,7 +274,7 @@ package final class ServerState {
         self.lastOpsSample = (now, self.stats.totalCommandsProcessed)
     }
 
-    package init(
+    public init(
         config: ConfigStore = ConfigStore(),
         clock: (() -> Int64)? = nil
     ) {
@@ -329,27 +329,27 @@ package final class ServerState {
     /// Configuration read on every request, cached so that the hot path never looks up a parameter by name. It is
     /// read from the ``ConfigStore`` (where every default is stated, in ``ConfigTable``) at start and after each
     /// CONFIG SET of one of ``hotParameters``.
-    package struct HotConfig: Sendable {
-        package let requiresPassword: Bool
-        package let protoMaxBulkLen: Int
-        package let clientQueryBufferLimit: Int
+    public struct HotConfig: Sendable {
+        public let requiresPassword: Bool
+        public let protoMaxBulkLen: Int
+        public let clientQueryBufferLimit: Int
         /// Encoding thresholds of the collection types (read on every write to a small collection).
-        package let hashMaxListpackEntries: Int
-        package let hashMaxListpackValue: Int
-        package let listMaxListpackSize: Int
-        package let setMaxIntsetEntries: Int
-        package let zsetMaxListpackEntries: Int
-        package let zsetMaxListpackValue: Int
+        public let hashMaxListpackEntries: Int
+        public let hashMaxListpackValue: Int
+        public let listMaxListpackSize: Int
+        public let setMaxIntsetEntries: Int
+        public let zsetMaxListpackEntries: Int
+        public let zsetMaxListpackValue: Int
         /// `client-output-buffer-limit` for normal and for pub/sub clients.
-        package let normalOutputLimit: ClientBufferLimit
-        package let pubsubOutputLimit: ClientBufferLimit
+        public let normalOutputLimit: ClientBufferLimit
+        public let pubsubOutputLimit: ClientBufferLimit
         /// `notify-keyspace-events`: empty (the default) costs every write one integer test.
-        package let keyspaceEvents: KeyspaceEvents
+        public let keyspaceEvents: KeyspaceEvents
         /// `slowlog-log-slower-than` (negative: the slow log is off) and `slowlog-max-len`.
-        package let slowlogLogSlowerThan: Int64
-        package let slowlogMaxLength: Int
+        public let slowlogLogSlowerThan: Int64
+        public let slowlogMaxLength: Int
         /// `tracking-table-max-keys` (0: no limit).
-        package let trackingTableMaxKeys: Int
+        public let trackingTableMaxKeys: Int
 
         init(_ config: ConfigStore) {
             self.requiresPassword = !config.requirePass.isEmpty
@@ -371,7 +371,7 @@ package final class ServerState {
     }
 
     @exclusivity(unchecked)
-    package private(set) var hot: HotConfig
+    public private(set) var hot: HotConfig
 
     /// SLOWLOG's entries (Slowlog.swift).
     var slowlog = Slowlog()
@@ -415,7 +415,7 @@ package final class ServerState {
     static let observedParameters = ["maxmemory-policy", "lfu-log-factor", "lfu-decay-time"] + hotParameters
 
     /// Registers a new client and returns its session.
-    package func connect(address: String, localAddress: String, fileDescriptor: Int = -1) -> ClientSession {
+    public func connect(address: String, localAddress: String, fileDescriptor: Int = -1) -> ClientSession {
         let session = ClientSession(
             id: self.nextClientID,
             address: address,
@@ -429,7 +429,7 @@ package final class ServerState {
         return session
     }
 
-    package func disconnect(_ session: ClientSession) {
+    public func disconnect(_ session: ClientSession) {
         self.endTransaction(session)
         self.blocking.unblock(session, reason: .disconnect, server: self)
         self.pubsub.removeAll(session)
@@ -458,23 +458,23 @@ package final class ServerState {
     var pendingSelfInvalidations = ByteBuffer()
 
     /// The wall clock in unix milliseconds (the injected one in tests).
-    package func clock() -> Int64 {
+    public func clock() -> Int64 {
         if let injectedClock { return injectedClock() }
         return (ServerState.systemMonotonicMicroseconds() + self.wallOffset) / 1000
     }
 
     /// A monotonic clock in microseconds, for durations.
     @inline(__always)
-    package func monotonicMicroseconds() -> Int64 {
+    public func monotonicMicroseconds() -> Int64 {
         ServerState.systemMonotonicMicroseconds()
     }
 
     /// Re-reads the realtime clock (from the server tick), so that wall time follows clock adjustments.
-    package func resyncWallClock() {
+    public func resyncWallClock() {
         self.wallOffset = ServerState.systemClockMicroseconds() - ServerState.systemMonotonicMicroseconds()
     }
 
-    package static func systemClock() -> Int64 {
+    public static func systemClock() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
@@ -483,13 +483,13 @@ package final class ServerState {
     /// The realtime clock in microseconds: the wall clock's offset from the monotonic one is kept to the
     /// microsecond, so that the server's milliseconds never lag the real ones (a PXAT ten seconds ahead read back
     /// as a PTTL of 10001).
-    package static func systemClockMicroseconds() -> Int64 {
+    public static func systemClockMicroseconds() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
     }
 
-    package static func systemMonotonicMicroseconds() -> Int64 {
+    public static func systemMonotonicMicroseconds() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1000
@@ -498,7 +498,7 @@ package final class ServerState {
     // MARK: - Dispatch
 
     /// Runs the request in `context.arguments` and writes its reply (or error) to `context.out`.
-    package func execute(_ context: inout CommandContext) {
+    public func execute(_ context: inout CommandContext) {
         if context.session.replyControl.isEmpty {
             self.executeCommand(&context)
         } else {
@@ -633,11 +633,11 @@ package final class ServerState {
     var isInBatch: Bool { self.batchClock >= 0 }
 
     /// Marks the start of a connection's read batch (see `execute`).
-    package func beginBatch() {
+    public func beginBatch() {
         self.batchClock = self.monotonicMicroseconds()
     }
 
-    package func endBatch() {
+    public func endBatch() {
         self.batchClock = -1
         if self.tracking.hasPendingBroadcasts { self.trackingBroadcast() }
         if self.host == nil {
@@ -686,7 +686,7 @@ package final class ServerState {
 
     /// Whether replies wait for the end of the event-loop iteration (Redis's `beforeSleep`), as in a server; the
     /// embedded keyspace without a loop has nothing to defer to.
-    package var defersReplies: Bool { self.host != nil }
+    public var defersReplies: Bool { self.host != nil }
 
     /// Keeps a client's replies until ``flushOutboxes()`` runs after the loop has handled every connection's reads
     /// (and, with appendfsync always, after the AOF write and fsync of this iteration). They join the client's
@@ -697,7 +697,7 @@ package final class ServerState {
     /// after each connection's batch lets a client on another core find all its replies in one wake-up, and its
     /// next requests arrive while this loop is still busy, so the next `epoll_wait` returns many connections at
     /// once. Measured at pipeline depth 16 on two cores this lowered the server's system time per request.
-    package func holdReply(_ session: ClientSession, _ reply: inout ByteBuffer) {
+    public func holdReply(_ session: ClientSession, _ reply: inout ByteBuffer) {
         if session.outbox.readableBytes == 0 {
             if self.pendingOutboxes.isEmpty { self.requestBeforeSleep() }
             self.pendingOutboxes.append(session)
@@ -711,7 +711,7 @@ package final class ServerState {
 
     /// The once-per-iteration flush: appends the commands of the iteration to the AOF (and fsyncs them with
     /// appendfsync always), then writes every queued outbox, held replies included, to its connection.
-    package func flushOutboxes() {
+    public func flushOutboxes() {
         self.beforeSleepScheduled = false
         if !self.aof.buffer.isEmpty { self.flushAppendOnlyFile() }
         // Taken out of `self` (a flush may queue more frames for the next round), and its storage given back

@@ -4,30 +4,30 @@
 /// The loader and `swiftlet-check-aof` share it, so that both agree on where a file is torn: a command cut short
 /// by the end of the data is ``AOFError/Kind/truncated(validLength:)`` (repairable by truncating the file to the
 /// last complete command), anything else that is not a command is ``AOFError/Kind/badFormat(_:)``.
-package struct AOFCommandReader {
-    package enum Item: Equatable {
+public struct AOFCommandReader {
+    public enum Item: Equatable {
         /// A command: the byte ranges of its arguments, name first, and where it starts and ends in the data.
         case command(arguments: [Range<Int>], span: Range<Int>)
         /// An annotation line without its `#` and line end (LF or CRLF, none at the end of the data).
         case annotation(String, span: Range<Int>)
     }
 
-    package let bytes: [UInt8]
+    public let bytes: [UInt8]
     /// Where the next item starts.
-    package private(set) var offset: Int
+    public private(set) var offset: Int
 
-    package init(bytes: [UInt8], offset: Int = 0) {
+    public init(bytes: [UInt8], offset: Int = 0) {
         self.bytes = bytes
         self.offset = offset
     }
 
     /// Whether the data starts with an RDB preamble (`REDIS`), as a base file written with aof-use-rdb-preamble.
-    package static func hasRDBPreamble(_ bytes: [UInt8]) -> Bool {
+    public static func hasRDBPreamble(_ bytes: [UInt8]) -> Bool {
         bytes.count >= 5 && bytes[0..<5].elementsEqual("REDIS".utf8)
     }
 
     /// The next item, or nil at the end of the data.
-    package mutating func next() throws(AOFError) -> Item? {
+    public mutating func next() throws(AOFError) -> Item? {
         let start = self.offset
         guard start < self.bytes.count else { return nil }
         if self.bytes[start] == UInt8(ascii: "#") {
@@ -106,28 +106,28 @@ package struct AOFCommandReader {
 }
 
 /// Encodes commands as an append-only file stores them.
-package enum AOFCommandWriter {
+public enum AOFCommandWriter {
     /// MULTI and EXEC as the AOF writes them around the ops of one command or transaction.
-    package static let multi = Array("*1\r\n$5\r\nMULTI\r\n".utf8)
-    package static let exec = Array("*1\r\n$4\r\nEXEC\r\n".utf8)
+    public static let multi = Array("*1\r\n$5\r\nMULTI\r\n".utf8)
+    public static let exec = Array("*1\r\n$4\r\nEXEC\r\n".utf8)
 
     /// The `#TS:<unix seconds>` annotation line (aof-timestamp-enabled).
-    package static func appendTimestamp(_ seconds: Int64, to out: inout [UInt8]) {
+    public static func appendTimestamp(_ seconds: Int64, to out: inout [UInt8]) {
         out.append(contentsOf: Array("#TS:\(seconds)\r\n".utf8))
     }
 
     /// Appends `*<n>\r\n` and each argument as `$<len>\r\n<bytes>\r\n`.
-    package static func append(_ arguments: [[UInt8]], to out: inout [UInt8]) {
+    public static func append(_ arguments: [[UInt8]], to out: inout [UInt8]) {
         self.appendHeader(arguments.count, to: &out)
         for argument in arguments { argument.withUnsafeBytes { self.appendArgument($0, to: &out) } }
     }
 
-    package static func appendHeader(_ count: Int, to out: inout [UInt8]) {
+    public static func appendHeader(_ count: Int, to out: inout [UInt8]) {
         self.appendLine(UInt8(ascii: "*"), count, to: &out)
     }
 
     /// `$<len>\r\n<bytes>\r\n`: three copies, not one append per byte (this runs for every propagated argument).
-    package static func appendArgument(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+    public static func appendArgument(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         self.appendLine(UInt8(ascii: "$"), bytes.count, to: &out)
         out.append(contentsOf: bytes)
         out.append(contentsOf: Self.crlf)
@@ -157,7 +157,7 @@ package enum AOFCommandWriter {
         }
     }
 
-    package static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
+    public static func appendDecimal(_ value: Int, to out: inout [UInt8]) {
         if value < 10 {
             out.append(UInt8(48 + value))
             return

@@ -9,18 +9,18 @@ import Darwin
 
 /// The incremental file commands are appended to: plain `write(2)`s from the event loop, and `fsync(2)` either
 /// inline (appendfsync always) or on a background thread (everysec), as Redis's bio thread does.
-package final class AOFFile: @unchecked Sendable {
+public final class AOFFile: @unchecked Sendable {
     // `@unchecked Sendable`: `fd` and `size` are only changed on the owner's thread; the background fsync only reads
     // `fd`, and `close` waits for it first. `syncing` is atomic.
-    package let path: String
+    public let path: String
     private var fd: Int32
     /// Bytes in the file.
-    package private(set) var size: Int
+    public private(set) var size: Int
     private let syncQueue = DispatchQueue(label: "swiftlet.aof-fsync")
     private let syncing = Atomic<Bool>(false)
 
     /// Opens (creating if needed) `path` for appending.
-    package init(path: String) throws(AOFError) {
+    public init(path: String) throws(AOFError) {
         self.path = path
         self.fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         if self.fd < 0 {
@@ -32,7 +32,7 @@ package final class AOFFile: @unchecked Sendable {
 
     /// Writes every byte, retrying short writes. On an error the bytes written so far stay in the file and are
     /// reported in the error's offset (the caller truncates them away, as Redis does after a partial write).
-    package func write(_ bytes: UnsafeRawBufferPointer) throws(AOFError) {
+    public func write(_ bytes: UnsafeRawBufferPointer) throws(AOFError) {
         var done = 0
         while done < bytes.count {
             let n = Glibc.write(self.fd, bytes.baseAddress! + done, bytes.count - done)
@@ -48,18 +48,18 @@ package final class AOFFile: @unchecked Sendable {
     }
 
     /// fsync on the calling thread (appendfsync always, rewrites, shutdown).
-    package func sync() throws(AOFError) {
+    public func sync() throws(AOFError) {
         self.syncQueue.sync {}
         if fdatasync(self.fd) != 0 { throw AOFError(.io("fsync: \(AOFFile.errorText())"), offset: self.size) }
     }
 
     /// Whether a background fsync is running (Redis's `aof_pending_bio_fsync`).
-    package var backgroundSyncPending: Bool { self.syncing.load(ordering: .relaxed) }
+    public var backgroundSyncPending: Bool { self.syncing.load(ordering: .relaxed) }
 
     /// Starts an fsync on the background thread unless one is running (appendfsync everysec).
     /// - Returns: whether one was started.
     @discardableResult
-    package func syncInBackground() -> Bool {
+    public func syncInBackground() -> Bool {
         guard !self.syncing.exchange(true, ordering: .acquiring) else { return false }
         let fd = self.fd
         self.syncQueue.async {
@@ -70,7 +70,7 @@ package final class AOFFile: @unchecked Sendable {
     }
 
     /// Waits for a background fsync, then closes the file.
-    package func close() {
+    public func close() {
         self.syncQueue.sync {}
         guard self.fd >= 0 else { return }
         _ = Glibc.close(self.fd)
@@ -86,7 +86,7 @@ package final class AOFFile: @unchecked Sendable {
     // MARK: - Whole files
 
     /// Writes `bytes` to `path` through a temp file: write, fsync, rename, fsync the directory.
-    package static func writeAtomically(_ bytes: [UInt8], to path: String, tempPath: String) throws(AOFError) {
+    public static func writeAtomically(_ bytes: [UInt8], to path: String, tempPath: String) throws(AOFError) {
         let fd = open(tempPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         if fd < 0 { throw AOFError(.io("Can't open \(tempPath): \(Self.errorText())"), offset: 0) }
         var ok = bytes.withUnsafeBytes { raw in
@@ -112,7 +112,7 @@ package final class AOFFile: @unchecked Sendable {
     }
 
     /// Reads a whole file.
-    package static func read(_ path: String) throws(AOFError) -> [UInt8] {
+    public static func read(_ path: String) throws(AOFError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 { throw AOFError(.io("Can't open \(path): \(Self.errorText())"), offset: 0) }
         defer { _ = Glibc.close(fd) }
@@ -134,7 +134,7 @@ package final class AOFFile: @unchecked Sendable {
     }
 
     /// `dir/name`, or `name` when `dir` is empty.
-    package static func join(_ dir: String, _ name: String) -> String {
+    public static func join(_ dir: String, _ name: String) -> String {
         if dir.isEmpty { return name }
         return dir.hasSuffix("/") ? dir + name : dir + "/" + name
     }

@@ -4,19 +4,19 @@
 /// One line per file, `file <name> seq <n> type <b|h|i>`: `b` the base (an RDB or a command log written by a
 /// rewrite), `i` an incremental file of commands appended since, `h` a file a rewrite replaced, to be deleted.
 /// Names that need quoting are written as Redis's `sdscatrepr` writes them; lines starting with `#` are comments.
-package struct AOFManifest: Equatable, Sendable {
-    package enum FileType: Character, Sendable {
+public struct AOFManifest: Equatable, Sendable {
+    public enum FileType: Character, Sendable {
         case base = "b"
         case history = "h"
         case incr = "i"
     }
 
-    package struct FileInfo: Equatable, Sendable {
-        package var name: String
-        package var sequence: Int64
-        package var type: FileType
+    public struct FileInfo: Equatable, Sendable {
+        public var name: String
+        public var sequence: Int64
+        public var type: FileType
 
-        package init(name: String, sequence: Int64, type: FileType) {
+        public init(name: String, sequence: Int64, type: FileType) {
             self.name = name
             self.sequence = sequence
             self.type = type
@@ -24,31 +24,31 @@ package struct AOFManifest: Equatable, Sendable {
     }
 
     /// `appendfilename`: the prefix of every file name.
-    package var prefix: String
-    package var base: FileInfo?
+    public var prefix: String
+    public var base: FileInfo?
     /// Incremental files, oldest first.
-    package var incrs: [FileInfo] = []
-    package var history: [FileInfo] = []
+    public var incrs: [FileInfo] = []
+    public var history: [FileInfo] = []
     /// The highest sequence numbers in use, so that new files never reuse a name.
-    package var baseSequence: Int64 = 0
-    package var incrSequence: Int64 = 0
+    public var baseSequence: Int64 = 0
+    public var incrSequence: Int64 = 0
 
-    package init(prefix: String) {
+    public init(prefix: String) {
         self.prefix = prefix
     }
 
     /// `<prefix>.manifest`.
-    package var fileName: String { self.prefix + ".manifest" }
-    package static func tempName(of name: String) -> String { "temp-" + name }
+    public var fileName: String { self.prefix + ".manifest" }
+    public static func tempName(of name: String) -> String { "temp-" + name }
 
     /// Whether there is nothing to load (a fresh manifest).
-    package var isEmpty: Bool { self.base == nil && self.incrs.isEmpty }
+    public var isEmpty: Bool { self.base == nil && self.incrs.isEmpty }
 
     /// Files to load, in order: the base, then the incremental files.
-    package var filesToLoad: [FileInfo] { (self.base.map { [$0] } ?? []) + self.incrs }
+    public var filesToLoad: [FileInfo] { (self.base.map { [$0] } ?? []) + self.incrs }
 
     /// Starts a new base: the current one becomes history. Returns the new file name.
-    package mutating func newBase(rdbPreamble: Bool) -> String {
+    public mutating func newBase(rdbPreamble: Bool) -> String {
         if let base { self.history.append(FileInfo(name: base.name, sequence: base.sequence, type: .history)) }
         self.baseSequence += 1
         let name = "\(self.prefix).\(self.baseSequence).base.\(rdbPreamble ? "rdb" : "aof")"
@@ -57,7 +57,7 @@ package struct AOFManifest: Equatable, Sendable {
     }
 
     /// Adds a new incremental file at the end. Returns its name.
-    package mutating func newIncr() -> String {
+    public mutating func newIncr() -> String {
         self.incrSequence += 1
         let name = "\(self.prefix).\(self.incrSequence).incr.aof"
         self.incrs.append(FileInfo(name: name, sequence: self.incrSequence, type: .incr))
@@ -65,7 +65,7 @@ package struct AOFManifest: Equatable, Sendable {
     }
 
     /// After a rewrite: every incremental file before `name` (those the new base covers) becomes history.
-    package mutating func retireIncrs(before name: String) {
+    public mutating func retireIncrs(before name: String) {
         guard let index = self.incrs.firstIndex(where: { $0.name == name }) else { return }
         for info in self.incrs[..<index] {
             self.history.append(FileInfo(name: info.name, sequence: info.sequence, type: .history))
@@ -76,7 +76,7 @@ package struct AOFManifest: Equatable, Sendable {
     // MARK: - Text
 
     /// The manifest as Redis writes it: base, history, then incremental files.
-    package func render() -> String {
+    public func render() -> String {
         var text = ""
         for info in (self.base.map { [$0] } ?? []) + self.history + self.incrs {
             text += "file \(Self.quoted(info.name)) seq \(info.sequence) type \(info.type.rawValue)\n"
@@ -85,7 +85,7 @@ package struct AOFManifest: Equatable, Sendable {
     }
 
     /// Parses a manifest (Redis's `aofLoadManifestFromFile`).
-    package static func parse(_ text: String, prefix: String) throws(AOFError) -> AOFManifest {
+    public static func parse(_ text: String, prefix: String) throws(AOFError) -> AOFManifest {
         var manifest = AOFManifest(prefix: prefix)
         var sawLine = false
         for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -219,8 +219,8 @@ extension Substring {
 }
 
 /// A problem with an append-only file or its manifest.
-package struct AOFError: Error, CustomStringConvertible, Equatable, Sendable {
-    package enum Kind: Equatable, Sendable {
+public struct AOFError: Error, CustomStringConvertible, Equatable, Sendable {
+    public enum Kind: Equatable, Sendable {
         /// The manifest cannot be read.
         case manifest(String)
         /// A file ends inside a command (a torn write): loadable up to `validLength` with aof-load-truncated.
@@ -230,21 +230,21 @@ package struct AOFError: Error, CustomStringConvertible, Equatable, Sendable {
         case io(String)
     }
 
-    package var kind: Kind
+    public var kind: Kind
     /// Line of the manifest, or byte offset in a file.
-    package var position: Int
+    public var position: Int
 
-    package init(_ kind: Kind, line: Int) {
+    public init(_ kind: Kind, line: Int) {
         self.kind = kind
         self.position = line
     }
 
-    package init(_ kind: Kind, offset: Int) {
+    public init(_ kind: Kind, offset: Int) {
         self.kind = kind
         self.position = offset
     }
 
-    package var description: String {
+    public var description: String {
         switch self.kind {
         case .manifest(let what): return "\(what) (manifest line \(self.position))"
         case .truncated(let valid):

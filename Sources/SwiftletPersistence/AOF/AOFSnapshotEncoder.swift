@@ -1,25 +1,25 @@
-package import SwiftletKeyspace
+public import SwiftletKeyspace
 
 /// Writes a ``KeyspaceSnapshot`` as commands, for an AOF base with `aof-use-rdb-preamble no` (Redis's
 /// `rewriteAppendOnlyFileRio`): SELECT when the database changes, then per key SET, RPUSH, SADD, ZADD or HMSET in
 /// batches of 64 items, and PEXPIREAT when the key has a time to live.
-package final class AOFSnapshotEncoder: SnapshotFileEncoder {
+public final class AOFSnapshotEncoder: SnapshotFileEncoder {
     /// Items per command, Redis's `AOF_REWRITE_ITEMS_PER_CMD`.
     static let itemsPerCommand = 64
 
     private let writer: any RDBChunkWriter
     private var bytes: [UInt8] = []
     private var currentDB = -1
-    package var chunkSize = 1 << 20
+    public var chunkSize = 1 << 20
 
     /// - Parameter timestamp: with aof-timestamp-enabled, the unix seconds of the `#TS:` annotation that opens the
     ///   file.
-    package init(writer: any RDBChunkWriter, timestamp: Int64? = nil) {
+    public init(writer: any RDBChunkWriter, timestamp: Int64? = nil) {
         self.writer = writer
         if let timestamp { self.bytes.append(contentsOf: Array("#TS:\(timestamp)\r\n".utf8)) }
     }
 
-    package func save(_ entry: Entry, database: Int, expireAt: Int64?) {
+    public func save(_ entry: Entry, database: Int, expireAt: Int64?) {
         if database != self.currentDB {
             self.currentDB = database
             self.command(["SELECT"], [Array(String(database).utf8)])
@@ -83,7 +83,7 @@ package final class AOFSnapshotEncoder: SnapshotFileEncoder {
         }
     }
 
-    package func flush() {
+    public func flush() {
         guard !self.bytes.isEmpty else { return }
         var chunk: [UInt8] = []
         swap(&chunk, &self.bytes)
@@ -91,7 +91,7 @@ package final class AOFSnapshotEncoder: SnapshotFileEncoder {
     }
 
     /// Flushes and completes the file (no RDB trailer: the writer is told so at its creation).
-    package func finish(completion: @escaping @Sendable (Result<Int, RDBError>) -> Void) {
+    public func finish(completion: @escaping @Sendable (Result<Int, RDBError>) -> Void) {
         self.flush()
         self.writer.finish(checksum: false, completion: completion)
     }

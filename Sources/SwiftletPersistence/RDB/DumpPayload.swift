@@ -1,11 +1,11 @@
-package import SwiftletKeyspace
+public import SwiftletKeyspace
 
 /// The DUMP / RESTORE serialization (Redis's `createDumpPayload` / `verifyDumpPayload`): an RDB value type byte
 /// and value, then the RDB version as 2 bytes and the CRC-64 of everything before it as 8 bytes, both little
 /// endian.
-package enum DumpPayload {
+public enum DumpPayload {
     /// Why a payload was refused.
-    package enum Failure: Error, Equatable {
+    public enum Failure: Error, Equatable {
         /// Shorter than the footer, a newer RDB version, or a checksum mismatch.
         case versionOrChecksum
         /// The value does not decode (includes empty collections and unsupported types).
@@ -13,7 +13,7 @@ package enum DumpPayload {
     }
 
     /// The payload of `entry`'s value.
-    package static func encode(_ entry: Entry, compression: Bool) throws -> [UInt8] {
+    public static func encode(_ entry: Entry, compression: Bool) throws -> [UInt8] {
         var encoder = RDBEncoder(sink: ArraySink(), compression: compression)
         try encoder.writeObject(entry)
         var bytes = encoder.sink.bytes
@@ -25,7 +25,7 @@ package enum DumpPayload {
     }
 
     /// Checks the footer: at least 10 bytes, a version no newer than 10, and (unless `skipChecksum`) the CRC.
-    package static func verify(_ payload: UnsafeRawBufferPointer, skipChecksum: Bool = false) -> Bool {
+    public static func verify(_ payload: UnsafeRawBufferPointer, skipChecksum: Bool = false) -> Bool {
         guard payload.count >= 10 else { return false }
         let footer = payload.count - 10
         let version = Int(payload[footer]) | Int(payload[footer + 1]) << 8
@@ -38,7 +38,7 @@ package enum DumpPayload {
     }
 
     /// Verifies and decodes a payload.
-    package static func decode(
+    public static func decode(
         _ payload: [UInt8],
         limits: RDBLoadLimits,
         skipChecksum: Bool = false

@@ -9,7 +9,7 @@ import Darwin
 /// Where RDB bytes come from (Redis's `rio` for reading): a byte array (DUMP payloads) or a file read through a
 /// buffer that grows only to the largest single string. Tracks the file offset for error messages and the
 /// CRC-64 of everything consumed.
-package final class RDBByteSource {
+public final class RDBByteSource {
     var buffer: [UInt8]
     /// Read position in `buffer`.
     var position = 0
@@ -23,24 +23,24 @@ package final class RDBByteSource {
     let fd: Int32
 
     /// A source over bytes in memory.
-    package init(bytes: [UInt8]) {
+    public init(bytes: [UInt8]) {
         self.buffer = bytes
         self.end = bytes.count
         self.fd = -1
     }
 
     /// A source over an open file descriptor (the caller closes it).
-    package init(fd: Int32, bufferSize: Int = 1 << 16) {
+    public init(fd: Int32, bufferSize: Int = 1 << 16) {
         self.buffer = [UInt8](repeating: 0, count: bufferSize)
         self.end = 0
         self.fd = fd
     }
 
     /// Offset of the next byte to be read.
-    package var offset: Int { self.base + self.position }
+    public var offset: Int { self.base + self.position }
 
     /// The CRC-64 of every byte consumed so far.
-    package var checksum: UInt64 {
+    public var checksum: UInt64 {
         self.foldChecksum()
         return self.crc
     }
@@ -93,7 +93,7 @@ package final class RDBByteSource {
         }
     }
 
-    package func readByte(_ what: @autoclosure () -> String) throws -> UInt8 {
+    public func readByte(_ what: @autoclosure () -> String) throws -> UInt8 {
         try self.ensure(1, what())
         let b = self.buffer[self.position]
         self.position += 1
@@ -101,7 +101,7 @@ package final class RDBByteSource {
     }
 
     /// Reads `n` bytes into a new array.
-    package func readBytes(_ n: Int, _ what: @autoclosure () -> String) throws -> [UInt8] {
+    public func readBytes(_ n: Int, _ what: @autoclosure () -> String) throws -> [UInt8] {
         try self.ensure(n, what())
         let bytes = Array(self.buffer[self.position..<(self.position + n)])
         self.position += n
@@ -109,7 +109,7 @@ package final class RDBByteSource {
     }
 
     /// Calls `body` with the next `n` bytes (valid only inside the call) and consumes them.
-    package func withBytes<R>(
+    public func withBytes<R>(
         _ n: Int,
         _ what: @autoclosure () -> String,
         _ body: (UnsafeRawBufferPointer) throws -> R
@@ -121,7 +121,7 @@ package final class RDBByteSource {
     }
 
     /// Reads a little-endian unsigned integer of `count` bytes.
-    package func readLittleEndian(_ count: Int, _ what: @autoclosure () -> String) throws -> UInt64 {
+    public func readLittleEndian(_ count: Int, _ what: @autoclosure () -> String) throws -> UInt64 {
         try self.ensure(count, what())
         var v: UInt64 = 0
         for i in 0..<count { v |= UInt64(self.buffer[self.position + i]) << (8 * UInt64(i)) }
@@ -130,5 +130,5 @@ package final class RDBByteSource {
     }
 
     /// Whether every byte has been consumed (memory sources only; a file source answers after a read failed).
-    package var isAtEnd: Bool { self.fd < 0 && self.position == self.end }
+    public var isAtEnd: Bool { self.fd < 0 && self.position == self.end }
 }

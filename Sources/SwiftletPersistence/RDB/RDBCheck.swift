@@ -3,22 +3,22 @@
 /// included (the offset after the record, as Redis prints the bytes processed so far).
 ///
 /// The counters stay readable afterwards, so that a tool can add lines of its own below Redis's.
-package struct RDBCheck {
-    package private(set) var keys = 0
-    package private(set) var expires = 0
-    package private(set) var alreadyExpired = 0
-    package private(set) var emptyKeysSkipped = 0
+public struct RDBCheck {
+    public private(set) var keys = 0
+    public private(set) var expires = 0
+    public private(set) var alreadyExpired = 0
+    public private(set) var emptyKeysSkipped = 0
     /// Keys per stored type name (`RDBKeyRecord.type`), for the tools' own summary lines.
-    package private(set) var keysByType: [String: Int] = [:]
-    package private(set) var version = 0
+    public private(set) var keysByType: [String: Int] = [:]
+    public private(set) var version = 0
 
-    package init() {}
+    public init() {}
 
     /// Checks the RDB that starts at the source's current position and prints Redis's report through `emit`.
     /// - Parameters:
     ///   - now: milliseconds since the epoch, for "already expired".
     /// - Returns: the offset after the RDB (its EOF opcode and checksum), or nil when it is not valid.
-    package mutating func run(
+    public mutating func run(
         source: RDBByteSource,
         limits: RDBLoadLimits = RDBLoadLimits(),
         name: String,

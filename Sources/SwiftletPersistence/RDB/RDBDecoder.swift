@@ -1,19 +1,19 @@
-package import SwiftletKeyspace
+public import SwiftletKeyspace
 
 /// A value read from RDB data: strings stay bytes (the keyspace picks `int`/`embstr`/`raw` when storing them);
 /// collections are built in the encoding Redis 7.0 would give them with the same thresholds.
-package enum RDBDecodedValue {
+public enum RDBDecodedValue {
     case string([UInt8])
     case collection(Value)
 }
 
 /// Reads RDB primitives and values from an ``RDBByteSource`` (Redis's `rdbLoad*` functions). Accepts every
 /// value encoding Redis 7.0 loads; module and stream values are refused with ``RDBError/Kind/unsupported(_:)``.
-package struct RDBDecoder {
-    package let source: RDBByteSource
-    package var limits: RDBLoadLimits
+public struct RDBDecoder {
+    public let source: RDBByteSource
+    public var limits: RDBLoadLimits
 
-    package init(source: RDBByteSource, limits: RDBLoadLimits = RDBLoadLimits()) {
+    public init(source: RDBByteSource, limits: RDBLoadLimits = RDBLoadLimits()) {
         self.source = source
         self.limits = limits
     }
@@ -25,7 +25,7 @@ package struct RDBDecoder {
     // MARK: - Primitives
 
     /// `rdbLoadLenByRef`: a length, or (`encoded`) the special string encoding in the low 6 bits.
-    package func readLength(_ what: String) throws -> (value: UInt64, encoded: Bool) {
+    public func readLength(_ what: String) throws -> (value: UInt64, encoded: Bool) {
         let first = try self.source.readByte(what)
         switch first >> 6 {
         case RDBFormat.length6Bit:
@@ -52,7 +52,7 @@ package struct RDBDecoder {
     }
 
     /// A plain length (not a string encoding), bounded so that it fits an `Int`.
-    package func readCount(_ what: String) throws -> Int {
+    public func readCount(_ what: String) throws -> Int {
         let start = self.source.offset
         let (value, encoded) = try self.readLength(what)
         if encoded || value > UInt64(Int.max) { throw self.corrupt("invalid length in \(what)", at: start) }
@@ -60,7 +60,7 @@ package struct RDBDecoder {
     }
 
     /// `rdbGenericLoadStringObject`: plain, integer-encoded (rendered as decimal text) or LZF-compressed.
-    package func readString(_ what: String) throws -> [UInt8] {
+    public func readString(_ what: String) throws -> [UInt8] {
         let start = self.source.offset
         let (value, encoded) = try self.readLength(what)
         if !encoded {
@@ -95,12 +95,12 @@ package struct RDBDecoder {
     }
 
     /// `rdbLoadBinaryDoubleValue`.
-    package func readBinaryDouble(_ what: String) throws -> Double {
+    public func readBinaryDouble(_ what: String) throws -> Double {
         Double(bitPattern: try self.source.readLittleEndian(8, what))
     }
 
     /// `rdbLoadDoubleValue` (RDB_TYPE_ZSET): a length byte, 253/254/255 for NaN/+inf/-inf, else ASCII text.
-    package func readASCIIDouble(_ what: String) throws -> Double {
+    public func readASCIIDouble(_ what: String) throws -> Double {
         let start = self.source.offset
         let n = try self.source.readByte(what)
         switch n {
@@ -122,7 +122,7 @@ package struct RDBDecoder {
     // MARK: - Values
 
     /// Reads and checks a value type byte (`rdbLoadObjectType`).
-    package func readValueType() throws -> RDBFormat.ValueType {
+    public func readValueType() throws -> RDBFormat.ValueType {
         let start = self.source.offset
         let b = try self.source.readByte("value type")
         guard let type = RDBFormat.ValueType(rawValue: b) else {
@@ -132,7 +132,7 @@ package struct RDBDecoder {
     }
 
     /// `rdbLoadObject`: the value of type `type`.
-    package func readValue(_ type: RDBFormat.ValueType) throws -> RDBDecodedValue {
+    public func readValue(_ type: RDBFormat.ValueType) throws -> RDBDecodedValue {
         let start = self.source.offset
         switch type {
         case .string:

@@ -1,18 +1,18 @@
-package import SwiftletKeyspace
+public import SwiftletKeyspace
 
 /// Writes RDB primitives and values into a ``ByteSink`` (Redis's `rdbSave*` functions).
 ///
 /// Each value is written in the encoding that matches its current Swiftlet encoding (what `OBJECT ENCODING`
 /// reports), so that Redis loads it with the same encoding: a `listpack` hash as `RDB_TYPE_HASH_LISTPACK`, an
 /// `intset` set as `RDB_TYPE_SET_INTSET`, a list as `RDB_TYPE_LIST_QUICKLIST_2` with one listpack per node.
-package struct RDBEncoder<Sink: ByteSink> {
-    package var sink: Sink
+public struct RDBEncoder<Sink: ByteSink> {
+    public var sink: Sink
     /// `rdbcompression`: LZF-compress strings longer than 20 bytes when that saves at least 4 bytes.
-    package let compression: Bool
+    public let compression: Bool
     /// Scratch space for one listpack or intset blob, reused between values.
     var scratch: [UInt8] = []
 
-    package init(sink: Sink, compression: Bool) {
+    public init(sink: Sink, compression: Bool) {
         self.sink = sink
         self.compression = compression
     }
@@ -20,7 +20,7 @@ package struct RDBEncoder<Sink: ByteSink> {
     // MARK: - Primitives
 
     /// `rdbSaveLen`: 6, 14, 32 or 64-bit length.
-    package mutating func writeLength(_ length: UInt64) throws {
+    public mutating func writeLength(_ length: UInt64) throws {
         if length < (1 << 6) {
             try self.sink.write(byte: UInt8(length))
         } else if length < (1 << 14) {
@@ -54,7 +54,7 @@ package struct RDBEncoder<Sink: ByteSink> {
     }
 
     /// `rdbSaveLongLongAsStringObject`: an integer string, encoded when it fits 32 bits, else as decimal text.
-    package mutating func writeInteger(_ value: Int64) throws {
+    public mutating func writeInteger(_ value: Int64) throws {
         if try self.writeEncodedInteger(value) { return }
         try DecimalText.withDigits(of: value) { (digits: UnsafeRawBufferPointer) throws in
             try self.writeLength(UInt64(digits.count))
@@ -64,7 +64,7 @@ package struct RDBEncoder<Sink: ByteSink> {
 
     /// `rdbSaveRawString`: short canonical integers as INT encodings, long strings LZF-compressed when enabled
     /// and worth it, everything else as length + bytes.
-    package mutating func writeString(_ bytes: UnsafeRawBufferPointer) throws {
+    public mutating func writeString(_ bytes: UnsafeRawBufferPointer) throws {
         if bytes.count <= 11, bytes.count > 0, let v = NumberFormat.parseInt64(bytes),
             try self.writeEncodedInteger(v)
         {
@@ -81,19 +81,19 @@ package struct RDBEncoder<Sink: ByteSink> {
         try self.sink.write(bytes)
     }
 
-    package mutating func writeString(_ bytes: [UInt8]) throws {
+    public mutating func writeString(_ bytes: [UInt8]) throws {
         try bytes.withUnsafeBytes { (raw: UnsafeRawBufferPointer) throws in try self.writeString(raw) }
     }
 
     /// `rdbSaveBinaryDoubleValue`: 8 bytes, little endian.
-    package mutating func writeBinaryDouble(_ value: Double) throws {
+    public mutating func writeBinaryDouble(_ value: Double) throws {
         try self.sink.write(littleEndian: value.bitPattern, count: 8)
     }
 
     // MARK: - Values
 
     /// The type byte a value is written with.
-    package static func valueType(_ value: Value) -> RDBFormat.ValueType {
+    public static func valueType(_ value: Value) -> RDBFormat.ValueType {
         switch value {
         case .embedded, .int, .raw: return .string
         case .list: return .listQuicklist2
@@ -104,13 +104,13 @@ package struct RDBEncoder<Sink: ByteSink> {
     }
 
     /// `rdbSaveObjectType` + `rdbSaveObject` for the value of `entry`.
-    package mutating func writeObject(_ entry: Entry) throws {
+    public mutating func writeObject(_ entry: Entry) throws {
         try self.sink.write(byte: Self.valueType(entry.value).rawValue)
         try self.writeObjectBody(entry)
     }
 
     /// `rdbSaveObject`: the value of `entry` without its type byte.
-    package mutating func writeObjectBody(_ entry: Entry) throws {
+    public mutating func writeObjectBody(_ entry: Entry) throws {
         switch entry.value {
         case .int(let v):
             try self.writeInteger(v)

@@ -1,14 +1,14 @@
 /// The codes of Redis's RDB format (`rdb.h`), version 10 as Redis 7.0 writes it.
 ///
 /// These bytes are persisted: the table is append-only, and ``RDBFormatTests`` guards every value.
-package enum RDBFormat {
+public enum RDBFormat {
     /// The version this writer produces and the newest one the reader accepts (Redis 7.0).
-    package static let version = 10
+    public static let version = 10
     /// `REDIS0010`.
-    package static let magic: [UInt8] = Array("REDIS0010".utf8)
+    public static let magic: [UInt8] = Array("REDIS0010".utf8)
 
     /// Value type bytes.
-    package enum ValueType: UInt8, CaseIterable, Sendable {
+    public enum ValueType: UInt8, CaseIterable, Sendable {
         case string = 0
         case list = 1
         case set = 2
@@ -31,7 +31,7 @@ package enum RDBFormat {
     }
 
     /// Opcodes between records.
-    package enum Opcode: UInt8, CaseIterable, Sendable {
+    public enum Opcode: UInt8, CaseIterable, Sendable {
         case function2 = 245
         case functionPreGA = 246
         case moduleAux = 247
@@ -64,8 +64,8 @@ package enum RDBFormat {
 }
 
 /// A failed read or write of RDB data: where, and what.
-package struct RDBError: Error, CustomStringConvertible, Equatable, Sendable {
-    package enum Kind: Equatable, Sendable {
+public struct RDBError: Error, CustomStringConvertible, Equatable, Sendable {
+    public enum Kind: Equatable, Sendable {
         /// The data ends early.
         case truncated(String)
         /// The data is malformed.
@@ -79,15 +79,15 @@ package struct RDBError: Error, CustomStringConvertible, Equatable, Sendable {
     }
 
     /// Byte offset in the file or payload where the problem was found.
-    package var offset: Int
-    package var kind: Kind
+    public var offset: Int
+    public var kind: Kind
 
-    package init(offset: Int, _ kind: Kind) {
+    public init(offset: Int, _ kind: Kind) {
         self.offset = offset
         self.kind = kind
     }
 
-    package var description: String {
+    public var description: String {
         switch self.kind {
         case .truncated(let what): return "unexpected end of data at offset \(self.offset) reading \(what)"
         case .corrupt(let what): return "corrupt data at offset \(self.offset): \(what)"
@@ -100,15 +100,15 @@ package struct RDBError: Error, CustomStringConvertible, Equatable, Sendable {
 
 /// The encoding thresholds a loader applies, from CONFIG (Redis converts loaded values with the same rules as
 /// writes).
-package struct RDBLoadLimits: Sendable {
-    package var listMaxListpackSize: Int
-    package var hashMaxListpackEntries: Int
-    package var hashMaxListpackValue: Int
-    package var setMaxIntsetEntries: Int
-    package var zsetMaxListpackEntries: Int
-    package var zsetMaxListpackValue: Int
+public struct RDBLoadLimits: Sendable {
+    public var listMaxListpackSize: Int
+    public var hashMaxListpackEntries: Int
+    public var hashMaxListpackValue: Int
+    public var setMaxIntsetEntries: Int
+    public var zsetMaxListpackEntries: Int
+    public var zsetMaxListpackValue: Int
 
-    package init(
+    public init(
         listMaxListpackSize: Int = -2,
         hashMaxListpackEntries: Int = 512,
         hashMaxListpackValue: Int = 64,

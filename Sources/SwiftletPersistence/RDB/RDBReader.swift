@@ -1,4 +1,4 @@
-package import SwiftletKeyspace
+public import SwiftletKeyspace
 
 #if canImport(Glibc)
 import Glibc
@@ -9,7 +9,7 @@ import Darwin
 #endif
 
 /// One record read from an RDB file.
-package enum RDBFileRecord {
+public enum RDBFileRecord {
     case aux(key: [UInt8], value: [UInt8])
     case selectDB(Int)
     case resizeDB(keys: Int, expires: Int)
@@ -19,35 +19,35 @@ package enum RDBFileRecord {
 }
 
 /// A key with its value and the metadata opcodes that preceded it.
-package struct RDBKeyRecord {
-    package var key: [UInt8]
-    package var type: RDBFormat.ValueType
-    package var value: RDBDecodedValue
+public struct RDBKeyRecord {
+    public var key: [UInt8]
+    public var type: RDBFormat.ValueType
+    public var value: RDBDecodedValue
     /// Absolute expiry in unix milliseconds.
-    package var expireAt: Int64?
+    public var expireAt: Int64?
     /// Seconds idle (`IDLE` opcode).
-    package var idle: Int64?
+    public var idle: Int64?
     /// LFU counter (`FREQ` opcode).
-    package var frequency: Int?
+    public var frequency: Int?
 }
 
 /// Reads RDB files record by record (a lazily consumed stream), and loads them into a keyspace.
-package struct RDBReader {
-    package let decoder: RDBDecoder
-    package private(set) var version = 0
-    package private(set) var finished = false
+public struct RDBReader {
+    public let decoder: RDBDecoder
+    public private(set) var version = 0
+    public private(set) var finished = false
     /// Whether the trailing checksum was present and verified (false for `rdbchecksum no` files, whose checksum
     /// is 0, and for versions before 5, which have none).
-    package private(set) var checksumVerified = false
+    public private(set) var checksumVerified = false
 
-    package init(source: RDBByteSource, limits: RDBLoadLimits = RDBLoadLimits()) {
+    public init(source: RDBByteSource, limits: RDBLoadLimits = RDBLoadLimits()) {
         self.decoder = RDBDecoder(source: source, limits: limits)
     }
 
     var source: RDBByteSource { self.decoder.source }
 
     /// Reads and checks the magic and version (`REDIS0001` ... `REDIS0010`).
-    package mutating func readHeader() throws {
+    public mutating func readHeader() throws {
         let magic = try self.source.readBytes(9, "RDB header")
         guard magic.starts(with: Array("REDIS".utf8)) else {
             throw RDBError(offset: 0, .corrupt("wrong signature trying to load an RDB file"))
@@ -64,7 +64,7 @@ package struct RDBReader {
     }
 
     /// The next record, or `nil` after the EOF opcode (and the checksum, which is verified).
-    package mutating func next() throws -> RDBFileRecord? {
+    public mutating func next() throws -> RDBFileRecord? {
         if self.finished { return nil }
         var expireAt: Int64?
         var idle: Int64?
@@ -139,20 +139,20 @@ package struct RDBReader {
     }
 
     /// What ``load(path:into:limits:now:)`` found.
-    package struct Summary: Sendable {
-        package var version = 0
-        package var keysLoaded = 0
-        package var expiredKeysSkipped = 0
-        package var emptyKeysSkipped = 0
-        package var functionsSkipped = 0
-        package var aux: [String: String] = [:]
-        package var checksumVerified = false
+    public struct Summary: Sendable {
+        public var version = 0
+        public var keysLoaded = 0
+        public var expiredKeysSkipped = 0
+        public var emptyKeysSkipped = 0
+        public var functionsSkipped = 0
+        public var aux: [String: String] = [:]
+        public var checksumVerified = false
     }
 
     /// Loads the RDB file at `path` into `keyspace` (which should be empty). Keys whose expiry is before `now`
     /// are skipped, as a Redis master does. Errors name the offset and what is wrong.
     @discardableResult
-    package static func load(
+    public static func load(
         path: String,
         into keyspace: Keyspace,
         limits: RDBLoadLimits = RDBLoadLimits(),
@@ -166,7 +166,7 @@ package struct RDBReader {
     }
 
     /// Loads every record into `keyspace`.
-    package mutating func load(into keyspace: Keyspace, now: Int64) throws -> Summary {
+    public mutating func load(into keyspace: Keyspace, now: Int64) throws -> Summary {
         var summary = Summary()
         try self.readHeader()
         summary.version = self.version
@@ -226,7 +226,7 @@ package struct RDBReader {
 
     /// Stores a decoded value under `key`, replacing any value (strings take the keyspace's string encodings).
     @discardableResult
-    package static func install(_ value: RDBDecodedValue, key: [UInt8], in db: Database, now: Int64) -> Entry {
+    public static func install(_ value: RDBDecodedValue, key: [UInt8], in db: Database, now: Int64) -> Entry {
         key.withUnsafeBytes { k in
             switch value {
             case .string(let bytes): return bytes.withUnsafeBytes { db.setString(k, $0, now: now) }
@@ -238,10 +238,10 @@ package struct RDBReader {
 
 /// Applies `IDLE` / `FREQ` (RDB opcodes, RESTORE options) to an entry's access clock, as Redis's
 /// `objectSetLRUOrLFU`: a frequency only under an LFU policy, an idle time only under an LRU one.
-package enum RDBAccess {
+public enum RDBAccess {
     static let lruMax: Int64 = (1 << 24) - 1
 
-    package static func apply(to entry: Entry, idle: Int64?, frequency: Int?, policy: AccessPolicy, now: Int64) {
+    public static func apply(to entry: Entry, idle: Int64?, frequency: Int?, policy: AccessPolicy, now: Int64) {
         if let frequency {
             if case .lfu = policy {
                 let minutes = UInt32(truncatingIfNeeded: now / 60000) & 0xFFFF

@@ -1,5 +1,5 @@
 import Dispatch
-package import SwiftletKeyspace
+public import SwiftletKeyspace
 import Synchronization
 
 #if canImport(Glibc)
@@ -11,7 +11,7 @@ import Darwin
 #endif
 
 /// Where a background snapshot's bytes go, chunk by chunk, in order (Redis's child process writing `temp-N.rdb`).
-package protocol RDBChunkWriter: AnyObject {
+public protocol RDBChunkWriter: AnyObject {
     /// Appends a chunk of the file (the writer computes the CRC-64 over everything it is given).
     func write(_ chunk: [UInt8])
     /// Bytes handed over and not yet written: the snapshot slows down while this is high.
@@ -25,7 +25,7 @@ package protocol RDBChunkWriter: AnyObject {
 
 /// What a background snapshot encodes into: an RDB (``RDBSnapshotEncoder``) or commands for an AOF base
 /// (``AOFSnapshotEncoder``).
-package protocol SnapshotFileEncoder: SnapshotConsumer {
+public protocol SnapshotFileEncoder: SnapshotConsumer {
     /// Hands over what is buffered and completes the file.
     func finish(completion: @escaping @Sendable (Result<Int, RDBError>) -> Void)
 }
@@ -45,19 +45,19 @@ struct ChunkSink: ByteSink {
 /// snapshot hands it over, preceded by SELECTDB whenever the database changes (keys saved before a write may
 /// belong to any database, and Redis's loader accepts any number of SELECTDB opcodes) and, the first time a
 /// database appears, RESIZEDB with its size at the start.
-package final class RDBSnapshotEncoder: SnapshotFileEncoder {
+public final class RDBSnapshotEncoder: SnapshotFileEncoder {
     private var encoder: RDBEncoder<ChunkSink>
     private let writer: any RDBChunkWriter
     private let options: RDBWriter.Options
     private var currentDB = -1
     private var resized: [Bool] = []
     /// Keys and expires per database at the start, for RESIZEDB; set once the snapshot exists.
-    package var databaseSizes: [(keys: Int, expires: Int)] = []
+    public var databaseSizes: [(keys: Int, expires: Int)] = []
     /// Chunks of about this size are handed to the writer.
-    package var chunkSize = 1 << 20
-    package private(set) var failure: (any Error)?
+    public var chunkSize = 1 << 20
+    public private(set) var failure: (any Error)?
 
-    package init(writer: any RDBChunkWriter, options: RDBWriter.Options) {
+    public init(writer: any RDBChunkWriter, options: RDBWriter.Options) {
         self.writer = writer
         self.options = options
         self.encoder = RDBEncoder(sink: ChunkSink(), compression: options.compression)
@@ -79,7 +79,7 @@ package final class RDBSnapshotEncoder: SnapshotFileEncoder {
         }
     }
 
-    package func save(_ entry: Entry, database: Int, expireAt: Int64?) {
+    public func save(_ entry: Entry, database: Int, expireAt: Int64?) {
         self.encode { encoder in
             if database != self.currentDB {
                 self.currentDB = database
@@ -97,7 +97,7 @@ package final class RDBSnapshotEncoder: SnapshotFileEncoder {
     }
 
     /// Hands the buffered bytes to the writer.
-    package func flush() {
+    public func flush() {
         guard !self.encoder.sink.bytes.isEmpty else { return }
         var chunk: [UInt8] = []
         chunk.reserveCapacity(self.chunkSize + 4096)
@@ -106,7 +106,7 @@ package final class RDBSnapshotEncoder: SnapshotFileEncoder {
     }
 
     /// Flushes and completes the file.
-    package func finish(completion: @escaping @Sendable (Result<Int, RDBError>) -> Void) {
+    public func finish(completion: @escaping @Sendable (Result<Int, RDBError>) -> Void) {
         self.flush()
         if let failure = self.failure {
             self.writer.abort()
@@ -119,21 +119,21 @@ package final class RDBSnapshotEncoder: SnapshotFileEncoder {
 
 /// Writes a snapshot into `temp-bgsave-<pid>.rdb` on a background thread, then fsyncs and renames it over the
 /// target, as Redis's BGSAVE child does; the event loop only encodes and hands over chunks.
-package final class RDBBackgroundFile: RDBChunkWriter, @unchecked Sendable {
+public final class RDBBackgroundFile: RDBChunkWriter, @unchecked Sendable {
     // `@unchecked Sendable`: `sink`, `fd` and `error` are only touched on `queue`; `pending` is atomic.
     private let queue = DispatchQueue(label: "swiftlet.bgsave")
-    package let path: String
-    package let tempPath: String
+    public let path: String
+    public let tempPath: String
     private var fd: Int32
     private var sink: FileSink
     private var error: RDBError?
     private let pending = Atomic<Int>(0)
     /// Whether `finish` appends the EOF opcode and the checksum; off for an AOF base written as commands.
-    package var writesRDBTrailer = true
+    public var writesRDBTrailer = true
 
     /// Opens the temp file beside `path` (errors are reported at once, like a failed fork): by default
     /// `temp-bgsave-<pid>.rdb`, as Redis's BGSAVE child names it.
-    package init(path: String, tempName: String? = nil) throws(RDBError) {
+    public init(path: String, tempName: String? = nil) throws(RDBError) {
         self.path = path
         let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? ""
         self.tempPath = (directory.isEmpty ? "" : directory + "/") + (tempName ?? "temp-bgsave-\(getpid()).rdb")
@@ -142,9 +142,9 @@ package final class RDBBackgroundFile: RDBChunkWriter, @unchecked Sendable {
         self.sink = FileSink(fd: self.fd, bufferSize: 1 << 16)
     }
 
-    package var pendingBytes: Int { self.pending.load(ordering: .relaxed) }
+    public var pendingBytes: Int { self.pending.load(ordering: .relaxed) }
 
-    package func write(_ chunk: [UInt8]) {
+    public func write(_ chunk: [UInt8]) {
         self.pending.add(chunk.count, ordering: .relaxed)
         self.queue.async {
             defer { self.pending.subtract(chunk.count, ordering: .relaxed) }
@@ -157,7 +157,7 @@ package final class RDBBackgroundFile: RDBChunkWriter, @unchecked Sendable {
         }
     }
 
-    package func finish(checksum: Bool, completion: @escaping @Sendable (Result<Int, RDBError>) -> Void) {
+    public func finish(checksum: Bool, completion: @escaping @Sendable (Result<Int, RDBError>) -> Void) {
         self.queue.async {
             do {
                 if let error = self.error { throw error }
@@ -180,12 +180,12 @@ package final class RDBBackgroundFile: RDBChunkWriter, @unchecked Sendable {
         }
     }
 
-    package func abort() {
+    public func abort() {
         self.queue.async { self.cleanUp() }
     }
 
     /// Waits until every queued write is done (tests).
-    package func drain() {
+    public func drain() {
         self.queue.sync {}
     }
 
@@ -203,20 +203,20 @@ package final class RDBBackgroundFile: RDBChunkWriter, @unchecked Sendable {
 }
 
 /// Collects a snapshot in memory (tests, DEBUG-style uses).
-package final class RDBMemoryFile: RDBChunkWriter {
-    package private(set) var bytes: [UInt8] = []
+public final class RDBMemoryFile: RDBChunkWriter {
+    public private(set) var bytes: [UInt8] = []
     /// Whether `finish` appends the EOF opcode and the checksum (not for commands).
-    package var writesRDBTrailer = true
+    public var writesRDBTrailer = true
 
-    package init() {}
+    public init() {}
 
-    package var pendingBytes: Int { 0 }
+    public var pendingBytes: Int { 0 }
 
-    package func write(_ chunk: [UInt8]) {
+    public func write(_ chunk: [UInt8]) {
         self.bytes += chunk
     }
 
-    package func finish(checksum: Bool, completion: @escaping @Sendable (Result<Int, RDBError>) -> Void) {
+    public func finish(checksum: Bool, completion: @escaping @Sendable (Result<Int, RDBError>) -> Void) {
         guard self.writesRDBTrailer else {
             completion(.success(self.bytes.count))
             return
@@ -227,7 +227,7 @@ package final class RDBMemoryFile: RDBChunkWriter {
         completion(.success(self.bytes.count))
     }
 
-    package func abort() {
+    public func abort() {
         self.bytes = []
     }
 }

@@ -1,4 +1,4 @@
-package import SwiftletKeyspace
+public import SwiftletKeyspace
 
 #if canImport(Glibc)
 import Glibc
@@ -10,14 +10,14 @@ import Darwin
 
 /// One record of an RDB file, in file order: aux fields, then per non-empty database SELECTDB, RESIZEDB and its
 /// keys. ``RDBRecords`` produces them lazily from a keyspace; ``RDBWriter`` encodes them one at a time.
-package enum RDBRecord {
+public enum RDBRecord {
     case aux(key: String, value: AuxValue)
     case selectDB(Int)
     case resizeDB(keys: Int, expires: Int)
     case entry(Entry, expireAt: Int64?)
 
     /// An aux field value: Redis writes numbers as integer-encoded strings.
-    package enum AuxValue: Sendable, Equatable {
+    public enum AuxValue: Sendable, Equatable {
         case text(String)
         case integer(Int64)
     }
@@ -25,7 +25,7 @@ package enum RDBRecord {
 
 /// The records of a keyspace snapshot, produced lazily (nothing is collected up front: the keys of a database
 /// are visited bucket by bucket with the table's SCAN cursor). The keyspace must not change during iteration.
-package struct RDBRecords: Sequence, IteratorProtocol {
+public struct RDBRecords: Sequence, IteratorProtocol {
     let keyspace: Keyspace
     var aux: [(String, RDBRecord.AuxValue)]
     var auxIndex = 0
@@ -45,12 +45,12 @@ package struct RDBRecords: Sequence, IteratorProtocol {
         case done
     }
 
-    package init(keyspace: Keyspace, aux: [(String, RDBRecord.AuxValue)]) {
+    public init(keyspace: Keyspace, aux: [(String, RDBRecord.AuxValue)]) {
         self.keyspace = keyspace
         self.aux = aux
     }
 
-    package mutating func next() -> RDBRecord? {
+    public mutating func next() -> RDBRecord? {
         while true {
             switch self.state {
             case .aux:
@@ -104,22 +104,22 @@ package struct RDBRecords: Sequence, IteratorProtocol {
 }
 
 /// Writes RDB version 10 snapshots.
-package enum RDBWriter {
+public enum RDBWriter {
     /// What goes into a snapshot besides the keys.
-    package struct Options: Sendable {
+    public struct Options: Sendable {
         /// `rdbcompression`.
-        package var compression = true
+        public var compression = true
         /// `rdbchecksum`: without it the trailing checksum is 0, which loaders accept as "not computed".
-        package var checksum = true
-        package var redisVersion = "7.0.15"
+        public var checksum = true
+        public var redisVersion = "7.0.15"
         /// Unix time (seconds) for the `ctime` aux field.
-        package var creationTime: Int64 = 0
+        public var creationTime: Int64 = 0
         /// Bytes for the `used-mem` aux field.
-        package var usedMemory: Int64 = 0
+        public var usedMemory: Int64 = 0
         /// Whether this is the base of an AOF (`aof-base`).
-        package var aofBase = false
+        public var aofBase = false
 
-        package init() {}
+        public init() {}
     }
 
     static func auxFields(_ options: Options) -> [(String, RDBRecord.AuxValue)] {
@@ -133,7 +133,7 @@ package enum RDBWriter {
     }
 
     /// Encodes one record (Redis's `rdbSaveAuxField`, `rdbSaveDb`, `rdbSaveKeyValuePair`).
-    package static func write<S: ByteSink>(_ record: RDBRecord, to encoder: inout RDBEncoder<S>) throws {
+    public static func write<S: ByteSink>(_ record: RDBRecord, to encoder: inout RDBEncoder<S>) throws {
         switch record {
         case .aux(let key, let value):
             try encoder.sink.write(byte: RDBFormat.Opcode.aux.rawValue)
@@ -161,7 +161,7 @@ package enum RDBWriter {
     }
 
     /// Writes a whole snapshot (magic, records, EOF, checksum) into `sink`.
-    package static func write<S: ByteSink>(keyspace: Keyspace, to sink: S, options: Options) throws -> S {
+    public static func write<S: ByteSink>(keyspace: Keyspace, to sink: S, options: Options) throws -> S {
         var encoder = RDBEncoder(sink: sink, compression: options.compression)
         try encoder.sink.write(RDBFormat.magic)
         for record in RDBRecords(keyspace: keyspace, aux: Self.auxFields(options)) {
@@ -175,7 +175,7 @@ package enum RDBWriter {
 
     /// Writes a snapshot to `path` safely: into `temp-<pid>.rdb` beside it, then fsync, then an atomic rename,
     /// so that `path` always holds a complete file.
-    package static func write(keyspace: Keyspace, to path: String, options: Options = Options()) throws {
+    public static func write(keyspace: Keyspace, to path: String, options: Options = Options()) throws {
         let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
         let temp = "\(directory.isEmpty ? "/" : directory)/temp-\(getpid()).rdb"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)

@@ -4,9 +4,9 @@ import SwiftletKeyspace
 import SwiftletRESP
 
 /// The connection family: PING, ECHO, QUIT, RESET, HELLO, AUTH, SELECT, SWAPDB and CLIENT.
-package enum ConnectionCommands {
+public enum ConnectionCommands {
     /// The version Swiftlet reports as its Redis compatibility level (HELLO, INFO `redis_version`).
-    package static let redisVersion = "7.0.15"
+    public static let redisVersion = "7.0.15"
 
     /// PING [message] — O(1)
     static func ping(_ context: inout CommandContext) throws(RedisError) {

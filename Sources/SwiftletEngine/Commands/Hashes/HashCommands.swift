@@ -3,7 +3,7 @@ import SwiftletKeyspace
 import SwiftletRESP
 
 /// The hash family: HSET and friends, counters, random fields, HSCAN.
-package enum HashCommands {
+public enum HashCommands {
     // MARK: - Lookup helpers
 
     /// The hash under argument `index` for reading; `nil` when the key is missing.

@@ -6,7 +6,7 @@ import SwiftletRESP
 
 /// DUMP and RESTORE: a key's value in Redis's serialization format (an RDB value, the RDB version and a
 /// CRC-64), so that payloads move between Swiftlet and Redis in both directions.
-package enum DumpCommands {
+public enum DumpCommands {
     /// The encoding thresholds a restored value is built with (CONFIG, cached).
     static func loadLimits(_ context: CommandContext) -> RDBLoadLimits {
         let hot = context.server.hot

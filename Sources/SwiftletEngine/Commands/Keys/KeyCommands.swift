@@ -4,7 +4,7 @@ import SwiftletKeyspace
 import SwiftletRESP
 
 /// The generic family: commands on keys of any type (DEL, EXISTS, RENAME, KEYS, SCAN, expiry, OBJECT, ...).
-package enum KeyCommands {
+public enum KeyCommands {
     /// The name `TYPE` reports for a value.
     static func typeName(_ entry: Entry) -> String {
         entry.value.typeName

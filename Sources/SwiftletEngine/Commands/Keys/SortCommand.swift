@@ -15,7 +15,7 @@ import Darwin
 ///
 /// The elements are copied once into one byte arena (Redis makes an object per element), sorted as 40-byte
 /// records, and replied or stored straight from the arena.
-package enum SortCommand {
+public enum SortCommand {
     // MARK: - Options
 
     /// The parsed options of one SORT call.

@@ -4,7 +4,7 @@ import SwiftletRESP
 
 /// The list family: pushes and pops at both ends, ranges, positions, moves between lists. The blocking forms
 /// (BLPOP, BLMOVE, ...) are in `ListCommands+Blocking.swift`.
-package enum ListCommands {
+public enum ListCommands {
     // MARK: - Helpers
 
     /// The list behind an entry, or WRONGTYPE.

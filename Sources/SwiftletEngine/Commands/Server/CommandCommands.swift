@@ -8,7 +8,7 @@ import SwiftletRESP
 /// the commands Swiftlet implements appear; ACL categories, tips, key specifications and documentation come
 /// from `CommandMetadata` (generated from Redis 7.0). Everything is rendered with `RESPReplyWriter`, so RESP2
 /// and RESP3 replies both match Redis's.
-package enum CommandCommands {
+public enum CommandCommands {
     // MARK: - COMMAND / COMMAND COUNT / COMMAND LIST
 
     /// COMMAND — O(N) where N is the number of commands

@@ -7,7 +7,7 @@ import SwiftletRESP
 /// DEBUG: the subcommands Redis's own test suite uses to observe the server (debug.c): SLEEP, SET-ACTIVE-EXPIRE,
 /// RELOAD, LOADAOF, DIGEST, DIGEST-VALUE, OBJECT, PROTOCOL, POPULATE, LOG, PAUSE-CRON and HELP, with Redis 7.0's
 /// replies and texts.
-package enum DebugCommands {
+public enum DebugCommands {
     // MARK: - DEBUG
 
     /// DEBUG subcommand [argument ...] — O(1) to O(N) by subcommand; only when `enable-debug-command` allows it

@@ -345,6 +345,6 @@ enum InfoCommand {
 }
 
 /// Build facts about Swiftlet itself.
-package enum SwiftletBuild {
-    package static let version = "0.1.0"
+public enum SwiftletBuild {
+    public static let version = "0.1.0"
 }

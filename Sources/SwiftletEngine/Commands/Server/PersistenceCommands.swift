@@ -4,7 +4,7 @@ import SwiftletRESP
 
 /// The RDB family: SAVE, BGSAVE and DEBUG RELOAD (LASTSAVE is in ``ServerCommands``; the work is in
 /// `ServerState+Persistence.swift`).
-package enum PersistenceCommands {
+public enum PersistenceCommands {
     // MARK: - SAVE
 
     /// SAVE — O(N) where N is the total number of keys in all databases

@@ -11,7 +11,7 @@ import Darwin
 #endif
 
 /// The server family: INFO, CONFIG, TIME, SHUTDOWN, MEMORY (DEBUG is in ``DebugCommands``).
-package enum ServerCommands {
+public enum ServerCommands {
     // MARK: - TIME
 
     /// TIME — O(1)
@@ -283,27 +283,27 @@ package enum ServerCommands {
 }
 
 /// Heap figures from the C allocator and the kernel.
-package struct MemoryInfo: Sendable {
+public struct MemoryInfo: Sendable {
     /// Bytes handed out by malloc (glibc's `mallinfo2().uordblks` plus mmapped blocks).
-    package var allocated: Int
+    public var allocated: Int
     /// Bytes malloc holds from the system.
-    package var active: Int
+    public var active: Int
     /// Resident set size of the process.
-    package var resident: Int
+    public var resident: Int
 
-    package static func current() -> MemoryInfo {
+    public static func current() -> MemoryInfo {
         let allocated = Int(swiftlet_malloc_allocated())
         let active = Int(swiftlet_malloc_active())
         return MemoryInfo(allocated: allocated, active: active, resident: residentSetSize())
     }
 
     /// Sets up malloc for a server process (one arena, so that the figures above see every allocation).
-    package static func configureAllocator() {
+    public static func configureAllocator() {
         swiftlet_malloc_configure()
     }
 
     /// RSS from /proc/self/statm (pages), or 0 where unavailable.
-    package static func residentSetSize() -> Int {
+    public static func residentSetSize() -> Int {
         let fd = open("/proc/self/statm", O_RDONLY)
         if fd < 0 { return 0 }
         defer { close(fd) }

@@ -4,7 +4,7 @@ import SwiftletRESP
 
 /// The set family: membership, random members, SMOVE, the algebra (SINTER/SUNION/SDIFF and their STORE forms,
 /// SINTERCARD; in `SetCommands+Algebra.swift`) and SSCAN.
-package enum SetCommands {
+public enum SetCommands {
     // MARK: - Lookup helpers
 
     /// The set under argument `index` for reading; `nil` when the key is missing.

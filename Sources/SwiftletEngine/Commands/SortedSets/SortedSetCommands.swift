@@ -4,7 +4,7 @@ import SwiftletRESP
 
 /// The sorted set family: ZADD and friends. Ranges are in `SortedSetCommands+Range.swift`, the set algebra
 /// (ZUNION, ZINTER, ZDIFF) in `+Algebra.swift`, pops, random members and ZSCAN in `+Pop.swift`.
-package enum SortedSetCommands {
+public enum SortedSetCommands {
     // MARK: - Helpers
 
     /// The `listpack` limits from CONFIG (`zset-max-listpack-entries`, `zset-max-listpack-value`).

@@ -8,7 +8,7 @@ import SwiftletRESP
 /// Bitmaps are string values. Bit 0 is the most significant bit of the first byte. Commands that write bits
 /// turn the string into the `raw` encoding and change its bytes in place (``StringCommands/mutateRaw(_:_:)``);
 /// reads work on the bytes of any encoding, `int` included (its decimal text).
-package enum BitmapCommands {
+public enum BitmapCommands {
     // MARK: - Shared parsing
 
     /// A bit offset argument, as Redis's `getBitOffsetFromArgument` checks it: an integer, not negative, whose

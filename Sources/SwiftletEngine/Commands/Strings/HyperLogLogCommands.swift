@@ -7,7 +7,7 @@ import SwiftletRESP
 ///
 /// A HyperLogLog is a plain string holding Redis's exact bytes (see ``HyperLogLog``); the commands change it
 /// in place through the entry (the array is moved out, changed and moved back: no copy per command).
-package enum HyperLogLogCommands {
+public enum HyperLogLogCommands {
     // MARK: - Helpers
 
     /// Redis's `isHLLObjectOrReply`: another type is the usual `WRONGTYPE`; a string that is not a

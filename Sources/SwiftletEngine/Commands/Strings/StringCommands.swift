@@ -3,7 +3,7 @@ import SwiftletKeyspace
 import SwiftletRESP
 
 /// The string family: GET, SET and friends, counters, ranges, LCS.
-package enum StringCommands {
+public enum StringCommands {
     // MARK: - Expire options shared by SET and GETEX
 
     /// What SET/GETEX was asked to do with the time to live.

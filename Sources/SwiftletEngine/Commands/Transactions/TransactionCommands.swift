@@ -9,9 +9,9 @@ struct WatchedKey: Hashable {
 }
 
 /// Per-client transaction state: the MULTI queue and the watched keys.
-package struct TransactionState {
+public struct TransactionState {
     /// Between MULTI and EXEC/DISCARD.
-    package var active = false
+    public var active = false
     /// A command was rejected while queuing (unknown, wrong arity, not allowed): EXEC aborts.
     var rejected = false
     /// A watched key was modified: EXEC fails with a null reply.
@@ -82,7 +82,7 @@ struct QueuedCommands {
 /// transaction commands, QUIT and RESET is checked (unknown command, arity) and queued with `+QUEUED`. Any write
 /// that changes the keyspace touches the watched copies of its keys, found through the command's key
 /// specifications, so WATCH needs nothing from the individual commands.
-package enum TransactionCommands {
+public enum TransactionCommands {
     /// MULTI — O(1)
     static func multi(_ context: inout CommandContext) throws(RedisError) {
         if context.session.transaction.active { throw RedisError.multiNested }
@@ -193,7 +193,7 @@ extension ServerState {
     }
 
     /// Ends MULTI (EXEC, DISCARD, RESET, disconnect): drops the queue and the watches.
-    package func endTransaction(_ session: ClientSession) {
+    public func endTransaction(_ session: ClientSession) {
         self.unwatchAll(session)
         // Field by field rather than a fresh `TransactionState()`, so that the queue keeps its storage.
         session.transaction.active = false
@@ -202,13 +202,13 @@ extension ServerState {
     }
 
     /// A write changed `key` in `database`: every client watching it will fail its EXEC.
-    package func touchWatched(database: Int, key: [UInt8]) {
+    public func touchWatched(database: Int, key: [UInt8]) {
         guard let sessions = self.watchers[WatchedKey(database: database, key: key)] else { return }
         for s in sessions { s.transaction.watchedKeyTouched = true }
     }
 
     /// FLUSHDB/FLUSHALL/SWAPDB: touches the watched keys of `database` that `exists` says were there.
-    package func touchAllWatched(database: Int, exists: (UnsafeRawBufferPointer) -> Bool) {
+    public func touchAllWatched(database: Int, exists: (UnsafeRawBufferPointer) -> Bool) {
         for (key, sessions) in self.watchers where key.database == database {
             if key.key.withUnsafeBytes(exists) {
                 for s in sessions { s.transaction.watchedKeyTouched = true }
