@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <stdio.h>
+#include <unistd.h>
 
 size_t swiftlet_malloc_allocated(void) {
 #if defined(__GLIBC__)
@@ -21,6 +23,20 @@ size_t swiftlet_malloc_active(void) {
 #if defined(__GLIBC__)
     struct mallinfo2 info = mallinfo2();
     return info.arena + info.hblkhd;
+#else
+    return 0;
+#endif
+}
+
+size_t swiftlet_resident_set_size(void) {
+#if defined(__linux__)
+    FILE *file = fopen("/proc/self/statm", "r");
+    if (file == NULL) return 0;
+    unsigned long size = 0, resident = 0;
+    int fields = fscanf(file, "%lu %lu", &size, &resident);
+    fclose(file);
+    if (fields != 2) return 0;
+    return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
 #else
     return 0;
 #endif

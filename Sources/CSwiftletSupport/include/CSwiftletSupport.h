@@ -6,6 +6,8 @@
 size_t swiftlet_malloc_allocated(void);
 /// Bytes malloc holds from the system (arena + hblkhd).
 size_t swiftlet_malloc_active(void);
+/// The process's resident set size in bytes (Linux: /proc/self/statm), 0 where unavailable (used_memory_rss).
+size_t swiftlet_resident_set_size(void);
 /// Returns free memory at the top of the heap to the system (MEMORY PURGE).
 void swiftlet_malloc_trim(void);
 

@@ -25,8 +25,8 @@ extension ServerState {
     /// Creates `appenddirname` if it is missing. - Returns: the error text (Redis's wording), nil on success.
     func createAppendOnlyDirectory() -> String? {
         let directory = self.appendOnlyDirectory
-        guard mkdir(directory, 0o755) != 0 && errno != EEXIST else { return nil }
-        return "Can't open or create append-only dir \(directory): \(String(cString: strerror(errno)))"
+        guard let reason = AOFFile.createDirectory(directory) else { return nil }
+        return "Can't open or create append-only dir \(directory): \(reason)"
     }
 
     /// Reads `appendfsync` and `aof-timestamp-enabled` (config observers call it again on CONFIG SET).
@@ -273,7 +273,7 @@ extension ServerState {
         let a = self.aof
         guard !a.manifest.history.isEmpty else { return }
         for info in a.manifest.history {
-            if unlink(self.appendOnlyPath(info.name)) == 0 {
+            if AOFFile.delete(self.appendOnlyPath(info.name)) {
                 self.persistence.notice("Removing the history file \(info.name) in the background")
             }
         }

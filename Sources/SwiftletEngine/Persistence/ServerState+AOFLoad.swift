@@ -64,7 +64,7 @@ extension ServerState {
         if let upgradeFrom {
             let directory = self.appendOnlyDirectory
             if let failure = self.createAppendOnlyDirectory() { throw RedisError(failure) }
-            if rename(upgradeFrom, self.appendOnlyPath(prefix)) != 0 {
+            if AOFFile.move(upgradeFrom, to: self.appendOnlyPath(prefix)) != nil {
                 throw RedisError.upgradingAOFFailed(from: upgradeFrom, into: directory)
             }
             self.persistence.notice("Successfully migrated an old-style AOF into the AOF directory")

@@ -125,14 +125,14 @@ extension ServerState {
             if a.status == .waitRewrite {
                 // The temp incremental file becomes part of the log under its final name.
                 let temp = self.appendOnlyPath(Self.tempIncrName(rewrite.manifest))
-                if rename(temp, self.appendOnlyPath(rewrite.incrName)) != 0 {
-                    throw AOFError(.io("rename \(temp): \(String(cString: strerror(errno)))"), offset: 0)
+                if let reason = AOFFile.move(temp, to: self.appendOnlyPath(rewrite.incrName)) {
+                    throw AOFError(.io("rename \(temp): \(reason)"), offset: 0)
                 }
             }
             try self.persistManifest(rewrite.manifest)
         } catch {
             p.warning("Error trying to persist the AOF manifest after the rewrite: \(error)")
-            unlink(self.appendOnlyPath(rewrite.baseName))
+            AOFFile.delete(self.appendOnlyPath(rewrite.baseName))
             self.appendOnlyRewriteFailed()
             return
         }

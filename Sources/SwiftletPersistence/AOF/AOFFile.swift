@@ -134,6 +134,23 @@ public final class AOFFile: @unchecked Sendable {
     }
 
     /// `dir/name`, or `name` when `dir` is empty.
+    /// Renames a file of the AOF directory; the error text (strerror) on failure.
+    public static func move(_ from: String, to: String) -> String? {
+        rename(from, to) == 0 ? nil : Self.errorText()
+    }
+
+    /// Deletes a file of the AOF directory. Returns `false` when it could not (it may already be gone).
+    @discardableResult
+    public static func delete(_ path: String) -> Bool {
+        unlink(path) == 0
+    }
+
+    /// Creates a directory unless it exists; the error text (strerror) on failure.
+    public static func createDirectory(_ path: String) -> String? {
+        guard mkdir(path, 0o755) != 0 && errno != EEXIST else { return nil }
+        return Self.errorText()
+    }
+
     public static func join(_ dir: String, _ name: String) -> String {
         if dir.isEmpty { return name }
         return dir.hasSuffix("/") ? dir + name : dir + "/" + name

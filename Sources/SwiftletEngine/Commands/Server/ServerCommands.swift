@@ -302,16 +302,8 @@ public struct MemoryInfo: Sendable {
         swiftlet_malloc_configure()
     }
 
-    /// RSS from /proc/self/statm (pages), or 0 where unavailable.
+    /// The process's resident set size in bytes, or 0 where unavailable.
     public static func residentSetSize() -> Int {
-        let fd = open("/proc/self/statm", O_RDONLY)
-        if fd < 0 { return 0 }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 128)
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, 127) }
-        guard n > 0 else { return 0 }
-        let fields = String(decoding: buffer[0..<n], as: UTF8.self).split(separator: " ")
-        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
-        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+        Int(swiftlet_resident_set_size())
     }
 }
