@@ -55,6 +55,11 @@ final class LoopHost: EngineHost {
         return nil
     }
 
+    func relisten() -> Bool {
+        // Before `start()` there are no listeners to move: the new values apply when it binds.
+        self.server?.relisten() ?? true
+    }
+
     func sleep(seconds: Double) {
         var ts = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
         nanosleep(&ts, nil)

@@ -141,13 +141,6 @@ public final class Server: Sendable {
         try await core.loop.submit {
             core.state.boundPort = finalPort
             Self.attachHost(core).server = self
-            // CONFIG SET port / bind move the TCP listeners at once, as Redis's apply functions do.
-            core.state.config.appliers["port"] = { [weak self] _ in
-                self?.relisten(failure: "Unable to listen on this port. Check server logs.")
-            }
-            core.state.config.appliers["bind"] = { [weak self] _ in
-                self?.relisten(failure: "Failed to bind to specified addresses.")
-            }
             self.startTick()
         }.get()
         core.logger.notice("Ready to accept connections", metadata: ["port": "\(finalPort)"])
@@ -199,9 +192,9 @@ public final class Server: Sendable {
 
     /// Listens on the configured `bind` addresses and `port` in place of the current TCP listeners (on the loop,
     /// from CONFIG SET). The new sockets are bound and listening before the old ones close, so a port that cannot be
-    /// bound leaves the server as it was and CONFIG SET fails with `failure` (and rolls back); Redis closes first
-    /// and listens on the old port again when the new one fails. Connections already open stay.
-    private func relisten(failure: String) -> String? {
+    /// bound leaves the server as it was and returns `false` (CONFIG SET then fails and rolls back); Redis closes
+    /// first and listens on the old port again when the new one fails. Connections already open stay.
+    func relisten() -> Bool {
         let core = self.core
         let config = core.state.config
         var port = config.port
@@ -221,7 +214,7 @@ public final class Server: Sendable {
                 if address.hasPrefix("-") { continue }
                 core.logger.warning("Could not create server TCP listening socket \(host):\(port): \(error.reason)")
                 for descriptor in descriptors { close(descriptor) }
-                return failure
+                return false
             }
         }
         let old = self.channels.withLockedValue { channels in
@@ -243,7 +236,7 @@ public final class Server: Sendable {
             }
         }
         core.state.boundPort = port
-        return nil
+        return true
     }
 
     private static func isUnixSocket(_ channel: any Channel) -> Bool {

@@ -22,6 +22,9 @@ public protocol EngineHost: AnyObject {
     func log(warning: Bool, _ message: String)
     /// SHUTDOWN: stops the process after the current command. Returns an error text when it refuses.
     func requestShutdown(_ request: ShutdownRequest) -> String?
+    /// CONFIG SET port / bind: listens on the new `bind` addresses and `port` in place of the current listeners.
+    /// Returns `false` when one could not be bound; the listeners are then as they were.
+    func relisten() -> Bool
     /// DEBUG SLEEP: blocks the loop.
     func sleep(seconds: Double)
 }

@@ -318,6 +318,13 @@ public final class ServerState {
         }
         config.observers["appendfsync"] = { [unowned(unsafe) self] _ in self.readFsyncPolicy() }
         config.observers["aof-timestamp-enabled"] = { [unowned(unsafe) self] _ in self.readFsyncPolicy() }
+        // CONFIG SET port / bind move the listeners at once, as Redis's apply functions do (no host: nothing listens).
+        config.appliers["port"] = { [unowned(unsafe) self] _ in
+            self.host?.relisten() == false ? "Unable to listen on this port. Check server logs." : nil
+        }
+        config.appliers["bind"] = { [unowned(unsafe) self] _ in
+            self.host?.relisten() == false ? "Failed to bind to specified addresses." : nil
+        }
         config.appliers["appendonly"] = { [unowned(unsafe) self] text in
             if text == "yes" { return self.startAppendOnly().map { _ in "Unable to turn on AOF. Check server logs." } }
             self.stopAppendOnly()
