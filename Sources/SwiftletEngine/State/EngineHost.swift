@@ -1,11 +1,11 @@
 public import NIOCore
 
-/// The engine's side of the boundary with whatever carries its clients' bytes (the NIO server in SwiftletServer,
-/// later a memcached front end): the two protocols below are everything the engine asks of a transport, so that a
-/// new front end implements them and never reaches into the engine's RESP path.
-///
-/// A ``ServerState`` without a host (the embedded store, unit tests) runs everything within the command: a
-/// BGSAVE walks and writes its whole snapshot at once, replies and frames are flushed at the end of each read batch.
+// The engine's side of the boundary with whatever carries its clients' bytes (the NIO server in SwiftletServer,
+// later a memcached front end): the two protocols below are everything the engine asks of a transport, so that a
+// new front end implements them and never reaches into the engine's RESP path.
+//
+// A ``ServerState`` without a host (the embedded store, unit tests) runs everything within the command: a
+// BGSAVE walks and writes its whole snapshot at once, replies and frames are flushed at the end of each read batch.
 
 /// What the engine asks of the process that runs it: time, the loop, the log, the process itself. Every method is
 /// called on the engine's event loop.
