@@ -38,6 +38,8 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "CSwiftletSupport"),
+        // The counting malloc (used_memory); linked only into swiftlet-server, never into the embeddable library.
+        .target(name: "CSwiftletAllocator", dependencies: ["CSwiftletSupport"]),
         .target(
             name: "SwiftletPersistence",
             dependencies: ["SwiftletKeyspace"],
@@ -88,7 +90,7 @@ let package = Package(
         .executableTarget(
             name: "swiftlet-server",
             dependencies: [
-                "SwiftletServer", "SwiftletEngine", "SwiftletConfig", "CSwiftletSupport",
+                "SwiftletServer", "SwiftletEngine", "SwiftletConfig", "CSwiftletSupport", "CSwiftletAllocator",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings,

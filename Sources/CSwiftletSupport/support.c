@@ -8,7 +8,23 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdio.h>
+#include <stdatomic.h>
 #include <unistd.h>
+
+// Written by the counting allocator (CSwiftletAllocator) when the executable links it; see swiftlet_used_memory().
+_Atomic size_t swiftlet_counted_bytes = 0;
+_Atomic int swiftlet_counting_allocator = 0;
+
+int swiftlet_allocator_counts(void) {
+    return atomic_load_explicit(&swiftlet_counting_allocator, memory_order_relaxed);
+}
+
+size_t swiftlet_used_memory(void) {
+    if (atomic_load_explicit(&swiftlet_counting_allocator, memory_order_relaxed)) {
+        return atomic_load_explicit(&swiftlet_counted_bytes, memory_order_relaxed);
+    }
+    return swiftlet_malloc_allocated();
+}
 
 size_t swiftlet_malloc_allocated(void) {
 #if defined(__GLIBC__)

@@ -424,7 +424,8 @@ public final class ConfigStore {
         preconditionFailure("\(name) is not a numeric parameter")
     }
 
-    private func flag(_ name: String) -> Bool {
+    /// The value of a yes/no parameter.
+    public func bool(_ name: String) -> Bool {
         // Why `!`: the names below are in the table.
         let found = Self.lookup(name)!
         if case .bool(let value) = values[found.index] { return value }
@@ -447,7 +448,7 @@ public final class ConfigStore {
         return []
     }
     /// `protected-mode`.
-    public var protectedMode: Bool { flag("protected-mode") }
+    public var protectedMode: Bool { bool("protected-mode") }
     /// `maxmemory` in bytes; `Int` with C's wrap-around, so `ULLONG_MAX` reads −1 (as INFO prints it).
     public var maxMemory: Int { Int(truncatingIfNeeded: number("maxmemory")) }
     /// `maxmemory-policy`.
@@ -475,7 +476,7 @@ public final class ConfigStore {
     /// `dbfilename`.
     public var dbFilename: String { string("dbfilename") }
     /// `appendonly`.
-    public var appendOnly: Bool { flag("appendonly") }
+    public var appendOnly: Bool { bool("appendonly") }
     /// `save` rules.
     public var saveRules: [(seconds: Int, changes: Int)] {
         // Why `!`: "save" is in the table.

@@ -84,9 +84,11 @@ struct ChainedDict<Links: DictLinks>: ~Copyable {
     // MARK: - Insertion and removal
 
     /// Links a node whose key is known not to be present.
-    mutating func insert(_ node: Node, hash: Int) {
+    /// - Parameter mayGrow: `false` holds back a resize the insertion would start, unless the table is more than
+    ///   1.618 times full (Redis's `dictTypeExpandAllowed`, which a memory limit uses).
+    mutating func insert(_ node: Node, hash: Int, mayGrow: Bool = true) {
         if Links.growsBeforeRehashStep {
-            self.expandIfNeeded()
+            if mayGrow || self.count * 1000 > self.tables.0.size * 1618 { self.expandIfNeeded() }
             self.rehashStepIfNeeded()
         } else {
             self.rehashStepIfNeeded()
@@ -138,6 +140,14 @@ struct ChainedDict<Links: DictLinks>: ~Copyable {
     }
 
     // MARK: - Resizing
+
+    /// The bytes of the bucket array the next insertion would allocate to grow, or `nil` when it would not grow.
+    var bytesToGrowOnInsert: Int? {
+        if self.rehashIndex >= 0 || self.tables.0.size == 0 || self.count < self.tables.0.size { return nil }
+        var size = Self.initialSize
+        while size < self.count + 1 { size <<= 1 }
+        return size * MemoryLayout<Int>.size
+    }
 
     private mutating func expandIfNeeded() {
         if self.rehashIndex >= 0 { return }

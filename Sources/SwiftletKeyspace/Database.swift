@@ -27,6 +27,7 @@ public final class Database {
     public var count: Int { self.main.count }
     public var expiresCount: Int { self.expires.count }
     public var table: KeyTable { self.main }
+    public var expiresTable: KeyTable { self.expires }
 
     // MARK: - Lookup
 
@@ -157,7 +158,7 @@ public final class Database {
                 hash: hash,
                 value: .embedded,
                 embedding: bytes,
-                access: self.keyspace.initialAccess(now: now)
+                access: self.keyspace.overwriteAccess(existing, now: now)
             )
             entry.hasExpire = existing.hasExpire
             entry.snapshotEpoch = self.keyspace.snapshotEpoch
@@ -196,19 +197,27 @@ public final class Database {
     /// Inserts an entry taken from another key or database under `key` (which must be absent), with its TTL.
     /// The value is shared, not copied: for RENAME and MOVE, where the source is gone afterwards. COPY passes
     /// `deepCopy: true`.
-    public func insert(_ key: UnsafeRawBufferPointer, from entry: Entry, expireAt: Int64?, deepCopy: Bool = false) {
+    public func insert(
+        _ key: UnsafeRawBufferPointer,
+        from entry: Entry,
+        expireAt: Int64?,
+        deepCopy: Bool = false,
+        now: Int64 = 0
+    ) {
         let hash = KeyTable.hash(key)
         let copy: Entry
+        // RENAME and MOVE keep the access statistic; COPY makes a new object, which starts afresh.
+        let access = deepCopy ? self.keyspace.initialAccess(now: now) : entry.access
         if case .embedded = entry.value {
             copy = entry.withStringBytes { bytes in
-                Entry.make(key: key, hash: hash, value: .embedded, embedding: bytes, access: entry.access)
+                Entry.make(key: key, hash: hash, value: .embedded, embedding: bytes, access: access)
             }!  // an embedded value is a string
         } else {
             copy = Entry.make(
                 key: key,
                 hash: hash,
                 value: deepCopy ? entry.value.deepCopy() : entry.value,
-                access: entry.access
+                access: access
             )
         }
         self.insertNew(copy)
@@ -244,7 +253,11 @@ public final class Database {
     @inline(__always)
     private func insertNew(_ entry: Entry) {
         entry.snapshotEpoch = self.keyspace.snapshotEpoch
-        self.main.insert(entry)
+        if let mayGrow = self.keyspace.mayGrowTable {
+            self.main.insert(entry, mayGrow: mayGrow)
+        } else {
+            self.main.insert(entry)
+        }
     }
 
     /// Called before `entry` changes in place (value, expiry time) or leaves the table: a running snapshot that has

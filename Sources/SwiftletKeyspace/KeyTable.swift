@@ -40,6 +40,13 @@ public final class KeyTable {
         self.dict.insert(entry, hash: Int(entry.hash))
     }
 
+    /// Adds an entry, growing the table only if `mayGrow(bytes)` allows the bucket array the growth would allocate
+    /// (or the table is more than 1.618 times full).
+    func insert(_ entry: Entry, mayGrow: (Int) -> Bool) {
+        let allowed = self.dict.bytesToGrowOnInsert.map(mayGrow) ?? true
+        self.dict.insert(entry, hash: Int(entry.hash), mayGrow: allowed)
+    }
+
     /// Unlinks and returns the entry for `key`.
     @discardableResult
     func remove(_ key: UnsafeRawBufferPointer, hash: UInt32) -> Entry? {

@@ -47,6 +47,17 @@ public final class Keyspace {
     /// The epoch of the latest snapshot; new entries carry it, so that a running snapshot skips them.
     @exclusivity(unchecked)
     var snapshotEpoch: UInt16 = 0
+    /// Asked before a database's table grows, with the bytes its new bucket array takes: a memory limit refuses a
+    /// growth that would put used memory over it (Redis's `dictExpandAllowed`), unless the table is more than 1.618
+    /// times full. Nil (no question asked) without a limit.
+    @exclusivity(unchecked)
+    public var mayGrowTable: ((Int) -> Bool)?
+    /// The best eviction candidates sampled so far (Eviction.swift).
+    @exclusivity(unchecked)
+    public internal(set) var evictionPool = EvictionPool()
+    /// The database the random eviction policies try next.
+    @exclusivity(unchecked)
+    var nextEvictionDatabase = 0
 
     public init(databases: Int = 16) {
         self.databases = (0..<databases).map { Database(index: $0, keyspace: self) }
@@ -84,9 +95,17 @@ public final class Keyspace {
         }
     }
 
-    /// A value was overwritten: Redis creates a new object, so the access clock restarts.
+    /// A value was overwritten. Redis creates a new object, so the LRU clock restarts; under an LFU policy the new
+    /// object takes the old one's counter (`dbOverwrite`), which the write's own lookup has counted.
     func touchNew(_ entry: Entry, now: Int64) {
-        entry.access = self.initialAccess(now: now)
+        entry.access = self.overwriteAccess(entry, now: now)
+    }
+
+    /// The access statistic of a value that replaces `entry`'s (see ``touchNew(_:now:)``).
+    func overwriteAccess(_ entry: Entry, now: Int64) -> UInt32 {
+        guard case .lfu = self.accessPolicy else { return self.initialAccess(now: now) }
+        self.touch(entry, now: now)
+        return entry.access
     }
 
     /// Records an access by a client command.

@@ -170,17 +170,38 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
     }
 
     private func keep(_ buffer: ByteBuffer) {
+        let state = self.core.state
         guard !self.closing, buffer.readableBytes > 0 else {
             self.cumulation = nil
             self.commandContext.session.queryBufferLength = 0
+            self.commandContext.session.queryBufferCapacity = 0
+            if state.evictsClients { state.noteClientMemory(self.commandContext.session) }
             return
         }
         var rest = buffer
-        if rest.readerIndex > 4096 && !self.parser.hasPartialRequest {
+        // The bytes already parsed go, as Redis trims its query buffer after each read: otherwise a pipeline whose
+        // reads each end inside a request keeps every byte it sent (4 MB of pipelined 10 KB SETs held at once,
+        // counted in used_memory, made eviction empty the database). Within a partial request only once the
+        // parsed part is at least as long as the rest, so that a huge request is not copied on every read. The
+        // parser keeps its offsets relative to the reader index, so moving the bytes is safe.
+        if rest.readerIndex > 4096 && (!self.parser.hasPartialRequest || rest.readerIndex >= rest.readableBytes) {
             rest.discardReadBytes()
         }
         self.cumulation = rest
         self.commandContext.session.queryBufferLength = rest.readableBytes
+        if state.evictsClients {
+            // A request still arriving counts toward maxmemory-clients (Redis evicts a client for its query buffer).
+            self.commandContext.session.queryBufferCapacity = rest.capacity
+            if state.noteClientMemory(self.commandContext.session) { self.closeEvicted() }
+        }
+    }
+
+    /// This client was evicted for maxmemory-clients: it closes after the replies it has.
+    private func closeEvicted() {
+        guard let context = self.channelContext, !self.closing else { return }
+        self.closing = true
+        self.cumulation = nil
+        self.flush(context: context)
     }
 
     private func process(_ buffer: inout ByteBuffer, context: ChannelHandlerContext) {
@@ -349,10 +370,13 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
             }
             self.send(out, context: context)
             // The socket write usually completes at once, so nothing holds the buffer any more and clearing reuses
-            // its storage; if NIO still holds it (a pending write), the next reply copies on write instead.
-            self.commandContext.out.buffer.clear()
-            if self.commandContext.out.buffer.capacity > 1 << 20 {
-                self.commandContext.out.buffer = context.channel.allocator.buffer(capacity: 16384)
+            // its storage. If NIO still holds it (the socket is full), a new buffer is started instead: clearing a
+            // shared buffer allocates a copy of its whole capacity, and a client that does not read would hold
+            // twice its unsent replies.
+            if self.writesInNIO > 0 || self.commandContext.out.buffer.capacity > 1 << 20 {
+                self.commandContext.out.buffer = context.channel.allocator.buffer(capacity: 0)
+            } else {
+                self.commandContext.out.buffer.clear()
             }
             self.enforceOutputLimitIfSet(context: context)
         } else if self.closing {
@@ -389,7 +413,15 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
         }
         self.writesInNIO += 1
         let promise = context.eventLoop.makePromise(of: Void.self)
-        promise.futureResult.assumeIsolated().whenComplete { _ in self.writesInNIO -= 1 }
+        promise.futureResult.assumeIsolated().whenComplete { _ in
+            self.writesInNIO -= 1
+            if self.writesInNIO == 0 && self.commandContext.session.outputBufferLength > 0 {
+                // The socket took everything: nothing is held for this client any more.
+                self.commandContext.session.outputBufferLength = 0
+                let state = self.core.state
+                if state.evictsClients { state.noteClientMemory(self.commandContext.session) }
+            }
+        }
         context.writeAndFlush(self.wrapOutboundOut(rest), promise: promise)
     }
 
@@ -421,8 +453,12 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
             self.core.state.noteWrite(bytes: frames.readableBytes)
             self.send(frames, context: context)
         }
-        session.outbox.clear()
-        if session.outbox.capacity > 1 << 20 { session.outbox = context.channel.allocator.buffer(capacity: 0) }
+        // As for the replies in `flush`: a buffer NIO still holds is left to it.
+        if self.writesInNIO > 0 || session.outbox.capacity > 1 << 20 {
+            session.outbox = context.channel.allocator.buffer(capacity: 0)
+        } else {
+            session.outbox.clear()
+        }
         self.enforceOutputLimitIfSet(context: context)
     }
 
@@ -432,7 +468,7 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
         let session = self.commandContext.session
         let state = self.core.state
         let limit = session.isSubscribed ? state.hot.pubsubOutputLimit : state.hot.normalOutputLimit
-        if limit.hard > 0 || limit.soft > 0 { self.enforceOutputLimit(context: context) }
+        if limit.hard > 0 || limit.soft > 0 || state.evictsClients { self.enforceOutputLimit(context: context) }
     }
 
     /// Closes the connection when the bytes NIO still holds for it pass client-output-buffer-limit.
@@ -441,7 +477,15 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
         let pending = (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
         session.outputBufferLength = pending
         let state = self.core.state
-        guard state.outputBufferOverLimit(session, pending: pending, now: state.clock()) else { return }
+        guard state.outputBufferOverLimit(session, pending: pending, now: state.clock()) else {
+            // What the socket has not taken counts toward maxmemory-clients.
+            if state.evictsClients && state.noteClientMemory(session) {
+                self.closing = true
+                session.outbox.clear()
+                context.close(promise: nil)
+            }
+            return
+        }
         self.logger.warning(
             "Client \(session.id) closed for overcoming of output buffer limits.",
             metadata: ["omem": "\(pending)", "class": "\(session.isSubscribed ? "pubsub" : "normal")"]

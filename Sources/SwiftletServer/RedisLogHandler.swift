@@ -33,6 +33,17 @@ public struct RedisLogHandler: LogHandler {
         set { self.metadata[key] = newValue }
     }
 
+    /// Writes `text` as it is (the start-up logo, as Redis's `serverLogRaw`) where the log goes.
+    public static func writeRaw(_ text: String, path: String) {
+        if !path.isEmpty, let file = fopen(path, "a") {
+            fputs(text, file)
+            fclose(file)
+        } else {
+            let bytes = Array(text.utf8)
+            _ = bytes.withUnsafeBytes { write(1, $0.baseAddress, $0.count) }
+        }
+    }
+
     public func log(event: LogEvent) {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)

@@ -143,8 +143,34 @@ public final class Server: Sendable {
             Self.attachHost(core).server = self
             self.startTick()
         }.get()
+        let (showLogo, logFile) = try await core.loop.submit {
+            (core.state.config.bool("always-show-logo"), core.state.config.logFile)
+        }.get()
+        // As Redis: the logo with `always-show-logo yes` or when the log is a terminal, else one line. Redis's test
+        // harness waits for the logo's " PID: <pid>" before it talks to a server it started.
+        if showLogo || (logFile.isEmpty && isatty(1) != 0) {
+            RedisLogHandler.writeRaw(Self.logo(port: finalPort), path: logFile)
+        } else {
+            core.logger.notice("Running mode=standalone, port=\(finalPort).")
+        }
         core.logger.notice("Ready to accept connections", metadata: ["port": "\(finalPort)"])
         return finalPort
+    }
+
+    /// The start-up logo: a swiftlet in flight, with what Redis's logo tells (version, mode, port, process id).
+    static func logo(port: Int) -> String {
+        let version = "Swiftlet \(SwiftletBuild.version) (Redis \(ConnectionCommands.redisVersion) compatible) 64 bit"
+        let art = [
+            "",
+            "         __          \(version)",
+            "    ___ / _)",
+            "   /  _ \\/           Running in standalone mode",
+            "  / /  \\ \\          Port: \(port)",
+            " /_/    \\_\\         PID: \(getpid())",
+            "",
+            "",
+        ]
+        return art.joined(separator: "\n")
     }
 
     /// Redis's `checkTcpBacklogSettings`: a warning when the kernel caps the listen queue below `tcp-backlog`.

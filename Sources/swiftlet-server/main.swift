@@ -1,3 +1,4 @@
+import CSwiftletAllocator
 import CSwiftletSupport
 import Dispatch
 import Logging
@@ -76,6 +77,8 @@ if chdir(dir) != 0 {
 }
 
 signal(SIGPIPE, SIG_IGN)
+// The counting allocator replaces malloc for the process (CSwiftletAllocator); the call keeps it linked.
+swiftlet_allocator_link()
 MemoryInfo.configureAllocator()
 #if !DEBUG
 // Our own modules are built with `-enforce-exclusivity=unchecked` in release (Package.swift), but SwiftNIO is not, and

@@ -18,9 +18,19 @@ final class CommandHarness {
     let state: ServerState
     var context: CommandContext
 
-    init(protocolVersion: RESPVersion = .resp2, config: ConfigStore = ConfigStore()) {
+    init(
+        protocolVersion: RESPVersion = .resp2,
+        config: ConfigStore = ConfigStore(),
+        memoryGauge: ((ServerState) -> Int)? = nil
+    ) {
         let clock = self.clock
-        self.state = ServerState(config: config, clock: { clock.now })
+        let gauge = GaugeBox()
+        self.state = ServerState(
+            config: config,
+            clock: { clock.now },
+            memoryGauge: memoryGauge.map { measure in { gauge.state.map(measure) ?? 0 } }
+        )
+        gauge.state = self.state
         let session = self.state.connect(address: "127.0.0.1:5000", localAddress: "127.0.0.1:6379")
         session.protocolVersion = protocolVersion
         self.context = CommandContext(session: session, server: self.state, out: ByteBuffer())
@@ -64,6 +74,11 @@ final class CommandHarness {
     }
 
     var db: Database { self.state.keyspace[self.context.session.database] }
+}
+
+/// Lets an injected memory gauge read the state it measures (created after the gauge).
+private final class GaugeBox: @unchecked Sendable {
+    weak var state: ServerState?
 }
 
 extension RESPValue {

@@ -2,6 +2,11 @@
 #define CSWIFTLET_SUPPORT_H
 #include <stddef.h>
 
+/// Bytes the process's allocations hold (Redis's `used_memory`): the counting allocator's exact count where the
+/// executable links CSwiftletAllocator (one load), else glibc's mallinfo2() (a walk of the arena: slow).
+size_t swiftlet_used_memory(void);
+/// Whether the counting allocator is in place (1) or swiftlet_used_memory() falls back to mallinfo2 (0).
+int swiftlet_allocator_counts(void);
 /// Bytes currently handed out by malloc (glibc mallinfo2: uordblks + hblkhd).
 size_t swiftlet_malloc_allocated(void);
 /// Bytes malloc holds from the system (arena + hblkhd).

@@ -215,6 +215,9 @@ public struct RedisError: Error, Hashable, Sendable {
             + "details about the RDB error."
     )
 
+    /// Commands that may grow memory, while used memory is above `maxmemory` and nothing more can be evicted.
+    public static let outOfMemory = RedisError("OOM command not allowed when used memory > 'maxmemory'.")
+
     public static func wrongArity(_ name: String) -> RedisError {
         RedisError("ERR wrong number of arguments for '\(name)' command")
     }

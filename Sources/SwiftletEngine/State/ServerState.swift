@@ -42,6 +42,15 @@ public final class ClientSession {
     /// Bytes waiting in the query buffer and replies waiting to be written, for `CLIENT LIST`.
     @exclusivity(unchecked)
     public var queryBufferLength = 0
+    /// The query buffer's allocation (kept by the transport while `maxmemory-clients` is set).
+    @exclusivity(unchecked)
+    public var queryBufferCapacity = 0
+    /// The memory last counted for this client in the server's total (`maxmemory-clients`), and whether it was
+    /// evicted (it then counts no more, while its connection closes).
+    @exclusivity(unchecked)
+    var trackedMemory = 0
+    @exclusivity(unchecked)
+    public internal(set) var evicted = false
     @exclusivity(unchecked)
     public var outputBufferLength = 0
     /// The transport's connection this client arrived on; `nil` for the embedded store's and tests' sessions, and
@@ -261,6 +270,7 @@ public final class ServerState {
         for i in self.table.stats.indices { self.table.stats[i] = CommandStats() }
         self.peakAllocated = 0
         self.expireCycleMicroseconds = 0
+        self.memoryLimit.resetStatistics()
     }
 
     /// Called from the server tick: samples the command rate, as Redis's `trackInstantaneousMetric`.
@@ -274,11 +284,16 @@ public final class ServerState {
         self.lastOpsSample = (now, self.stats.totalCommandsProcessed)
     }
 
+    /// - Parameters:
+    ///   - clock: the wall clock in unix milliseconds, for tests (the system clock otherwise).
+    ///   - memoryGauge: `used_memory` in bytes, for tests of the memory limit (the allocator's count otherwise).
     public init(
         config: ConfigStore = ConfigStore(),
-        clock: (() -> Int64)? = nil
+        clock: (() -> Int64)? = nil,
+        memoryGauge: (() -> Int)? = nil
     ) {
         self.config = config
+        self.injectedMemoryGauge = memoryGauge
         self.hot = HotConfig(config)
         self.keyspace = Keyspace(databases: max(1, config.databases))
         self.wallOffset = ServerState.systemClockMicroseconds() - ServerState.systemMonotonicMicroseconds()
@@ -303,9 +318,17 @@ public final class ServerState {
         var rng = SystemRandomNumberGenerator()
         self.runID = String((0..<40).map { _ in "0123456789abcdef".randomElement(using: &rng)! })
         self.applyAccessPolicy()
+        self.applyMemoryConfig()
         for name in ["maxmemory-policy", "lfu-log-factor", "lfu-decay-time"] {
-            config.observers[name] = { [unowned(unsafe) self] _ in self.applyAccessPolicy() }
+            config.observers[name] = { [unowned(unsafe) self] _ in
+                self.applyAccessPolicy()
+                self.applyMemoryConfig()
+            }
         }
+        for name in ServerState.memoryParameters {
+            config.observers[name] = { [unowned(unsafe) self] _ in self.applyMemoryConfig() }
+        }
+        config.observers["maxmemory"] = { [unowned(unsafe) self] _ in self.maxMemoryChanged() }
         self.refreshHotConfig()
         self.keyspace.onExpired = { [unowned(unsafe) self] db, key in
             if !self.watchers.isEmpty { self.touchWatched(database: db.index, key: Array(key)) }
@@ -383,6 +406,14 @@ public final class ServerState {
     /// SLOWLOG's entries (Slowlog.swift).
     var slowlog = Slowlog()
 
+    /// `maxmemory` and its companions, and the eviction counters (Memory/).
+    @exclusivity(unchecked)
+    public internal(set) var memoryLimit = MemoryLimit()
+    let injectedMemoryGauge: (() -> Int)?
+    /// The memory of every client, while `maxmemory-clients` is set (ClientEviction.swift).
+    @exclusivity(unchecked)
+    var clientsMemory = 0
+
     func refreshHotConfig() {
         // `slowlog-max-len` may have been lowered: the next command trims the log, as in Redis.
         self.slowlog.mayExceedMaxLength = true
@@ -419,7 +450,13 @@ public final class ServerState {
         "slowlog-max-len", "tracking-table-max-keys",
     ]
 
-    static let observedParameters = ["maxmemory-policy", "lfu-log-factor", "lfu-decay-time"] + hotParameters
+    /// Read into ``memoryLimit`` (besides `maxmemory` and `maxmemory-policy`, observed apart).
+    static let memoryParameters = [
+        "maxmemory-samples", "maxmemory-eviction-tenacity", "lazyfree-lazy-eviction", "maxmemory-clients",
+    ]
+
+    static let observedParameters =
+        ["maxmemory", "maxmemory-policy", "lfu-log-factor", "lfu-decay-time"] + memoryParameters + hotParameters
 
     /// Registers a new client and returns its session.
     public func connect(address: String, localAddress: String, fileDescriptor: Int = -1) -> ClientSession {
@@ -447,6 +484,7 @@ public final class ServerState {
             self.postponedClients.removeAll { $0 === session }
         }
         session.outbox.clear()
+        self.forgetClientMemory(session)
         self.clients[session.id] = nil
     }
 
@@ -511,6 +549,10 @@ public final class ServerState {
         } else {
             self.executeWithReplyControl(&context)
         }
+        if self.evictsClients && self.noteClientMemory(context.session) {
+            // Evicted for maxmemory-clients: its connection closes after the replies it has.
+            context.session.closeAfterReply = true
+        }
         if context.session.trackingCaching && !context.session.transaction.active
             && self.table.lookupID(context.arguments[0]) != self.table.clientID
         {
@@ -571,6 +613,9 @@ public final class ServerState {
             self.table.stats[id].rejectedCalls += 1
             if context.session.transaction.active { context.session.transaction.rejected = true }
             self.reply(RedisError.authenticationRequired, &context)
+            return
+        }
+        if self.memoryLimit.maxMemory > 0 && self.refusedForMemory(id, &context) {
             return
         }
         if (!self.persistence.lastBgsaveOK || !self.aof.lastWriteOK) && self.refusedByDiskError(id, &context) {

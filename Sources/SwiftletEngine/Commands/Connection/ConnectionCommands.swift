@@ -198,11 +198,12 @@ public enum ConnectionCommands {
         let subs = s.subscriptions
         let multi = s.transaction.active ? s.transaction.queue.count : -1
         let qbuf = s.queryBufferLength
+        let memory = server.clientMemory(s)
         return "id=\(s.id) addr=\(s.address) laddr=\(s.localAddress) fd=\(s.fileDescriptor) name=\(name) "
             + "age=\(age) idle=\(idle) flags=\(flags) db=\(s.database) sub=\(subs.count(.channel)) "
             + "psub=\(subs.count(.pattern)) ssub=\(subs.count(.shardChannel)) multi=\(multi) "
-            + "qbuf=\(qbuf) qbuf-free=\(max(0, 20474 - qbuf)) argv-mem=0 multi-mem=0 rbs=16384 rbp=0 "
-            + "obl=\(s.outputBufferLength) oll=0 omem=0 tot-mem=\(20474 + qbuf + s.outputBufferLength) "
+            + "qbuf=\(qbuf) qbuf-free=\(max(0, 20474 - qbuf)) argv-mem=0 multi-mem=\(memory.multi) rbs=16384 rbp=0 "
+            + "obl=\(s.outputBufferLength) oll=0 omem=\(memory.output) tot-mem=\(memory.total) "
             + "events=r cmd=\(s.lastCommandID < 0 ? "NULL" : server.table.commands[s.lastCommandID].fullName) user=default redir=\(s.tracking?.redirect ?? -1) resp=\(s.protocolVersion.rawValue)"
     }
 

@@ -94,8 +94,8 @@ public enum DumpCommands {
         }
         let entry = RDBReader.install(value, key: key.bytes, in: db, now: context.now)
         if ttl != 0 { db.setExpireTime(of: entry, to: ttl) }
-        // Redis applies IDLETIME only under an LRU eviction policy and FREQ only under an LFU one.
-        if let idle, context.server.config.maxMemoryPolicy.hasSuffix("-lru") {
+        // As Redis's `objectSetLRUOrLFU`: FREQ applies under an LFU policy, IDLETIME under any other.
+        if let idle, case .lru = context.keyspace.accessPolicy {
             RDBAccess.apply(to: entry, idle: idle, frequency: nil, policy: .lru, now: context.now)
         }
         if let frequency {

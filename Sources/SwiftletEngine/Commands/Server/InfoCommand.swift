@@ -55,7 +55,10 @@ enum InfoCommand {
         if d < 1024 * 1024 { return fmt(d / 1024, "K") }
         if d < 1024 * 1024 * 1024 { return fmt(d / 1024 / 1024, "M") }
         if d < 1024.0 * 1024 * 1024 * 1024 { return fmt(d / 1024 / 1024 / 1024, "G") }
-        return fmt(d / 1024 / 1024 / 1024 / 1024, "T")
+        if d < 1024.0 * 1024 * 1024 * 1024 * 1024 { return fmt(d / 1024 / 1024 / 1024 / 1024, "T") }
+        if d < 1024.0 * 1024 * 1024 * 1024 * 1024 * 1024 { return fmt(d / 1024 / 1024 / 1024 / 1024 / 1024, "P") }
+        // Redis prints the bytes beyond that (an unsigned value: maxmemory set to 2^64-1).
+        return "\(UInt64(bitPattern: Int64(bytes)))B"
     }
 
     static func fixed2(_ v: Double) -> String {
@@ -125,11 +128,12 @@ enum InfoCommand {
             let m = MemoryInfo.current()
             let peak = max(server.peakAllocated, m.allocated)
             let total = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
+            let clientsMemory = server.clients.values.reduce(0) { $0 + $1.queryBufferLength + $1.outputBufferLength }
             let overhead =
-                server.startupAllocated
-                + server.keyspace.databases.reduce(0) { $0 + $1.table.bucketCount * 8 }
+                server.startupAllocated + clientsMemory + server.aof.buffer.capacity
+                + server.keyspace.databases.reduce(0) { $0 + ($1.table.bucketCount + $1.expiresTable.bucketCount) * 8 }
             let dataset = max(0, m.allocated - overhead)
-            let maxmemory = server.config.maxMemory
+            let maxmemory = server.memoryLimit.maxMemory
             field("used_memory", m.allocated)
             field("used_memory_human", human(m.allocated))
             field("used_memory_rss", m.resident)
@@ -173,16 +177,14 @@ enum InfoCommand {
             field("rss_overhead_bytes", 0)
             field("mem_fragmentation_ratio", fixed2(m.allocated == 0 ? 0 : Double(m.resident) / Double(m.allocated)))
             field("mem_fragmentation_bytes", m.resident - m.allocated)
-            field("mem_not_counted_for_evict", 0)
+            field("mem_not_counted_for_evict", server.memoryNotCountedForEviction())
             field("mem_replication_backlog", 0)
             field("mem_total_replication_buffers", 0)
             field("mem_clients_slaves", 0)
-            field(
-                "mem_clients_normal",
-                server.clients.values.reduce(0) { $0 + $1.queryBufferLength + $1.outputBufferLength }
-            )
+            field("mem_clients_normal", clientsMemory)
             field("mem_cluster_links", 0)
             field("mem_aof_buffer", server.aof.buffer.capacity)
+            // The counting allocator wraps glibc's malloc (docs/MEMORY.md).
             field("mem_allocator", "libc")
             field("active_defrag_running", 0)
             field("lazyfree_pending_objects", 0)
@@ -249,10 +251,11 @@ enum InfoCommand {
             field("expired_stale_perc", fixed2(k.expiredStalePercent))
             field("expired_time_cap_reached_count", k.expiredTimeCapReached)
             field("expire_cycle_cpu_milliseconds", server.expireCycleMicroseconds / 1000)
-            field("evicted_keys", 0)
-            field("evicted_clients", 0)
-            field("total_eviction_exceeded_time", 0)
-            field("current_eviction_exceeded_time", 0)
+            let exceeded = server.evictionExceededMilliseconds
+            field("evicted_keys", server.memoryLimit.evictedKeys)
+            field("evicted_clients", server.memoryLimit.evictedClients)
+            field("total_eviction_exceeded_time", exceeded.total)
+            field("current_eviction_exceeded_time", exceeded.current)
             field("keyspace_hits", k.keyspaceHits)
             field("keyspace_misses", k.keyspaceMisses)
             field("pubsub_channels", server.pubsub.count(.channel))

@@ -115,9 +115,12 @@ public enum ServerCommands {
 
     /// MEMORY USAGE key [SAMPLES count] — O(N) for collections
     static func memoryUsage(_ context: inout CommandContext) throws(RedisError) {
-        if context.count > 3 {
-            guard context.count == 5, context.argument(3, is: "samples") else { throw RedisError.syntax }
-            _ = try context.integer(4)
+        // As Redis: any number of SAMPLES options, each checked before the key is looked up.
+        var i = 3
+        while i < context.count {
+            guard context.argument(i, is: "samples"), i + 1 < context.count else { throw RedisError.syntax }
+            if try context.integer(i + 1) < 0 { throw RedisError.syntax }
+            i += 2
         }
         let entry = context.arguments[2].withUnsafeReadableBytes {
             context.db.lookup($0, now: context.now, touch: false)
@@ -138,7 +141,7 @@ public enum ServerCommands {
         let keys = ks.totalKeys
         let overhead = dbs.reduce(0) { $0 + ($1.table.bucketCount * 8) }
         let dataset = max(0, memory.allocated - context.server.startupAllocated - overhead)
-        context.out.writeMapHeader(24 + dbs.count)
+        context.out.writeMapHeader(27 + dbs.count)
         func pair(_ name: String, _ value: Int) {
             context.out.writeBulkString(name)
             context.out.writeInteger(value)
@@ -157,14 +160,15 @@ public enum ServerCommands {
             context.server.clients.values.reduce(0) { $0 + $1.outputBufferLength + $1.queryBufferLength }
         )
         pair("cluster.links", 0)
-        pair("aof.buffer", 0)
+        pair("aof.buffer", context.server.aof.buffer.capacity)
         pair("lua.caches", 0)
         pair("functions.caches", 0)
         for db in dbs {
             context.out.writeBulkString("db.\(db.index)")
-            context.out.writeMapHeader(2)
+            context.out.writeMapHeader(3)
             pair("overhead.hashtable.main", db.table.bucketCount * 8)
             pair("overhead.hashtable.expires", db.expiresCount * 64)
+            pair("overhead.hashtable.slot-to-keys", 0)
         }
         pair("overhead.total", context.server.startupAllocated + overhead)
         pair("keys.count", keys)
@@ -280,30 +284,4 @@ public enum ServerCommands {
             ]
         ),
     ]
-}
-
-/// Heap figures from the C allocator and the kernel.
-public struct MemoryInfo: Sendable {
-    /// Bytes handed out by malloc (glibc's `mallinfo2().uordblks` plus mmapped blocks).
-    public var allocated: Int
-    /// Bytes malloc holds from the system.
-    public var active: Int
-    /// Resident set size of the process.
-    public var resident: Int
-
-    public static func current() -> MemoryInfo {
-        let allocated = Int(swiftlet_malloc_allocated())
-        let active = Int(swiftlet_malloc_active())
-        return MemoryInfo(allocated: allocated, active: active, resident: residentSetSize())
-    }
-
-    /// Sets up malloc for a server process (one arena, so that the figures above see every allocation).
-    public static func configureAllocator() {
-        swiftlet_malloc_configure()
-    }
-
-    /// The process's resident set size in bytes, or 0 where unavailable.
-    public static func residentSetSize() -> Int {
-        Int(swiftlet_resident_set_size())
-    }
 }

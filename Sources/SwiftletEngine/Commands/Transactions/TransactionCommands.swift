@@ -38,6 +38,9 @@ struct QueuedCommands {
 
     var count: Int { self.entries.count }
     var isEmpty: Bool { self.entries.isEmpty }
+    /// Bytes the queue holds (the client's `multi-mem`): the arguments' bytes and their bookkeeping, as Redis counts
+    /// its queued arguments (their lengths, not the buffer's doubling headroom).
+    var memoryUsage: Int { self.bytes.writerIndex + self.spans.count * 16 + self.entries.count * 16 }
 
     mutating func append(_ id: Int, _ arguments: [ByteBuffer]) {
         self.entries.append((id, self.spans.count))

@@ -1,0 +1,117 @@
+internal import NIOCore
+
+/// What one client holds, as CLIENT LIST's memory fields report it and `maxmemory-clients` counts it.
+public struct ClientMemory: Sendable {
+    /// The session, the connection's handler and its fixed buffers.
+    static let fixedBytes = 2048
+    /// Per watched key, subscription or tracking prefix besides its bytes: the entries of the lists and tables
+    /// that hold it, on the client's side and on the server's.
+    static let perItemBytes = 64
+
+    /// The query buffer (read but not yet executed), `qbuf` and its allocation.
+    public var queryBuffer: Int
+    /// The MULTI queue (`multi-mem`).
+    public var multi: Int
+    /// Replies and frames not yet taken by the socket (`omem`).
+    public var output: Int
+    /// Watched keys, subscriptions, tracking prefixes.
+    public var lists: Int
+
+    public var total: Int { Self.fixedBytes + self.queryBuffer + self.multi + self.output + self.lists }
+}
+
+extension ServerState {
+    /// The memory a client holds now (Redis's `getClientMemoryUsage`).
+    public func clientMemory(_ session: ClientSession) -> ClientMemory {
+        var lists = session.transaction.watched.reduce(0) { $0 + $1.key.count + ClientMemory.perItemBytes }
+        if session.isSubscribed {
+            for list in session.subscriptions.lists {
+                lists += list.reduce(0) { $0 + $1.readableBytes + ClientMemory.perItemBytes }
+            }
+        }
+        if let prefixes = session.tracking?.prefixes {
+            lists += prefixes.reduce(0) { $0 + $1.readableBytes + ClientMemory.perItemBytes }
+        }
+        return ClientMemory(
+            queryBuffer: session.queryBufferLength,
+            multi: session.transaction.active ? session.transaction.queue.memoryUsage : 0,
+            output: session.outputBufferLength + session.outbox.readableBytes,
+            lists: lists
+        )
+    }
+
+    /// Whether `maxmemory-clients` is set: only then is every client's memory followed (one comparison per command
+    /// otherwise).
+    public var evictsClients: Bool { self.memoryLimit.maxClientsMemory > 0 }
+
+    /// A client's memory may have changed (after its command, a read that left part of a request, a write to its
+    /// socket): updates the total and evicts clients when it passes `maxmemory-clients`.
+    /// - Returns: whether `session` itself was evicted.
+    @discardableResult
+    public func noteClientMemory(_ session: ClientSession) -> Bool {
+        guard self.evictsClients, !session.evicted, self.clients[session.id] === session else { return false }
+        self.updateClientMemory(session)
+        guard self.clientsMemory > self.memoryLimit.maxClientsMemory else { return false }
+        return self.evictClients(current: session)
+    }
+
+    private func updateClientMemory(_ session: ClientSession) {
+        guard !session.evicted else { return }
+        let memory = self.clientMemory(session).total
+        self.clientsMemory += memory - session.trackedMemory
+        session.trackedMemory = memory
+    }
+
+    /// `maxmemory-clients` (or `maxmemory`, for a percentage) changed: every client's figure is taken afresh, and
+    /// clients are evicted at once if the new limit is below what they hold.
+    func recountClientsMemory() {
+        self.clientsMemory = 0
+        for session in self.clients.values {
+            session.trackedMemory = 0
+            if self.evictsClients { self.updateClientMemory(session) }
+        }
+        if self.evictsClients && self.clientsMemory > self.memoryLimit.maxClientsMemory {
+            self.evictClients(current: nil)
+        }
+    }
+
+    /// A client leaves: its memory leaves the total.
+    func forgetClientMemory(_ session: ClientSession) {
+        self.clientsMemory -= session.trackedMemory
+        session.trackedMemory = 0
+    }
+
+    /// Redis's `evictClients`: closes the clients holding the most memory, largest first, until the total is under
+    /// `maxmemory-clients`. Clients with CLIENT NO-EVICT on are never evicted. The running client (`current`) is
+    /// closed after the replies it already has, without running the command at hand, as Redis frees it
+    /// asynchronously: the caller closes it (after the replies it has).
+    /// - Returns: whether `current` was evicted.
+    @discardableResult
+    func evictClients(current: ClientSession?) -> Bool {
+        let limit = self.memoryLimit.maxClientsMemory
+        // Every figure afresh: output buffers drain without telling.
+        for session in self.clients.values { self.updateClientMemory(session) }
+        guard self.clientsMemory > limit else { return false }
+        var candidates = self.clients.values.filter { !$0.noEvict }
+        candidates.sort { $0.trackedMemory > $1.trackedMemory }
+        var evictedCurrent = false
+        for session in candidates {
+            guard self.clientsMemory > limit else { break }
+            self.host?.log(
+                warning: false,
+                "Evicting client: id=\(session.id) addr=\(session.address) name="
+                    + "\(session.name.map { String(decoding: $0, as: UTF8.self) } ?? "") "
+                    + "tot-mem=\(session.trackedMemory)"
+            )
+            self.memoryLimit.evictedClients += 1
+            self.forgetClientMemory(session)
+            session.evicted = true
+            if session === current {
+                evictedCurrent = true
+            } else {
+                session.connection?.close()
+            }
+        }
+        return evictedCurrent
+    }
+}
