@@ -72,6 +72,21 @@ public struct RESPRequestParser: Sendable {
     /// True while part of a request has been seen but not all of it.
     public var hasPartialRequest: Bool { self.inProgress }
 
+    /// While a large bulk string (32 KiB or more, Redis's `PROTO_MBULK_BIG_ARG`) is arriving: the bytes of the request
+    /// before its data, which Redis no longer counts in the query buffer (it moves the big argument to the buffer's
+    /// start, for CLIENT LIST's `qbuf`). 0 otherwise.
+    public var bytesBeforeLargeBulk: Int {
+        self.inProgress && self.bulkLength >= 32 * 1024 ? self.scanOffset : 0
+    }
+
+    /// The bytes the request in progress is known to take so far: what has been scanned, plus the whole of the bulk
+    /// string whose header has arrived (0 without a partial request). Redis allocates that much for a large argument
+    /// as soon as its length is read, and counts it toward the client's memory.
+    public var partialRequestBytes: Int {
+        guard self.inProgress else { return 0 }
+        return self.scanOffset + (self.bulkLength >= 0 ? self.bulkLength + 2 : 0)
+    }
+
     /// Parses the next complete request from `buffer` into `arguments` (which is emptied first).
     ///
     /// - Returns: `true` when `arguments` holds a request; `false` when more bytes are needed, in which case

@@ -174,7 +174,8 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
         guard !self.closing, buffer.readableBytes > 0 else {
             self.cumulation = nil
             self.commandContext.session.queryBufferLength = 0
-            self.commandContext.session.queryBufferCapacity = 0
+            self.commandContext.session.unparsedQueryBytes = 0
+            self.commandContext.session.pendingRequestBytes = 0
             if state.evictsClients { state.noteClientMemory(self.commandContext.session) }
             return
         }
@@ -188,12 +189,12 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
             rest.discardReadBytes()
         }
         self.cumulation = rest
-        self.commandContext.session.queryBufferLength = rest.readableBytes
-        if state.evictsClients {
-            // A request still arriving counts toward maxmemory-clients (Redis evicts a client for its query buffer).
-            self.commandContext.session.queryBufferCapacity = rest.capacity
-            if state.noteClientMemory(self.commandContext.session) { self.closeEvicted() }
-        }
+        self.commandContext.session.queryBufferLength = rest.readableBytes - self.parser.bytesBeforeLargeBulk
+        self.commandContext.session.unparsedQueryBytes = self.commandContext.session.queryBufferLength
+        // A request still arriving counts in the client's memory (CLIENT LIST's tot-mem, and maxmemory-clients:
+        // Redis evicts a client for its query buffer).
+        self.commandContext.session.pendingRequestBytes = self.parser.partialRequestBytes
+        if state.evictsClients && state.noteClientMemory(self.commandContext.session) { self.closeEvicted() }
     }
 
     /// This client was evicted for maxmemory-clients: it closes after the replies it has.
@@ -223,9 +224,12 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
         // CLIENT LIST's qbuf: the whole query buffer, the running request included, as Redis trims it only after
         // the batch.
         session.queryBufferLength = buffer.readableBytes
+        let batchEnd = buffer.writerIndex
         while !self.closing && session.blocked == nil && session.postponed == nil {
             do {
                 guard try self.parser.next(from: &buffer, into: &self.commandContext.arguments) else { break }
+                // What is left after this request: the query buffer a client's memory counts (maxmemory-clients).
+                session.unparsedQueryBytes = batchEnd - buffer.readerIndex
             } catch {
                 // Replies already produced in this batch go out first, then the error, then the connection closes.
                 self.logger.debug("protocol error", metadata: ["reason": "\(error.reason)"])
@@ -368,12 +372,13 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
                 context.writeAndFlush(self.wrapOutboundOut(out)).whenComplete { _ in channel.close(promise: nil) }
                 return
             }
+            if self.outputLimitReached(adding: count, context: context) { return }
             self.send(out, context: context)
             // The socket write usually completes at once, so nothing holds the buffer any more and clearing reuses
             // its storage. If NIO still holds it (the socket is full), a new buffer is started instead: clearing a
             // shared buffer allocates a copy of its whole capacity, and a client that does not read would hold
             // twice its unsent replies.
-            if self.writesInNIO > 0 || self.commandContext.out.buffer.capacity > 1 << 20 {
+            if self.writesInNIO > 0 || self.commandContext.out.buffer.capacity > Self.keptReplyCapacity {
                 self.commandContext.out.buffer = context.channel.allocator.buffer(capacity: 0)
             } else {
                 self.commandContext.out.buffer.clear()
@@ -385,6 +390,13 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
     }
 
     // MARK: - Writing
+
+    /// A reply buffer larger than this is given back once written, not kept for the next replies, so that an idle
+    /// client holds little (Redis frees its reply list as it writes, and shrinks its own reply buffer when idle).
+    /// Kept at 1 MiB, twenty clients that once read a 100 KB value each held megabytes that maxmemory counted, and
+    /// invalidation messages that evictions sent to tracking clients left buffers behind that caused more evictions
+    /// (both in Redis's maxmemory unit). A batch of replies larger than this costs one allocation.
+    static let keptReplyCapacity = 4096
 
     /// Writes `bytes` to the socket with one `send` when NIO holds nothing for this connection; what the socket
     /// does not take (it is full), or an error, goes to NIO's write path, which waits for writability, closes on
@@ -412,15 +424,18 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
             }
         }
         self.writesInNIO += 1
+        // NIO keeps the whole buffer until its last byte is written: that is the memory this client's unsent
+        // output holds (maxmemory-clients, CLIENT LIST's omem and tot-mem).
+        let held = rest.capacity
+        self.commandContext.session.outputBufferMemory += held
         let promise = context.eventLoop.makePromise(of: Void.self)
         promise.futureResult.assumeIsolated().whenComplete { _ in
             self.writesInNIO -= 1
-            if self.writesInNIO == 0 && self.commandContext.session.outputBufferLength > 0 {
-                // The socket took everything: nothing is held for this client any more.
-                self.commandContext.session.outputBufferLength = 0
-                let state = self.core.state
-                if state.evictsClients { state.noteClientMemory(self.commandContext.session) }
-            }
+            let session = self.commandContext.session
+            session.outputBufferMemory -= held
+            if self.writesInNIO == 0 { session.outputBufferLength = 0 }
+            let state = self.core.state
+            if state.evictsClients { state.noteClientMemory(session) }
         }
         context.writeAndFlush(self.wrapOutboundOut(rest), promise: promise)
     }
@@ -450,11 +465,12 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
             // Scoped, so that this reference is gone before `clear()`: when the socket took every byte, the outbox
             // keeps its storage instead of allocating a new one.
             let frames = session.outbox
+            if self.outputLimitReached(adding: frames.readableBytes, context: context) { return }
             self.core.state.noteWrite(bytes: frames.readableBytes)
             self.send(frames, context: context)
         }
         // As for the replies in `flush`: a buffer NIO still holds is left to it.
-        if self.writesInNIO > 0 || session.outbox.capacity > 1 << 20 {
+        if self.writesInNIO > 0 || session.outbox.capacity > Self.keptReplyCapacity {
             session.outbox = context.channel.allocator.buffer(capacity: 0)
         } else {
             session.outbox.clear()
@@ -469,6 +485,28 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
         let state = self.core.state
         let limit = session.isSubscribed ? state.hot.pubsubOutputLimit : state.hot.normalOutputLimit
         if limit.hard > 0 || limit.soft > 0 || state.evictsClients { self.enforceOutputLimit(context: context) }
+    }
+
+    /// Before `bytes` of output are written: as Redis checks its reply buffer when a reply is added, before any of it
+    /// reaches the socket, output that would pass client-output-buffer-limit with what NIO still holds closes the
+    /// connection instead of being sent (a single reply over the hard limit never leaves).
+    private func outputLimitReached(adding bytes: Int, context: ChannelHandlerContext) -> Bool {
+        let session = self.commandContext.session
+        let state = self.core.state
+        let limit = session.isSubscribed ? state.hot.pubsubOutputLimit : state.hot.normalOutputLimit
+        guard limit.hard > 0 || limit.soft > 0 else { return false }
+        let held = self.writesInNIO > 0 ? (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0 : 0
+        guard state.outputBufferOverLimit(session, pending: held + bytes, now: state.clock()) else { return false }
+        self.logger.warning(
+            "Client \(session.id) closed for overcoming of output buffer limits.",
+            metadata: ["omem": "\(held + bytes)", "class": "\(session.isSubscribed ? "pubsub" : "normal")"]
+        )
+        state.noteOutputLimitDisconnection()
+        self.closing = true
+        session.outbox.clear()
+        self.commandContext.out.buffer.clear()
+        context.close(promise: nil)
+        return true
     }
 
     /// Closes the connection when the bytes NIO still holds for it pass client-output-buffer-limit.

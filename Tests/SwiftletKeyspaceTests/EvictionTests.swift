@@ -94,7 +94,9 @@ struct EvictionTests {
         let ks = keyspace(keys: 20)
         let now = Self.start + 60_000
         // Fill the pool, then delete its best candidate behind its back.
-        _ = ks.evictionVictim(policy: .allKeysLRU, samples: 64, now: now)
+        let first = ks.evictionVictim(policy: .allKeysLRU, samples: 64, now: now)
+        #expect(first?.key == key(0))
+        _ = key(0).withUnsafeBytes { ks[0].delete($0) }
         _ = key(1).withUnsafeBytes { ks[0].delete($0) }
         let next = ks.evictionVictim(policy: .allKeysLRU, samples: 64, now: now)
         #expect(next?.key == key(2))

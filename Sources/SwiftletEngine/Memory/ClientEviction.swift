@@ -1,14 +1,18 @@
 internal import NIOCore
+internal import SwiftletConfig
 
 /// What one client holds, as CLIENT LIST's memory fields report it and `maxmemory-clients` counts it.
 public struct ClientMemory: Sendable {
-    /// The session, the connection's handler and its fixed buffers.
-    static let fixedBytes = 2048
+    /// The session, the connection's handler and its buffers: counted as Redis counts a client, with a 16 KiB reply
+    /// buffer of its own, so that replies waiting count only beyond it (a CLIENT LIST reply does not change the
+    /// figure of the client that asked for it).
+    static let fixedBytes = 2048 + replyBufferBytes
+    static let replyBufferBytes = 16 * 1024
     /// Per watched key, subscription or tracking prefix besides its bytes: the entries of the lists and tables
     /// that hold it, on the client's side and on the server's.
     static let perItemBytes = 64
 
-    /// The query buffer (read but not yet executed), `qbuf` and its allocation.
+    /// The query buffer: read and not yet parsed, or the declared size of a request still arriving.
     public var queryBuffer: Int
     /// The MULTI queue (`multi-mem`).
     public var multi: Int
@@ -17,7 +21,9 @@ public struct ClientMemory: Sendable {
     /// Watched keys, subscriptions, tracking prefixes.
     public var lists: Int
 
-    public var total: Int { Self.fixedBytes + self.queryBuffer + self.multi + self.output + self.lists }
+    public var total: Int {
+        Self.fixedBytes + self.queryBuffer + self.multi + max(0, self.output - Self.replyBufferBytes) + self.lists
+    }
 }
 
 extension ServerState {
@@ -33,9 +39,9 @@ extension ServerState {
             lists += prefixes.reduce(0) { $0 + $1.readableBytes + ClientMemory.perItemBytes }
         }
         return ClientMemory(
-            queryBuffer: session.queryBufferLength,
+            queryBuffer: max(session.unparsedQueryBytes, session.pendingRequestBytes),
             multi: session.transaction.active ? session.transaction.queue.memoryUsage : 0,
-            output: session.outputBufferLength + session.outbox.readableBytes,
+            output: session.outputBufferMemory + session.outbox.readableBytes + session.replyBufferLength,
             lists: lists
         )
     }
@@ -57,7 +63,12 @@ extension ServerState {
 
     private func updateClientMemory(_ session: ClientSession) {
         guard !session.evicted else { return }
-        let memory = self.clientMemory(session).total
+        let figures = self.clientMemory(session)
+        // A client whose output passed client-output-buffer-limit's hard limit is closed for that before its output
+        // is written; counting it would evict others for memory about to be freed (Redis drops such clients from
+        // its eviction buckets).
+        let limit = session.isSubscribed ? self.hot.pubsubOutputLimit : self.hot.normalOutputLimit
+        let memory = limit.hard > 0 && UInt64(figures.output) >= limit.hard ? 0 : figures.total
         self.clientsMemory += memory - session.trackedMemory
         session.trackedMemory = memory
     }
@@ -65,8 +76,15 @@ extension ServerState {
     /// `maxmemory-clients` (or `maxmemory`, for a percentage) changed: every client's figure is taken afresh, and
     /// clients are evicted at once if the new limit is below what they hold.
     func recountClientsMemory() {
+        let tracked = self.clientsMemory
         self.clientsMemory = 0
         for session in self.clients.values {
+            // The client running this CONFIG SET keeps the figure it had after its last command, as Redis's does
+            // (its query buffer still holds the running request).
+            if session.id == self.runningClientID && tracked > 0 {
+                self.clientsMemory += session.trackedMemory
+                continue
+            }
             session.trackedMemory = 0
             if self.evictsClients { self.updateClientMemory(session) }
         }
@@ -89,8 +107,7 @@ extension ServerState {
     @discardableResult
     func evictClients(current: ClientSession?) -> Bool {
         let limit = self.memoryLimit.maxClientsMemory
-        // Every figure afresh: output buffers drain without telling.
-        for session in self.clients.values { self.updateClientMemory(session) }
+        // The figures as last noted (after each command, read and write), as Redis's buckets hold them.
         guard self.clientsMemory > limit else { return false }
         var candidates = self.clients.values.filter { !$0.noEvict }
         candidates.sort { $0.trackedMemory > $1.trackedMemory }

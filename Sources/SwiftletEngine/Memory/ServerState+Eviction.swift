@@ -1,4 +1,5 @@
 internal import NIOCore
+import Glibc
 internal import SwiftletConfig
 internal import SwiftletKeyspace
 
@@ -56,8 +57,8 @@ extension ServerState {
         return max(0, used - self.memoryNotCountedForEviction()) + bytes > limit
     }
 
-    /// `CONFIG SET maxmemory`: as Redis's `updateMaxmemory`, warns when the new limit is below what is used, and
-    /// starts evicting at once (from the loop, not inside CONFIG SET).
+    /// `CONFIG SET maxmemory`: as Redis 7.0's `updateMaxmemory`, warns when the new limit is below what is used, and
+    /// evicts at once, within CONFIG SET (for as long as the tenacity allows; the eviction job does the rest).
     func maxMemoryChanged() {
         self.applyMemoryConfig()
         let limit = self.memoryLimit.maxMemory
@@ -71,7 +72,7 @@ extension ServerState {
                     + "commands depending on the maxmemory-policy."
             )
         }
-        self.startEvictionJob()
+        self.performEvictions()
     }
 
     /// The check before every command while `maxmemory` is set (Redis's `processCommand`): evicts what the policy
@@ -140,6 +141,9 @@ extension ServerState {
             }
         }
         if outcome == .ok && self.memoryLimit.jobScheduled { outcome = .running }
+        if getenv("SWIFTLET_DEBUG_EVICTION") != nil {
+            self.host?.log(warning: false, "eviction pass: toFree=\(toFree) freed=\(freed) evicted=\(evicted)")
+        }
         return self.noteEvictionOutcome(outcome)
     }
 

@@ -42,9 +42,16 @@ public final class ClientSession {
     /// Bytes waiting in the query buffer and replies waiting to be written, for `CLIENT LIST`.
     @exclusivity(unchecked)
     public var queryBufferLength = 0
-    /// The query buffer's allocation (kept by the transport while `maxmemory-clients` is set).
+    /// Replies of the running read batch not yet handed to the outbox (followed while `maxmemory-clients` is set).
     @exclusivity(unchecked)
-    public var queryBufferCapacity = 0
+    var replyBufferLength = 0
+    /// During a read batch, the query bytes after the running request (the rest of a pipeline).
+    @exclusivity(unchecked)
+    public var unparsedQueryBytes = 0
+    /// The bytes the request still arriving is known to take (its declared bulk lengths), which Redis allocates at
+    /// once; kept by the transport while `maxmemory-clients` is set.
+    @exclusivity(unchecked)
+    public var pendingRequestBytes = 0
     /// The memory last counted for this client in the server's total (`maxmemory-clients`), and whether it was
     /// evicted (it then counts no more, while its connection closes).
     @exclusivity(unchecked)
@@ -53,6 +60,9 @@ public final class ClientSession {
     public internal(set) var evicted = false
     @exclusivity(unchecked)
     public var outputBufferLength = 0
+    /// The memory the transport holds for this client's unsent output (whole buffers, until their last byte goes).
+    @exclusivity(unchecked)
+    public var outputBufferMemory = 0
     /// The transport's connection this client arrived on; `nil` for the embedded store's and tests' sessions, and
     /// once the connection has closed.
     @exclusivity(unchecked)
@@ -410,6 +420,9 @@ public final class ServerState {
     @exclusivity(unchecked)
     public internal(set) var memoryLimit = MemoryLimit()
     let injectedMemoryGauge: (() -> Int)?
+    /// The client whose command runs (or ran last).
+    @exclusivity(unchecked)
+    var runningClientID = -1
     /// The memory of every client, while `maxmemory-clients` is set (ClientEviction.swift).
     @exclusivity(unchecked)
     var clientsMemory = 0
@@ -544,10 +557,15 @@ public final class ServerState {
 
     /// Runs the request in `context.arguments` and writes its reply (or error) to `context.out`.
     public func execute(_ context: inout CommandContext) {
+        self.runningClientID = context.session.id
         if context.session.replyControl.isEmpty {
             self.executeCommand(&context)
         } else {
             self.executeWithReplyControl(&context)
+        }
+        if self.evictsClients {
+            // The replies of this read batch so far count too, as Redis counts its reply buffer after each command.
+            context.session.replyBufferLength = context.out.buffer.readableBytes
         }
         if self.evictsClients && self.noteClientMemory(context.session) {
             // Evicted for maxmemory-clients: its connection closes after the replies it has.
@@ -750,6 +768,7 @@ public final class ServerState {
     /// next requests arrive while this loop is still busy, so the next `epoll_wait` returns many connections at
     /// once. Measured at pipeline depth 16 on two cores this lowered the server's system time per request.
     public func holdReply(_ session: ClientSession, _ reply: inout ByteBuffer) {
+        session.replyBufferLength = 0
         if session.outbox.readableBytes == 0 {
             if self.pendingOutboxes.isEmpty { self.requestBeforeSleep() }
             self.pendingOutboxes.append(session)

@@ -45,6 +45,16 @@ public enum DebugCommands {
             }
             if seconds > 0 { context.server.host?.sleep(seconds: seconds) }
             context.out.writeOK()
+        } else if context.argument(1, is: "replybuffer") && context.count == 4 {
+            // Redis's reply buffer peak tracking and its resizing cron: accepted with Redis's checks, and without
+            // effect, because Swiftlet's reply buffers are never resized by a timer (one over 4 KiB is given back
+            // once written; docs/CONFIG.md).
+            if context.argument(2, is: "peak-reset-time") {
+                if !context.argument(3, is: "never") && !context.argument(3, is: "reset") { _ = try context.integer(3) }
+            } else if !context.argument(2, is: "resizing") {
+                throw RedisError.debugUnknownSubcommand(context.arguments[1].readableBytesView)
+            }
+            context.out.writeOK()
         } else if context.argument(1, is: "set-active-expire") && context.count == 3 {
             context.server.activeExpireEnabled = context.arguments[2].int64 != 0
             context.out.writeOK()
@@ -96,6 +106,12 @@ public enum DebugCommands {
         "    Stop the server for <seconds>. Decimals allowed.",
         "PAUSE-CRON <0|1>",
         "    Stop periodic cron job processing.",
+        "REPLYBUFFER PEAK-RESET-TIME <NEVER||RESET|time>",
+        "    Sets the time (in milliseconds) to wait between client reply buffer peak resets.",
+        "    In case NEVER is provided the last observed peak will never be reset",
+        "    In case RESET is provided the peak reset time will be restored to the default value",
+        "REPLYBUFFER RESIZING <0|1>",
+        "    Enable or disable the reply buffer resize cron job",
         "HELP",
         "    Prints this help.",
     ]
