@@ -104,7 +104,6 @@ public final class Keyspace {
     /// The access statistic of a value that replaces `entry`'s (see ``touchNew(_:now:)``).
     func overwriteAccess(_ entry: Entry, now: Int64) -> UInt32 {
         guard case .lfu = self.accessPolicy else { return self.initialAccess(now: now) }
-        self.touch(entry, now: now)
         return entry.access
     }
 

@@ -50,6 +50,12 @@ public struct CommandContext {
         return entry
     }
 
+    /// A STORE command is about to replace `key`'s value: as Redis's `setKey` looks the key up for writing first,
+    /// under an LFU policy that counts an access, which the new value keeps (a no-op otherwise).
+    public func countOverwriteAccess(_ key: ByteBuffer) {
+        if case .lfu = self.server.keyspace.accessPolicy { _ = self.lookupWrite(key) }
+    }
+
     /// Looks up a key for writing (expires it if due, no hit/miss statistics).
     public func lookupWrite(_ key: ByteBuffer, in db: Database? = nil) -> Entry? {
         key.withUnsafeReadableBytes { (db ?? self.db).lookupForWrite($0, now: self.now) }

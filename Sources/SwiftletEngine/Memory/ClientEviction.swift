@@ -8,6 +8,8 @@ public struct ClientMemory: Sendable {
     /// figure of the client that asked for it).
     static let fixedBytes = 2048 + replyBufferBytes
     static let replyBufferBytes = 16 * 1024
+    /// Clients holding less are never evicted (Redis's `CLIENT_MEM_USAGE_BUCKET_MIN_LOG`, 2^15).
+    static let evictableBytes = 32 * 1024
     /// Per watched key, subscription or tracking prefix besides its bytes: the entries of the lists and tables
     /// that hold it, on the client's side and on the server's.
     static let perItemBytes = 64
@@ -100,7 +102,7 @@ extension ServerState {
     }
 
     /// Redis's `evictClients`: closes the clients holding the most memory, largest first, until the total is under
-    /// `maxmemory-clients`. Clients with CLIENT NO-EVICT on are never evicted. The running client (`current`) is
+    /// `maxmemory-clients`. Clients with CLIENT NO-EVICT on, and clients under 32 KiB, are never evicted. The running client (`current`) is
     /// closed after the replies it already has, without running the command at hand, as Redis frees it
     /// asynchronously: the caller closes it (after the replies it has).
     /// - Returns: whether `current` was evicted.
@@ -109,7 +111,8 @@ extension ServerState {
         let limit = self.memoryLimit.maxClientsMemory
         // The figures as last noted (after each command, read and write), as Redis's buckets hold them.
         guard self.clientsMemory > limit else { return false }
-        var candidates = self.clients.values.filter { !$0.noEvict }
+        // As Redis: clients under 32 KiB (its smallest eviction bucket) count in the total but are never evicted.
+        var candidates = self.clients.values.filter { !$0.noEvict && $0.trackedMemory >= ClientMemory.evictableBytes }
         candidates.sort { $0.trackedMemory > $1.trackedMemory }
         var evictedCurrent = false
         for session in candidates {

@@ -45,6 +45,8 @@ enum InfoCommand {
     }
 
     static func human(_ bytes: Int) -> String {
+        // An unsigned figure past Int64.max (maxmemory set to 2^64-1) is printed in bytes, as Redis does beyond 1024P.
+        if bytes < 0 { return "\(UInt64(bitPattern: Int64(bytes)))B" }
         let d = Double(bytes)
         func fmt(_ v: Double, _ unit: String) -> String {
             let hundredths = Int((v * 100).rounded())

@@ -16,6 +16,7 @@ extension SetCommands {
     /// key when the result is empty; replies with the result's size.
     static func store(_ context: inout CommandContext, _ result: SetValue, at index: Int, event: StaticString) {
         if result.count > 0 {
+            context.countOverwriteAccess(context.arguments[index])
             context.arguments[index].withUnsafeReadableBytes { _ = context.db.set($0, .set(result), now: context.now) }
             context.dirty()
             context.out.writeInteger(result.count)

@@ -46,6 +46,7 @@ public enum SortedSetCommands {
 
     /// Stores `zset` under `key`, replacing any value and its time to live.
     static func store(_ context: CommandContext, _ key: ByteBuffer, _ zset: SortedSetValue) {
+        context.countOverwriteAccess(key)
         key.withUnsafeReadableBytes { _ = context.db.set($0, .sortedSet(zset), now: context.now) }
     }
 

@@ -335,6 +335,7 @@ public enum BitmapCommands {
             initialized = maxLength
         }
         // Like Redis, the result is a new `raw` string that replaces the destination and its TTL.
+        context.countOverwriteAccess(destination)
         _ = destination.withUnsafeReadableBytes { context.db.set($0, .raw(result), now: context.now) }
         context.notify(.string, "set", key: destination)
         context.dirty()

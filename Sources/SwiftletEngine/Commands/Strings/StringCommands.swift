@@ -43,17 +43,17 @@ public enum StringCommands {
         let options = try Self.parseOptions(context, from: 3, forSet: true)
         let at = try Self.expireMilliseconds(context, options.expire)
         let key = context.arguments[1]
-        let existing = context.lookupWrite(key)
         if options.get {
-            if let existing {
-                guard existing.withStringBytes({ context.out.writeBulkString($0) }) != nil else {
+            // As Redis's `getGenericCommand` first: a read (hit or miss, and its access), then the write's lookup.
+            if let old = context.lookupRead(key) {
+                guard old.withStringBytes({ context.out.writeBulkString($0) }) != nil else {
                     throw RedisError.wrongType
                 }
             } else {
-                context.notify(.keyMiss, "keymiss", key: key)
                 context.out.writeNull()
             }
         }
+        let existing = context.lookupWrite(key)
         if (options.nx && existing != nil) || (options.xx && existing == nil) {
             if !options.get { context.out.writeNull() }
             return
@@ -255,6 +255,7 @@ public enum StringCommands {
             }
         }
         for i in stride(from: 1, to: context.count, by: 2) {
+            if !onlyIfNoneExist { context.countOverwriteAccess(context.arguments[i]) }
             Self.store(&context, key: context.arguments[i], value: context.arguments[i + 1])
         }
         if onlyIfNoneExist { context.out.writeInteger(1) } else { context.out.writeOK() }
