@@ -332,11 +332,22 @@ public enum ConfigTable {
         "requirepass": (.honoured, "Password of the default user (AUTH)."),
         "enable-debug-command": (.honoured, "Whether DEBUG is allowed."),
         "maxmemory": (
-            .honoured, "Accepted and reported (INFO); eviction is later work, so it does not limit memory yet."
+            .honoured, "The memory limit: past it keys are evicted per maxmemory-policy, or writes get -OOM."
         ),
         "maxmemory-policy": (
-            .planned, "Reported (INFO); decides what OBJECT FREQ and IDLETIME report; eviction is later work."
+            .honoured, "Which keys are evicted (the eight Redis policies); LRU or LFU decides OBJECT IDLETIME/FREQ."
         ),
+        "maxmemory-samples": (.honoured, "Keys sampled per database for each eviction (the pool of 16 keeps the best)."),
+        "maxmemory-eviction-tenacity": (
+            .honoured, "Time one command may spend evicting (50 µs per step to 10, then 15% more; 100: no limit)."
+        ),
+        "maxmemory-clients": (
+            .honoured, "Clients' total memory limit (bytes, or % of maxmemory): the largest clients are closed."
+        ),
+        "lazyfree-lazy-eviction": (
+            .honoured, "Evictions are propagated as UNLINK; values are freed at once (no lazy-free thread)."
+        ),
+        "always-show-logo": (.honoured, "The start-up logo with version, port and PID (else one line)."),
         "lfu-log-factor": (.honoured, "The LFU counter's growth under an LFU policy (OBJECT FREQ)."),
         "lfu-decay-time": (.honoured, "Minutes for the LFU counter to decay by one under an LFU policy (OBJECT FREQ)."),
         "hash-max-listpack-entries": (.honoured, "Hashes up to this many fields report the listpack encoding."),

@@ -117,6 +117,11 @@ public final class Database {
         return true
     }
 
+    /// Deletes an entry found in this database (an eviction's victim), by its stored hash.
+    public func evict(_ entry: Entry) {
+        _ = entry.withKey { self.delete($0, hash: entry.hash) }
+    }
+
     /// Removes and returns the entry for `key` (with its expiry time), for RENAME and MOVE.
     public func take(_ key: UnsafeRawBufferPointer) -> (entry: Entry, expireAt: Int64?)? {
         let hash = KeyTable.hash(key)

@@ -102,6 +102,22 @@ public final class KeyTable {
         self.dict.randomNode(using: &rng)
     }
 
+    /// Lends `body` up to `count` entries from a random region of the table, as ``sample(_:using:)`` picks them,
+    /// without allocating an array (eviction samples on every write at the memory limit).
+    public func withSample<G: RandomNumberGenerator, R>(
+        _ count: Int,
+        using rng: inout G,
+        _ body: (UnsafeBufferPointer<Entry>) -> R
+    ) -> R {
+        let wanted = min(count, self.dict.count)
+        if wanted <= 0 { return body(UnsafeBufferPointer(start: nil, count: 0)) }
+        return withUnsafeTemporaryAllocation(of: Entry.self, capacity: wanted) { buffer in
+            let stored = self.dict.sample(wanted, into: buffer, using: &rng)
+            defer { _ = buffer.baseAddress!.deinitialize(count: stored) }
+            return body(UnsafeBufferPointer(start: buffer.baseAddress, count: stored))
+        }
+    }
+
     /// Up to `count` entries from a random region of the table (Redis's `dictGetSomeKeys`); may hold duplicates
     /// only when the table is smaller than `count`. Cheap: walks consecutive buckets.
     public func sample<G: RandomNumberGenerator>(_ count: Int, using rng: inout G) -> [Entry] {

@@ -54,7 +54,7 @@ public final class Keyspace {
     public var mayGrowTable: ((Int) -> Bool)?
     /// The best eviction candidates sampled so far (Eviction.swift).
     @exclusivity(unchecked)
-    public internal(set) var evictionPool = EvictionPool()
+    public let evictionPool = EvictionPool()
     /// The database the random eviction policies try next.
     @exclusivity(unchecked)
     var nextEvictionDatabase = 0

@@ -1,5 +1,4 @@
 internal import NIOCore
-import Glibc
 internal import SwiftletConfig
 internal import SwiftletKeyspace
 
@@ -116,24 +115,34 @@ extension ServerState {
         guard let toFree = self.memoryToFree() else { return self.noteEvictionOutcome(.ok) }
         let limit = self.memoryLimit
         if limit.policy == .noEviction { return self.noteEvictionOutcome(.fail) }
-        let started = self.monotonicMicroseconds()
-        let now = self.clock()
+        // Inside a read batch the batch's clock is fresh enough (one clock read per command, as everywhere).
+        let started = self.batchClock >= 0 ? self.batchClock : self.monotonicMicroseconds()
+        let now = self.injectedClock?() ?? (started + self.wallOffset) / 1000
         var freed = 0
         var evicted = 0
         var outcome = EvictionOutcome.ok
         while freed < toFree {
-            guard let victim = self.keyspace.evictionVictim(policy: limit.policy, samples: limit.samples, now: now)
-            else {
-                outcome = .fail
-                break
+            let before: Int
+            let db: Database
+            do {
+                guard let victim = self.keyspace.evictionVictim(policy: limit.policy, samples: limit.samples, now: now)
+                else {
+                    outcome = .fail
+                    break
+                }
+                db = victim.database
+                // The key outlives the entry in a buffer kept for evictions: the entry must be gone before the memory
+                // it held is measured.
+                self.evictionKey.removeAll(keepingCapacity: true)
+                victim.entry.withKey { self.evictionKey.append(contentsOf: $0) }
+                before = self.usedMemory()
+                db.evict(victim.entry)
             }
             // Only what the deletion itself frees counts, as in Redis: the DEL it propagates and the events it
             // sends take memory that is given back by itself.
-            let before = self.usedMemory()
-            victim.key.withUnsafeBytes { _ = victim.database.delete($0) }
             freed += before - self.usedMemory()
             evicted += 1
-            self.keyEvicted(victim.database, key: victim.key)
+            self.keyEvicted(db)
             if evicted % 16 == 0 && self.monotonicMicroseconds() - started > limit.timeLimitMicroseconds {
                 // Out of time for this command: the job goes on between I/O.
                 self.startEvictionJob()
@@ -141,19 +150,16 @@ extension ServerState {
             }
         }
         if outcome == .ok && self.memoryLimit.jobScheduled { outcome = .running }
-        if getenv("SWIFTLET_DEBUG_EVICTION") != nil {
-            self.host?.log(warning: false, "eviction pass: toFree=\(toFree) freed=\(freed) evicted=\(evicted)")
-        }
         return self.noteEvictionOutcome(outcome)
     }
 
     /// What follows an eviction: the counters, WATCH and tracking, the `evicted` event, and the DEL (UNLINK with
     /// lazyfree-lazy-eviction) in the write stream, each its own unit, as Redis propagates evictions outside any
     /// MULTI.
-    private func keyEvicted(_ db: Database, key: [UInt8]) {
+    private func keyEvicted(_ db: Database) {
         self.memoryLimit.evictedKeys += 1
-        if !self.watchers.isEmpty { self.touchWatched(database: db.index, key: key) }
-        key.withUnsafeBytes { key in
+        if !self.watchers.isEmpty { self.touchWatched(database: db.index, key: self.evictionKey) }
+        self.evictionKey.withUnsafeBytes { key in
             if self.tracking.isActive { self.trackingInvalidate(ByteBuffer(bytes: key)) }
             self.keyspaceEventFromKeyspace(.evicted, "evicted", db, key)
             guard self.propagating else { return }

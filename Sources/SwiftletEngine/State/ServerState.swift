@@ -236,13 +236,13 @@ public final class ServerState {
     var beforeSleepScheduled = false
     /// The wall clock in unix milliseconds; tests inject their own.
     /// An injected wall clock (tests); `nil` uses the system clock.
-    private let injectedClock: (() -> Int64)?
+    let injectedClock: (() -> Int64)?
     /// Realtime minus monotonic, in microseconds: lets one monotonic read give both a duration and the wall time.
     @exclusivity(unchecked)
-    private var wallOffset: Int64 = 0
+    var wallOffset: Int64 = 0
     /// Monotonic time of the end of the last command of the current read batch, -1 outside a batch.
     @exclusivity(unchecked)
-    private var batchClock: Int64 = -1
+    var batchClock: Int64 = -1
     /// A monotonic clock in microseconds, for durations.
     /// Port actually bound, path of the config file, executable: for INFO server.
     @exclusivity(unchecked)
@@ -420,6 +420,9 @@ public final class ServerState {
     @exclusivity(unchecked)
     public internal(set) var memoryLimit = MemoryLimit()
     let injectedMemoryGauge: (() -> Int)?
+    /// The key of the eviction at hand, in a buffer kept from one eviction to the next.
+    @exclusivity(unchecked)
+    var evictionKey: [UInt8] = []
     /// The client whose command runs (or ran last).
     @exclusivity(unchecked)
     var runningClientID = -1
