@@ -337,7 +337,9 @@ public enum ConfigTable {
         "maxmemory-policy": (
             .honoured, "Which keys are evicted (the eight Redis policies); LRU or LFU decides OBJECT IDLETIME/FREQ."
         ),
-        "maxmemory-samples": (.honoured, "Keys sampled per database for each eviction (the pool of 16 keeps the best)."),
+        "maxmemory-samples": (
+            .honoured, "Keys sampled per database for each eviction (the pool of 16 keeps the best)."
+        ),
         "maxmemory-eviction-tenacity": (
             .honoured, "Time one command may spend evicting (50 µs per step to 10, then 15% more; 100: no limit)."
         ),

@@ -73,17 +73,21 @@ public final class EvictionPool {
 
     deinit {
         for i in 0..<Self.capacity { self.buffers[i]?.deallocate() }
-        for pointer in [UnsafeMutableRawPointer(self.scores), UnsafeMutableRawPointer(self.databases),
-                        UnsafeMutableRawPointer(self.slots), UnsafeMutableRawPointer(self.buffers),
-                        UnsafeMutableRawPointer(self.capacities), UnsafeMutableRawPointer(self.lengths),
-                        UnsafeMutableRawPointer(self.freeSlots)] { pointer.deallocate() }
+        for pointer in [
+            UnsafeMutableRawPointer(self.scores), UnsafeMutableRawPointer(self.databases),
+            UnsafeMutableRawPointer(self.slots), UnsafeMutableRawPointer(self.buffers),
+            UnsafeMutableRawPointer(self.capacities), UnsafeMutableRawPointer(self.lengths),
+            UnsafeMutableRawPointer(self.freeSlots),
+        ] { pointer.deallocate() }
     }
 
     public var isEmpty: Bool { self.count == 0 }
 
     /// The candidates, worst first (for tests).
     public var candidates: [Candidate] {
-        (0..<self.count).map { Candidate(score: self.scores[$0], database: self.databases[$0], key: self.key(rank: $0)) }
+        (0..<self.count).map {
+            Candidate(score: self.scores[$0], database: self.databases[$0], key: self.key(rank: $0))
+        }
     }
 
     private func key(rank: Int) -> [UInt8] {
@@ -126,7 +130,10 @@ public final class EvictionPool {
             self.buffers[slot] = UnsafeMutableRawPointer.allocate(byteCount: capacity, alignment: 1)
             self.capacities[slot] = capacity
         }
-        if key.count > 0, let base = key.baseAddress { self.buffers[slot]!.copyMemory(from: base, byteCount: key.count) }
+        if key.count > 0, let base = key.baseAddress {
+            // Why `!`: a slot whose capacity holds a non-empty key has a buffer (allocated just above if needed).
+            self.buffers[slot]!.copyMemory(from: base, byteCount: key.count)
+        }
         self.lengths[slot] = key.count
     }
 
@@ -137,7 +144,10 @@ public final class EvictionPool {
         let slot = self.slots[self.count]
         self.freeSlots[self.freeCount] = slot
         self.freeCount += 1
-        return body(self.databases[self.count], UnsafeRawBufferPointer(start: self.buffers[slot], count: self.lengths[slot]))
+        return body(
+            self.databases[self.count],
+            UnsafeRawBufferPointer(start: self.buffers[slot], count: self.lengths[slot])
+        )
     }
 
     /// Removes and returns the best candidate (a copy of its key).

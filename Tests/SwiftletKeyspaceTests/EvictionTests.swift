@@ -21,28 +21,28 @@ struct EvictionTests {
         return ks
     }
 
-    func offer(_ pool: inout EvictionPool, _ score: UInt64, _ name: String) {
+    func offer(_ pool: EvictionPool, _ score: UInt64, _ name: String) {
         Array(name.utf8).withUnsafeBytes { pool.offer(score: score, database: 0, key: $0) }
     }
 
     @Test func poolKeepsTheBestSixteenInOrder() {
-        var pool = EvictionPool()
-        for score in [5, 1, 9, 3] as [UInt64] { offer(&pool, score, "k\(score)") }
+        let pool = EvictionPool()
+        for score in [5, 1, 9, 3] as [UInt64] { offer(pool, score, "k\(score)") }
         #expect(pool.candidates.map(\.score) == [1, 3, 5, 9])
-        for score in 10..<30 as Range<UInt64> { offer(&pool, score, "k\(score)") }
+        for score in 10..<30 as Range<UInt64> { offer(pool, score, "k\(score)") }
         #expect(pool.candidates.count == EvictionPool.capacity)
         // The worst ones left as better ones came; one no better than the worst is not taken.
         #expect(pool.candidates.first?.score == 14)
-        offer(&pool, 2, "low")
+        offer(pool, 2, "low")
         #expect(pool.candidates.first?.score == 14)
         #expect(pool.popBest()?.key == Array("k29".utf8))
         #expect(pool.candidates.count == EvictionPool.capacity - 1)
     }
 
     @Test func equalScoresEvictTheEarlierOfferFirst() {
-        var pool = EvictionPool()
-        offer(&pool, 7, "first")
-        offer(&pool, 7, "second")
+        let pool = EvictionPool()
+        offer(pool, 7, "first")
+        offer(pool, 7, "second")
         #expect(pool.popBest()?.key == Array("first".utf8))
     }
 
@@ -53,8 +53,8 @@ struct EvictionTests {
         for _ in 0..<5 {
             // Sampling every key: the approximation is exact.
             guard let v = ks.evictionVictim(policy: .allKeysLRU, samples: 64, now: now) else { break }
-            victims.append(v.key)
-            _ = v.key.withUnsafeBytes { v.database.delete($0) }
+            victims.append(v.entry.keyBytes)
+            v.database.evict(v.entry)
         }
         #expect(victims == (0..<5).map(key))
     }
@@ -70,7 +70,7 @@ struct EvictionTests {
             }
         }
         let victim = ks.evictionVictim(policy: .allKeysLFU, samples: 64, now: Self.start)
-        #expect(victim?.key == key(0))
+        #expect(victim?.entry.keyBytes == key(0))
         let busiest = key(9).withUnsafeBytes { ks[0].peek($0) }
         #expect(busiest.map { ks.frequency($0, now: Self.start) } == 5 + 9)
     }
@@ -80,11 +80,11 @@ struct EvictionTests {
         let ks = keyspace(keys: 10) { $0 % 2 == 1 ? Self.start + 100_000 - Int64($0) * 1000 : nil }
         let now = Self.start + 20_000
         let first = ks.evictionVictim(policy: .volatileTTL, samples: 64, now: now)
-        #expect(first?.key == key(9))
+        #expect(first?.entry.keyBytes == key(9))
         for policy in [EvictionPolicy.volatileLRU, .volatileRandom, .volatileLFU] {
             for _ in 0..<20 {
                 guard let v = ks.evictionVictim(policy: policy, samples: 64, now: now) else { break }
-                let i = Int(String(decoding: v.key.dropFirst(4), as: UTF8.self))!
+                let i = Int(String(decoding: v.entry.keyBytes.dropFirst(4), as: UTF8.self))!
                 #expect(i % 2 == 1)
             }
         }
@@ -95,11 +95,11 @@ struct EvictionTests {
         let now = Self.start + 60_000
         // Fill the pool, then delete its best candidate behind its back.
         let first = ks.evictionVictim(policy: .allKeysLRU, samples: 64, now: now)
-        #expect(first?.key == key(0))
+        #expect(first?.entry.keyBytes == key(0))
         _ = key(0).withUnsafeBytes { ks[0].delete($0) }
         _ = key(1).withUnsafeBytes { ks[0].delete($0) }
         let next = ks.evictionVictim(policy: .allKeysLRU, samples: 64, now: now)
-        #expect(next?.key == key(2))
+        #expect(next?.entry.keyBytes == key(2))
     }
 
     @Test func nothingToEvict() {
@@ -123,7 +123,7 @@ struct EvictionTests {
         for _ in 0..<3 {
             guard let v = ks.evictionVictim(policy: .allKeysRandom, samples: 5, now: Self.start) else { break }
             seen.insert(v.database.index)
-            _ = v.key.withUnsafeBytes { v.database.delete($0) }
+            v.database.evict(v.entry)
         }
         #expect(seen == [0, 1, 2])
     }

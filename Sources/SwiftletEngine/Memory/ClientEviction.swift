@@ -102,9 +102,9 @@ extension ServerState {
     }
 
     /// Redis's `evictClients`: closes the clients holding the most memory, largest first, until the total is under
-    /// `maxmemory-clients`. Clients with CLIENT NO-EVICT on, and clients under 32 KiB, are never evicted. The running client (`current`) is
-    /// closed after the replies it already has, without running the command at hand, as Redis frees it
-    /// asynchronously: the caller closes it (after the replies it has).
+    /// `maxmemory-clients`. Clients with CLIENT NO-EVICT on, and clients under 32 KiB, are never evicted. The
+    /// running client (`current`) is not closed here: the caller closes it after the replies it already has, as
+    /// Redis frees the current client asynchronously.
     /// - Returns: whether `current` was evicted.
     @discardableResult
     func evictClients(current: ClientSession?) -> Bool {

@@ -178,7 +178,8 @@ extension ServerState {
     private func noteEvictionOutcome(_ outcome: EvictionOutcome) -> EvictionOutcome {
         if outcome == .ok {
             if self.memoryLimit.exceededSince != 0 {
-                self.memoryLimit.totalExceededMicroseconds += self.monotonicMicroseconds()
+                self.memoryLimit.totalExceededMicroseconds +=
+                    self.monotonicMicroseconds()
                     - self.memoryLimit.exceededSince
                 self.memoryLimit.exceededSince = 0
             }

@@ -157,7 +157,9 @@ public enum KeyCommands {
             }
             _ = destination.withUnsafeReadableBytes { target.delete($0) }
         }
-        destination.withUnsafeReadableBytes { target.insert($0, from: entry, expireAt: expireAt, deepCopy: true, now: context.now) }
+        destination.withUnsafeReadableBytes {
+            target.insert($0, from: entry, expireAt: expireAt, deepCopy: true, now: context.now)
+        }
         context.notify(.generic, "copy_to", key: destination, database: target.index)
         if target.index != context.session.database {
             context.server.touchWatched(database: target.index, key: destination.bytes)
