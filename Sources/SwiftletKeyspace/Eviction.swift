@@ -177,8 +177,8 @@ extension Keyspace {
                 self.nextEvictionDatabase = (self.nextEvictionDatabase + 1) % self.databases.count
                 let db = self.databases[self.nextEvictionDatabase]
                 if policy == .allKeysRandom {
-                    if let entry = db.main.randomEntry(using: &self.rng) { return (db, entry) }
-                } else if let expiry = db.expires.randomEntry(using: &self.rng),
+                    if let entry = db.main.randomEntry(using: &self.fastRNG) { return (db, entry) }
+                } else if let expiry = db.expires.randomEntry(using: &self.fastRNG),
                     let entry = expiry.withKey({ db.main.find($0, hash: expiry.hash) })
                 {
                     return (db, entry)
@@ -214,7 +214,7 @@ extension Keyspace {
         samples: Int,
         now: Int64
     ) {
-        table.withSample(samples, using: &self.rng) { sampled in
+        table.withSample(samples, using: &self.fastRNG) { sampled in
             for sampled in sampled {
                 let score: UInt64
                 switch policy {

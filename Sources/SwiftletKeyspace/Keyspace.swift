@@ -38,9 +38,13 @@ public final class Keyspace {
     /// Called after a key was added to a database (the "new" keyspace event); nil unless someone listens.
     @exclusivity(unchecked)
     public var onAdded: ((Database, UnsafeRawBufferPointer) -> Void)?
-    /// The random source for RANDOMKEY, sampling and LFU.
+    /// The random source for RANDOMKEY and the seeds of per-command generators.
     @exclusivity(unchecked)
     public var rng = SystemRandomNumberGenerator()
+    /// The random source of what runs on every request at the memory limit or under an LFU policy: eviction's
+    /// sampling and the LFU counter's coin. The system generator is a `getrandom` system call per number.
+    @exclusivity(unchecked)
+    var fastRNG: SplitMix64
     /// The snapshot (BGSAVE) in progress, if any; see ``KeyspaceSnapshot``.
     @exclusivity(unchecked)
     public internal(set) var snapshot: KeyspaceSnapshot?
@@ -60,6 +64,8 @@ public final class Keyspace {
     var nextEvictionDatabase = 0
 
     public init(databases: Int = 16) {
+        var seed = SystemRandomNumberGenerator()
+        self.fastRNG = SplitMix64(seededFrom: &seed)
         self.databases = (0..<databases).map { Database(index: $0, keyspace: self) }
     }
 
@@ -117,7 +123,7 @@ public final class Keyspace {
             if counter < 255 {
                 let base = Double(max(0, Int(counter) - Int(Keyspace.lfuInitialValue)))
                 let p = 1.0 / (base * Double(logFactor) + 1)
-                if Double.random(in: 0..<1, using: &self.rng) < p { counter += 1 }
+                if Double.random(in: 0..<1, using: &self.fastRNG) < p { counter += 1 }
             }
             entry.access = (AccessClock.minutes(now: now) << 8) | counter
         }

@@ -136,3 +136,61 @@ struct MemoryLimitTests {
         #expect(Self.info(h, "maxmemory_human") == "1.00P")
     }
 }
+
+/// maxmemory-clients through the dispatcher: clients' memory as CLIENT LIST reports it, and who is evicted.
+struct ClientEvictionTests {
+    /// A second client of `h` that WATCHes `keys` keys of 100 bytes (about 164 bytes each in its memory).
+    static func watcher(_ h: CommandHarness, keys: Int, noEvict: Bool = false) -> ClientSession {
+        let session = h.state.connect(address: "127.0.0.1:6000", localAddress: "127.0.0.1:6379")
+        var context = CommandContext(session: session, server: h.state, out: ByteBuffer())
+        if noEvict {
+            context.arguments = ["CLIENT", "NO-EVICT", "on"].map { ByteBuffer(string: $0) }
+            h.state.execute(&context)
+        }
+        let names = (0..<keys).map { "k\($0)" + String(repeating: "x", count: 98) }
+        context.arguments = (["WATCH"] + names).map { ByteBuffer(string: $0) }
+        h.state.execute(&context)
+        return session
+    }
+
+    @Test func theLargestClientIsEvictedWhenTheTotalPassesTheLimit() {
+        let h = CommandHarness()
+        h.run("CONFIG", "SET", "maxmemory-clients", "100000")
+        let small = Self.watcher(h, keys: 10)
+        let big = Self.watcher(h, keys: 1000)
+        #expect(big.evicted)
+        #expect(big.closeAfterReply)
+        #expect(!small.evicted)
+        #expect(MemoryLimitTests.info(h, "evicted_clients") == "1")
+    }
+
+    @Test func noEvictClientsAreKept() {
+        let h = CommandHarness()
+        h.run("CONFIG", "SET", "maxmemory-clients", "100000")
+        let big = Self.watcher(h, keys: 1000, noEvict: true)
+        #expect(!big.evicted)
+        #expect(MemoryLimitTests.info(h, "evicted_clients") == "0")
+    }
+
+    @Test func loweringTheLimitEvictsAtOnce() {
+        let h = CommandHarness()
+        let big = Self.watcher(h, keys: 1000)
+        #expect(!big.evicted)
+        let figure = h.state.clientMemory(big).total
+        #expect(figure > 1000 * 100)
+        h.run("CONFIG", "SET", "maxmemory-clients", "\(figure / 2)")
+        #expect(big.evicted)
+    }
+
+    @Test func clientListReportsTheFigures() {
+        let h = CommandHarness()
+        let big = Self.watcher(h, keys: 100)
+        guard case .bulkString(let list?) = h.run("CLIENT", "LIST") else {
+            Issue.record("CLIENT LIST")
+            return
+        }
+        let line = String(buffer: list).split(separator: "\n").first { $0.hasPrefix("id=\(big.id) ") } ?? ""
+        #expect(line.contains("tot-mem=\(h.state.clientMemory(big).total) "))
+        #expect(h.state.clientMemory(big).total >= ClientMemory.fixedBytes + 100 * 100)
+    }
+}
