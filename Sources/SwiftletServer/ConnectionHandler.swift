@@ -197,12 +197,16 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
         if state.evictsClients && state.noteClientMemory(self.commandContext.session) { self.closeEvicted() }
     }
 
-    /// This client was evicted for maxmemory-clients: it closes after the replies it has.
+    /// This client was evicted for maxmemory-clients: it closes at once, dropping its unsent output, as Redis frees an
+    /// evicted client (waiting for the output to drain would keep forever a client that does not read, the very one
+    /// holding the memory).
     private func closeEvicted() {
         guard let context = self.channelContext, !self.closing else { return }
         self.closing = true
         self.cumulation = nil
-        self.flush(context: context)
+        self.commandContext.session.outbox.clear()
+        self.commandContext.out.buffer.clear()
+        context.close(promise: nil)
     }
 
     private func process(_ buffer: inout ByteBuffer, context: ChannelHandlerContext) {
@@ -241,6 +245,10 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
             state.execute(&self.commandContext)
             // Drop the argument slices so the read buffer stays uniquely owned (no copy when more bytes arrive).
             self.commandContext.arguments.removeAllArguments()
+            if self.commandContext.session.evicted {
+                self.closeEvicted()
+                return
+            }
             if self.commandContext.session.closeAfterReply {
                 self.closing = true
                 self.flush(context: context)

@@ -571,7 +571,7 @@ public final class ServerState {
             context.session.replyBufferLength = context.out.buffer.readableBytes
         }
         if self.evictsClients && self.noteClientMemory(context.session) {
-            // Evicted for maxmemory-clients: its connection closes after the replies it has.
+            // Evicted for maxmemory-clients: the transport closes its connection at once (`evicted`).
             context.session.closeAfterReply = true
         }
         if context.session.trackingCaching && !context.session.transaction.active
