@@ -198,14 +198,16 @@ public final class Server: Sendable {
             bootstrap = bootstrap.serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
         }
-        // Reads of 16 KiB growing to 64 KiB at most (NIO's own maximum): the channel keeps its last read buffer for
-        // the next read, so a 1 MiB maximum left every client that once sent a large request holding 1-2 MiB
-        // (used_memory stayed up after the big SADD of Redis's lazyfree test). Redis reads 16 KiB at a time too.
+        // Reads of 16 KiB at most, as Redis reads (PROTO_IOBUF_LEN). The channel keeps its last read buffer for the
+        // next read, so a 1 MiB maximum left every client that once sent a large request holding 1-2 MiB (used_memory
+        // stayed up after the big SADD of Redis's lazyfree test); and a pipeline's unparsed bytes count in
+        // used_memory, so at 64 KiB a batch that crossed maxmemory under noeviction went 74 KB over it where Redis
+        // went 20 KB (benchmarks/eviction.py).
         return
             bootstrap
             .childChannelOption(
                 .recvAllocator,
-                value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16384, maximum: 1 << 16)
+                value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16384, maximum: 16384)
             )
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
