@@ -177,7 +177,7 @@ public enum AccessClock {
         UInt32(truncatingIfNeeded: now / 1000) & lruMax
     }
 
-    static func idleMilliseconds(_ lru: UInt32, now: Int64) -> Int64 {
+    public static func idleMilliseconds(_ lru: UInt32, now: Int64) -> Int64 {
         let clock = lruClock(now: now)
         let lru = lru & lruMax
         if clock >= lru { return Int64(clock - lru) * 1000 }
@@ -188,7 +188,7 @@ public enum AccessClock {
         UInt32(truncatingIfNeeded: now / 60000) & 0xFFFF
     }
 
-    static func decayedCounter(_ access: UInt32, now: Int64, decayMinutes: Int) -> UInt32 {
+    public static func decayedCounter(_ access: UInt32, now: Int64, decayMinutes: Int) -> UInt32 {
         let last = access >> 8
         var counter = access & 0xFF
         let nowMinutes = minutes(now: now)

@@ -15,7 +15,7 @@ import subprocess
 
 import pytest
 
-from support.persistence import DATABASES, build_dataset, call, compare, snapshot, start_redis
+from support.persistence import DATABASES, build_dataset, call, compare, snapshot, start_redis, start_swiftlet
 from support.resp import RespError
 from support.servers import require_tool
 
@@ -227,3 +227,33 @@ def test_rdb_without_checksum_is_accepted(tmp_path):
     open(path, "wb").write(bytes(data))
     out = subprocess.run([tool, path], capture_output=True, text=True, timeout=60)
     assert out.returncode == 1 and "checksum" in out.stdout
+
+
+@pytest.mark.parametrize("policy", ["allkeys-lru", "allkeys-lfu"])
+def test_access_statistics_cross_in_rdb_both_ways(tmp_path, policy):
+    """Under an LRU policy a snapshot carries each key's idle time (the IDLE opcode), under an LFU one its counter
+    (FREQ), as Redis's rdbSaveKeyValuePair writes them: a file written by one server gives the other the same OBJECT
+    IDLETIME (within a second) or OBJECT FREQ."""
+    lfu = policy.endswith("lfu")
+    for writer, reader in ((start_swiftlet, start_redis), (start_redis, start_swiftlet)):
+        directory = str(tmp_path / ("%s-%s" % (policy, writer.__name__)))
+        os.makedirs(directory)
+        source = writer(directory, "--maxmemory-policy", policy)
+        try:
+            with source.connect() as conn:
+                call(conn, "SET", "tmp", "v")
+                payload = conn.execute("DUMP", "tmp").value
+                option = ["FREQ", "100"] if lfu else ["IDLETIME", "1000"]
+                assert call(conn, "RESTORE", "k", "0", payload, *option) == "OK"
+                assert call(conn, "SAVE") == "OK"
+        finally:
+            source.stop()
+        target = reader(directory, "--maxmemory-policy", policy)
+        try:
+            with target.connect() as conn:
+                if lfu:
+                    assert call(conn, "OBJECT", "FREQ", "k") == 100
+                else:
+                    assert 1000 <= call(conn, "OBJECT", "IDLETIME", "k") <= 1002
+        finally:
+            target.stop()

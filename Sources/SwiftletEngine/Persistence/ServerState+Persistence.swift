@@ -25,6 +25,16 @@ extension ServerState {
         options.checksum = self.config.get("rdbchecksum") != "no"
         options.creationTime = self.clock() / 1000
         options.usedMemory = Int64(MemoryInfo.current().allocated)
+        // As Redis: the idle time under an LRU policy (not under noeviction and the others, whose clock is kept for
+        // OBJECT IDLETIME only), the counter under an LFU one.
+        switch self.memoryLimit.policy {
+        case .allKeysLRU, .volatileLRU:
+            options.access = .idle(now: self.clock())
+        case .allKeysLFU, .volatileLFU:
+            options.access = .frequency(now: self.clock(), decayMinutes: Int(self.config.number("lfu-decay-time")))
+        default:
+            options.access = .none
+        }
         return options
     }
 

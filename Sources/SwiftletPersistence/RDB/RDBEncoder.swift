@@ -11,10 +11,13 @@ public struct RDBEncoder<Sink: ByteSink> {
     public let compression: Bool
     /// Scratch space for one listpack or intset blob, reused between values.
     var scratch: [UInt8] = []
+    /// Whether each key's idle time (IDLE) or LFU counter (FREQ) goes before it (snapshots; never DUMP).
+    public let access: RDBWriter.AccessInfo
 
-    public init(sink: Sink, compression: Bool) {
+    public init(sink: Sink, compression: Bool, access: RDBWriter.AccessInfo = .none) {
         self.sink = sink
         self.compression = compression
+        self.access = access
     }
 
     // MARK: - Primitives

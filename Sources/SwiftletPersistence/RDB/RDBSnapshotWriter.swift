@@ -60,7 +60,7 @@ public final class RDBSnapshotEncoder: SnapshotFileEncoder {
     public init(writer: any RDBChunkWriter, options: RDBWriter.Options) {
         self.writer = writer
         self.options = options
-        self.encoder = RDBEncoder(sink: ChunkSink(), compression: options.compression)
+        self.encoder = RDBEncoder(sink: ChunkSink(), compression: options.compression, access: options.access)
         self.encoder.sink.bytes.reserveCapacity(self.chunkSize + 4096)
         self.encode {
             try $0.sink.write(RDBFormat.magic)

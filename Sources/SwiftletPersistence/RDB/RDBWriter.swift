@@ -118,8 +118,20 @@ public enum RDBWriter {
         public var usedMemory: Int64 = 0
         /// Whether this is the base of an AOF (`aof-base`).
         public var aofBase = false
+        /// The keys' access statistic to save, as Redis's `rdbSaveKeyValuePair` does under an LRU or LFU
+        /// `maxmemory-policy`.
+        public var access = AccessInfo.none
 
         public init() {}
+    }
+
+    /// What a snapshot says of each key's accesses: nothing (other policies), its idle time in seconds (the IDLE
+    /// opcode, under an LRU `maxmemory-policy`) or its decayed LFU counter (the FREQ opcode, under an LFU one), as of
+    /// `now` (unix milliseconds).
+    public enum AccessInfo: Sendable {
+        case none
+        case idle(now: Int64)
+        case frequency(now: Int64, decayMinutes: Int)
     }
 
     static func auxFields(_ options: Options) -> [(String, RDBRecord.AuxValue)] {
@@ -154,6 +166,17 @@ public enum RDBWriter {
                 try encoder.sink.write(byte: RDBFormat.Opcode.expireTimeMS.rawValue)
                 try encoder.sink.write(littleEndian: UInt64(bitPattern: expireAt), count: 8)
             }
+            switch encoder.access {
+            case .none:
+                break
+            case .idle(let now):
+                try encoder.sink.write(byte: RDBFormat.Opcode.idle.rawValue)
+                try encoder.writeLength(UInt64(max(0, AccessClock.idleMilliseconds(entry.access, now: now) / 1000)))
+            case .frequency(let now, let decay):
+                try encoder.sink.write(byte: RDBFormat.Opcode.freq.rawValue)
+                let counter = AccessClock.decayedCounter(entry.access, now: now, decayMinutes: decay)
+                try encoder.sink.write(byte: UInt8(truncatingIfNeeded: counter))
+            }
             try encoder.sink.write(byte: RDBEncoder<S>.valueType(entry.value).rawValue)
             try entry.withKey { try encoder.writeString($0) }
             try encoder.writeObjectBody(entry)
@@ -162,7 +185,7 @@ public enum RDBWriter {
 
     /// Writes a whole snapshot (magic, records, EOF, checksum) into `sink`.
     public static func write<S: ByteSink>(keyspace: Keyspace, to sink: S, options: Options) throws -> S {
-        var encoder = RDBEncoder(sink: sink, compression: options.compression)
+        var encoder = RDBEncoder(sink: sink, compression: options.compression, access: options.access)
         try encoder.sink.write(RDBFormat.magic)
         for record in RDBRecords(keyspace: keyspace, aux: Self.auxFields(options)) {
             try Self.write(record, to: &encoder)
