@@ -505,15 +505,7 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
         guard limit.hard > 0 || limit.soft > 0 else { return false }
         let held = self.writesInNIO > 0 ? (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0 : 0
         guard state.outputBufferOverLimit(session, pending: held + bytes, now: state.clock()) else { return false }
-        self.logger.warning(
-            "Client \(session.id) closed for overcoming of output buffer limits.",
-            metadata: ["omem": "\(held + bytes)", "class": "\(session.isSubscribed ? "pubsub" : "normal")"]
-        )
-        state.noteOutputLimitDisconnection()
-        self.closing = true
-        session.outbox.clear()
-        self.commandContext.out.buffer.clear()
-        context.close(promise: nil)
+        self.closeForOutputLimit(held + bytes, context: context)
         return true
     }
 
@@ -525,20 +517,23 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
         let state = self.core.state
         guard state.outputBufferOverLimit(session, pending: pending, now: state.clock()) else {
             // What the socket has not taken counts toward maxmemory-clients.
-            if state.evictsClients && state.noteClientMemory(session) {
-                self.closing = true
-                session.outbox.clear()
-                context.close(promise: nil)
-            }
+            if state.evictsClients && state.noteClientMemory(session) { self.closeEvicted() }
             return
         }
+        self.closeForOutputLimit(pending, context: context)
+    }
+
+    /// Closes the connection at once for client-output-buffer-limit, dropping the output it has not sent.
+    private func closeForOutputLimit(_ omem: Int, context: ChannelHandlerContext) {
+        let session = self.commandContext.session
         self.logger.warning(
             "Client \(session.id) closed for overcoming of output buffer limits.",
-            metadata: ["omem": "\(pending)", "class": "\(session.isSubscribed ? "pubsub" : "normal")"]
+            metadata: ["omem": "\(omem)", "class": "\(session.isSubscribed ? "pubsub" : "normal")"]
         )
-        state.noteOutputLimitDisconnection()
+        self.core.state.noteOutputLimitDisconnection()
         self.closing = true
         session.outbox.clear()
+        self.commandContext.out.buffer.clear()
         context.close(promise: nil)
     }
 
