@@ -37,6 +37,12 @@ let package = Package(
             dependencies: [.product(name: "DequeModule", package: "swift-collections")],
             swiftSettings: swiftSettings
         ),
+        // The memcached store: slab classes, pages, chunks, per-class LRU (pure Swift, one thread, no I/O).
+        .target(
+            name: "SwiftletMemcachedStore",
+            dependencies: ["SwiftletKeyspace"],
+            swiftSettings: swiftSettings
+        ),
         .target(name: "CSwiftletSupport"),
         // The counting malloc (used_memory); linked only into swiftlet-server, never into the embeddable library.
         .target(name: "CSwiftletAllocator", dependencies: ["CSwiftletSupport"]),

@@ -10,9 +10,8 @@
 /// short keys Redis workloads use. Like Redis's SipHash (and Swift's), it is seeded per process, so an attacker who
 /// cannot read the seed cannot choose keys that collide in one bucket; it makes no cryptographic claim beyond that.
 /// Hash values are never stored on disk or sent to clients (SCAN cursors are bucket positions of this process),
-/// so the choice can change freely.
-@usableFromInline
-enum KeyHash {
+/// so the choice can change freely. The memcached store (SwiftletMemcachedStore) hashes its keys with it too.
+public enum KeyHash {
     @usableFromInline
     static let seed: UInt64 = {
         var g = SystemRandomNumberGenerator()
@@ -41,7 +40,7 @@ enum KeyHash {
     }
 
     @inlinable
-    static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+    public static func hash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
         let n = bytes.count
         var state = Self.seed
         var a: UInt64 = 0
