@@ -43,6 +43,12 @@ let package = Package(
             dependencies: ["SwiftletKeyspace"],
             swiftSettings: swiftSettings
         ),
+        // memcached's protocols (text, meta, binary) and statistics over the memcached store.
+        .target(
+            name: "SwiftletMemcached",
+            dependencies: ["SwiftletMemcachedStore", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
         .target(name: "CSwiftletSupport"),
         // The counting malloc (used_memory); linked only into swiftlet-server, never into the embeddable library.
         .target(name: "CSwiftletAllocator", dependencies: ["CSwiftletSupport"]),
@@ -67,7 +73,7 @@ let package = Package(
         .target(
             name: "SwiftletServer",
             dependencies: [
-                "SwiftletRESP", "SwiftletKeyspace", "SwiftletConfig", "SwiftletEngine",
+                "SwiftletRESP", "SwiftletKeyspace", "SwiftletConfig", "SwiftletEngine", "SwiftletMemcached",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -139,6 +145,11 @@ let package = Package(
             ],
             // Read from the source tree by path (see CommandSpecSnapshotTests), not bundled.
             exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SwiftletMemcachedTests",
+            dependencies: ["SwiftletMemcached", "SwiftletMemcachedStore", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

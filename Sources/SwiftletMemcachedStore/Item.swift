@@ -87,6 +87,9 @@ public struct Item: Equatable, Hashable {
         nonmutating set { self.rawFlags = (self.rawFlags & 0x3FFF) | (UInt16(newValue) << Item.segmentShift) }
     }
 
+    /// The LRU segment, as `MemcachedStore.hot` ... `temporary`.
+    @inlinable public var lruSegment: Int { self.segment }
+
     /// The slab class of the chunk holding the header.
     @inlinable public var classID: Int {
         get { Int(self.base.load(fromByteOffset: 10, as: UInt8.self)) }

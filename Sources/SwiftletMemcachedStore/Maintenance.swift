@@ -146,6 +146,25 @@ extension MemcachedStore {
         }
     }
 
+    /// Calls `body` with the items of one LRU from its head while it returns true (`stats cachedump`).
+    public func forEachItemInLRU(classID id: Int, segment: Int, _ body: (Item) -> Bool) {
+        guard id >= 1 && id <= self.slabs.largestClass else { return }
+        var current = Item(bits: self.heads[id * 4 + segment])
+        while let item = current {
+            if !body(item) { return }
+            current = Item(bits: item.nextBits)
+        }
+    }
+
+    /// `stats reset`: the LRU and slab counters start again.
+    public func resetStatistics() {
+        for i in self.classStats.indices { self.classStats[i] = ItemClassStatistics() }
+        for i in self.commandStats.indices { self.commandStats[i] = SlabClassCommandStatistics() }
+        let total = self.stats.totalItems
+        self.stats = StoreStatistics()
+        self.stats.totalItems = total
+    }
+
     // MARK: - The slab mover
 
     public enum ReassignOutcome: Sendable, Equatable {

@@ -17,7 +17,8 @@ import Darwin
 /// Time is the caller's: `now` is memcached's `current_time`, seconds since the store started (set by the front end's
 /// clock each tick), so expiry is deterministic in tests.
 public final class MemcachedStore {
-    public let settings: MemcachedStoreSettings
+    /// The settings; the LRU and automover ones may change at run time (`lru tune`, `slabs automove`).
+    public var settings: MemcachedStoreSettings
     public internal(set) var slabs: SlabAllocator
     var table: ItemTable
 
@@ -93,8 +94,14 @@ public final class MemcachedStore {
         self.sizes[id * 4] + self.sizes[id * 4 + 1] + self.sizes[id * 4 + 2] + self.sizes[id * 4 + 3]
     }
 
+    /// Bytes (by memcached's formula) of the items in one LRU segment of a class.
+    public func itemBytes(ofClass id: Int, segment: Int) -> Int { self.sizesBytes[id * 4 + segment] }
+
     /// The tail (oldest) item of one LRU segment of a class.
     public func tail(ofClass id: Int, segment: Int) -> Item? { Item(bits: self.tails[id * 4 + segment]) }
+
+    /// `cache_memlimit` (memcached's `slabs_adjust_mem_limit`).
+    public func setMemoryLimit(_ bytes: Int) { self.slabs.setMemoryLimit(bytes) }
 
     // MARK: - Sizes
 
@@ -386,6 +393,13 @@ public final class MemcachedStore {
     /// header lives in a small class, but memcached links it in the LRU of the largest).
     @inline(__always)
     func lruClass(_ item: Item) -> Int { item.isChunked ? self.slabs.largestClass : item.classID }
+
+    /// The class whose LRU holds `item` (memcached's `ITEM_clsid`, what `stats` count per class).
+    @inline(__always)
+    public func lruClass(of item: Item) -> Int { self.lruClass(item) }
+
+    /// memcached's `ITEM_ntotal` of a stored item (metadump's `size`, `mem_requested`).
+    public func memcachedSize(of item: Item) -> Int { self.memcachedSize(item) }
 
     func linkQueue(_ item: Item) {
         let list = self.lruClass(item) * 4 + item.segment

@@ -85,8 +85,8 @@ extension MemcachedStore {
         return (.stored, stored.cas)
     }
 
-    public enum DeltaOutcome: Sendable, Equatable {
-        case value(UInt64, cas: UInt64)
+    public enum DeltaOutcome: Equatable {
+        case value(UInt64, item: Item)
         case notFound
         case nonNumeric
         case casMismatch
@@ -119,7 +119,7 @@ extension MemcachedStore {
             let pad = item.valueLength - digits.count
             if pad > 0 { (item.valueStart + digits.count).initializeMemory(as: UInt8.self, repeating: 0x20, count: pad) }
             self.update(item)
-            return .value(result, cas: item.cas)
+            return .value(result, item: item)
         }
         self.pin(item)
         defer { self.unpin() }
@@ -133,7 +133,7 @@ extension MemcachedStore {
         else { return .outOfMemory }
         digits.withUnsafeBytes { fresh.writeValue($0, at: 0) }
         self.replace(item, with: fresh)
-        return .value(result, cas: fresh.cas)
+        return .value(result, item: fresh)
     }
 
     /// C's `strtoull` as memcached's `safe_strtoull` uses it: leading white space, an optional sign, decimal digits,

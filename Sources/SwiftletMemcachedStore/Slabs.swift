@@ -201,11 +201,16 @@ public struct SlabAllocator {
         self.classes[id].requestedBytes += bytes
     }
 
-    /// `cache_memlimit`: a new limit; pages already taken stay (memcached frees none either, the automover may hand
-    /// them back to the pool).
+    /// `cache_memlimit`: a new limit; pages in use stay (the automover hands free ones back to the pool, from where
+    /// they are freed).
     mutating func setMemoryLimit(_ limit: Int) {
         self.memoryLimit = limit
-        if self.mallocated < limit { self.limitReached = false }
+        self.limitReached = false
+        // memcached's `memory_release`: pages waiting in the pool go back to the system while over the limit.
+        while self.mallocated > limit, let page = self.classes[0].pages.popLast() {
+            free(page)
+            self.mallocated -= self.pageSize
+        }
     }
 
     /// The classes in use: 1 ... largest.

@@ -1,0 +1,217 @@
+public import NIOCore
+import SwiftletMemcachedStore
+
+/// One memcached client: the protocol state of its connection (which protocol it speaks, a value being received, bytes
+/// being swallowed) and the commands it sends, answered into the transport's output buffer.
+///
+/// The transport calls `process` with the bytes read so far; it consumes every complete request, leaves a partial one
+/// in the buffer, appends the replies to `out`, and says whether the connection stays open.
+public final class MemcachedConnection {
+    let engine: MemcachedEngine
+    var store: MemcachedStore { self.engine.store }
+    public internal(set) var id = 0
+    /// `stats conns`: the peer and the listener, as memcached prints them ("tcp:127.0.0.1:11211").
+    public var peerAddress = ""
+    public var listenAddress = ""
+    var lastCommandTime: UInt32 = 0
+    var state = State.command
+    var mode = Mode.undecided
+    /// Set by a command's `noreply` (or a meta `q`): `outString` says nothing.
+    var noreply = false
+    /// Asked by the engine (idle timeout); the next `process` closes.
+    public private(set) var closeRequested = false
+    var tokens: [Token] = []
+    var tokensRest: Int? = nil
+    /// The binary protocol's quiet replies wait here until a non-quiet command flushes them... (binary state)
+    var binary = BinaryState()
+
+    enum Mode { case undecided, text, binary }
+
+    enum State {
+        case command
+        /// Receiving the value of a store command (memcached's `conn_nread`).
+        case receiving(Pending)
+        /// Discarding the value of a refused store command (memcached's `conn_swallow`); its error reply is held until
+        /// the last byte is swallowed, as memcached sends it.
+        case swallowing(Int, reply: [UInt8])
+    }
+
+    struct Pending {
+        var item: Item
+        var mode: MemcachedStore.StoreMode
+        var compare: UInt64
+        var received = 0
+        var tail0: UInt8 = 0
+        var tail1: UInt8 = 0
+        /// A meta set's reply to build when the value is in.
+        var meta: MetaSetReply? = nil
+        var allowStale = false
+        /// The binary protocol's request (its reply is built when the value is in).
+        var binaryHeader: BinaryHeader? = nil
+    }
+
+    struct Token {
+        var start: Int
+        var count: Int
+    }
+
+    public init(engine: MemcachedEngine) {
+        self.engine = engine
+        self.lastCommandTime = engine.now
+        self.tokens.reserveCapacity(24)
+        switch engine.settings.bindingProtocol {
+        case .auto: self.mode = .undecided
+        case .ascii: self.mode = .text
+        case .binary: self.mode = .binary
+        }
+    }
+
+    public func requestClose() { self.closeRequested = true }
+
+    /// Frees a value still being received (the connection closed in the middle of it).
+    func releasePending() {
+        if case .receiving(let pending) = self.state {
+            self.store.discard(pending.item)
+            self.state = .command
+        }
+    }
+
+    /// Whether the connection is in the middle of a request (for `stats conns`' state).
+    var stateName: String {
+        switch self.state {
+        case .command: return "conn_parse_cmd"
+        case .receiving: return "conn_nread"
+        case .swallowing: return "conn_swallow"
+        }
+    }
+
+    // MARK: - Input
+
+    /// Consumes the complete requests in `input` and answers them into `out`.
+    /// - Returns: false when the connection must close once `out` is written.
+    public func process(_ input: inout ByteBuffer, into out: inout ByteBuffer) -> Bool {
+        if self.closeRequested { return false }
+        self.engine.stats.bytesRead += input.readableBytes
+        let before = out.writerIndex
+        defer { self.engine.stats.bytesWritten += out.writerIndex - before }
+        var served = 0
+        while input.readableBytes > 0 {
+            switch self.state {
+            case .swallowing(let remaining, let reply):
+                let n = min(remaining, input.readableBytes)
+                input.moveReaderIndex(forwardBy: n)
+                if remaining - n == 0 {
+                    out.writeBytes(reply)
+                    self.state = .command
+                } else {
+                    self.state = .swallowing(remaining - n, reply: reply)
+                }
+            case .receiving(var pending):
+                if !self.receive(&pending, from: &input, into: &out) { return false }
+            case .command:
+                if self.mode == .undecided {
+                    // As memcached's negotiation: a first byte of 0x80 is the binary protocol's request magic.
+                    self.mode = input.readableBytesView.first == 0x80 ? .binary : .text
+                }
+                let outcome: Outcome
+                if self.mode == .binary {
+                    outcome = self.processBinary(&input, into: &out)
+                } else {
+                    outcome = self.processLine(&input, into: &out)
+                }
+                switch outcome {
+                case .needMore: return true
+                case .close: return false
+                case .done: break
+                }
+                served += 1
+                self.lastCommandTime = self.engine.now
+            }
+        }
+        return true
+    }
+
+    enum Outcome { case done, needMore, close }
+
+    /// Copies value bytes into the item being received; once the value and its CRLF are in, stores it.
+    private func receive(_ pending: inout Pending, from input: inout ByteBuffer, into out: inout ByteBuffer) -> Bool {
+        let valueLength = pending.item.valueLength
+        let total = valueLength + (pending.binaryHeader == nil ? 2 : 0)
+        let n = min(total - pending.received, input.readableBytes)
+        input.withUnsafeReadableBytes { bytes in
+            let chunk = UnsafeRawBufferPointer(rebasing: bytes[0..<n])
+            // The value part, then (text) the two bytes that must be CRLF.
+            let valueEnd = max(0, min(n, valueLength - pending.received))
+            if valueEnd > 0 {
+                pending.item.writeValue(UnsafeRawBufferPointer(rebasing: chunk[0..<valueEnd]), at: pending.received)
+            }
+            for i in valueEnd..<n {
+                if pending.received + i == valueLength { pending.tail0 = chunk[i] } else { pending.tail1 = chunk[i] }
+            }
+        }
+        input.moveReaderIndex(forwardBy: n)
+        pending.received += n
+        if pending.received < total {
+            self.state = .receiving(pending)
+            return true
+        }
+        self.state = .command
+        if pending.binaryHeader != nil {
+            self.completeBinaryStore(pending, into: &out)
+        } else {
+            self.completeStore(pending, into: &out)
+        }
+        return true
+    }
+
+    // MARK: - Replies
+
+    /// memcached's `out_string`: the line and CRLF, unless the command said `noreply`.
+    @inline(__always)
+    func outString(_ text: StaticString, _ out: inout ByteBuffer) {
+        if self.noreply { return }
+        out.writeStaticString(text)
+        out.writeStaticString("\r\n")
+    }
+
+    func outString(_ text: String, _ out: inout ByteBuffer) {
+        if self.noreply { return }
+        out.writeString(text)
+        out.writeStaticString("\r\n")
+    }
+
+    /// Starts swallowing `count` bytes; what `reply` writes (an error, or nothing under `noreply`) is sent once they
+    /// are all in.
+    func swallow(_ count: Int, _ reply: (inout ByteBuffer) -> Void) {
+        var buffer = ByteBuffer()
+        reply(&buffer)
+        self.state = .swallowing(count, reply: Array(buffer.readableBytesView))
+    }
+
+    /// memcached's `out_errstring`: an error is sent even under `noreply`.
+    func outError(_ text: StaticString, _ out: inout ByteBuffer) {
+        self.noreply = false
+        self.outString(text, &out)
+    }
+
+    @inline(__always)
+    static func writeDecimal<T: BinaryInteger>(_ value: T, _ out: inout ByteBuffer) {
+        if value >= 0 && value < 10 {
+            out.writeInteger(UInt8(truncatingIfNeeded: value) + 0x30)
+            return
+        }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        let negative = value < 0
+        var v = negative ? UInt64(truncatingIfNeeded: 0 - Int64(value)) : UInt64(value)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[23 - count] = UInt8(truncatingIfNeeded: v % 10) + 0x30
+                v /= 10
+                count += 1
+            } while v > 0
+            if negative { out.writeInteger(UInt8(ascii: "-")) }
+            out.writeBytes(UnsafeRawBufferPointer(rebasing: buffer[(24 - count)..<24]))
+        }
+    }
+}

@@ -1,0 +1,238 @@
+public import Logging
+import NIOConcurrencyHelpers
+public import NIOCore
+import NIOPosix
+public import SwiftletMemcached
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The memcached front end: listeners and connections on one event loop, over a `MemcachedEngine` (its store lives
+/// on that loop, as the Redis keyspace lives on its own). `swiftlet-memcached` runs one on a loop of its own;
+/// `swiftlet-server --memcached-port` runs one beside RESP on the server's loop.
+public final class MemcachedFrontEnd: @unchecked Sendable {
+    /// Only touched on `loop` (the unchecked `Sendable`): the engine, the tick, the listeners.
+    let engine: MemcachedEngine
+    public let loop: any EventLoop
+    let logger: Logger
+    private var channels: [any Channel] = []
+    private var tick: RepeatedTask?
+    private let closed: EventLoopPromise<Void>
+
+    /// Must be called on `loop`.
+    public init(settings: MemcachedSettings, loop: any EventLoop, logger: Logger) {
+        loop.preconditionInEventLoop()
+        self.loop = loop
+        self.logger = logger
+        self.engine = MemcachedEngine(
+            settings: settings,
+            unixTime: Int64(time(nil)),
+            monotonicTime: Self.monotonicSeconds()
+        )
+        self.engine.processID = Int(getpid())
+        self.closed = loop.makePromise()
+    }
+
+    static func monotonicSeconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Int64(now.tv_sec)
+    }
+
+    /// Runs `body` with the engine on its loop (tests, the executable's shutdown hook).
+    public func withEngine<T: Sendable>(_ body: @escaping @Sendable (MemcachedEngine) throws -> T) async throws -> T {
+        try await self.loop.submit { try body(self.engine) }.get()
+    }
+
+    /// Binds `-l` (every interface when empty) on `-p` (0: a free port, unless `-s` asks for a Unix socket only)
+    /// and the Unix socket of `-s`, and starts the clock and the background work.
+    /// - Returns: the TCP port bound (0 when none).
+    @discardableResult
+    public func start() async throws -> Int {
+        let (settings, _) = try await self.loop.submit { (self.engine.settings, 0) }.get()
+        var bound: [any Channel] = []
+        var port = settings.port
+        let bootstrap = self.bootstrap(backlog: Int32(clamping: settings.backlog))
+        if settings.port != 0 || settings.socketPath == nil {
+            // memcached's default: every interface, IPv4 and IPv6.
+            let hosts = settings.listen.isEmpty ? ["0.0.0.0", "::"] : settings.listen
+            for host in hosts {
+                do {
+                    let channel = try await bootstrap.bind(host: host, port: port).get()
+                    if port == 0 { port = channel.localAddress?.port ?? 0 }
+                    bound.append(channel)
+                } catch {
+                    // As memcached, an IPv6 wildcard that cannot be bound is not fatal when IPv4 was.
+                    if settings.listen.isEmpty && host == "::" && !bound.isEmpty { continue }
+                    for c in bound { try? await c.close() }
+                    throw error
+                }
+            }
+        }
+        if let path = settings.socketPath {
+            unlink(path)
+            let channel = try await self.bootstrap(backlog: Int32(clamping: settings.backlog))
+                .bind(unixDomainSocketPath: path).get()
+            chmod(path, mode_t(settings.socketMode))
+            bound.append(channel)
+        }
+        let finalPort = port
+        let listeners = bound
+        try await self.loop.submit {
+            self.channels = listeners
+            self.engine.listeners = listeners.map { Self.describe($0.localAddress) }
+            self.engine.settings.port = finalPort
+            self.startTick()
+        }.get()
+        return finalPort
+    }
+
+    private func bootstrap(backlog: Int32) -> ServerBootstrap {
+        ServerBootstrap(group: self.loop)
+            .serverChannelOption(.backlog, value: backlog)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(
+                .recvAllocator,
+                value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16384, maximum: 65536)
+            )
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(MemcachedConnectionHandler(frontEnd: self))
+                }
+            }
+    }
+
+    /// memcached's clock ticks once a second; the LRU maintainer and the crawler run in between. Ten times a second
+    /// here: the clock, then a slice of background work.
+    private func startTick() {
+        self.tick = self.loop.scheduleRepeatedTask(initialDelay: .milliseconds(100), delay: .milliseconds(100)) {
+            _ in
+            self.engine.tick(monotonicTime: Self.monotonicSeconds())
+        }
+    }
+
+    /// The ports bound, for tests.
+    public var boundPorts: [Int] {
+        get async throws {
+            try await self.loop.submit { self.channels.compactMap { $0.localAddress?.port } }.get()
+        }
+    }
+
+    /// Stops listening and closes every connection.
+    public func shutdown() async {
+        let done = self.loop.submit { () -> EventLoopFuture<Void> in
+            self.tick?.cancel()
+            self.tick = nil
+            let closes = self.channels.map { $0.close() }
+            self.channels = []
+            for connection in self.handlers { connection.close() }
+            return EventLoopFuture.andAllComplete(closes, on: self.loop)
+        }
+        _ = try? await done.flatMap { $0 }.get()
+        self.closed.succeed(())
+    }
+
+    /// Returns once `shutdown` has run.
+    public func waitUntilClosed() async {
+        try? await self.closed.futureResult.get()
+    }
+
+    /// The open connections' handlers (to close them at shutdown).
+    var handlers: [MemcachedConnectionHandler] = []
+
+    static func describe(_ address: SocketAddress?) -> String {
+        guard let address else { return "" }
+        switch address {
+        case .unixDomainSocket: return "unix:\(address.pathname ?? "")"
+        case .v4: return "tcp:\(address.ipAddress ?? ""):\(address.port ?? 0)"
+        case .v6: return "tcp6:[\(address.ipAddress ?? "")]:\(address.port ?? 0)"
+        }
+    }
+}
+
+/// One memcached client connection: bytes in, requests answered by its `MemcachedConnection`, replies out with
+/// one write per read.
+final class MemcachedConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let frontEnd: MemcachedFrontEnd
+    private var connection: MemcachedConnection?
+    private var cumulation: ByteBuffer?
+    private var context: ChannelHandlerContext?
+    private var closing = false
+
+    init(frontEnd: MemcachedFrontEnd) {
+        self.frontEnd = frontEnd
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let engine = self.frontEnd.engine
+        guard engine.acceptsConnections else {
+            // As memcached (`maxconns_fast`): the client is told and the socket closed.
+            engine.stats.rejectedConnections += 1
+            var buffer = context.channel.allocator.buffer(capacity: 40)
+            buffer.writeStaticString("ERROR Too many open connections\r\n")
+            let channel = context.channel
+            context.writeAndFlush(NIOAny(buffer)).whenComplete { _ in channel.close(promise: nil) }
+            self.closing = true
+            return
+        }
+        let connection = MemcachedConnection(engine: engine)
+        connection.peerAddress = MemcachedFrontEnd.describe(context.channel.remoteAddress)
+        connection.listenAddress = MemcachedFrontEnd.describe(context.channel.localAddress)
+        engine.connectionOpened(connection)
+        self.connection = connection
+        self.context = context
+        self.frontEnd.handlers.append(self)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let connection = self.connection {
+            self.frontEnd.engine.connectionClosed(connection)
+            self.connection = nil
+        }
+        self.frontEnd.handlers.removeAll { $0 === self }
+        self.context = nil
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let connection = self.connection, !self.closing else { return }
+        var incoming = self.unwrapInboundIn(data)
+        var input: ByteBuffer
+        if var pending = self.cumulation {
+            self.cumulation = nil
+            pending.writeBuffer(&incoming)
+            input = pending
+        } else {
+            input = incoming
+        }
+        var out = context.channel.allocator.buffer(capacity: 256)
+        let keepOpen = connection.process(&input, into: &out)
+        if input.readableBytes > 0 && keepOpen {
+            if input.readerIndex > 65536 { input.discardReadBytes() }
+            self.cumulation = input
+        }
+        if out.readableBytes > 0 {
+            context.writeAndFlush(NIOAny(out), promise: nil)
+        }
+        if !keepOpen {
+            self.closing = true
+            context.close(promise: nil)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    func close() {
+        self.context?.close(promise: nil)
+    }
+}
