@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "Swiftlet", targets: ["Swiftlet"]),
         .library(name: "SwiftletClient", targets: ["SwiftletClient"]),
         .executable(name: "swiftlet-server", targets: ["swiftlet-server"]),
+        .executable(name: "swiftlet-memcached", targets: ["swiftlet-memcached"]),
         .executable(name: "swiftlet-check-rdb", targets: ["swiftlet-check-rdb"]),
         .executable(name: "swiftlet-check-aof", targets: ["swiftlet-check-aof"]),
     ],
@@ -102,7 +103,8 @@ let package = Package(
         .executableTarget(
             name: "swiftlet-server",
             dependencies: [
-                "SwiftletServer", "SwiftletEngine", "SwiftletConfig", "CSwiftletSupport", "CSwiftletAllocator",
+                "SwiftletServer", "SwiftletEngine", "SwiftletConfig", "SwiftletMemcached", "CSwiftletSupport",
+                "CSwiftletAllocator",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings,
@@ -110,6 +112,18 @@ let package = Package(
             // thread-local reads, one per exclusivity check in NIO's ByteBuffer writes, become plain loads instead
             // of `__tls_get_addr` calls into a shared library (7% of MULTI/SET/EXEC's time at pipeline 16; a
             // quarter of the server's user time per request). See docs/PERFORMANCE.md.
+            linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(platforms: [.linux]))]
+        ),
+        .executableTarget(
+            name: "swiftlet-memcached",
+            dependencies: [
+                "SwiftletServer", "SwiftletMemcached", "SwiftletMemcachedStore", "CSwiftletSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings,
+            // The Swift runtime linked in statically, as for swiftlet-server (see there).
             linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(platforms: [.linux]))]
         ),
         .executableTarget(

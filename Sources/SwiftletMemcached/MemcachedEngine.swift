@@ -24,6 +24,8 @@ public final class MemcachedEngine {
     private var nextConnectionID = 0
     /// The listening addresses the transport reports, for `stats conns` and `stats settings`.
     public var listeners: [String] = []
+    /// `stats sizes_enable`: the first CAS id counted in `stats sizes` (nil: disabled).
+    public var sizesSince: UInt64? = nil
     /// `stats detail on`: per-prefix counts of gets, hits, sets and deletes.
     public var detailEnabled = false
     var prefixStatistics: [[UInt8]: PrefixStatistics] = [:]

@@ -66,11 +66,22 @@ extension MemcachedConnection {
             self.slabStats(&out)
             out.writeStaticString("END\r\n")
         } else if CNumbers.equals(sub, "sizes") {
-            out.writeStaticString("STAT sizes_status disabled\r\nEND\r\n")
-        } else if CNumbers.equals(sub, "sizes_enable") || CNumbers.equals(sub, "sizes_disable") {
-            // Size histograms are not kept (docs/MEMCACHED.md): answered as memcached answers without -o track_sizes
-            // support compiled... it reports the state it could not change.
-            out.writeStaticString("STAT sizes_status disabled\r\nEND\r\n")
+            self.sizeStats(&out)
+            out.writeStaticString("END\r\n")
+        } else if CNumbers.equals(sub, "sizes_enable") {
+            // As memcached: no terminating END for these two.
+            if !self.store.settings.useCAS {
+                out.writeStaticString("STAT sizes_status error\r\nSTAT sizes_error cas_support_disabled\r\n")
+            } else {
+                if self.engine.sizesSince == nil { self.engine.sizesSince = self.store.nextCAS() }
+                out.writeStaticString("STAT sizes_status enabled\r\n")
+            }
+        } else if CNumbers.equals(sub, "sizes_disable") {
+            self.engine.sizesSince = nil
+            out.writeStaticString("STAT sizes_status disabled\r\n")
+        } else if CNumbers.equals(sub, "extstore") {
+            // Debian's memcached has extstore compiled in; without `-o ext_path` its stats are empty.
+            out.writeStaticString("END\r\n")
         } else {
             self.outString("ERROR", &out)
         }
@@ -140,9 +151,9 @@ extension MemcachedConnection {
         self.stat("read_buf_oom", 0, &out)
         self.stat("reserved_fds", engine.reservedDescriptors, &out)
         var totals = SlabClassCommandStatistics()
+        totals.getHits = s.lruHits.reduce(0, +)
         for c in store.commandStats {
             totals.setCommands += c.setCommands
-            totals.getHits += c.getHits
             totals.touchHits += c.touchHits
             totals.deleteHits += c.deleteHits
             totals.casHits += c.casHits
@@ -413,7 +424,8 @@ extension MemcachedConnection {
             self.stat(prefix + "used_chunks", pages * perPage - slabs.freeChunks(ofClass: id), &out)
             self.stat(prefix + "free_chunks", slabs.freeChunks(ofClass: id), &out)
             self.stat(prefix + "free_chunks_end", 0, &out)
-            self.stat(prefix + "get_hits", c.getHits, &out)
+            let hits = self.engine.stats.lruHits
+            self.stat(prefix + "get_hits", hits[id * 4] + hits[id * 4 + 1] + hits[id * 4 + 2] + hits[id * 4 + 3], &out)
             self.stat(prefix + "cmd_set", c.setCommands, &out)
             self.stat(prefix + "delete_hits", c.deleteHits, &out)
             self.stat(prefix + "incr_hits", c.incrHits, &out)
@@ -424,6 +436,27 @@ extension MemcachedConnection {
         }
         self.stat("active_slabs", active, &out)
         self.stat("total_malloced", slabs.mallocated, &out)
+    }
+
+    /// `stats sizes`: items by memcached size, in 32-byte buckets, counting the items stored since `sizes_enable`
+    /// (memcached counts as items come and go; the histogram is the same).
+    private func sizeStats(_ out: inout ByteBuffer) {
+        guard let since = self.engine.sizesSince else {
+            out.writeStaticString("STAT sizes_status disabled\r\n")
+            return
+        }
+        let store = self.store
+        let buckets = store.settings.itemSizeMax / 32 + 1
+        var histogram: [Int: Int] = [:]
+        store.forEachItem(classes: Array(store.slabs.classIDs)) { item in
+            guard item.cas >= since else { return }
+            let size = store.memcachedSize(of: item)
+            let bucket = size / 32 + (size % 32 == 0 ? 0 : 1)
+            if bucket < buckets { histogram[bucket, default: 0] += 1 }
+        }
+        for bucket in histogram.keys.sorted() {
+            self.stat("\(bucket * 32)", histogram[bucket] ?? 0, &out)
+        }
     }
 
     private func connectionStats(_ out: inout ByteBuffer) {

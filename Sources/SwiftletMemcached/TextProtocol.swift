@@ -202,8 +202,8 @@ extension MemcachedConnection {
             } else if CNumbers.equals(command, "lru_crawler") {
                 self.lruCrawler(line, &out)
             } else if CNumbers.equals(command, "watch") {
-                // Log streams are not kept (docs/MEMCACHED.md): as memcached answers when watchers cannot be added.
-                self.outString("ERROR Too many log watchers", &out)
+                // Log streams are not built yet (docs/MEMCACHED.md): answered as memcached started with `-W`.
+                self.outString("CLIENT_ERROR watch commands not allowed", &out)
             } else if CNumbers.equals(command, "verbosity") {
                 guard n == 3 || n == 4 else { break }
                 self.verbosity(line, &out)
@@ -283,8 +283,8 @@ extension MemcachedConnection {
             store.touch(item, expiry: expiry)
             self.engine.stats.touchCommands += 1
         } else {
+            // memcached's get_hits is the sum of its per-LRU hit counters.
             self.engine.stats.lruHits[classID * 4 + item.lruSegment] += 1
-            store.commandStats[classID].getHits += 1
             self.engine.stats.getCommands += 1
         }
         out.writeStaticString("VALUE ")
@@ -648,6 +648,11 @@ extension MemcachedConnection {
                 self.outString("ERROR metadump not allowed", &out)
                 return
             }
+            // memcached hands the connection to the crawler thread: replies still queued would be lost.
+            if out.readableBytes > 0 {
+                self.outString("ERROR cannot pipeline other commands before metadump", &out)
+                return
+            }
             guard let classes = self.crawlerClasses(self.token(line, 2)) else {
                 self.outString("BADCLASS invalid class id", &out)
                 return
@@ -672,6 +677,11 @@ extension MemcachedConnection {
             self.engine.settings.crawlerSleep = Int(value)
             self.outString("OK", &out)
         } else if n == 3 && self.tokenIs(line, 1, "enable") {
+            // memcached cannot start the crawler thread twice.
+            if crawlerOn {
+                self.outString("ERROR failed to start lru crawler thread", &out)
+                return
+            }
             self.engine.settings.store.lruCrawler = true
             self.store.settings.lruCrawler = true
             self.outString("OK", &out)

@@ -62,6 +62,14 @@ public final class Server: Sendable {
     private let pidFile: NIOLockedValueBox<String?> = NIOLockedValueBox(nil)
     /// The `unixsocket` this server listens on, removed at shutdown.
     private let unixSocket: NIOLockedValueBox<String?> = NIOLockedValueBox(nil)
+    private let portZeroNoTCP = NIOLockedValueBox(false)
+
+    /// `port 0` means no TCP listener, as in redis-server (swiftlet-server sets this); by default (the embedded API,
+    /// tests) port 0 picks a free port.
+    public var portZeroDisablesTCP: Bool {
+        get { self.portZeroNoTCP.withLockedValue { $0 } }
+        set { self.portZeroNoTCP.withLockedValue { $0 = newValue } }
+    }
 
     /// - Parameters:
     ///   - config: the configuration; `port`, `bind` and the limits are read from it at start.
@@ -104,7 +112,8 @@ public final class Server: Sendable {
         let bootstrap = Self.bootstrap(core, tcp: true, backlog: backlog)
         var bound: [any Channel] = []
         var boundPort = port
-        for address in addresses {
+        let tcpAddresses = port == 0 && self.portZeroDisablesTCP ? [] : addresses
+        for address in tcpAddresses {
             var host = address.hasPrefix("-") ? String(address.dropFirst()) : address
             // `*` and `::*` are redis.conf's wildcards for every IPv4 and IPv6 interface.
             if host == "*" { host = "0.0.0.0" }

@@ -4,6 +4,7 @@ import Dispatch
 import Logging
 import SwiftletConfig
 import SwiftletEngine
+import SwiftletMemcached
 import SwiftletServer
 
 #if canImport(Glibc)
@@ -55,9 +56,29 @@ if !configFile.isEmpty {
     }
     if !text.isEmpty && !text.hasSuffix("\n") { text += "\n" }
 }
+var configText = text + options
+let memcachedDirectives: MemcachedDirectives
+do {
+    memcachedDirectives = try MemcachedDirectives.extract(from: &configText)
+} catch {
+    printError("\(error.message)\n")
+    exit(1)
+}
+var memcachedSettings: MemcachedSettings? = nil
+if let port = memcachedDirectives.port {
+    switch MemcachedOptions.parse(memcachedDirectives.options) {
+    case .run(let parsed):
+        var settings = parsed.settings
+        settings.port = port
+        memcachedSettings = settings
+    case .exit(let status, let output, _):
+        printError("memcached-options: \(output)\n")
+        exit(status == 0 ? 1 : status)
+    }
+}
 do {
     // Command-line options are config lines after the file's, as redis-server treats them.
-    try config.load(configText: text + options)
+    try config.load(configText: configText)
 } catch {
     printError(error.message)
     exit(1)
@@ -89,6 +110,8 @@ MemoryInfo.configureAllocator()
 swiftlet_disable_exclusivity_checking()
 #endif
 let server = Server(config: config, logger: logger)
+// As redis-server: `port 0` listens on no TCP port (the embedded API's port 0 picks a free one instead).
+server.portZeroDisablesTCP = true
 let configPath = configFile
 try await server.withState { state in
     state.configFile = configPath
@@ -113,6 +136,24 @@ do {
     exit(1)
 }
 
+// The memcached front end, on the server's loop (`memcached-port`).
+var memcached: MemcachedFrontEnd? = nil
+if let settings = memcachedSettings {
+    let frontEnd = try await server.eventLoop.submit {
+        MemcachedFrontEnd(settings: settings, loop: server.eventLoop, logger: logger)
+    }.get()
+    do {
+        let port = try await frontEnd.start()
+        try await frontEnd.withEngine { engine in engine.onShutdown = { _ in server.initiateShutdown() } }
+        logger.notice("memcached front end listening", metadata: ["port": "\(port)"])
+    } catch {
+        logger.critical("Failed listening on memcached port \(settings.port) (tcp), aborting: \(error)")
+        server.removePidFile()
+        exit(1)
+    }
+    memcached = frontEnd
+}
+
 // SIGTERM and SIGINT shut down gracefully.
 var signalSources: [any DispatchSourceSignal] = []
 for sig in [SIGTERM, SIGINT] {
@@ -126,4 +167,5 @@ for sig in [SIGTERM, SIGINT] {
     signalSources.append(source)
 }
 await server.waitUntilClosed()
+await memcached?.shutdown()
 exit(0)
