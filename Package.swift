@@ -179,7 +179,8 @@ let package = Package(
         .testTarget(
             name: "SwiftletServerTests",
             dependencies: [
-                "Swiftlet", "SwiftletServer", "SwiftletClient", "SwiftletRESP",
+                "Swiftlet", "SwiftletServer", "SwiftletClient", "SwiftletRESP", "SwiftletMemcached",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

@@ -203,6 +203,7 @@ extension MemcachedConnection {
                 self.lruCrawler(line, &out)
             } else if CNumbers.equals(command, "watch") {
                 // Log streams are not built yet (docs/MEMCACHED.md): answered as memcached started with `-W`.
+                self.setNoreplyMaybe(line)
                 self.outString("CLIENT_ERROR watch commands not allowed", &out)
             } else if CNumbers.equals(command, "verbosity") {
                 guard n == 3 || n == 4 else { break }

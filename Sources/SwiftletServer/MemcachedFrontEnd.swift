@@ -124,16 +124,22 @@ public final class MemcachedFrontEnd: @unchecked Sendable {
 
     /// Stops listening and closes every connection.
     public func shutdown() async {
-        let done = self.loop.submit { () -> EventLoopFuture<Void> in
-            self.tick?.cancel()
-            self.tick = nil
-            let closes = self.channels.map { $0.close() }
-            self.channels = []
-            for connection in self.handlers { connection.close() }
-            return EventLoopFuture.andAllComplete(closes, on: self.loop)
-        }
+        let done = self.loop.submit { self.close() }
         _ = try? await done.flatMap { $0 }.get()
-        self.closed.succeed(())
+    }
+
+    /// On the loop: stops the tick and the listeners and closes every connection; the future completes once the
+    /// listeners are closed (`waitUntilClosed` returns then).
+    func close() -> EventLoopFuture<Void> {
+        self.loop.preconditionInEventLoop()
+        self.tick?.cancel()
+        self.tick = nil
+        let closes = self.channels.map { $0.close() }
+        self.channels = []
+        for connection in self.handlers { connection.close() }
+        let all = EventLoopFuture.andAllComplete(closes, on: self.loop)
+        all.whenComplete { _ in self.closed.succeed(()) }
+        return all
     }
 
     /// Returns once `shutdown` has run.

@@ -4,6 +4,7 @@ public import NIOCore
 public import NIOPosix
 public import SwiftletConfig
 public import SwiftletEngine
+public import SwiftletMemcached
 import SwiftletKeyspace
 
 #if canImport(Glibc)
@@ -63,6 +64,8 @@ public final class Server: Sendable {
     /// The `unixsocket` this server listens on, removed at shutdown.
     private let unixSocket: NIOLockedValueBox<String?> = NIOLockedValueBox(nil)
     private let portZeroNoTCP = NIOLockedValueBox(false)
+    /// The memcached front end on this server's loop (`memcached-port`), closed with the server.
+    private let memcached: NIOLockedValueBox<MemcachedFrontEnd?> = NIOLockedValueBox(nil)
 
     /// `port 0` means no TCP listener, as in redis-server (swiftlet-server sets this); by default (the embedded API,
     /// tests) port 0 picks a free port.
@@ -164,6 +167,20 @@ public final class Server: Sendable {
         }
         core.logger.notice("Ready to accept connections", metadata: ["port": "\(finalPort)"])
         return finalPort
+    }
+
+    /// Starts the memcached front end on this server's loop, beside RESP (swiftlet-server's `memcached-port`); its
+    /// `shutdown` command (with `-A`) shuts the whole server down, and the server's shutdown closes it.
+    /// - Returns: the TCP port it listens on.
+    public func startMemcached(_ settings: MemcachedSettings) async throws -> Int {
+        let core = self.core
+        let frontEnd = try await core.loop.submit {
+            MemcachedFrontEnd(settings: settings, loop: core.loop, logger: core.logger)
+        }.get()
+        let port = try await frontEnd.start()
+        try await frontEnd.withEngine { engine in engine.onShutdown = { _ in self.initiateShutdown() } }
+        self.memcached.withLockedValue { $0 = frontEnd }
+        return port
     }
 
     /// The start-up logo: a swiftlet in flight, with what Redis's logo tells (version, mode, port, process id).
@@ -404,7 +421,8 @@ public final class Server: Sendable {
         self.core.state.flushAppendOnlyForShutdown()
         let channels = self.channels.withLockedValue { $0 }
         let core = self.core
-        let closes = channels.map { $0.close() }
+        var closes = channels.map { $0.close() }
+        if let frontEnd = self.memcached.withLockedValue({ $0 }) { closes.append(frontEnd.close()) }
         let closed = self.closed
         let pidFile = self.pidFile
         let unixSocket = self.unixSocket

@@ -137,21 +137,15 @@ do {
 }
 
 // The memcached front end, on the server's loop (`memcached-port`).
-var memcached: MemcachedFrontEnd? = nil
 if let settings = memcachedSettings {
-    let frontEnd = try await server.eventLoop.submit {
-        MemcachedFrontEnd(settings: settings, loop: server.eventLoop, logger: logger)
-    }.get()
     do {
-        let port = try await frontEnd.start()
-        try await frontEnd.withEngine { engine in engine.onShutdown = { _ in server.initiateShutdown() } }
+        let port = try await server.startMemcached(settings)
         logger.notice("memcached front end listening", metadata: ["port": "\(port)"])
     } catch {
         logger.critical("Failed listening on memcached port \(settings.port) (tcp), aborting: \(error)")
         server.removePidFile()
         exit(1)
     }
-    memcached = frontEnd
 }
 
 // SIGTERM and SIGINT shut down gracefully.
@@ -167,5 +161,4 @@ for sig in [SIGTERM, SIGINT] {
     signalSources.append(source)
 }
 await server.waitUntilClosed()
-await memcached?.shutdown()
 exit(0)

@@ -904,6 +904,177 @@ import Testing
         ]
         expectReplies(requests, expected, closed: false, settings: settings)
     }
+    @Test func expirations() {
+        let requests: [[UInt8]] = [
+            request(.set, key: b("far"), extras: setExtras(1, 0x8000_0000), value: b("1"), opaque: 1)
+                + request(.set, key: b("past"), extras: setExtras(2, 0x278d01), value: b("2"), opaque: 2)
+                + request(.set, key: b("rel"), extras: setExtras(3, 0x64), value: b("3"), opaque: 3)
+                + request(.get, key: b("far"), opaque: 4) + request(.get, key: b("past"), opaque: 5)
+                + request(.get, key: b("rel"), opaque: 6)
+                + request(.touch, key: b("rel"), extras: u32(2_592_001), opaque: 7)
+                + request(.get, key: b("rel"), opaque: 8)
+                + request(.incr, key: b("cnt"), extras: deltaExtras(1, 3, 0x8000_0000), opaque: 9)
+                + request(.get, key: b("cnt"), opaque: 10)
+                + request(.gat, key: b("far"), extras: u32(4_294_967_294), opaque: 11)
+                + request(.get, key: b("far"), opaque: 12)
+        ]
+        let expected: [[String]] = [
+            [
+                // op 01 status 0 opaque 1 cas 1
+                "810100000000000000000000000000010000000000000001",
+                // op 01 status 0 opaque 2 cas 2
+                "810100000000000000000000000000020000000000000002",
+                // op 01 status 0 opaque 3 cas 3
+                "810100000000000000000000000000030000000000000003",
+                // op 00 status 0 opaque 4 cas 1 value '1'
+                "810000000400000000000005000000040000000000000001" + "0000000131",
+                // op 00 status 1 opaque 5 cas 0 value 'Not found'
+                "810000000000000100000009000000050000000000000000" + "4e6f7420666f756e64",
+                // op 00 status 0 opaque 6 cas 3 value '3'
+                "810000000400000000000005000000060000000000000003" + "0000000333",
+                // op 1c status 0 opaque 7 cas 3
+                "811c00000400000000000004000000070000000000000003" + "00000003",
+                // op 00 status 1 opaque 8 cas 0 value 'Not found'
+                "810000000000000100000009000000080000000000000000" + "4e6f7420666f756e64",
+                // op 05 status 0 opaque 9 cas 4
+                "810500000000000000000008000000090000000000000004" + "0000000000000003",
+                // op 00 status 0 opaque 10 cas 4 value '3'
+                "8100000004000000000000050000000a0000000000000004" + "0000000033",
+                // op 1d status 0 opaque 11 cas 1 value '1'
+                "811d000004000000000000050000000b0000000000000001" + "0000000131",
+                // op 00 status 0 opaque 12 cas 1 value '1'
+                "8100000004000000000000050000000c0000000000000001" + "0000000131",
+            ]
+        ]
+        expectReplies(requests, expected, closed: false)
+    }
+
+    @Test func sizes() {
+        let requests: [[UInt8]] = [
+            request(.stat, key: b("sizes_enable"), opaque: 1)
+                + request(.set, key: b("s"), extras: setExtras(0, 0), value: b("hello"), opaque: 2)
+                + request(.stat, key: b("sizes"), opaque: 3) + request(.stat, key: b("sizes_disable"), opaque: 4)
+                + request(.stat, key: b("sizes"), opaque: 5)
+        ]
+        let expected: [[String]] = [
+            [
+                // op 10 status 0 opaque 1 cas 0 key 'sizes_status' value 'enabled'
+                "8110000c0000000000000013000000010000000000000000" + "73697a65735f737461747573656e61626c6564",
+                // op 01 status 0 opaque 2 cas 2
+                "810100000000000000000000000000020000000000000002",
+                // op 10 status 0 opaque 3 cas 0 key '96' value '1'
+                "811000020000000000000003000000030000000000000000" + "393631",
+                // op 10 status 0 opaque 3 cas 0
+                "811000000000000000000000000000030000000000000000",
+                // op 10 status 0 opaque 4 cas 0 key 'sizes_status' value 'disabled'
+                "8110000c0000000000000014000000040000000000000000" + "73697a65735f73746174757364697361626c6564",
+                // op 10 status 0 opaque 5 cas 0 key 'sizes_status' value 'disabled'
+                "8110000c0000000000000014000000050000000000000000" + "73697a65735f73746174757364697361626c6564",
+                // op 10 status 0 opaque 5 cas 0
+                "811000000000000000000000000000050000000000000000",
+            ]
+        ]
+        expectReplies(requests, expected, closed: false)
+    }
+
+    @Test func moreLengthChecks() {
+        let requests: [[UInt8]] = [
+            request(.delete, key: b("k"), extras: b("abcd"), opaque: 1)
+        ]
+        let expected: [[String]] = [
+            [
+                // op 04 status 4 opaque 1 cas 0 value 'Invalid arguments'
+                "810400000000000400000011000000010000000000000000" + "496e76616c696420617267756d656e7473"
+            ]
+        ]
+        expectReplies(requests, expected, closed: true)
+    }
+
+    @Test func touchWithoutKey() {
+        let requests: [[UInt8]] = [
+            request(.touch, extras: u32(0), opaque: 1)
+        ]
+        let expected: [[String]] = [
+            [
+                // op 1c status 4 opaque 1 cas 0 value 'Invalid arguments'
+                "811c00000000000400000011000000010000000000000000" + "496e76616c696420617267756d656e7473"
+            ]
+        ]
+        expectReplies(requests, expected, closed: true)
+    }
+
+    @Test func statWithExtras() {
+        let requests: [[UInt8]] = [
+            request(.stat, extras: u32(0), opaque: 1)
+        ]
+        let expected: [[String]] = [
+            [
+                // op 10 status 4 opaque 1 cas 0 value 'Invalid arguments'
+                "811000000000000400000011000000010000000000000000" + "496e76616c696420617267756d656e7473"
+            ]
+        ]
+        expectReplies(requests, expected, closed: true)
+    }
+
+    @Test func incrNumbers() {
+        let requests: [[UInt8]] = [
+            request(.set, key: b("a"), extras: setExtras(0, 0), value: b(" 12"), opaque: 1)
+                + request(.incr, key: b("a"), extras: deltaExtras(1, 0, 0), opaque: 2)
+                + request(.get, key: b("a"), opaque: 3)
+                + request(.set, key: b("b"), extras: setExtras(0, 0), value: b("99"), opaque: 4)
+                + request(.incr, key: b("b"), extras: deltaExtras(1, 0, 0), opaque: 5)
+                + request(.get, key: b("b"), opaque: 6)
+                + request(.set, key: b("c"), extras: setExtras(0, 0), value: b("-1"), opaque: 7)
+                + request(.incr, key: b("c"), extras: deltaExtras(1, 0, 0), opaque: 8)
+                + request(.set, key: b("d"), extras: setExtras(0, 0), value: b("18446744073709551616"), opaque: 9)
+                + request(.decr, key: b("d"), extras: deltaExtras(1, 0, 0), opaque: 10)
+                + request(.set, key: b("e"), extras: setExtras(0, 0), value: b("12abc"), opaque: 11)
+                + request(.incr, key: b("e"), extras: deltaExtras(1, 0, 0), opaque: 12)
+                + request(.set, key: b("f"), extras: setExtras(0, 0), value: b("0"), opaque: 13)
+                + request(.decrq, key: b("f"), extras: deltaExtras(5, 0, 0), opaque: 14)
+                + request(.getk, key: b("f"), opaque: 15)
+        ]
+        let expected: [[String]] = [
+            [
+                // op 01 status 0 opaque 1 cas 1
+                "810100000000000000000000000000010000000000000001",
+                // op 05 status 0 opaque 2 cas 2
+                "810500000000000000000008000000020000000000000002" + "000000000000000d",
+                // op 00 status 0 opaque 3 cas 2 value '13 '
+                "810000000400000000000007000000030000000000000002" + "00000000313320",
+                // op 01 status 0 opaque 4 cas 3
+                "810100000000000000000000000000040000000000000003",
+                // op 05 status 0 opaque 5 cas 4
+                "810500000000000000000008000000050000000000000004" + "0000000000000064",
+                // op 00 status 0 opaque 6 cas 4 value '100'
+                "810000000400000000000007000000060000000000000004" + "00000000313030",
+                // op 01 status 0 opaque 7 cas 5
+                "810100000000000000000000000000070000000000000005",
+                // op 05 status 6 opaque 8 cas 0 value 'Non-numeric server-side value for inc...'
+                "81050000000000060000002e000000080000000000000000"
+                    + "4e6f6e2d6e756d65726963207365727665722d736964652076616c756520666f7220696e6372206f"
+                    + "722064656372",
+                // op 01 status 0 opaque 9 cas 6
+                "810100000000000000000000000000090000000000000006",
+                // op 06 status 6 opaque 10 cas 0 value 'Non-numeric server-side value for inc...'
+                "81060000000000060000002e0000000a0000000000000000"
+                    + "4e6f6e2d6e756d65726963207365727665722d736964652076616c756520666f7220696e6372206f"
+                    + "722064656372",
+                // op 01 status 0 opaque 11 cas 7
+                "8101000000000000000000000000000b0000000000000007",
+                // op 05 status 6 opaque 12 cas 0 value 'Non-numeric server-side value for inc...'
+                "81050000000000060000002e0000000c0000000000000000"
+                    + "4e6f6e2d6e756d65726963207365727665722d736964652076616c756520666f7220696e6372206f"
+                    + "722064656372",
+                // op 01 status 0 opaque 13 cas 8
+                "8101000000000000000000000000000d0000000000000008",
+                // op 0c status 0 opaque 15 cas 9 key 'f' value '0'
+                "810c000104000000000000060000000f0000000000000009" + "000000006630",
+            ]
+        ]
+        expectReplies(requests, expected, closed: false)
+    }
+
     // MARK: - Hand-written cases
 
     /// memcached flushes its queued replies after the 21st request of one read (`-R 20`, then its yield); a bad magic
@@ -938,6 +1109,59 @@ import Testing
             expected += "810100000000000000000000" + hex(bigEndian: UInt32(i)) + hex(bigEndian: UInt64(i))
         }
         expectReplies([batch], [[expected]], closed: true)
+    }
+
+    /// Out of memory (`-M -m 2`): 20 values of 100 KB fill the two pages; the next SETQs, and an APPEND of the same
+    /// size, answer status 0x82 "Out of memory allocating item" (sent by the quiet form too, the value swallowed);
+    /// an INCR that creates a small item still works. (Observed from memcached 1.6.18 -M -m 2.)
+    @Test func outOfMemory() {
+        var settings = MemcachedSettings()
+        settings.maxBytes = 2 * 1024 * 1024
+        settings.store.evictToFree = false
+        let value = [UInt8](repeating: 0x78, count: 100_000)
+        var batch: [UInt8] = []
+        for i in 1...39 {
+            let digits = String(i)
+            let key = b("m" + String(repeating: "0", count: 2 - digits.count) + digits)
+            batch += request(.setq, key: key, extras: setExtras(0, 0), value: value, opaque: UInt32(i))
+        }
+        batch +=
+            request(.touch, key: b("m01"), extras: u32(0), opaque: 100)
+            + request(.append, key: b("m01"), value: value, opaque: 101)
+            + request(.incr, key: b("n"), extras: deltaExtras(1, 5, 0), opaque: 102) + request(.noop, opaque: 103)
+        let outOfMemory = "4f7574206f66206d656d6f727920616c6c6f636174696e67206974656d"
+        var expected: [String] = []
+        for i in 21...39 {
+            expected.append(
+                "8111000000000082" + "0000001d" + hex(bigEndian: UInt32(i)) + "0000000000000000" + outOfMemory
+            )
+        }
+        expected += [
+            // op 1c status 0 opaque 100 cas 1, flags 0
+            "811c00000400000000000004000000640000000000000001" + "00000000",
+            // op 0e status 82 opaque 101
+            "810e0000000000820000001d000000650000000000000000" + outOfMemory,
+            // op 05 status 0 opaque 102 cas 21 value 5
+            "810500000000000000000008000000660000000000000015" + "0000000000000005",
+            // op 0a status 0 opaque 103
+            "810a00000000000000000000000000670000000000000000",
+        ]
+        expectReplies([batch], [expected], closed: false, settings: settings)
+    }
+
+    /// A value larger than memcached's largest chunk (512 KB) is stored in pieces and comes back whole.
+    @Test func chunkedValue() {
+        var value: [UInt8] = []
+        for i in 0..<600_000 { value.append(UInt8(truncatingIfNeeded: i &* 7)) }
+        let (replies, closed) = exchange([
+            request(.set, key: b("big"), extras: setExtras(5, 0), value: value, opaque: 1)
+                + request(.get, key: b("big"), opaque: 2)
+        ])
+        let expected =
+            "810100000000000000000000000000010000000000000001" + "8100000004000000000927c4000000020000000000000001"
+            + "00000005" + hex(value)
+        #expect(!closed)
+        #expect(hex(replies[0]) == expected)
     }
 
     /// A header in pieces: nothing until the key is in. (Observed from memcached 1.6.18.)

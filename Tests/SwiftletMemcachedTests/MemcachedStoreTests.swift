@@ -152,7 +152,7 @@ import Testing
 
     @Test func reassignMovesAPageAndKeepsTheItems() {
         let store = MemcachedStore()
-        let value = [UInt8](repeating: 0x62, count: 40)
+        let value = [UInt8](repeating: 0x62, count: 30)
         // Class 1 holds 10922 items a page: three pages' worth, then delete most of them.
         for i in 0..<25_000 { _ = self.set(store, "k\(i)", value) }
         #expect(store.slabs.pageCount(ofClass: 1) == 3)
