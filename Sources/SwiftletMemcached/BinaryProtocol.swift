@@ -154,9 +154,9 @@ extension MemcachedConnection {
     /// (the connection's `receiving` state), and one memcached throws away is swallowed.
     func processBinary(_ input: inout ByteBuffer, into out: inout ByteBuffer) -> Outcome {
         let base = input.readerIndex
-        if self.engine.stats.bytesRead != self.binary.read {
+        if self.reads != self.binary.read {
             // A new read: memcached flushed everything before it.
-            self.binary.read = self.engine.stats.bytesRead
+            self.binary.read = self.reads
             self.refillBinaryBuffer(at: base, input, out)
         }
         if base + BinaryProtocol.headerLength > self.binary.bufferEnd { self.refillBinaryBuffer(at: base, input, out) }
@@ -204,12 +204,16 @@ extension MemcachedConnection {
     @inline(__always)
     private func flushBinary(_ out: ByteBuffer) { self.binary.flushed = out.writerIndex }
 
-    /// A request is complete: memcached flushes after `-R` + 1 requests of one read, then after every `-R` more.
+    /// A request is complete: memcached flushes after `-R` + 1 requests of one read, then after every `-R` more, and
+    /// yields to its other connections (`conn_yields`).
     private func binaryRequestDone(_ out: ByteBuffer) {
         self.binary.requests += 1
         let perEvent = max(self.engine.settings.requestsPerEvent, 1)
         let count = self.binary.requests
-        if count > perEvent && (count - perEvent - 1) % perEvent == 0 { self.flushBinary(out) }
+        if count > perEvent && (count - perEvent - 1) % perEvent == 0 {
+            self.flushBinary(out)
+            self.engine.stats.connectionYields += 1
+        }
     }
 
     /// After a request: if it left the connection waiting for a value or for bytes to swallow beyond what this read
@@ -680,8 +684,6 @@ extension MemcachedConnection {
             self.binaryStatsFromText("stats", header, &out)
         } else if hasPrefix("reset") {
             self.engine.resetStatistics()
-            // `bytes_read` starts again: this is still the same read.
-            self.binary.read = self.engine.stats.bytesRead
         } else if hasPrefix("settings") {
             self.binaryStatsFromText("stats settings", header, &out)
         } else if hasPrefix("detail") {

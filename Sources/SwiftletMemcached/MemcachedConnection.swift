@@ -21,6 +21,9 @@ public final class MemcachedConnection {
     /// Asked by the engine (idle timeout); the next `process` closes.
     public private(set) var closeRequested = false
     var tokens: [Token] = []
+    /// Bytes `process` left in the buffer last time (they are not read again); how many reads it has seen.
+    var unparsed = 0
+    var reads = 0
     var tokensRest: Int? = nil
     /// The binary protocol's quiet replies wait here until a non-quiet command flushes them... (binary state)
     var binary = BinaryState()
@@ -91,9 +94,14 @@ public final class MemcachedConnection {
     /// - Returns: false when the connection must close once `out` is written.
     public func process(_ input: inout ByteBuffer, into out: inout ByteBuffer) -> Bool {
         if self.closeRequested { return false }
-        self.engine.stats.bytesRead += input.readableBytes
+        // Bytes left unparsed by the last call come back in `input`: only the new ones count as read.
+        self.engine.stats.bytesRead += input.readableBytes - self.unparsed
+        self.reads &+= 1
         let before = out.writerIndex
-        defer { self.engine.stats.bytesWritten += out.writerIndex - before }
+        defer {
+            self.engine.stats.bytesWritten += out.writerIndex - before
+            self.unparsed = input.readableBytes
+        }
         var served = 0
         while input.readableBytes > 0 {
             switch self.state {

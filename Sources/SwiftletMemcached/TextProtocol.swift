@@ -239,12 +239,13 @@ extension MemcachedConnection {
             keyIndex = 2
             expiry = self.engine.expiry(exptime)
         }
-        let start = out.writerIndex
         while true {
             while keyIndex < self.tokens.count {
                 let key = self.token(line, keyIndex)
                 if key.count > Self.keyMaxLength {
-                    out.moveWriterIndex(to: start)
+                    // memcached releases every response not yet sent (`conn_release_items`): the replies of the
+                    // commands before this one in the same read go too.
+                    out.moveWriterIndex(to: out.readerIndex)
                     self.outString("CLIENT_ERROR bad command line format", &out)
                     return
                 }

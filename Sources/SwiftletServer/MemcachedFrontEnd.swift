@@ -56,7 +56,8 @@ public final class MemcachedFrontEnd: @unchecked Sendable {
         var bound: [any Channel] = []
         var port = settings.port
         let bootstrap = self.bootstrap(backlog: Int32(clamping: settings.backlog))
-        if settings.port != 0 || settings.socketPath == nil {
+        // As memcached: a Unix socket (`-s`) replaces the TCP listeners.
+        if settings.socketPath == nil {
             // memcached's default: every interface, IPv4 and IPv6.
             let hosts = settings.listen.isEmpty ? ["0.0.0.0", "::"] : settings.listen
             for host in hosts {

@@ -1249,7 +1249,7 @@ import Testing
             ("incr_misses", "1"), ("incr_hits", "1"), ("decr_misses", "1"), ("decr_hits", "1"), ("cas_misses", "1"),
             ("cas_hits", "1"), ("cas_badval", "1"), ("touch_hits", "2"), ("touch_misses", "2"),
             ("store_too_large", "0"), ("store_no_memory", "0"), ("bytes_read", "1049372"),
-            ("bytes_written", "702"), ("total_items", "3"),
+            ("bytes_written", "702"), ("total_items", "3"), ("conn_yields", "1"),
         ]
         for (name, value) in expected {
             #expect(stats.first { $0.0 == name }?.1 == value, "\(name)")

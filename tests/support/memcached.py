@@ -4,7 +4,7 @@
   ``memcached -p {port} -U 0 -l 127.0.0.1`` (plus ``-u root`` when running as root);
 * the candidate: ``$SWIFTLET_MEMCACHED_CMD``, default
   ``.build/release/swiftlet-memcached -p {port} -U 0 -l 127.0.0.1`` (relative to the
-  repo root; the default gets ``-u root`` when running as root), ``{port}`` replaced by a free port.
+  repo root; ``-u root`` is added when running as root without ``-u``), ``{port}`` replaced by a free port.
 
 Both take extra flags (``-m 64``, ``-M``, ``-I 2m``, ``-o no_modern``, ``-A``), run in
 a private temporary directory, must answer ``version`` with ``VERSION ...`` within
@@ -90,11 +90,8 @@ def candidate_command() -> str:
 
 
 def candidate_argv(port: int, flags=None, cmd: Optional[str] = None) -> List[str]:
-    default = cmd is None and MEMCACHED_ENV not in os.environ
     cmd = cmd if cmd is not None else candidate_command()
     argv = shlex.split(cmd.replace("{port}", str(port)))
-    if default and os.geteuid() == 0:
-        argv += ["-u", "root"]      # like memcached, the candidate refuses to run as root without -u
     if not argv:
         raise ServerStartError("%s is empty" % MEMCACHED_ENV)
     exe = argv[0]
