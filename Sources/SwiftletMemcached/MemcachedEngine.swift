@@ -42,6 +42,8 @@ public final class MemcachedEngine {
         self.processStarted = unixTime - 62
         self.monotonicStart = monotonicTime - 62
         self.store.now = 62
+        self.detailEnabled = settings.extras.detailEnabled
+        self.store.settings.hashExpansion = settings.extras.hashExpansion
     }
 
     /// memcached's `current_time`.

@@ -281,6 +281,9 @@ public enum MemcachedOptions {
         case respObjMemLimit = "resp_obj_mem_limit"
         case readBufMemLimit = "read_buf_mem_limit"
         case sockCookieID = "sock_cookie_id"
+        /// memcached-debug's (the build memcached's own tests run): seccomp rules relaxed for the tests. Swiftlet
+        /// installs no seccomp filter (`drop_privileges` is recorded only), so there is nothing to relax.
+        case relaxedPrivileges = "relaxed_privileges"
     }
 
     enum ArgumentKind {
@@ -472,7 +475,9 @@ public enum MemcachedOptions {
                 }
             }
             try self.check()
-            return ParsedOptions(settings: self.settings(), warnings: self.warnings, extras: self.extras())
+            var settings = self.settings()
+            settings.extras = self.extras()
+            return ParsedOptions(settings: settings, warnings: self.warnings, extras: settings.extras)
         }
 
         /// One option, as `main()`'s `switch (c)`.
@@ -787,6 +792,8 @@ public enum MemcachedOptions {
                 self.state.dropPrivileges = false
             case .dropPrivileges:
                 self.state.dropPrivileges = true
+            case .relaxedPrivileges:
+                break
             case .respObjMemLimit:
                 self.warnings.append("DEPRECATED: resp_obj_mem_limit no longer used. See read_buf_mem_limit,")
             case .readBufMemLimit:

@@ -65,6 +65,9 @@ public struct MemcachedSettings: Sendable {
         case binary
     }
 
+    /// What `MemcachedOptions` read that has no field above (`inter`, `hash_algorithm`, ... for `stats settings`).
+    public var extras = MemcachedOptions.Extras()
+
     public init() {}
 
     /// `-m` in bytes.

@@ -58,12 +58,15 @@ struct ItemTable {
         return nil
     }
 
+    /// `-o no_hashexpand`: the bucket array keeps its size.
+    var mayExpand = true
+
     mutating func insert(_ item: Item) {
         let slot = self.slot(item.hash)
         item.hashNextBits = slot.pointee
         slot.pointee = item.bits
         self.count += 1
-        if self.old == nil && self.count > (1 << self.power) * 3 / 2 && self.power < 32 {
+        if self.mayExpand && self.old == nil && self.count > (1 << self.power) * 3 / 2 && self.power < 32 {
             self.startExpanding()
         }
         if self.old != nil { self.expand(buckets: 4) }

@@ -18,7 +18,9 @@ import Darwin
 /// clock each tick), so expiry is deterministic in tests.
 public final class MemcachedStore {
     /// The settings; the LRU and automover ones may change at run time (`lru tune`, `slabs automove`).
-    public var settings: MemcachedStoreSettings
+    public var settings: MemcachedStoreSettings {
+        didSet { self.table.mayExpand = self.settings.hashExpansion }
+    }
     public internal(set) var slabs: SlabAllocator
     var table: ItemTable
 
@@ -61,6 +63,7 @@ public final class MemcachedStore {
         self.settings = settings
         self.slabs = SlabAllocator(settings: settings)
         self.table = ItemTable(power: settings.hashPower)
+        self.table.mayExpand = settings.hashExpansion
         let lists = (self.slabs.largestClass + 1) * 4
         self.heads = Array(repeating: 0, count: lists)
         self.tails = Array(repeating: 0, count: lists)

@@ -40,6 +40,8 @@ public struct MemcachedStoreSettings: Sendable {
     public var lruMaintainer = true
     /// `-o hashpower`: the table's initial size, 2^hashpower buckets.
     public var hashPower = 16
+    /// Not `-o no_hashexpand`: the table grows past 1.5 items per bucket.
+    public var hashExpansion = true
 
     public init() {}
 }

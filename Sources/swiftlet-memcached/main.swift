@@ -38,6 +38,35 @@ case .exit(let status, let output, let toStandardError):
 }
 let settings = parsed.settings
 for warning in parsed.warnings { printError(warning.hasSuffix("\n") ? warning : warning + "\n") }
+if let file = settings.extras.memoryFile {
+    // memcached's restartable cache keeps items in a file across restarts; Swiftlet's store lives in process memory.
+    printError("the restartable cache (-e \(file)) is not supported by swiftlet-memcached\n")
+    exit(64)
+}
+
+// As memcached: -r raises the core file limit to its maximum, and the descriptor limit must cover -c.
+if settings.maximizeCoreFile {
+    var limit = rlimit()
+    if getrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &limit) == 0 {
+        limit.rlim_cur = limit.rlim_max
+        if setrlimit(__rlimit_resource_t(RLIMIT_CORE.rawValue), &limit) != 0 {
+            printError("failed to ensure corefile creation\n")
+            exit(71)
+        }
+    }
+}
+var files = rlimit()
+if getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &files) == 0 {
+    let wanted = rlim_t(settings.maxConnections)
+    if files.rlim_cur < wanted {
+        files.rlim_cur = wanted
+        files.rlim_max = max(files.rlim_max, wanted)
+        if setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &files) != 0 {
+            printError("failed to set rlimit for open files. Try starting as root or requesting smaller maxconns value.\n")
+            exit(71)
+        }
+    }
+}
 
 // As memcached: root must name the user to run as, and the process becomes that user.
 if getuid() == 0 || geteuid() == 0 {
@@ -78,6 +107,11 @@ if settings.daemonize {
         }
         exit(0)
     }
+}
+
+// -k: memcached locks its memory down (a warning when it cannot).
+if settings.lockMemory && mlockall(MCL_CURRENT | MCL_FUTURE) != 0 {
+    printError("warning: -k invalid, mlockall() failed: \(String(cString: strerror(errno)))\n")
 }
 
 signal(SIGPIPE, SIG_IGN)

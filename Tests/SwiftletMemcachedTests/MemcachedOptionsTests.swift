@@ -14,7 +14,9 @@ struct MemcachedOptionsTests {
         var output: String
         var toStandardError = true
 
-        var description: String { "status \(self.status), \(self.toStandardError ? "stderr" : "stdout"): \(self.output)" }
+        var description: String {
+            "status \(self.status), \(self.toStandardError ? "stderr" : "stdout"): \(self.output)"
+        }
     }
 
     struct Failure: Error {}
@@ -41,15 +43,17 @@ struct MemcachedOptionsTests {
     }
 
     /// `run` on a command line split at spaces.
-    static func run(_ line: String, sourceLocation: SourceLocation = #_sourceLocation) throws -> MemcachedOptions
-        .ParsedOptions
-    {
+    static func run(
+        _ line: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> MemcachedOptions.ParsedOptions {
         try Self.run(line.split(separator: " ").map(String.init), sourceLocation: sourceLocation)
     }
 
-    static func settings(_ line: String, sourceLocation: SourceLocation = #_sourceLocation) throws
-        -> MemcachedSettings
-    {
+    static func settings(
+        _ line: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> MemcachedSettings {
         try Self.run(line, sourceLocation: sourceLocation).settings
     }
 
@@ -178,7 +182,9 @@ struct MemcachedOptionsTests {
         let settings = try Self.settings("-o worker_logbuf_size=64")
         #expect(settings.workerLogBufferSize == 64 * 1024)
         #expect(settings.store.classSizes == [64])
-        #expect(Self.exit("-o worker_logbuf_size=32") == Exit(status: 64, output: "slab size 32 is out of valid range\n"))
+        #expect(
+            Self.exit("-o worker_logbuf_size=32") == Exit(status: 64, output: "slab size 32 is out of valid range\n")
+        )
     }
 
     @Test func optionsWithoutAFieldLandInExtras() throws {
@@ -291,7 +297,10 @@ struct MemcachedOptionsTests {
         #expect(try Self.settings("-m 100000").store.memoryLimit == 100_000 << 20)
         // A negative -m wraps to nearly 2^64 in memcached's size_t: no limit in practice.
         #expect(try Self.settings("-m -1").store.memoryLimit == Int.max)
-        #expect(Self.exit("-m 1g") == Exit(status: 64, output: "Cannot set item size limit higher than 1/2 of memory max.\n"))
+        #expect(
+            Self.exit("-m 1g")
+                == Exit(status: 64, output: "Cannot set item size limit higher than 1/2 of memory max.\n")
+        )
     }
 
     // MARK: - Order-dependent adjustments
@@ -330,7 +339,10 @@ struct MemcachedOptionsTests {
         let cases: [(MemcachedOptions.LargePages, String)] = [
             (.disabled, "Transparent huge pages support disabled.\nWill use default page size.\n" + tail),
             (.notDetected, "Transparent huge pages support not detected.\nWill use default page size.\n" + tail),
-            (.unreadable, "Transparent huge pages could not read the configuration.\nWill use default page size.\n" + tail),
+            (
+                .unreadable,
+                "Transparent huge pages could not read the configuration.\nWill use default page size.\n" + tail
+            ),
             (.unsupported, tail),
         ]
         for (support, output) in cases {
@@ -446,7 +458,10 @@ struct MemcachedOptionsTests {
             )
         ),
         ("-p", Exit(status: 1, output: "memcached: option requires an argument -- 'p'\nIllegal argument \"?\"\n")),
-        ("--port", Exit(status: 1, output: "memcached: option '--port' requires an argument\nIllegal argument \"?\"\n")),
+        (
+            "--port",
+            Exit(status: 1, output: "memcached: option '--port' requires an argument\nIllegal argument \"?\"\n")
+        ),
         // The options' own checks, in the loop (status 1) and after it (64).
         ("-c 0", Exit(status: 1, output: "Maximum connections must be greater than 0\n")),
         ("-c -5", Exit(status: 1, output: "Maximum connections must be greater than 0\n")),
@@ -457,7 +472,10 @@ struct MemcachedOptionsTests {
         ("-t 0", Exit(status: 1, output: "Number of threads must be greater than 0\n")),
         (
             "-B foo",
-            Exit(status: 64, output: "Invalid value for binding protocol: foo\n -- should be one of auto, binary, or ascii\n")
+            Exit(
+                status: 64,
+                output: "Invalid value for binding protocol: foo\n -- should be one of auto, binary, or ascii\n"
+            )
         ),
         ("-N 0", Exit(status: 1, output: "Maximum number of NAPI IDs must be greater than 0\n")),
         ("-N 5", Exit(status: 64, output: "Number of napi_ids(5) cannot be greater than number of threads(4)\n")),
@@ -506,7 +524,10 @@ struct MemcachedOptionsTests {
             "-o temporary_ttl=10,no_lru_maintainer",
             Exit(status: 64, output: "temporary_ttl requires lru_maintainer to be enabled\n")
         ),
-        ("-o temporary_ttl=10 -o no_modern", Exit(status: 64, output: "temporary_ttl requires lru_maintainer to be enabled\n")),
+        (
+            "-o temporary_ttl=10 -o no_modern",
+            Exit(status: 64, output: "temporary_ttl requires lru_maintainer to be enabled\n")
+        ),
         ("-o idle_timeout", Exit(status: 1, output: "Missing numeric argument for idle_timeout\n")),
         ("-o watcher_logbuf_size=x", Exit(status: 1, output: "could not parse argument to watcher_logbuf_size\n")),
         ("-o watcher_logbuf_size", Exit(status: 1, output: "Missing watcher_logbuf_size argument\n")),
@@ -537,7 +558,10 @@ struct MemcachedOptionsTests {
         ("-m 1", Exit(status: 64, output: "Cannot set item size limit higher than 1/2 of memory max.\n")),
         (
             "-o no_modern -I 512k",
-            Exit(status: 64, output: "slab_chunk_max (bytes: 1048576) cannot be larger than -I (item_size_max 524288)\n")
+            Exit(
+                status: 64,
+                output: "slab_chunk_max (bytes: 1048576) cannot be larger than -I (item_size_max 524288)\n"
+            )
         ),
         (
             "-o slab_chunk_max=1000",
@@ -548,11 +572,17 @@ struct MemcachedOptionsTests {
         ),
         (
             "-o slab_chunk_max=-5",
-            Exit(status: 64, output: "-I (item_size_max: 1048576) must be evenly divisible by slab_chunk_max (bytes: -5)\n")
+            Exit(
+                status: 64,
+                output: "-I (item_size_max: 1048576) must be evenly divisible by slab_chunk_max (bytes: -5)\n"
+            )
         ),
         (
             "-o slab_chunk_max=2097152 -I 4m",
-            Exit(status: 64, output: "slab_chunk_max (bytes: 2097152) must divide evenly into 1048576 (slab_page_size)\n")
+            Exit(
+                status: 64,
+                output: "slab_chunk_max (bytes: 2097152) must divide evenly into 1048576 (slab_page_size)\n"
+            )
         ),
         // slab_sizes (an empty list fails without a word).
         ("-o slab_sizes=", Exit(status: 64, output: "")),
@@ -713,7 +743,7 @@ struct MemcachedOptionsTests {
         }
         let udp = Self.exit("-U 5 -h")
         #expect(udp?.status == 1 && udp?.toStandardError == false)
-        let udpLines = Self.usageLines.prefix(24).map {
+        let udpLines = Self.usageLines.prefix(23).map {
             $0.hasPrefix("-U, --udp-port") ? "-U, --udp-port=<num>      UDP port to listen on (default: 5, off)" : $0
         }
         #expect(udp?.output == udpLines.joined(separator: "\n") + "\n" + message("udp-port"))
