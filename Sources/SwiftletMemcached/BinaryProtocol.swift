@@ -224,7 +224,8 @@ extension MemcachedConnection {
         switch self.state {
         case .command:
             self.binaryRequestDone(out)
-        case .receiving(let pending):
+        case .receiving:
+            guard let pending = self.pending else { return }
             if available >= pending.item.valueLength || unflushed == 0 { return }
             self.binary.held += out.getBytes(at: start, length: unflushed) ?? []
             out.moveWriterIndex(to: start)
@@ -499,7 +500,8 @@ extension MemcachedConnection {
                 // Nothing to read: memcached completes the store at once.
                 self.finishBinaryStore(pending, &out)
             } else {
-                self.state = .receiving(pending)
+                self.pending = pending
+            self.state = .receiving
             }
         case .failure(let failure):
             if failure == .tooLarge {

@@ -8,19 +8,21 @@ import SwiftletMemcachedStore
 /// in the buffer, appends the replies to `out`, and says whether the connection stays open.
 public final class MemcachedConnection {
     let engine: MemcachedEngine
-    var store: MemcachedStore { self.engine.store }
+    let store: MemcachedStore
     public internal(set) var id = 0
     /// `stats conns`: the peer and the listener, as memcached prints them ("tcp:127.0.0.1:11211").
     public var peerAddress = ""
     public var listenAddress = ""
     var lastCommandTime: UInt32 = 0
     var state = State.command
+    /// The store command whose value is being received (with `.receiving`).
+    var pending: Pending? = nil
     var mode = Mode.undecided
     /// Set by a command's `noreply` (or a meta `q`): `outString` says nothing.
     var noreply = false
     /// Asked by the engine (idle timeout); the next `process` closes.
     public private(set) var closeRequested = false
-    var tokens: [Token] = []
+    var tokens = TokenList()
     /// Bytes `process` left in the buffer last time (they are not read again); how many reads it has seen.
     var unparsed = 0
     var reads = 0
@@ -32,8 +34,8 @@ public final class MemcachedConnection {
 
     enum State {
         case command
-        /// Receiving the value of a store command (memcached's `conn_nread`).
-        case receiving(Pending)
+        /// Receiving the value of a store command (memcached's `conn_nread`), into `pending`.
+        case receiving
         /// Discarding the value of a refused store command (memcached's `conn_swallow`); its error reply is held until
         /// the last byte is swallowed, as memcached sends it.
         case swallowing(Int, reply: [UInt8])
@@ -58,10 +60,29 @@ public final class MemcachedConnection {
         var count: Int
     }
 
+    /// The tokens of the line being run: memcached's fixed array of 24, allocated once per connection.
+    struct TokenList {
+        private let storage = UnsafeMutablePointer<Token>.allocate(capacity: MemcachedConnection.maxTokens)
+        private(set) var count = 0
+
+        @inline(__always) subscript(index: Int) -> Token { self.storage[index] }
+        var last: Token? { self.count == 0 ? nil : self.storage[self.count - 1] }
+        @inline(__always) mutating func removeAll() { self.count = 0 }
+        @inline(__always) mutating func append(_ token: Token) {
+            self.storage[self.count] = token
+            self.count += 1
+        }
+        func deallocate() { self.storage.deallocate() }
+    }
+
+    deinit {
+        self.tokens.deallocate()
+    }
+
     public init(engine: MemcachedEngine) {
         self.engine = engine
+        self.store = engine.store
         self.lastCommandTime = engine.now
-        self.tokens.reserveCapacity(24)
         switch engine.settings.bindingProtocol {
         case .auto: self.mode = .undecided
         case .ascii: self.mode = .text
@@ -73,8 +94,9 @@ public final class MemcachedConnection {
 
     /// Frees a value still being received (the connection closed in the middle of it).
     func releasePending() {
-        if case .receiving(let pending) = self.state {
+        if case .receiving = self.state, let pending = self.pending {
             self.store.discard(pending.item)
+            self.pending = nil
             self.state = .command
         }
     }
@@ -114,8 +136,8 @@ public final class MemcachedConnection {
                 } else {
                     self.state = .swallowing(remaining - n, reply: reply)
                 }
-            case .receiving(var pending):
-                if !self.receive(&pending, from: &input, into: &out) { return false }
+            case .receiving:
+                self.receive(from: &input, into: &out)
             case .command:
                 if self.mode == .undecided {
                     // As memcached's negotiation: a first byte of 0x80 is the binary protocol's request magic.
@@ -142,16 +164,20 @@ public final class MemcachedConnection {
     enum Outcome { case done, needMore, close }
 
     /// Copies value bytes into the item being received; once the value and its CRLF are in, stores it.
-    private func receive(_ pending: inout Pending, from input: inout ByteBuffer, into out: inout ByteBuffer) -> Bool {
+    private func receive(from input: inout ByteBuffer, into out: inout ByteBuffer) {
+        guard var pending = self.pending else {
+            self.state = .command
+            return
+        }
         let valueLength = pending.item.valueLength
         let total = valueLength + (pending.binaryHeader == nil ? 2 : 0)
         let n = min(total - pending.received, input.readableBytes)
         input.withUnsafeReadableBytes { bytes in
-            let chunk = UnsafeRawBufferPointer(rebasing: bytes[0..<n])
+            let chunk = UnsafeRawBufferPointer(start: bytes.baseAddress, count: n)
             // The value part, then (text) the two bytes that must be CRLF.
             let valueEnd = max(0, min(n, valueLength - pending.received))
             if valueEnd > 0 {
-                pending.item.writeValue(UnsafeRawBufferPointer(rebasing: chunk[0..<valueEnd]), at: pending.received)
+                pending.item.writeValue(UnsafeRawBufferPointer(start: chunk.baseAddress, count: valueEnd), at: pending.received)
             }
             for i in valueEnd..<n {
                 if pending.received + i == valueLength { pending.tail0 = chunk[i] } else { pending.tail1 = chunk[i] }
@@ -160,16 +186,16 @@ public final class MemcachedConnection {
         input.moveReaderIndex(forwardBy: n)
         pending.received += n
         if pending.received < total {
-            self.state = .receiving(pending)
-            return true
+            self.pending = pending
+            return
         }
+        self.pending = nil
         self.state = .command
         if pending.binaryHeader != nil {
             self.completeBinaryStore(pending, into: &out)
         } else {
             self.completeStore(pending, into: &out)
         }
-        return true
     }
 
     // MARK: - Replies
@@ -182,7 +208,9 @@ public final class MemcachedConnection {
         out.writeStaticString("\r\n")
     }
 
-    func outString(_ text: String, _ out: inout ByteBuffer) {
+    /// `outString` for a line built at run time. (Not an overload of `outString`: a string literal would pick the
+    /// `String` one, which costs an allocation-free but slow generic write; every fixed reply is a `StaticString`.)
+    func outText(_ text: String, _ out: inout ByteBuffer) {
         if self.noreply { return }
         out.writeString(text)
         out.writeStaticString("\r\n")
@@ -200,6 +228,36 @@ public final class MemcachedConnection {
     func outError(_ text: StaticString, _ out: inout ByteBuffer) {
         self.noreply = false
         self.outString(text, &out)
+    }
+
+    /// Copies a static string to `p + n` and advances `n`.
+    @inline(__always)
+    static func put(_ text: StaticString, _ p: UnsafeMutableRawPointer, _ n: inout Int) {
+        (p + n).copyMemory(from: text.utf8Start, byteCount: text.utf8CodeUnitCount)
+        n += text.utf8CodeUnitCount
+    }
+
+    /// Writes `value` in decimal at `p` (room for 20 digits) and returns the digits written.
+    @inline(__always)
+    static func putDecimal(_ value: UInt64, _ p: UnsafeMutableRawPointer) -> Int {
+        if value < 10 {
+            p.storeBytes(of: UInt8(truncatingIfNeeded: value) &+ 0x30, as: UInt8.self)
+            return 1
+        }
+        var digits = 0
+        var v = value
+        while v > 0 {
+            digits += 1
+            v /= 10
+        }
+        v = value
+        var i = digits
+        while i > 0 {
+            i -= 1
+            p.storeBytes(of: UInt8(truncatingIfNeeded: v % 10) &+ 0x30, toByteOffset: i, as: UInt8.self)
+            v /= 10
+        }
+        return digits
     }
 
     @inline(__always)

@@ -364,7 +364,8 @@ extension MemcachedConnection {
             var pending = Pending(item: item, mode: mode, compare: flags.compareCAS)
             pending.meta = reply
             pending.allowStale = flags.setStale && mode == .cas
-            self.state = .receiving(pending)
+            self.pending = pending
+            self.state = .receiving
         case .failure(let failure):
             if failure == .tooLarge {
                 self.engine.stats.storeTooLarge += 1

@@ -1,6 +1,12 @@
 import NIOCore
 import SwiftletMemcachedStore
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// memcached's text protocol: one line per command ("\r\n" or "\n"), tokens split on spaces, the value of a store
 /// command after its line. Every reply text is memcached 1.6.18's.
 extension MemcachedConnection {
@@ -10,7 +16,7 @@ extension MemcachedConnection {
     /// Reads one command line and runs it (memcached's `try_read_command_ascii` and `process_command_ascii`).
     func processLine(_ input: inout ByteBuffer, into out: inout ByteBuffer) -> Outcome {
         let outcome: (Outcome, Int) = input.withUnsafeReadableBytes { bytes in
-            guard let newline = bytes.firstIndex(of: 0x0A) else {
+            guard let base = bytes.baseAddress, let found = memchr(base, 0x0A, bytes.count) else {
                 // No line end in 2 KB: only a large multi-get may be that long; anything else closes the connection.
                 if bytes.count > 2048 {
                     var i = 0
@@ -22,11 +28,12 @@ extension MemcachedConnection {
                 }
                 return (.needMore, 0)
             }
+            let newline = base.distance(to: UnsafeRawPointer(found))
             var end = newline
             if end > 1 && bytes[end - 1] == 0x0D { end -= 1 }
             // The line is a C string to memcached: a NUL ends it.
-            if let nul = bytes[0..<end].firstIndex(of: 0) { end = nul }
-            let line = UnsafeRawBufferPointer(rebasing: bytes[0..<end])
+            if let nul = memchr(base, 0, end) { end = base.distance(to: UnsafeRawPointer(nul)) }
+            let line = UnsafeRawBufferPointer(start: base, count: end)
             return (self.runCommand(line, &out), newline + 1)
         }
         if outcome.0 == .needMore { return .needMore }
@@ -42,28 +49,31 @@ extension MemcachedConnection {
     /// memcached's `tokenize_command`: up to 23 tokens split on single spaces; `tokensRest` is where an unread
     /// remainder starts (a long multi-get).
     func tokenize(_ line: UnsafeRawBufferPointer, from start: Int) {
-        self.tokens.removeAll(keepingCapacity: true)
-        var s = start
-        var e = start
+        self.tokens.removeAll()
         self.tokensRest = nil
-        while e < line.count {
-            if line[e] == 0x20 {
-                if s != e {
-                    self.tokens.append(Token(start: s, count: e - s))
-                    if self.tokens.count == Self.maxTokens - 1 {
-                        e += 1
-                        s = e
-                        break
-                    }
-                }
-                s = e + 1
+        guard let base = line.baseAddress else { return }
+        let count = line.count
+        var s = start
+        // Each token ends at the next space (memchr), runs of spaces are skipped.
+        while s < count {
+            if line[s] == 0x20 {
+                s += 1
+                continue
             }
-            e += 1
+            let e: Int
+            if let space = memchr(base + s, 0x20, count - s) {
+                e = base.distance(to: UnsafeRawPointer(space))
+            } else {
+                e = count
+            }
+            self.tokens.append(Token(start: s, count: e - s))
+            if e < count && self.tokens.count == Self.maxTokens - 1 {
+                // memcached stops here: the rest of the line (after this space) is left unread.
+                if e + 1 < count { self.tokensRest = e + 1 }
+                return
+            }
+            s = e + 1
         }
-        if s != e && e <= line.count && s < line.count {
-            self.tokens.append(Token(start: s, count: min(e, line.count) - s))
-        }
-        if e < line.count { self.tokensRest = e }
     }
 
     /// The token count as memcached counts it: the tokens and the terminal one.
@@ -71,9 +81,11 @@ extension MemcachedConnection {
 
     @inline(__always)
     func token(_ line: UnsafeRawBufferPointer, _ index: Int) -> UnsafeRawBufferPointer {
-        guard index < self.tokens.count else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        guard index < self.tokens.count, let base = line.baseAddress else {
+            return UnsafeRawBufferPointer(start: nil, count: 0)
+        }
         let t = self.tokens[index]
-        return UnsafeRawBufferPointer(rebasing: line[t.start..<(t.start + t.count)])
+        return UnsafeRawBufferPointer(start: base + t.start, count: t.count)
     }
 
     @inline(__always)
@@ -84,8 +96,8 @@ extension MemcachedConnection {
     /// memcached's `set_noreply_maybe`: the last token is "noreply".
     @discardableResult
     func setNoreplyMaybe(_ line: UnsafeRawBufferPointer) -> Bool {
-        if let last = self.tokens.last, self.tokensRest == nil,
-            CNumbers.equals(UnsafeRawBufferPointer(rebasing: line[last.start..<(last.start + last.count)]), "noreply")
+        if self.tokensRest == nil && self.tokens.count > 0
+            && CNumbers.equals(self.token(line, self.tokens.count - 1), "noreply")
         {
             self.noreply = true
         }
@@ -196,7 +208,7 @@ extension MemcachedConnection {
                 guard n >= 2 && n <= 4 else { break }
                 self.flushAll(line, &out)
             } else if CNumbers.equals(command, "version") {
-                self.outString("VERSION \(MemcachedEngine.version)", &out)
+                self.outText("VERSION \(MemcachedEngine.version)", &out)
             } else if CNumbers.equals(command, "quit") {
                 return .close
             } else if CNumbers.equals(command, "lru_crawler") {
@@ -289,19 +301,35 @@ extension MemcachedConnection {
             self.engine.stats.lruHits[classID * 4 + item.lruSegment] += 1
             self.engine.stats.getCommands += 1
         }
-        out.writeStaticString("VALUE ")
-        out.writeBytes(item.key)
-        out.writeStaticString(" ")
-        Self.writeDecimal(item.clientFlags, &out)
-        out.writeStaticString(" ")
-        Self.writeDecimal(item.valueLength, &out)
-        if returnCAS {
-            out.writeStaticString(" ")
-            Self.writeDecimal(item.cas, &out)
+        // One reservation and raw copies: "VALUE <key> <flags> <bytes>[ <cas>]\r\n<data>\r\n".
+        let key = item.key
+        let valueLength = item.valueLength
+        let room = 6 + key.count + 1 + 10 + 1 + 10 + 21 + 2 + valueLength + 2
+        out.writeWithUnsafeMutableBytes(minimumWritableBytes: room) { buffer in
+            let p = buffer.baseAddress!
+            var n = 0
+            Self.put("VALUE ", p, &n)
+            (p + n).copyMemory(from: key.baseAddress!, byteCount: key.count)
+            n += key.count
+            p.storeBytes(of: 0x20, toByteOffset: n, as: UInt8.self)
+            n += 1
+            n += Self.putDecimal(UInt64(item.clientFlags), p + n)
+            p.storeBytes(of: 0x20, toByteOffset: n, as: UInt8.self)
+            n += 1
+            n += Self.putDecimal(UInt64(valueLength), p + n)
+            if returnCAS {
+                p.storeBytes(of: 0x20, toByteOffset: n, as: UInt8.self)
+                n += 1
+                n += Self.putDecimal(item.cas, p + n)
+            }
+            Self.put("\r\n", p, &n)
+            item.forEachValuePiece { piece in
+                if piece.count > 0 { (p + n).copyMemory(from: piece.baseAddress!, byteCount: piece.count) }
+                n += piece.count
+            }
+            Self.put("\r\n", p, &n)
+            return n
         }
-        out.writeStaticString("\r\n")
-        item.forEachValuePiece { out.writeBytes($0) }
-        out.writeStaticString("\r\n")
     }
 
     // MARK: - Storage
@@ -338,7 +366,8 @@ extension MemcachedConnection {
         }
         switch self.store.allocate(key: key, clientFlags: flags, expiry: expiry, valueLength: Int(length)) {
         case .success(let item):
-            self.state = .receiving(Pending(item: item, mode: mode, compare: compare))
+            self.pending = Pending(item: item, mode: mode, compare: compare)
+            self.state = .receiving
         case .failure(let failure):
             if failure == .tooLarge {
                 self.swallow(Int(length) + 2) { self.outString("SERVER_ERROR object too large for cache", &$0) }

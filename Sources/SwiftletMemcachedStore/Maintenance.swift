@@ -45,7 +45,7 @@ extension MemcachedStore {
 
     /// One round of background work, for the owning loop's tick: juggle every class's LRU, crawl a slice of the
     /// pages for expired items, move the index along, and once a second run the slab automover.
-    public func maintain(crawlBudget: Int = 4096) {
+    public func maintain(crawlBudget: Int = 1024) {
         if self.settings.lruMaintainer {
             for id in self.slabs.classIDs where self.itemCount(ofClass: id) > 0 {
                 if self.juggle(classID: id) > 0 { self.stats.lruMaintainerJuggles += 1 }

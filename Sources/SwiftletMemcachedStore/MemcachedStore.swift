@@ -24,11 +24,12 @@ public final class MemcachedStore {
     public internal(set) var slabs: SlabAllocator
     var table: ItemTable
 
-    /// Heads, tails, item counts and bytes of each LRU: index `classID * 4 + segment`.
-    var heads: [UInt]
-    var tails: [UInt]
-    var sizes: [Int]
-    var sizesBytes: [Int]
+    /// Heads, tails, item counts and bytes of each LRU: index `classID * 4 + segment`. Fixed buffers allocated once
+    /// (arrays would check their uniqueness on every write, on the path of every store).
+    let heads: UnsafeMutablePointer<UInt>
+    let tails: UnsafeMutablePointer<UInt>
+    let sizes: UnsafeMutablePointer<Int>
+    let sizesBytes: UnsafeMutablePointer<Int>
 
     public var classStats: [ItemClassStatistics]
     public var commandStats: [SlabClassCommandStatistics]
@@ -65,10 +66,15 @@ public final class MemcachedStore {
         self.table = ItemTable(power: settings.hashPower)
         self.table.mayExpand = settings.hashExpansion
         let lists = (self.slabs.largestClass + 1) * 4
-        self.heads = Array(repeating: 0, count: lists)
-        self.tails = Array(repeating: 0, count: lists)
-        self.sizes = Array(repeating: 0, count: lists)
-        self.sizesBytes = Array(repeating: 0, count: lists)
+        self.heads = .allocate(capacity: lists)
+        self.heads.initialize(repeating: 0, count: lists)
+        self.tails = .allocate(capacity: lists)
+        self.tails.initialize(repeating: 0, count: lists)
+        self.sizes = .allocate(capacity: lists)
+        self.sizes.initialize(repeating: 0, count: lists)
+        self.sizesBytes = .allocate(capacity: lists)
+        self.sizesBytes.initialize(repeating: 0, count: lists)
+        self.casBytes = settings.useCAS ? 8 : 0
         self.classStats = Array(repeating: ItemClassStatistics(), count: self.slabs.largestClass + 1)
         self.commandStats = Array(repeating: SlabClassCommandStatistics(), count: self.slabs.largestClass + 1)
     }
@@ -76,6 +82,10 @@ public final class MemcachedStore {
     deinit {
         self.slabs.releaseAll()
         self.table.release()
+        self.heads.deallocate()
+        self.tails.deallocate()
+        self.sizes.deallocate()
+        self.sizesBytes.deallocate()
     }
 
     // MARK: - Counts
@@ -109,10 +119,14 @@ public final class MemcachedStore {
     // MARK: - Sizes
 
     /// memcached's `ITEM_ntotal` for an item of this key, flags and value: the size `-I` limits and `bytes` counts.
+    @inline(__always)
     public func memcachedSize(keyLength: Int, clientFlags: UInt32, valueLength: Int) -> Int {
         SlabAllocator.memcachedHeaderSize + keyLength + 1 + (clientFlags == 0 ? 0 : 4) + valueLength + 2
-            + (self.settings.useCAS ? 8 : 0)
+            + self.casBytes
     }
+
+    /// What the CAS adds to memcached's item size (8, or 0 with `-C`).
+    let casBytes: Int
 
     @inline(__always)
     func memcachedSize(_ item: Item) -> Int {

@@ -172,9 +172,15 @@ final class MemcachedConnectionHandler: ChannelInboundHandler {
     private var cumulation: ByteBuffer?
     private var context: ChannelHandlerContext?
     private var closing = false
+    /// The reply buffer, reused from read to read while the socket takes every reply at once.
+    private var out: ByteBuffer
+    private var socket: Int32 = -1
+    /// Writes handed to NIO and not complete: later replies go to NIO too, behind them.
+    private var writesInNIO = 0
 
     init(frontEnd: MemcachedFrontEnd) {
         self.frontEnd = frontEnd
+        self.out = ByteBufferAllocator().buffer(capacity: 1024)
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -195,11 +201,13 @@ final class MemcachedConnectionHandler: ChannelInboundHandler {
         engine.connectionOpened(connection)
         self.connection = connection
         self.context = context
+        self.socket = SocketWrite.descriptor(of: context)
         self.frontEnd.handlers.append(self)
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        self.socket = -1
         if let connection = self.connection {
             self.frontEnd.engine.connectionClosed(connection)
             self.connection = nil
@@ -212,27 +220,48 @@ final class MemcachedConnectionHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard let connection = self.connection, !self.closing else { return }
         var incoming = self.unwrapInboundIn(data)
-        var input: ByteBuffer
+        let keepOpen: Bool
         if var pending = self.cumulation {
+            // Taken out of `self` first, so that appending does not copy it.
             self.cumulation = nil
             pending.writeBuffer(&incoming)
-            input = pending
+            keepOpen = connection.process(&pending, into: &self.out)
+            self.keep(pending, keepOpen)
         } else {
-            input = incoming
+            keepOpen = connection.process(&incoming, into: &self.out)
+            self.keep(incoming, keepOpen)
         }
-        var out = context.channel.allocator.buffer(capacity: 256)
-        let keepOpen = connection.process(&input, into: &out)
-        if input.readableBytes > 0 && keepOpen {
-            if input.readerIndex > 65536 { input.discardReadBytes() }
-            self.cumulation = input
-        }
-        if out.readableBytes > 0 {
-            context.writeAndFlush(NIOAny(out), promise: nil)
-        }
+        if self.out.readableBytes > 0 { self.send(context: context) }
         if !keepOpen {
             self.closing = true
             context.close(promise: nil)
         }
+    }
+
+    private func keep(_ buffer: ByteBuffer, _ keepOpen: Bool) {
+        guard keepOpen, buffer.readableBytes > 0 else { return }
+        var rest = buffer
+        if rest.readerIndex > 65536 { rest.discardReadBytes() }
+        self.cumulation = rest
+    }
+
+    /// Sends the replies: straight to the socket while NIO holds nothing for it (the buffer is then reused), else,
+    /// or for what the socket did not take, through NIO (and the next read gets a new buffer).
+    private func send(context: ChannelHandlerContext) {
+        if self.writesInNIO == 0 && self.socket >= 0 && SocketWrite.sendNow(self.socket, &self.out) {
+            if self.out.capacity > 65536 {
+                self.out = context.channel.allocator.buffer(capacity: 1024)
+            } else {
+                self.out.clear()
+            }
+            return
+        }
+        let rest = self.out
+        self.out = context.channel.allocator.buffer(capacity: 1024)
+        self.writesInNIO += 1
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        promise.futureResult.assumeIsolated().whenComplete { _ in self.writesInNIO -= 1 }
+        context.writeAndFlush(NIOAny(rest), promise: promise)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
