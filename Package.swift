@@ -163,7 +163,9 @@ let package = Package(
         ),
         .testTarget(
             name: "SwiftletMemcachedTests",
-            dependencies: ["SwiftletMemcached", "SwiftletMemcachedStore", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "SwiftletMemcached", "SwiftletMemcachedStore", .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -295,7 +295,7 @@ public enum ConfigTable {
 
     /// Documentation: what Swiftlet does with a parameter. Anything not listed is stored and reported only.
     static let support: [String: (ConfigParameter.Support, String)] = [
-        "port": (.honoured, "TCP port to listen on; 0 listens on none in swiftlet-server, a free port in the embedded API."),
+        "port": (.honoured, "TCP port; 0: none in swiftlet-server, a free one in the embedded API."),
         "unixsocket": (.honoured, "A Unix socket to listen on as well; a stale file is replaced, shutdown removes it."),
         "unixsocketperm": (.honoured, "Permissions of the Unix socket file (octal; 0 leaves them as created)."),
         "tcp-backlog": (.honoured, "The listen queue of the TCP and Unix sockets (the kernel caps it at somaxconn)."),

@@ -501,7 +501,7 @@ extension MemcachedConnection {
                 self.finishBinaryStore(pending, &out)
             } else {
                 self.pending = pending
-            self.state = .receiving
+                self.state = .receiving
             }
         case .failure(let failure):
             if failure == .tooLarge {

@@ -172,15 +172,19 @@ public final class MemcachedConnection {
         let valueLength = pending.item.valueLength
         let total = valueLength + (pending.binaryHeader == nil ? 2 : 0)
         let n = min(total - pending.received, input.readableBytes)
+        let received = pending.received
         input.withUnsafeReadableBytes { bytes in
-            let chunk = UnsafeRawBufferPointer(start: bytes.baseAddress, count: n)
+            guard let base = bytes.baseAddress else { return }
             // The value part, then (text) the two bytes that must be CRLF.
-            let valueEnd = max(0, min(n, valueLength - pending.received))
+            let valueEnd = max(0, min(n, valueLength - received))
             if valueEnd > 0 {
-                pending.item.writeValue(UnsafeRawBufferPointer(start: chunk.baseAddress, count: valueEnd), at: pending.received)
+                pending.item.writeValue(UnsafeRawBufferPointer(start: base, count: valueEnd), at: received)
             }
-            for i in valueEnd..<n {
-                if pending.received + i == valueLength { pending.tail0 = chunk[i] } else { pending.tail1 = chunk[i] }
+            var i = valueEnd
+            while i < n {
+                let byte = base.load(fromByteOffset: i, as: UInt8.self)
+                if received + i == valueLength { pending.tail0 = byte } else { pending.tail1 = byte }
+                i += 1
             }
         }
         input.moveReaderIndex(forwardBy: n)

@@ -89,7 +89,10 @@ public final class MemcachedEngine {
         self.connections[connection.id] = connection
         self.stats.currentConnections += 1
         self.stats.totalConnections += 1
-        self.stats.connectionStructures = max(self.stats.connectionStructures, self.connections.count + self.listeners.count)
+        self.stats.connectionStructures = max(
+            self.stats.connectionStructures,
+            self.connections.count + self.listeners.count
+        )
     }
 
     public func connectionClosed(_ connection: MemcachedConnection) {
@@ -116,7 +119,10 @@ struct PrefixStatistics {
 }
 
 extension MemcachedEngine {
-    enum PrefixEvent { case get(hit: Bool), set, delete }
+    enum PrefixEvent {
+        case get(hit: Bool)
+        case set, delete
+    }
 
     /// Counts a key's prefix (up to the delimiter, `-D`) while `stats detail on`, as memcached's `stats_prefix_record_*`.
     func recordPrefix(_ key: UnsafeRawBufferPointer, _ event: PrefixEvent) {

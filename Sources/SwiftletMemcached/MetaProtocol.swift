@@ -374,7 +374,8 @@ extension MemcachedConnection {
             }
             if let old = key.withUnsafeBytes({ store.find($0, bump: false) }) { store.unlink(old) }
             let text: StaticString =
-                failure == .tooLarge ? "SERVER_ERROR object too large for cache" : "SERVER_ERROR out of memory storing object"
+                failure == .tooLarge
+                ? "SERVER_ERROR object too large for cache" : "SERVER_ERROR out of memory storing object"
             self.swallow(length + 2) { self.outError(text, &$0) }
         }
     }

@@ -46,7 +46,8 @@ extension MemcachedConnection {
                 self.outString("CLIENT_ERROR bad command line", &out)
                 return
             }
-            guard let id = CNumbers.unsigned32(self.token(line, 2)), let limit = CNumbers.unsigned32(self.token(line, 3))
+            guard let id = CNumbers.unsigned32(self.token(line, 2)),
+                let limit = CNumbers.unsigned32(self.token(line, 3))
             else {
                 self.outString("CLIENT_ERROR bad command line format", &out)
                 return

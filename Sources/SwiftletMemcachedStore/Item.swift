@@ -199,7 +199,8 @@ public struct Item: Equatable, Hashable {
     }
 
     func keyEquals(_ key: UnsafeRawBufferPointer) -> Bool {
-        self.keyLength == key.count && (key.count == 0 || memcmp(self.base + Item.headerSize, key.baseAddress!, key.count) == 0)
+        self.keyLength == key.count
+            && (key.count == 0 || memcmp(self.base + Item.headerSize, key.baseAddress!, key.count) == 0)
     }
 }
 

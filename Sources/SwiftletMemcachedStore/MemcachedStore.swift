@@ -149,7 +149,11 @@ public final class MemcachedStore {
     /// The live item under `key`, or nil; an expired or flushed one is unlinked on the way (memcached's `do_item_get`).
     /// `bump` marks the access as a fetch does (`do_item_bump`); stores and deletes look without it.
     public func find(_ key: UnsafeRawBufferPointer, bump: Bool) -> Item? {
-        let hash = Self.hash(key)
+        self.find(key, hash: Self.hash(key), bump: bump)
+    }
+
+    /// `find` with the key's hash already known (a new item carries its key's).
+    func find(_ key: UnsafeRawBufferPointer, hash: UInt32, bump: Bool) -> Item? {
         guard let item = self.table.find(key, hash: hash) else { return nil }
         if self.isFlushed(item) {
             self.unlink(item)
@@ -446,8 +450,7 @@ public final class MemcachedStore {
     /// segment is over its share or older than `maxAge`; in COLD, with `evict`, the tail item is evicted (unless
     /// `-M`), else an ACTIVE one moves to WARM. Returns how many items were removed or moved.
     @discardableResult
-    func pullTail(classID id: Int, segment: Int, totalBytes: Int = 0, evict: Bool = false, maxAge: UInt32 = 0) -> Int
-    {
+    func pullTail(classID id: Int, segment: Int, totalBytes: Int = 0, evict: Bool = false, maxAge: UInt32 = 0) -> Int {
         let list = id * 4 + segment
         var tries = 5
         var removed = 0

@@ -19,7 +19,7 @@ extension MemcachedStore {
         allowStale: Bool = false
     ) -> (StoreOutcome, cas: UInt64) {
         let key = item.key
-        guard let old = self.find(key, bump: false) else {
+        guard let old = self.find(key, hash: item.hash, bump: false) else {
             switch mode {
             case .add, .set:
                 self.link(item)
@@ -96,7 +96,12 @@ extension MemcachedStore {
     /// memcached's `do_add_delta`: incr wraps at 2^64, decr stops at 0. A result that fits in the old value's length is
     /// written in place, padded with spaces (as memcached does, so "10" decremented is "9 "); a longer one replaces the
     /// item.
-    public func delta(_ key: UnsafeRawBufferPointer, increment: Bool, by amount: UInt64, compare: UInt64 = 0)
+    public func delta(
+        _ key: UnsafeRawBufferPointer,
+        increment: Bool,
+        by amount: UInt64,
+        compare: UInt64 = 0
+    )
         -> DeltaOutcome
     {
         guard let item = self.find(key, bump: false) else { return .notFound }
@@ -117,7 +122,9 @@ extension MemcachedStore {
             item.cas = self.settings.useCAS ? self.nextCAS() : 0
             digits.withUnsafeBytes { item.writeValue($0, at: 0) }
             let pad = item.valueLength - digits.count
-            if pad > 0 { (item.valueStart + digits.count).initializeMemory(as: UInt8.self, repeating: 0x20, count: pad) }
+            if pad > 0 {
+                (item.valueStart + digits.count).initializeMemory(as: UInt8.self, repeating: 0x20, count: pad)
+            }
             self.update(item)
             return .value(result, item: item)
         }

@@ -238,6 +238,10 @@ final class MemcachedConnectionHandler: ChannelInboundHandler {
         }
     }
 
+    /// Nothing after this handler needs to know (the replies went out in `channelRead`): not forwarded, which saves
+    /// a pipeline hop per read.
+    func channelReadComplete(context: ChannelHandlerContext) {}
+
     private func keep(_ buffer: ByteBuffer, _ keepOpen: Bool) {
         guard keepOpen, buffer.readableBytes > 0 else { return }
         var rest = buffer

@@ -4,8 +4,8 @@ public import NIOCore
 public import NIOPosix
 public import SwiftletConfig
 public import SwiftletEngine
-public import SwiftletMemcached
 import SwiftletKeyspace
+public import SwiftletMemcached
 
 #if canImport(Glibc)
 import Glibc

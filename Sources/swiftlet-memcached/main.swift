@@ -62,7 +62,9 @@ if getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &files) == 0 {
         files.rlim_cur = wanted
         files.rlim_max = max(files.rlim_max, wanted)
         if setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &files) != 0 {
-            printError("failed to set rlimit for open files. Try starting as root or requesting smaller maxconns value.\n")
+            printError(
+                "failed to set rlimit for open files. Try starting as root or requesting smaller maxconns value.\n"
+            )
             exit(71)
         }
     }
@@ -78,8 +80,9 @@ if getuid() == 0 || geteuid() == 0 {
         printError("can't find the user \(user) to switch to\n")
         exit(64)
     }
-    if entry.pointee.pw_uid != 0 && (setgroups(0, nil) < 0 || setgid(entry.pointee.pw_gid) < 0
-        || setuid(entry.pointee.pw_uid) < 0)
+    if entry.pointee.pw_uid != 0
+        && (setgroups(0, nil) < 0 || setgid(entry.pointee.pw_gid) < 0
+            || setuid(entry.pointee.pw_uid) < 0)
     {
         printError("failed to assume identity of user \(user)\n")
         exit(64)

@@ -3,7 +3,13 @@ import Testing
 
 /// The slab store without a socket: classes, allocation, the LRU, eviction, expiry, CAS, the mover.
 @Suite struct MemcachedStoreTests {
-    func set(_ store: MemcachedStore, _ key: String, _ value: [UInt8], flags: UInt32 = 0, expiry: UInt32 = 0)
+    func set(
+        _ store: MemcachedStore,
+        _ key: String,
+        _ value: [UInt8],
+        flags: UInt32 = 0,
+        expiry: UInt32 = 0
+    )
         -> MemcachedStore.StoreOutcome?
     {
         let keyBytes = Array(key.utf8)
@@ -156,7 +162,9 @@ import Testing
         // Class 1 holds 10922 items a page: three pages' worth, then delete most of them.
         for i in 0..<25_000 { _ = self.set(store, "k\(i)", value) }
         #expect(store.slabs.pageCount(ofClass: 1) == 3)
-        for i in 0..<24_000 { _ = Array("k\(i)".utf8).withUnsafeBytes { store.find($0, bump: false).map(store.unlink) } }
+        for i in 0..<24_000 {
+            _ = Array("k\(i)".utf8).withUnsafeBytes { store.find($0, bump: false).map(store.unlink) }
+        }
         #expect(store.reassign(from: 1, to: 5) == .ok)
         #expect(store.slabs.pageCount(ofClass: 1) == 2)
         #expect(store.slabs.pageCount(ofClass: 5) == 1)

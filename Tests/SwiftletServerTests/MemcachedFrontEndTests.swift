@@ -89,19 +89,22 @@ import Testing
     @Test func refusesClientsPastTheConnectionLimit() async throws {
         // -c 30 with 4 threads' reserved descriptors (20), the standard streams and one listener leaves 5 clients,
         // as memcached 1.6.18 gives them (docs/MEMCACHED.md).
-        try await self.withFrontEnd({ $0.maxConnections = 30 }) { port in
-            var sockets: [RawSocket] = []
-            for _ in 0..<5 {
-                let socket = try RawSocket(port: port)
-                socket.send("version\r\n")
-                #expect(self.read(socket, until: "\r\n") == "VERSION 1.6.18\r\n")
-                sockets.append(socket)
+        try await self.withFrontEnd(
+            { $0.maxConnections = 30 },
+            { port in
+                var sockets: [RawSocket] = []
+                for _ in 0..<5 {
+                    let socket = try RawSocket(port: port)
+                    socket.send("version\r\n")
+                    #expect(self.read(socket, until: "\r\n") == "VERSION 1.6.18\r\n")
+                    sockets.append(socket)
+                }
+                let extra = try RawSocket(port: port)
+                #expect(self.read(extra, until: "\r\n") == "ERROR Too many open connections\r\n")
+                #expect(extra.isClosed())
+                extra.close()
+                for socket in sockets { socket.close() }
             }
-            let extra = try RawSocket(port: port)
-            #expect(self.read(extra, until: "\r\n") == "ERROR Too many open connections\r\n")
-            #expect(extra.isClosed())
-            extra.close()
-            for socket in sockets { socket.close() }
-        }
+        )
     }
 }
