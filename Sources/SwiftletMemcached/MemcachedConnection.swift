@@ -90,7 +90,14 @@ public final class MemcachedConnection {
         }
     }
 
-    public func requestClose() { self.closeRequested = true }
+    /// Set by the transport: closes this connection's socket (the idle timeout closes clients that send nothing).
+    public var closeHandler: (() -> Void)?
+
+    public func requestClose() {
+        guard !self.closeRequested else { return }
+        self.closeRequested = true
+        self.closeHandler?()
+    }
 
     /// Frees a value still being received (the connection closed in the middle of it).
     func releasePending() {
@@ -156,6 +163,14 @@ public final class MemcachedConnection {
                 }
                 served += 1
                 self.lastCommandTime = self.engine.now
+                // memcached serves `-R` commands an event (one more the first time), then yields the rest of the
+                // read to the next event (`conn_yields`). One loop here serves the whole read, and counts the same.
+                if self.mode == .text {
+                    let perEvent = max(self.engine.settings.requestsPerEvent, 1)
+                    if served > perEvent && (served - perEvent - 1) % perEvent == 0 {
+                        self.engine.stats.connectionYields += 1
+                    }
+                }
             }
         }
         return true

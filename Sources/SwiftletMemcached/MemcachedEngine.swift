@@ -104,7 +104,8 @@ public final class MemcachedEngine {
     private func closeIdleConnections() {
         let timeout = self.settings.idleTimeout
         guard timeout > 0 else { return }
-        for connection in self.connections.values where Int(self.now &- connection.lastCommandTime) > timeout {
+        for connection in self.connections.values
+        where !connection.closeRequested && Int(self.now &- connection.lastCommandTime) > timeout {
             self.stats.idleKicks += 1
             connection.requestClose()
         }

@@ -727,7 +727,8 @@ extension MemcachedConnection {
 
     /// "all", or class ids separated by commas (memcached's `lru_crawler_crawl` argument).
     private func crawlerClasses(_ token: UnsafeRawBufferPointer) -> [Int]? {
-        if CNumbers.equals(token, "all") { return Array(self.store.slabs.classIDs) }
+        // `hash` walks memcached's hash table instead of its LRUs: every item once, as `all` here.
+        if CNumbers.equals(token, "all") || CNumbers.equals(token, "hash") { return Array(self.store.slabs.classIDs) }
         var classes: [Int] = []
         for part in token.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: true) {
             let bytes = UnsafeRawBufferPointer(rebasing: part)

@@ -60,8 +60,17 @@ extension MemcachedStore {
             self.pendingReassignTarget = 0
         }
         if self.settings.slabReassign && self.settings.slabAutomove == 1 && self.lastAutomove != self.now {
-            self.lastAutomove = self.now
-            self.automove()
+            // As memcached's maintainer: a move between classes waits a second for the next; a page given back to
+            // the pool is followed at once by the next decision, until the automover stops choosing one.
+            var runs = 0
+            while runs < 64 {
+                runs += 1
+                let destination = self.automove()
+                if destination != 0 {
+                    self.lastAutomove = self.now
+                    break
+                }
+            }
         }
     }
 
@@ -285,7 +294,9 @@ extension MemcachedStore {
     /// and no evictions, out-of-memory or new pages in the window gives a page back to the pool; otherwise, when the
     /// class evicting most recently has a COLD age below `slab_automove_ratio` of the oldest class's, the oldest gives
     /// it a page. Decisions wait until the window (30 s) has filled once.
-    func automove() {
+    /// - Returns: the destination of the page it moved (0: the pool), or -1 when it moved none.
+    @discardableResult
+    func automove() -> Int {
         let window = self.settings.slabAutomoveWindow
         let classes = self.slabs.largestClass + 1
         if self.automoveWindows.count != classes * window {
@@ -356,7 +367,10 @@ extension MemcachedStore {
                 destination = youngest
             }
         }
-        if source != -1 && destination != -1 { _ = self.reassign(from: source, to: destination) }
+        if source != -1 && destination != -1 && self.reassign(from: source, to: destination) == .ok {
+            return destination
+        }
+        return -1
     }
 }
 

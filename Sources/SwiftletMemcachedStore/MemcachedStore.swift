@@ -218,6 +218,8 @@ public final class MemcachedStore {
                 item.segment = Self.warm
                 item.flags.remove(.active)
                 self.linkQueue(item)
+                // memcached counts this relink in `item_link_q_warm`.
+                self.classStats[self.lruClass(item)].movesToWarm += 1
             }
         } else if item.lastAccess < self.now &- 60 {
             item.lastAccess = self.now

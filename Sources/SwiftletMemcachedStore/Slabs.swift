@@ -72,6 +72,10 @@ public struct SlabAllocator {
         classes.append(last)
         self.classes = classes
         self.largestClass = classes.count - 1
+        // memcached's hook for its own test suite (64bit.t): start counting from a pretended amount already taken.
+        if let text = getenv("T_MEMD_INITIAL_MALLOC"), let initial = Int64(String(cString: text)) {
+            self.mallocated = Int(initial)
+        }
     }
 
     /// Frees every page (the store's deinit).
@@ -191,6 +195,9 @@ public struct SlabAllocator {
         let page = self.classes[id].pages.remove(at: index)
         if destination == 0 {
             self.classes[0].pages.append(page)
+            // memcached's `memory_release` after a move to the pool: pages over the limit go back to the system.
+            self.limitReached = false
+            self.releasePoolPagesOverLimit()
         } else {
             memset(page, 0, self.pageSize)
             self.adopt(page, classID: destination)
@@ -206,8 +213,12 @@ public struct SlabAllocator {
     mutating func setMemoryLimit(_ limit: Int) {
         self.memoryLimit = limit
         self.limitReached = false
-        // memcached's `memory_release`: pages waiting in the pool go back to the system while over the limit.
-        while self.mallocated > limit, let page = self.classes[0].pages.popLast() {
+        self.releasePoolPagesOverLimit()
+    }
+
+    /// memcached's `memory_release`: pages waiting in the pool go back to the system while over the limit.
+    mutating func releasePoolPagesOverLimit() {
+        while self.memoryLimit > 0 && self.mallocated > self.memoryLimit, let page = self.classes[0].pages.popLast() {
             free(page)
             self.mallocated -= self.pageSize
         }

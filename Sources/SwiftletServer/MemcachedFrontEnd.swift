@@ -56,13 +56,16 @@ public final class MemcachedFrontEnd: @unchecked Sendable {
         var bound: [any Channel] = []
         var port = settings.port
         let bootstrap = self.bootstrap(backlog: Int32(clamping: settings.backlog))
-        // As memcached: a Unix socket (`-s`) replaces the TCP listeners.
-        if settings.socketPath == nil {
+        let v6Bootstrap = self.bootstrap(backlog: Int32(clamping: settings.backlog), v6only: true)
+        // As memcached: a Unix socket (`-s`) replaces the TCP listeners, `-p 0` means none, `-p -1` a free port.
+        if settings.socketPath == nil && settings.port != 0 {
+            if port < 0 { port = 0 }
             // memcached's default: every interface, IPv4 and IPv6.
             let hosts = settings.listen.isEmpty ? ["0.0.0.0", "::"] : settings.listen
             for host in hosts {
                 do {
-                    let channel = try await bootstrap.bind(host: host, port: port).get()
+                    let channel = try await (host.contains(":") ? v6Bootstrap : bootstrap).bind(host: host, port: port)
+                        .get()
                     if port == 0 { port = channel.localAddress?.port ?? 0 }
                     bound.append(channel)
                 } catch {
@@ -80,6 +83,9 @@ public final class MemcachedFrontEnd: @unchecked Sendable {
             chmod(path, mode_t(settings.socketMode))
             bound.append(channel)
         }
+        if settings.socketPath == nil, let name = getenv("MEMCACHED_PORT_FILENAME") {
+            Self.writePortFile(String(cString: name), bound)
+        }
         let finalPort = port
         let listeners = bound
         try await self.loop.submit {
@@ -91,8 +97,32 @@ public final class MemcachedFrontEnd: @unchecked Sendable {
         return finalPort
     }
 
-    private func bootstrap(backlog: Int32) -> ServerBootstrap {
-        ServerBootstrap(group: self.loop)
+    /// memcached's `MEMCACHED_PORT_FILENAME`: one line per TCP listener ("TCP INET: 11211", "TCP INET6: 11211"),
+    /// written to `<name>.lck` and renamed into place, for scripts (and memcached's tests) that start it on port -1.
+    private static func writePortFile(_ name: String, _ listeners: [any Channel]) {
+        var text = ""
+        for channel in listeners {
+            switch channel.localAddress {
+            case .some(.v4): text += "TCP INET: \(channel.localAddress?.port ?? 0)\n"
+            case .some(.v6): text += "TCP INET6: \(channel.localAddress?.port ?? 0)\n"
+            default: break
+            }
+        }
+        let temporary = name + ".lck"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        guard fd >= 0 else { return }
+        let bytes = Array(text.utf8)
+        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        Glibc.close(fd)
+        rename(temporary, name)
+    }
+
+    /// `v6only` for an IPv6 listener, so that `::` and `0.0.0.0` can share the port, as memcached sets it.
+    private func bootstrap(backlog: Int32, v6only: Bool = false) -> ServerBootstrap {
+        var bootstrap = ServerBootstrap(group: self.loop)
+        if v6only { bootstrap = bootstrap.serverChannelOption(.ipOption(.ipv6_v6only), value: 1) }
+        return
+            bootstrap
             .serverChannelOption(.backlog, value: backlog)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -196,6 +226,8 @@ final class MemcachedConnectionHandler: ChannelInboundHandler {
             return
         }
         let connection = MemcachedConnection(engine: engine)
+        let channel = context.channel
+        connection.closeHandler = { channel.close(promise: nil) }
         connection.peerAddress = MemcachedFrontEnd.describe(context.channel.remoteAddress)
         connection.listenAddress = MemcachedFrontEnd.describe(context.channel.localAddress)
         engine.connectionOpened(connection)
