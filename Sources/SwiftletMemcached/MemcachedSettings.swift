@@ -70,6 +70,18 @@ public struct MemcachedSettings: Sendable {
 
     public init() {}
 
+    /// Why Swiftlet cannot start with these settings (a feature memcached has and Swiftlet does not yet), or nil.
+    /// Refused rather than ignored: a user who asked for authentication must not get an open server.
+    public var unsupportedReason: String? {
+        if let file = self.authFile {
+            return "ASCII authentication (-Y \(file)) is not supported by Swiftlet yet"
+        }
+        if let file = self.extras.memoryFile {
+            return "the restartable cache (-e \(file)) is not supported by Swiftlet"
+        }
+        return nil
+    }
+
     /// `-m` in bytes.
     public var maxBytes: Int {
         get { self.store.memoryLimit }

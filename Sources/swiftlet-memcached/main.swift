@@ -38,9 +38,8 @@ case .exit(let status, let output, let toStandardError):
 }
 let settings = parsed.settings
 for warning in parsed.warnings { printError(warning.hasSuffix("\n") ? warning : warning + "\n") }
-if let file = settings.extras.memoryFile {
-    // memcached's restartable cache keeps items in a file across restarts; Swiftlet's store lives in process memory.
-    printError("the restartable cache (-e \(file)) is not supported by swiftlet-memcached\n")
+if let reason = settings.unsupportedReason {
+    printError(reason + "\n")
     exit(64)
 }
 

@@ -70,6 +70,10 @@ if let port = memcachedDirectives.port {
     case .run(let parsed):
         var settings = parsed.settings
         settings.port = port
+        if let reason = settings.unsupportedReason {
+            printError("memcached-options: \(reason)\n")
+            exit(1)
+        }
         memcachedSettings = settings
     case .exit(let status, let output, _):
         printError("memcached-options: \(output)\n")
