@@ -20,8 +20,8 @@ struct MemcachedDirectives {
                 continue
             }
             if name == "memcached-port" {
-                guard words.count == 2, let port = Int(words[1]), port >= 0, port <= 65535 else {
-                    throw DirectiveError(message: "memcached-port needs one port number (0-65535), got: \(line)")
+                guard words.count == 2, let port = Int(words[1]), port >= -1, port <= 65535 else {
+                    throw DirectiveError(message: "memcached-port needs one port number (-1-65535), got: \(line)")
                 }
                 directives.port = port
             } else {

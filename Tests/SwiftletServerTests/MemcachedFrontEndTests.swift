@@ -14,7 +14,8 @@ import Testing
         _ body: (Int) async throws -> Void
     ) async throws {
         var settings = MemcachedSettings()
-        settings.port = 0
+        // memcached's -p -1: a free port (-p 0 means no TCP listener).
+        settings.port = -1
         settings.listen = ["127.0.0.1"]
         configure(&settings)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
