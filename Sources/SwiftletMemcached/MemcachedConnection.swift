@@ -179,36 +179,45 @@ public final class MemcachedConnection {
     enum Outcome { case done, needMore, close }
 
     /// Copies value bytes into the item being received; once the value and its CRLF are in, stores it.
+    ///
+    /// `pending` is read and updated in place (its scalars only) and moved out at the end: copying the whole
+    /// `Pending` per read cost more than the copy of a small value.
     private func receive(from input: inout ByteBuffer, into out: inout ByteBuffer) {
-        guard var pending = self.pending else {
+        guard let item = self.pending?.item else {
             self.state = .command
             return
         }
-        let valueLength = pending.item.valueLength
-        let total = valueLength + (pending.binaryHeader == nil ? 2 : 0)
-        let n = min(total - pending.received, input.readableBytes)
-        let received = pending.received
+        let valueLength = item.valueLength
+        let received = self.pending.unsafelyUnwrapped.received
+        let total = valueLength + (self.pending.unsafelyUnwrapped.binaryHeader == nil ? 2 : 0)
+        let n = min(total - received, input.readableBytes)
+        var tail0 = self.pending.unsafelyUnwrapped.tail0
+        var tail1 = self.pending.unsafelyUnwrapped.tail1
         input.withUnsafeReadableBytes { bytes in
             guard let base = bytes.baseAddress else { return }
             // The value part, then (text) the two bytes that must be CRLF.
             let valueEnd = max(0, min(n, valueLength - received))
             if valueEnd > 0 {
-                pending.item.writeValue(UnsafeRawBufferPointer(start: base, count: valueEnd), at: received)
+                item.writeValue(UnsafeRawBufferPointer(start: base, count: valueEnd), at: received)
             }
             var i = valueEnd
             while i < n {
                 let byte = base.load(fromByteOffset: i, as: UInt8.self)
-                if received + i == valueLength { pending.tail0 = byte } else { pending.tail1 = byte }
+                if received + i == valueLength { tail0 = byte } else { tail1 = byte }
                 i += 1
             }
         }
         input.moveReaderIndex(forwardBy: n)
-        pending.received += n
-        if pending.received < total {
-            self.pending = pending
+        if received + n < total {
+            self.pending!.received = received + n
+            self.pending!.tail0 = tail0
+            self.pending!.tail1 = tail1
             return
         }
-        self.pending = nil
+        var pending = self.pending.take()!
+        pending.received = received + n
+        pending.tail0 = tail0
+        pending.tail1 = tail1
         self.state = .command
         if pending.binaryHeader != nil {
             self.completeBinaryStore(pending, into: &out)
@@ -223,8 +232,15 @@ public final class MemcachedConnection {
     @inline(__always)
     func outString(_ text: StaticString, _ out: inout ByteBuffer) {
         if self.noreply { return }
-        out.writeStaticString(text)
-        out.writeStaticString("\r\n")
+        // One reservation and a raw copy: two `writeStaticString`s cost twice the capacity and uniqueness checks.
+        let count = text.utf8CodeUnitCount
+        out.writeWithUnsafeMutableBytes(minimumWritableBytes: count + 2) { buffer in
+            let p = buffer.baseAddress!
+            p.copyMemory(from: text.utf8Start, byteCount: count)
+            p.storeBytes(of: 0x0D, toByteOffset: count, as: UInt8.self)
+            p.storeBytes(of: 0x0A, toByteOffset: count + 1, as: UInt8.self)
+            return count + 2
+        }
     }
 
     /// `outString` for a line built at run time. (Not an overload of `outString`: a string literal would pick the

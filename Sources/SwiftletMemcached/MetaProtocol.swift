@@ -34,6 +34,41 @@ extension MemcachedConnection {
     static let metaMaxOptions = 20
     static let metaMaxOpaque = 32
 
+    /// Echoes the request's `O` (opaque) and `k` (key) flags in request order, as every meta reply without an item
+    /// does. False when an opaque token is too long: the reply so far is dropped and the error sent instead.
+    func writeOpaqueAndKey(
+        _ line: UnsafeRawBufferPointer,
+        key: [UInt8],
+        binaryKey: Bool,
+        start: Int,
+        _ out: inout ByteBuffer
+    ) -> Bool {
+        for index in 2..<self.tokens.count {
+            let token = self.token(line, index)
+            switch token[0] {
+            case UInt8(ascii: "O"):
+                guard self.writeOpaque(token, start: start, &out) else { return false }
+            case UInt8(ascii: "k"):
+                key.withUnsafeBytes { self.writeMetaKey($0, binary: binaryKey, &out) }
+            default:
+                break
+            }
+        }
+        return true
+    }
+
+    /// " <opaque>", or false (the reply since `start` dropped, the error sent) when the token is over 32 bytes.
+    func writeOpaque(_ token: UnsafeRawBufferPointer, start: Int, _ out: inout ByteBuffer) -> Bool {
+        if token.count > Self.metaMaxOpaque {
+            out.moveWriterIndex(to: start)
+            self.outError("CLIENT_ERROR opaque token too long", &out)
+            return false
+        }
+        out.writeStaticString(" ")
+        out.writeBytes(token)
+        return true
+    }
+
     /// memcached's `_meta_flag_preparse`: each flag once, known flags only, numbers checked; `b` decodes the key.
     /// - Returns: the flags and the key (decoded when `b`), or the error text.
     func metaPreparse(
@@ -193,23 +228,7 @@ extension MemcachedConnection {
             self.engine.stats.getMisses += 1
             self.engine.stats.getCommands += 1
             out.writeStaticString("EN")
-            for index in 2..<self.tokens.count {
-                let token = self.token(line, index)
-                switch token[0] {
-                case UInt8(ascii: "O"):
-                    if token.count > Self.metaMaxOpaque {
-                        out.moveWriterIndex(to: start)
-                        self.outError("CLIENT_ERROR opaque token too long", &out)
-                        return
-                    }
-                    out.writeStaticString(" ")
-                    out.writeBytes(token)
-                case UInt8(ascii: "k"):
-                    key.withUnsafeBytes { self.writeMetaKey($0, binary: flags.binaryKey, &out) }
-                default:
-                    break
-                }
-            }
+            guard self.writeOpaqueAndKey(line, key: key, binaryKey: flags.binaryKey, start: start, &out) else { return }
             out.writeStaticString("\r\n")
             if self.noreply { out.moveWriterIndex(to: start) }
             return
@@ -259,13 +278,7 @@ extension MemcachedConnection {
             case UInt8(ascii: "h"):
                 out.writeStaticString(item.flags.contains(.fetched) ? " h1" : " h0")
             case UInt8(ascii: "O"):
-                if token.count > Self.metaMaxOpaque {
-                    out.moveWriterIndex(to: start)
-                    self.outError("CLIENT_ERROR opaque token too long", &out)
-                    return
-                }
-                out.writeStaticString(" ")
-                out.writeBytes(token)
+                guard self.writeOpaque(token, start: start, &out) else { return }
             case UInt8(ascii: "k"):
                 self.writeMetaKey(item.key, binary: item.flags.contains(.binaryKey), &out)
             default:
@@ -435,23 +448,7 @@ extension MemcachedConnection {
         self.noreply = flags.noReply
         let start = out.writerIndex
         out.writeStaticString("XX")
-        for index in 2..<self.tokens.count {
-            let token = self.token(line, index)
-            switch token[0] {
-            case UInt8(ascii: "O"):
-                if token.count > Self.metaMaxOpaque {
-                    out.moveWriterIndex(to: start)
-                    self.outError("CLIENT_ERROR opaque token too long", &out)
-                    return
-                }
-                out.writeStaticString(" ")
-                out.writeBytes(token)
-            case UInt8(ascii: "k"):
-                key.withUnsafeBytes { self.writeMetaKey($0, binary: flags.binaryKey, &out) }
-            default:
-                break
-            }
-        }
+        guard self.writeOpaqueAndKey(line, key: key, binaryKey: flags.binaryKey, start: start, &out) else { return }
         out.writeStaticString("\r\n")
         let store = self.store
         var status: StaticString
@@ -583,13 +580,7 @@ extension MemcachedConnection {
                 case UInt8(ascii: "N"):
                     if created { item.expiry = flags.vivifyExpiry }
                 case UInt8(ascii: "O"):
-                    if token.count > Self.metaMaxOpaque {
-                        out.moveWriterIndex(to: start)
-                        self.outError("CLIENT_ERROR opaque token too long", &out)
-                        return
-                    }
-                    out.writeStaticString(" ")
-                    out.writeBytes(token)
+                    guard self.writeOpaque(token, start: start, &out) else { return }
                 case UInt8(ascii: "k"):
                     key.withUnsafeBytes { self.writeMetaKey($0, binary: flags.binaryKey, &out) }
                 default:
@@ -601,23 +592,7 @@ extension MemcachedConnection {
                 out.writeBytes(digits)
             }
         } else {
-            for index in 2..<self.tokens.count {
-                let token = self.token(line, index)
-                switch token[0] {
-                case UInt8(ascii: "O"):
-                    if token.count > Self.metaMaxOpaque {
-                        out.moveWriterIndex(to: start)
-                        self.outError("CLIENT_ERROR opaque token too long", &out)
-                        return
-                    }
-                    out.writeStaticString(" ")
-                    out.writeBytes(token)
-                case UInt8(ascii: "k"):
-                    key.withUnsafeBytes { self.writeMetaKey($0, binary: flags.binaryKey, &out) }
-                default:
-                    break
-                }
-            }
+            guard self.writeOpaqueAndKey(line, key: key, binaryKey: flags.binaryKey, start: start, &out) else { return }
         }
         out.writeStaticString("\r\n")
         if skip { out.moveWriterIndex(to: start) }

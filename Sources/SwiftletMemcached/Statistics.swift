@@ -152,7 +152,6 @@ extension MemcachedConnection {
         self.stat("read_buf_oom", 0, &out)
         self.stat("reserved_fds", engine.reservedDescriptors, &out)
         var totals = SlabClassCommandStatistics()
-        totals.getHits = s.lruHits.reduce(0, +)
         for c in store.commandStats {
             totals.setCommands += c.setCommands
             totals.touchHits += c.touchHits
@@ -167,7 +166,7 @@ extension MemcachedConnection {
         self.stat("cmd_flush", s.flushCommands, &out)
         self.stat("cmd_touch", s.touchCommands, &out)
         self.stat("cmd_meta", s.metaCommands, &out)
-        self.stat("get_hits", totals.getHits, &out)
+        self.stat("get_hits", s.lruHits.reduce(0, +), &out)
         self.stat("get_misses", s.getMisses, &out)
         self.stat("get_expired", store.stats.getExpired, &out)
         self.stat("get_flushed", store.stats.getFlushed, &out)

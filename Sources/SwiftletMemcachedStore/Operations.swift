@@ -107,7 +107,7 @@ extension MemcachedStore {
         guard let item = self.find(key, bump: false) else { return .notFound }
         if item.valueLength == 0 || item.isChunked { return .nonNumeric }
         if compare != 0 && item.cas != compare { return .casMismatch }
-        guard let current = Self.parseUnsigned(item.contiguousValue) else { return .nonNumeric }
+        guard let current = CNumbers.unsigned64(item.contiguousValue) else { return .nonNumeric }
         let result: UInt64
         if increment {
             result = current &+ amount
@@ -141,38 +141,6 @@ extension MemcachedStore {
         digits.withUnsafeBytes { fresh.writeValue($0, at: 0) }
         self.replace(item, with: fresh)
         return .value(result, item: fresh)
-    }
-
-    /// C's `strtoull` as memcached's `safe_strtoull` uses it: leading white space, an optional sign, decimal digits,
-    /// then white space or the end; a negative number (one with '-' that is large as a signed value) and an overflow
-    /// are refused.
-    public static func parseUnsigned(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
-        var i = 0
-        let n = bytes.count
-        func isSpace(_ c: UInt8) -> Bool { c == 0x20 || (c >= 0x09 && c <= 0x0D) }
-        while i < n && isSpace(bytes[i]) { i += 1 }
-        var negative = false
-        if i < n && (bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-")) {
-            negative = bytes[i] == UInt8(ascii: "-")
-            i += 1
-        }
-        let digitsStart = i
-        var value: UInt64 = 0
-        var overflow = false
-        while i < n, bytes[i] >= 0x30, bytes[i] <= 0x39 {
-            let (m, o1) = value.multipliedReportingOverflow(by: 10)
-            let (a, o2) = m.addingReportingOverflow(UInt64(bytes[i] - 0x30))
-            if o1 || o2 { overflow = true }
-            value = a
-            i += 1
-        }
-        guard i > digitsStart, !overflow else { return nil }
-        if i < n && !isSpace(bytes[i]) && bytes[i] != 0 { return nil }
-        if negative {
-            value = 0 &- value
-            if Int64(bitPattern: value) < 0 { return nil }
-        }
-        return value
     }
 
     public static func appendDecimal(_ value: UInt64, to bytes: inout [UInt8]) {

@@ -24,7 +24,6 @@ public struct ItemClassStatistics: Sendable {
 /// The counters memcached keeps per class and per worker thread and sums for `stats slabs` and `stats`.
 public struct SlabClassCommandStatistics: Sendable {
     public var setCommands = 0
-    public var getHits = 0
     public var touchHits = 0
     public var deleteHits = 0
     public var casHits = 0

@@ -3,13 +3,14 @@
 /// are allowed, the digits must be followed by white space or the end, and the 64-bit results are truncated to 32
 /// bits where memcached stores them in 32-bit variables (a flags value of 4294967296 is stored as 0, as memcached
 /// does).
-enum CNumbers {
-    @inline(__always)
-    static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || (c >= 0x09 && c <= 0x0D) }
+public enum CNumbers {
+    @inlinable @inline(__always)
+    public static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || (c >= 0x09 && c <= 0x0D) }
 
     /// C's `strtoull`/`strtoul` (64-bit), base 10: the value (negated modulo 2^64 after a '-'), where parsing stopped,
     /// and whether it overflowed (ERANGE).
-    static func strtoull(_ bytes: UnsafeRawBufferPointer) -> (value: UInt64, end: Int, overflow: Bool) {
+    @inlinable
+    public static func strtoull(_ bytes: UnsafeRawBufferPointer) -> (value: UInt64, end: Int, overflow: Bool) {
         var i = 0
         let n = bytes.count
         while i < n && isSpace(bytes[i]) { i += 1 }
@@ -34,7 +35,8 @@ enum CNumbers {
     }
 
     /// C's `strtol` (64-bit `long`), base 10.
-    static func strtol(_ bytes: UnsafeRawBufferPointer) -> (value: Int64, end: Int, overflow: Bool) {
+    @inlinable
+    public static func strtol(_ bytes: UnsafeRawBufferPointer) -> (value: Int64, end: Int, overflow: Bool) {
         var i = 0
         let n = bytes.count
         while i < n && isSpace(bytes[i]) { i += 1 }
@@ -60,17 +62,37 @@ enum CNumbers {
     }
 
     /// Whether parsing may stop at `end`: white space or the end of a non-empty number.
-    @inline(__always)
-    private static func endsWell(_ bytes: UnsafeRawBufferPointer, _ end: Int) -> Bool {
+    @inlinable @inline(__always)
+    public static func endsWell(_ bytes: UnsafeRawBufferPointer, _ end: Int) -> Bool {
         end > 0 && (end == bytes.count || isSpace(bytes[end]) || bytes[end] == 0)
     }
 
-    private static func hasMinus(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    @inlinable
+    public static func hasMinus(_ bytes: UnsafeRawBufferPointer) -> Bool {
         bytes.contains(UInt8(ascii: "-"))
     }
 
+    /// The common case, read without the C rules: 1 to 18 plain digits (no sign, no white space, no overflow
+    /// possible), which every parse below reads as this same value.
+    @inlinable @inline(__always)
+    public static func plainDigits(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
+        let n = bytes.count
+        guard n > 0 && n <= 18, let p = bytes.baseAddress else { return nil }
+        var value: UInt64 = 0
+        var i = 0
+        while i < n {
+            let digit = p.load(fromByteOffset: i, as: UInt8.self) &- 0x30
+            if digit > 9 { return nil }
+            value = value &* 10 &+ UInt64(digit)
+            i += 1
+        }
+        return value
+    }
+
     /// `safe_strtoull`
-    static func unsigned64(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
+    @inlinable
+    public static func unsigned64(_ bytes: UnsafeRawBufferPointer) -> UInt64? {
+        if let value = Self.plainDigits(bytes) { return value }
         let (value, end, overflow) = Self.strtoull(bytes)
         guard !overflow, end > 0, Self.endsWell(bytes, end) else { return nil }
         if Int64(bitPattern: value) < 0 && Self.hasMinus(bytes) { return nil }
@@ -78,20 +100,24 @@ enum CNumbers {
     }
 
     /// `safe_strtoul` into a `uint32_t`: parsed as 64 bits, then truncated.
-    static func unsigned32(_ bytes: UnsafeRawBufferPointer) -> UInt32? {
+    @inlinable
+    public static func unsigned32(_ bytes: UnsafeRawBufferPointer) -> UInt32? {
         guard let value = Self.unsigned64(bytes) else { return nil }
         return UInt32(truncatingIfNeeded: value)
     }
 
     /// `safe_strtol` into an `int32_t`: parsed as a 64-bit `long`, then truncated.
-    static func signed32(_ bytes: UnsafeRawBufferPointer) -> Int32? {
+    @inlinable
+    public static func signed32(_ bytes: UnsafeRawBufferPointer) -> Int32? {
+        if let value = Self.plainDigits(bytes) { return Int32(truncatingIfNeeded: value) }
         let (value, end, overflow) = Self.strtol(bytes)
         guard !overflow, end > 0, Self.endsWell(bytes, end) else { return nil }
         return Int32(truncatingIfNeeded: value)
     }
 
     /// `safe_strtod`: a decimal number, then white space or the end.
-    static func double(_ bytes: UnsafeRawBufferPointer) -> Double? {
+    @inlinable
+    public static func double(_ bytes: UnsafeRawBufferPointer) -> Double? {
         var i = 0
         while i < bytes.count && isSpace(bytes[i]) { i += 1 }
         var end = i
@@ -100,7 +126,8 @@ enum CNumbers {
         return Double(String(decoding: UnsafeRawBufferPointer(rebasing: bytes[i..<end]), as: UTF8.self))
     }
 
-    static func equals(_ bytes: UnsafeRawBufferPointer, _ text: StaticString) -> Bool {
+    @inlinable
+    public static func equals(_ bytes: UnsafeRawBufferPointer, _ text: StaticString) -> Bool {
         guard bytes.count == text.utf8CodeUnitCount else { return false }
         let p = text.utf8Start
         for i in 0..<bytes.count where bytes[i] != p[i] { return false }
