@@ -75,6 +75,7 @@ let package = Package(
             name: "SwiftletServer",
             dependencies: [
                 "SwiftletRESP", "SwiftletKeyspace", "SwiftletConfig", "SwiftletEngine", "SwiftletMemcached",
+                "CSwiftletSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -10,6 +10,12 @@
 #include <stdio.h>
 #include <stdatomic.h>
 #include <unistd.h>
+#include <string.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 // Written by the counting allocator (CSwiftletAllocator) when the executable links it; see swiftlet_used_memory().
 _Atomic size_t swiftlet_counted_bytes = 0;
@@ -107,4 +113,77 @@ int swiftlet_spawn_daemon(const char *path, char *const argv[]) {
         return -1;
     }
     return pid;
+}
+
+#if defined(__linux__)
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+
+int swiftlet_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int swiftlet_epoll_control(int epoll, int op, int fd, int interest) {
+    struct epoll_event event = {0};
+    event.events = ((interest & SWIFTLET_READABLE) ? EPOLLIN : 0) | ((interest & SWIFTLET_WRITABLE) ? EPOLLOUT : 0);
+    event.data.u64 = (uint64_t)(uint32_t)fd;
+    int ops[3] = {EPOLL_CTL_ADD, EPOLL_CTL_MOD, EPOLL_CTL_DEL};
+    if (op < 0 || op > 2) { errno = EINVAL; return -1; }
+    return epoll_ctl(epoll, ops[op], fd, &event);
+}
+
+int swiftlet_epoll_wait(int epoll, int *fds, int *events, int capacity, int timeout) {
+    struct epoll_event ready[256];
+    if (capacity > 256) capacity = 256;
+    int n = epoll_wait(epoll, ready, capacity, timeout);
+    if (n < 0) return errno == EINTR ? 0 : -1;
+    for (int i = 0; i < n; i++) {
+        uint32_t e = ready[i].events;
+        int flags = 0;
+        if (e & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) flags |= SWIFTLET_READABLE;
+        if (e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) flags |= SWIFTLET_WRITABLE;
+        fds[i] = (int)ready[i].data.u64;
+        events[i] = flags;
+    }
+    return n;
+}
+
+int swiftlet_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+
+int swiftlet_accept(int listener) { return accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC); }
+#else
+int swiftlet_epoll_create(void) { errno = ENOSYS; return -1; }
+int swiftlet_epoll_control(int epoll, int op, int fd, int interest) { errno = ENOSYS; return -1; }
+int swiftlet_epoll_wait(int epoll, int *fds, int *events, int capacity, int timeout) { errno = ENOSYS; return -1; }
+int swiftlet_eventfd(void) { errno = ENOSYS; return -1; }
+int swiftlet_accept(int listener) { errno = ENOSYS; return -1; }
+#endif
+
+int swiftlet_socket_address(int fd, int peer, char *text, size_t size) {
+    struct sockaddr_storage storage;
+    socklen_t length = sizeof(storage);
+    char ip[INET6_ADDRSTRLEN];
+    if (size == 0) return 0;
+    text[0] = 0;
+    memset(&storage, 0, sizeof(storage));
+    if ((peer ? getpeername(fd, (struct sockaddr *)&storage, &length) : getsockname(fd, (struct sockaddr *)&storage, &length)) != 0)
+        return 0;
+    if (storage.ss_family == AF_INET) {
+        struct sockaddr_in *a = (struct sockaddr_in *)&storage;
+        inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
+        snprintf(text, size, "tcp:%s:%u", ip, (unsigned)ntohs(a->sin_port));
+        return ntohs(a->sin_port);
+    }
+    if (storage.ss_family == AF_INET6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&storage;
+        inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
+        snprintf(text, size, "tcp6:[%s]:%u", ip, (unsigned)ntohs(a->sin6_port));
+        return ntohs(a->sin6_port);
+    }
+    if (storage.ss_family == AF_UNIX) {
+        struct sockaddr_un *a = (struct sockaddr_un *)&storage;
+        size_t n = length > offsetof(struct sockaddr_un, sun_path) ? length - offsetof(struct sockaddr_un, sun_path) : 0;
+        if (n > sizeof(a->sun_path)) n = sizeof(a->sun_path);
+        snprintf(text, size, "unix:%.*s", (int)strnlen(a->sun_path, n), a->sun_path);
+    }
+    return 0;
 }

@@ -139,6 +139,49 @@ if settings.verbosity > 1 {
 }
 
 let logger = Logger(label: "swiftlet-memcached")
+
+func writePidFile() {
+    guard let path = settings.pidFile else { return }
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    if fd >= 0 {
+        let text = Array("\(getpid())\n".utf8)
+        _ = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+    } else {
+        printError("Could not open the pid file \(path) for writing: \(String(cString: strerror(errno)))\n")
+    }
+}
+
+// SIGINT and SIGTERM end the process at once, as memcached's handler does; SIGUSR1 (graceful) closes the listeners
+// and connections first.
+var signalSources: [any DispatchSourceSignal] = []
+@MainActor func onSignals(_ stop: @escaping @Sendable () -> Void) {
+    for (sig, name) in [(SIGINT, "Interrupt"), (SIGTERM, "Terminated"), (SIGUSR1, "User defined signal 1")] {
+        signal(sig, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+        source.setEventHandler { @Sendable in
+            printError("Signal handled: \(name).\n")
+            stop()
+        }
+        source.resume()
+        signalSources.append(source)
+    }
+}
+
+#if os(Linux)
+// Linux: the front end's own epoll transport on this thread (docs/MEMCACHED.md, "Transport").
+let frontEnd = MemcachedEpollFrontEnd(settings: settings, logger: logger)
+do {
+    try frontEnd.start()
+} catch {
+    printError("failed to listen on TCP port \(settings.port): \(error)\n")
+    exit(71)
+}
+frontEnd.engine.onShutdown = { [unowned frontEnd] _ in frontEnd.requestShutdown() }
+writePidFile()
+onSignals { frontEnd.requestShutdown() }
+frontEnd.run()
+#else
 let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 let loop = group.next()
 let frontEnd = try await loop.submit { MemcachedFrontEnd(settings: settings, loop: loop, logger: logger) }.get()
@@ -153,30 +196,9 @@ try await frontEnd.withEngine { engine in
         Task { await frontEnd.shutdown() }
     }
 }
-if let path = settings.pidFile {
-    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    if fd >= 0 {
-        let text = Array("\(getpid())\n".utf8)
-        _ = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        close(fd)
-    } else {
-        printError("Could not open the pid file \(path) for writing: \(String(cString: strerror(errno)))\n")
-    }
-}
-
-// SIGINT and SIGTERM end the process at once, as memcached's handler does; SIGUSR1 (graceful) closes the listeners
-// and connections first.
-var signalSources: [any DispatchSourceSignal] = []
-for (sig, name) in [(SIGINT, "Interrupt"), (SIGTERM, "Terminated"), (SIGUSR1, "User defined signal 1")] {
-    signal(sig, SIG_IGN)
-    let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-    source.setEventHandler { @Sendable in
-        printError("Signal handled: \(name).\n")
-        Task { await frontEnd.shutdown() }
-    }
-    source.resume()
-    signalSources.append(source)
-}
+writePidFile()
+onSignals { Task { await frontEnd.shutdown() } }
 await frontEnd.waitUntilClosed()
+#endif
 if let path = settings.pidFile { unlink(path) }
 exit(0)

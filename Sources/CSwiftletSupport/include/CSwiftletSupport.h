@@ -26,4 +26,24 @@ void swiftlet_disable_exclusivity_checking(void);
 /// standard input, output and error on /dev/null. Returns the child's process id, or -1 with errno set.
 int swiftlet_spawn_daemon(const char *path, char *const argv[]);
 
+/// epoll for swiftlet-memcached's own transport (Linux; elsewhere each returns -1 with errno ENOSYS). The shims keep
+/// `struct epoll_event` (packed on x86-64) out of Swift: a registration's data is its descriptor, and an event comes
+/// back as the descriptor plus SWIFTLET_READABLE / SWIFTLET_WRITABLE (a hang-up or an error sets both, so that the
+/// next read or write sees it).
+#define SWIFTLET_READABLE 1
+#define SWIFTLET_WRITABLE 2
+int swiftlet_epoll_create(void);
+/// op: 0 add, 1 modify, 2 delete; interest: SWIFTLET_READABLE and/or SWIFTLET_WRITABLE (level-triggered).
+int swiftlet_epoll_control(int epoll, int op, int fd, int interest);
+/// Waits up to `timeout` ms; fills `fds` and `events` (room for `capacity`) and returns the count (0 on EINTR).
+int swiftlet_epoll_wait(int epoll, int *fds, int *events, int capacity, int timeout);
+/// A non-blocking eventfd (the transport's wake-up), or -1.
+int swiftlet_eventfd(void);
+/// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC; -1 with errno set.
+int swiftlet_accept(int listener);
+/// The socket's peer (`peer` 1) or local address as memcached's `stats conns` prints it: "tcp:127.0.0.1:11211",
+/// "tcp6:[::1]:11211", "unix:/path" (empty on failure), NUL-terminated in `text` (`size` bytes). Returns the port
+/// (0 for a Unix socket or a failure).
+int swiftlet_socket_address(int fd, int peer, char *text, size_t size);
+
 #endif
