@@ -54,6 +54,8 @@ public final class MemcachedEpollFrontEnd: @unchecked Sendable {
         precondition(self.epoll >= 0 && self.wakeup >= 0, "epoll: \(String(cString: strerror(errno)))")
         self.setSlot(self.wakeup, .wakeup)
         _ = swiftlet_epoll_control(self.epoll, 0, self.wakeup, SWIFTLET_READABLE)
+        // The `shutdown` command (with -A): `run()` returns after this wake-up, once the replies are out.
+        self.engine.onShutdown = { [unowned self] _ in self.stopping = true }
     }
 
     // MARK: - Listeners

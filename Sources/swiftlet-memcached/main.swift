@@ -177,7 +177,6 @@ do {
     printError("failed to listen on TCP port \(settings.port): \(error)\n")
     exit(71)
 }
-frontEnd.engine.onShutdown = { [unowned frontEnd] _ in frontEnd.requestShutdown() }
 writePidFile()
 onSignals { frontEnd.requestShutdown() }
 frontEnd.run()
