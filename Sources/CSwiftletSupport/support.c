@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/uio.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
@@ -158,32 +159,63 @@ int swiftlet_eventfd(void) { errno = ENOSYS; return -1; }
 int swiftlet_accept(int listener) { errno = ENOSYS; return -1; }
 #endif
 
-int swiftlet_socket_address(int fd, int peer, char *text, size_t size) {
-    struct sockaddr_storage storage;
-    socklen_t length = sizeof(storage);
+int swiftlet_address_text(const void *address, unsigned length, int udp, char *text, size_t size) {
+    const struct sockaddr *any = (const struct sockaddr *)address;
     char ip[INET6_ADDRSTRLEN];
     if (size == 0) return 0;
     text[0] = 0;
-    memset(&storage, 0, sizeof(storage));
-    if ((peer ? getpeername(fd, (struct sockaddr *)&storage, &length) : getsockname(fd, (struct sockaddr *)&storage, &length)) != 0)
-        return 0;
-    if (storage.ss_family == AF_INET) {
-        struct sockaddr_in *a = (struct sockaddr_in *)&storage;
+    if (length < sizeof(sa_family_t)) return 0;
+    if (any->sa_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)address;
         inet_ntop(AF_INET, &a->sin_addr, ip, sizeof(ip));
-        snprintf(text, size, "tcp:%s:%u", ip, (unsigned)ntohs(a->sin_port));
+        snprintf(text, size, "%s:%s:%u", udp ? "udp" : "tcp", ip, (unsigned)ntohs(a->sin_port));
         return ntohs(a->sin_port);
     }
-    if (storage.ss_family == AF_INET6) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&storage;
+    if (any->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)address;
         inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof(ip));
-        snprintf(text, size, "tcp6:[%s]:%u", ip, (unsigned)ntohs(a->sin6_port));
+        snprintf(text, size, "%s:[%s]:%u", udp ? "udp6" : "tcp6", ip, (unsigned)ntohs(a->sin6_port));
         return ntohs(a->sin6_port);
     }
-    if (storage.ss_family == AF_UNIX) {
-        struct sockaddr_un *a = (struct sockaddr_un *)&storage;
+    if (any->sa_family == AF_UNIX) {
+        const struct sockaddr_un *a = (const struct sockaddr_un *)address;
         size_t n = length > offsetof(struct sockaddr_un, sun_path) ? length - offsetof(struct sockaddr_un, sun_path) : 0;
         if (n > sizeof(a->sun_path)) n = sizeof(a->sun_path);
         snprintf(text, size, "unix:%.*s", (int)strnlen(a->sun_path, n), a->sun_path);
     }
     return 0;
+}
+
+int swiftlet_socket_address(int fd, int peer, int udp, char *text, size_t size) {
+    struct sockaddr_storage storage;
+    socklen_t length = sizeof(storage);
+    if (size == 0) return 0;
+    text[0] = 0;
+    memset(&storage, 0, sizeof(storage));
+    if ((peer ? getpeername(fd, (struct sockaddr *)&storage, &length) : getsockname(fd, (struct sockaddr *)&storage, &length)) != 0)
+        return 0;
+    return swiftlet_address_text(&storage, length, udp, text, size);
+}
+
+long swiftlet_udp_receive(int fd, void *buffer, size_t capacity, void *peer, unsigned *peer_length) {
+    socklen_t length = 128;
+    long n = recvfrom(fd, buffer, capacity, 0, (struct sockaddr *)peer, &length);
+    *peer_length = (unsigned)length;
+    return n;
+}
+
+long swiftlet_udp_send(int fd, const void *header, const void *data, size_t length, const void *peer,
+                       unsigned peer_length) {
+    struct iovec iov[2];
+    struct msghdr message;
+    memset(&message, 0, sizeof(message));
+    iov[0].iov_base = (void *)header;
+    iov[0].iov_len = 8;
+    iov[1].iov_base = (void *)data;
+    iov[1].iov_len = length;
+    message.msg_name = (void *)peer;
+    message.msg_namelen = peer_length;
+    message.msg_iov = iov;
+    message.msg_iovlen = length > 0 ? 2 : 1;
+    return sendmsg(fd, &message, 0);
 }

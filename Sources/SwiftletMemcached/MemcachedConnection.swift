@@ -29,6 +29,16 @@ public final class MemcachedConnection {
     var tokensRest: Int? = nil
     /// The binary protocol's quiet replies wait here until a non-quiet command flushes them... (binary state)
     var binary = BinaryState()
+    /// A UDP socket's connection (memcached keeps one per UDP socket): `stats conns` says so, and the transport asks
+    /// for `responseEnds`.
+    public var isUDP = false
+    /// UDP: a datagram is being served (`stats conns` shows the peer then, the listening address otherwise).
+    public var udpServing = false
+    /// UDP: where each response ends in the output, in order; memcached sends each response as datagrams of its own.
+    /// `forced`: sent even when empty (a multi-get starts a response per key, and a missed key's is an empty
+    /// datagram; so is a quiet binary command's); an empty response that is not forced (text `noreply`, a quiet meta
+    /// miss) is not sent. Nil: not recorded.
+    public var responseEnds: [(end: Int, forced: Bool)]? = nil
 
     enum Mode { case undecided, text, binary }
 
@@ -108,6 +118,38 @@ public final class MemcachedConnection {
         }
     }
 
+    /// UDP: marks the end of a response (see `responseEnds`).
+    @inline(__always)
+    func endResponse(_ out: ByteBuffer, forced: Bool = false) {
+        if self.responseEnds != nil { self.responseEnds!.append((out.writerIndex, forced)) }
+    }
+
+    /// UDP: whether a value is being received or swallowed; the next datagram then continues it, as memcached reads
+    /// it.
+    public var isInsideValue: Bool {
+        if case .command = self.state { return false }
+        return true
+    }
+
+    /// UDP: how many more bytes the value being received or swallowed needs (its CRLF included); memcached reads at
+    /// most that much of the next datagram and drops the rest of it.
+    public var bytesExpected: Int {
+        switch self.state {
+        case .command: return 0
+        case .swallowing(let remaining, _): return remaining
+        case .receiving:
+            guard let pending = self.pending else { return 0 }
+            return pending.item.valueLength + (pending.binaryHeader == nil ? 2 : 0) - pending.received
+        }
+    }
+
+    /// UDP: a datagram is a buffer of its own (nothing of the last one is left in it), and one that starts a command
+    /// picks its protocol by its first byte, as memcached's `try_read_command_udp`.
+    public func startDatagram() {
+        self.unparsed = 0
+        if case .command = self.state, self.engine.settings.bindingProtocol == .auto { self.mode = .undecided }
+    }
+
     /// Whether the connection is in the middle of a request (for `stats conns`' state).
     var stateName: String {
         switch self.state {
@@ -140,6 +182,7 @@ public final class MemcachedConnection {
                 if remaining - n == 0 {
                     out.writeBytes(reply)
                     self.state = .command
+                    self.endResponse(out, forced: self.mode == .binary)
                 } else {
                     self.state = .swallowing(remaining - n, reply: reply)
                 }
@@ -159,7 +202,9 @@ public final class MemcachedConnection {
                 switch outcome {
                 case .needMore: return true
                 case .close: return false
-                case .done: break
+                // memcached skips an empty text response (noreply, a quiet miss) but sends a binary one (a quiet
+                // command's) as an empty datagram.
+                case .done: self.endResponse(out, forced: self.mode == .binary)
                 }
                 served += 1
                 self.lastCommandTime = self.engine.now
@@ -224,6 +269,7 @@ public final class MemcachedConnection {
         } else {
             self.completeStore(pending, into: &out)
         }
+        self.endResponse(out, forced: pending.binaryHeader != nil)
     }
 
     // MARK: - Replies

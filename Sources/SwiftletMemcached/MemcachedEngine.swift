@@ -24,6 +24,8 @@ public final class MemcachedEngine {
     private var nextConnectionID = 0
     /// The listening addresses the transport reports, for `stats conns` and `stats settings`.
     public var listeners: [String] = []
+    /// `stats`' "libevent": the transport serving the connections ("swiftnio", "epoll").
+    public var transportName = "swiftnio"
     /// `stats sizes_enable`: the first CAS id counted in `stats sizes` (nil: disabled).
     public var sizesSince: UInt64? = nil
     /// `stats detail on`: per-prefix counts of gets, hits, sets and deletes.
@@ -105,7 +107,7 @@ public final class MemcachedEngine {
         let timeout = self.settings.idleTimeout
         guard timeout > 0 else { return }
         for connection in self.connections.values
-        where !connection.closeRequested && Int(self.now &- connection.lastCommandTime) > timeout {
+        where !connection.isUDP && !connection.closeRequested && Int(self.now &- connection.lastCommandTime) > timeout {
             self.stats.idleKicks += 1
             connection.requestClose()
         }

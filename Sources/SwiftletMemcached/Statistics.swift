@@ -134,7 +134,7 @@ extension MemcachedConnection {
         self.stat("uptime", now &- 60, &out)
         self.stat("time", Int64(now) + engine.processStarted, &out)
         self.stat("version", MemcachedEngine.version, &out)
-        self.stat("libevent", "swiftnio", &out)
+        self.stat("libevent", engine.transportName, &out)
         self.stat("pointer_size", 64, &out)
         self.stat("rusage_user", "\(usage.ru_utime.tv_sec).\(Self.sixDigits(Int(usage.ru_utime.tv_usec)))", &out)
         self.stat("rusage_system", "\(usage.ru_stime.tv_sec).\(Self.sixDigits(Int(usage.ru_stime.tv_usec)))", &out)
@@ -470,6 +470,17 @@ extension MemcachedConnection {
         for id in self.engine.connections.keys.sorted() {
             guard let connection = self.engine.connections[id] else { continue }
             let prefix = "\(id):"
+            if connection.isUDP {
+                // As memcached: a UDP socket's connection shows its own address while it waits for a datagram, the
+                // peer's while it serves one (or is in the middle of a value).
+                self.stat(prefix + "UDP", 0, &out, text: "UDP")
+                if !connection.udpServing && !connection.isInsideValue {
+                    self.stat(prefix + "addr", 0, &out, text: connection.listenAddress)
+                    self.stat(prefix + "state", 0, &out, text: "conn_read")
+                    self.stat(prefix + "secs_since_last_cmd", now &- connection.lastCommandTime, &out)
+                    continue
+                }
+            }
             self.stat(prefix + "addr", 0, &out, text: connection.peerAddress)
             if !connection.listenAddress.isEmpty {
                 self.stat(prefix + "listen_addr", 0, &out, text: connection.listenAddress)

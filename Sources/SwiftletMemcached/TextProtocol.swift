@@ -251,6 +251,7 @@ extension MemcachedConnection {
             keyIndex = 2
             expiry = self.engine.expiry(exptime)
         }
+        var firstKey = true
         while true {
             while keyIndex < self.tokens.count {
                 let key = self.token(line, keyIndex)
@@ -258,9 +259,13 @@ extension MemcachedConnection {
                     // memcached releases every response not yet sent (`conn_release_items`): the replies of the
                     // commands before this one in the same read go too.
                     out.moveWriterIndex(to: out.readerIndex)
+                    if self.responseEnds != nil { self.responseEnds = [] }
                     self.outString("CLIENT_ERROR bad command line format", &out)
                     return
                 }
+                // memcached starts a response per key after the first (UDP sends each as its own datagrams).
+                if !firstKey { self.endResponse(out, forced: true) }
+                firstKey = false
                 self.getOne(key, returnCAS: returnCAS, touch: touch, expiry: expiry, &out)
                 keyIndex += 1
             }

@@ -35,7 +35,31 @@ public final class MemcachedEpollFrontEnd: @unchecked Sendable {
         case listener
         case wakeup
         case connection(EpollConnection)
+        case udp(UDPSocket)
     }
+
+    /// A UDP socket and the one connection memcached keeps for it.
+    final class UDPSocket {
+        let fd: Int32
+        let connection: MemcachedConnection
+        /// The datagram being answered: its request id and sender (replies go there).
+        var requestID: UInt16 = 0
+        var peer = [UInt8](repeating: 0, count: 128)
+        var peerLength: UInt32 = 0
+        var out = ByteBufferAllocator().buffer(capacity: 2048)
+
+        init(fd: Int32, connection: MemcachedConnection) {
+            self.fd = fd
+            self.connection = connection
+        }
+    }
+
+    /// memcached's UDP framing: an 8-byte header (request id, sequence number, datagram count, reserved), and
+    /// replies cut into datagrams of 1400 bytes with the header.
+    static let udpHeaderSize = 8
+    static let udpDataSize = 1392
+    static let udpReadSize = 65536
+    private let udpBuffer = UnsafeMutableRawPointer.allocate(byteCount: 65536, alignment: 8)
 
     public struct ListenError: Error, CustomStringConvertible {
         public let description: String
@@ -74,7 +98,12 @@ public final class MemcachedEpollFrontEnd: @unchecked Sendable {
             let hosts = settings.listen.isEmpty ? ["0.0.0.0", "::"] : settings.listen
             for host in hosts {
                 do {
-                    let (fd, family) = try self.listenTCP(host: host, port: port, backlog: Int32(settings.backlog))
+                    let (fd, family) = try self.listenSocket(
+                        host: host,
+                        port: port,
+                        type: Int32(SOCK_STREAM.rawValue),
+                        backlog: Int32(settings.backlog)
+                    )
                     let local = Self.describe(fd, peer: false)
                     if port == 0 { port = Self.port(of: fd) }
                     bound.append((fd, local))
@@ -83,6 +112,30 @@ public final class MemcachedEpollFrontEnd: @unchecked Sendable {
                     // As memcached, an IPv6 wildcard that cannot be bound is not fatal when IPv4 was.
                     if settings.listen.isEmpty && host == "::" && !bound.isEmpty { continue }
                     for (fd, _) in bound { Glibc.close(fd) }
+                    throw error
+                }
+            }
+        }
+        // As memcached: `-U` binds UDP on the same interfaces (-1: a free port), never beside a Unix socket.
+        var udpPort = settings.udpPort
+        var udpBound: [(fd: Int32, description: String)] = []
+        if settings.socketPath == nil && settings.udpPort != 0 {
+            if udpPort < 0 { udpPort = 0 }
+            let hosts = settings.listen.isEmpty ? ["0.0.0.0", "::"] : settings.listen
+            for host in hosts {
+                do {
+                    let (fd, family) = try self.listenSocket(
+                        host: host,
+                        port: udpPort,
+                        type: Int32(SOCK_DGRAM.rawValue),
+                        backlog: 0
+                    )
+                    if udpPort == 0 { udpPort = Self.port(of: fd) }
+                    udpBound.append((fd, Self.describe(fd, peer: false, udp: true)))
+                    portFile += family == AF_INET6 ? "UDP INET6: \(udpPort)\n" : "UDP INET: \(udpPort)\n"
+                } catch {
+                    if settings.listen.isEmpty && host == "::" && !udpBound.isEmpty { continue }
+                    for (fd, _) in bound + udpBound { Glibc.close(fd) }
                     throw error
                 }
             }
@@ -102,13 +155,25 @@ public final class MemcachedEpollFrontEnd: @unchecked Sendable {
         }
         self.engine.listeners = bound.map(\.description)
         self.engine.settings.port = port
+        self.engine.settings.udpPort = udpPort
+        self.engine.transportName = "epoll"
+        for (fd, description) in udpBound {
+            let connection = MemcachedConnection(engine: self.engine)
+            connection.isUDP = true
+            connection.listenAddress = description
+            connection.responseEnds = []
+            self.engine.connectionOpened(connection)
+            self.setSlot(fd, .udp(UDPSocket(fd: fd, connection: connection)))
+            _ = swiftlet_epoll_control(self.epoll, 0, fd, SWIFTLET_READABLE)
+        }
         return port
     }
 
-    private func listenTCP(host: String, port: Int, backlog: Int32) throws -> (Int32, Int32) {
+    /// A TCP listener (`type` SOCK_STREAM) or a UDP socket (SOCK_DGRAM) bound on `host`'s first address.
+    private func listenSocket(host: String, port: Int, type: Int32, backlog: Int32) throws -> (Int32, Int32) {
         var hints = addrinfo()
         hints.ai_flags = AI_PASSIVE
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_socktype = type
         var result: UnsafeMutablePointer<addrinfo>? = nil
         let status = getaddrinfo(host, String(port), &hints, &result)
         guard status == 0, let info = result else {
@@ -116,11 +181,7 @@ public final class MemcachedEpollFrontEnd: @unchecked Sendable {
         }
         defer { freeaddrinfo(result) }
         let family = info.pointee.ai_family
-        let fd = socket(
-            family,
-            Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue),
-            0
-        )
+        let fd = socket(family, type | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw Self.error("socket()") }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -133,7 +194,7 @@ public final class MemcachedEpollFrontEnd: @unchecked Sendable {
             Glibc.close(fd)
             throw failure
         }
-        guard listen(fd, backlog) == 0 else {
+        guard type == Int32(SOCK_DGRAM.rawValue) || listen(fd, backlog) == 0 else {
             let failure = Self.error("listen()")
             Glibc.close(fd)
             throw failure
@@ -244,6 +305,8 @@ public final class MemcachedEpollFrontEnd: @unchecked Sendable {
             }
         case .listener:
             self.accept(from: fd)
+        case .udp(let socket):
+            self.receiveDatagrams(socket)
         case .wakeup:
             var value: UInt64 = 0
             _ = read(self.wakeup, &value, 8)
@@ -404,6 +467,129 @@ public final class MemcachedEpollFrontEnd: @unchecked Sendable {
         }
         self.listeners = []
         for case .connection(let client)? in self.slots { self.close(client) }
+        for case .udp(let socket)? in self.slots {
+            _ = swiftlet_epoll_control(self.epoll, 2, socket.fd, 0)
+            Glibc.close(socket.fd)
+            self.slots[Int(socket.fd)] = nil
+            self.engine.connectionClosed(socket.connection)
+        }
+    }
+
+    // MARK: - UDP
+
+    /// Serves the datagrams waiting on a UDP socket (at most 64 per wake-up, so that TCP clients get their turn).
+    private func receiveDatagrams(_ socket: UDPSocket) {
+        for _ in 0..<64 {
+            var peerLength: UInt32 = 0
+            let n = socket.peer.withUnsafeMutableBytes { peer in
+                swiftlet_udp_receive(socket.fd, self.udpBuffer, Self.udpReadSize, peer.baseAddress, &peerLength)
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return
+            }
+            self.serveDatagram(socket, length: n, peerLength: peerLength)
+        }
+    }
+
+    /// memcached's `try_read_udp`: a datagram of more than the header is counted, its request id kept, and served
+    /// unless it claims to be one of several (memcached drops multi-datagram requests). A connection in the middle of
+    /// a value reads the whole datagram as value bytes, header included, and answers with the previous request id,
+    /// as memcached's `conn_nread` does.
+    private func serveDatagram(_ socket: UDPSocket, length: Int, peerLength: UInt32) {
+        let connection = socket.connection
+        var input: ByteBuffer
+        if connection.isInsideValue {
+            // memcached's `conn_nread` and `conn_swallow` read(2) what the value still needs: a datagram read so is
+            // cut there, the rest of it lost.
+            let used = min(length, connection.bytesExpected)
+            input = ByteBufferAllocator().buffer(capacity: used)
+            input.writeBytes(UnsafeRawBufferPointer(start: self.udpBuffer, count: used))
+        } else {
+            guard length > Self.udpHeaderSize else { return }
+            self.engine.stats.bytesRead += Self.udpHeaderSize
+            let header = self.udpBuffer.assumingMemoryBound(to: UInt8.self)
+            guard header[4] == 0 && header[5] == 1 else {
+                self.engine.stats.bytesRead += length - Self.udpHeaderSize
+                return
+            }
+            socket.requestID = UInt16(header[0]) << 8 | UInt16(header[1])
+            socket.peerLength = peerLength
+            input = ByteBufferAllocator().buffer(capacity: length - Self.udpHeaderSize)
+            input.writeBytes(
+                UnsafeRawBufferPointer(
+                    start: self.udpBuffer + Self.udpHeaderSize,
+                    count: length - Self.udpHeaderSize
+                )
+            )
+        }
+        connection.startDatagram()
+        var text = [CChar](repeating: 0, count: 160)
+        _ = socket.peer.withUnsafeBytes {
+            swiftlet_address_text($0.baseAddress, socket.peerLength, 1, &text, text.count)
+        }
+        let end = text.firstIndex(of: 0) ?? text.count
+        connection.peerAddress = String(decoding: text[0..<end].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        connection.udpServing = true
+        connection.responseEnds = []
+        socket.out.clear()
+        _ = connection.process(&input, into: &socket.out)
+        connection.udpServing = false
+        // What is left is a partial command: the next datagram does not continue it (memcached overwrites it).
+        self.sendResponses(socket)
+    }
+
+    /// Sends each response as its own datagrams, numbered from 0 with their count in every header (memcached's
+    /// `build_udp_header`); an empty response goes as a header alone when it must, and not at all when it was
+    /// silenced.
+    private func sendResponses(_ socket: UDPSocket) {
+        let ends = socket.connection.responseEnds ?? []
+        socket.connection.responseEnds = []
+        var header = [UInt8](repeating: 0, count: Self.udpHeaderSize)
+        header[0] = UInt8(truncatingIfNeeded: socket.requestID >> 8)
+        header[1] = UInt8(truncatingIfNeeded: socket.requestID)
+        var start = 0
+        socket.out.withUnsafeReadableBytes { bytes in
+            var index = 0
+            while index < ends.count {
+                let end = min(ends[index].end, bytes.count)
+                let forced = ends[index].forced
+                index += 1
+                guard end >= start else { continue }
+                let length = end - start
+                if length == 0 && !forced { continue }
+                // memcached's `_transmit_post` retires the empty responses after one along with it: one empty
+                // datagram stands for a run of them.
+                if length == 0 {
+                    while index < ends.count && min(ends[index].end, bytes.count) == start { index += 1 }
+                }
+                let total = min((length + Self.udpDataSize - 1) / Self.udpDataSize, Int(UInt16.max))
+                var sequence = 0
+                repeat {
+                    header[2] = UInt8(truncatingIfNeeded: sequence >> 8)
+                    header[3] = UInt8(truncatingIfNeeded: sequence)
+                    header[4] = UInt8(truncatingIfNeeded: total >> 8)
+                    header[5] = UInt8(truncatingIfNeeded: total)
+                    let offset = start + sequence * Self.udpDataSize
+                    let count = min(Self.udpDataSize, end - offset)
+                    let sent = header.withUnsafeBytes { head in
+                        socket.peer.withUnsafeBytes { peer in
+                            swiftlet_udp_send(
+                                socket.fd,
+                                head.baseAddress,
+                                bytes.baseAddress.map { $0 + offset },
+                                count,
+                                peer.baseAddress,
+                                socket.peerLength
+                            )
+                        }
+                    }
+                    if sent > 0 { self.engine.stats.bytesWritten += Self.udpHeaderSize }
+                    sequence += 1
+                } while sequence < total
+                start = end
+            }
+        }
     }
 
     // MARK: - Addresses and time
@@ -416,14 +602,14 @@ public final class MemcachedEpollFrontEnd: @unchecked Sendable {
 
     private static func port(of fd: Int32) -> Int {
         var text = [CChar](repeating: 0, count: 160)
-        return Int(swiftlet_socket_address(fd, 0, &text, text.count))
+        return Int(swiftlet_socket_address(fd, 0, 0, &text, text.count))
     }
 
     /// The peer's or the local address as `stats conns` prints it (the same text as `MemcachedFrontEnd.describe`):
     /// "tcp:127.0.0.1:11211", "tcp6:[::1]:11211", "unix:/path".
-    static func describe(_ fd: Int32, peer: Bool) -> String {
+    static func describe(_ fd: Int32, peer: Bool, udp: Bool = false) -> String {
         var text = [CChar](repeating: 0, count: 160)
-        _ = swiftlet_socket_address(fd, peer ? 1 : 0, &text, text.count)
+        _ = swiftlet_socket_address(fd, peer ? 1 : 0, udp ? 1 : 0, &text, text.count)
         let end = text.firstIndex(of: 0) ?? text.count
         return String(decoding: text[0..<end].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }

@@ -74,6 +74,13 @@ if let port = memcachedDirectives.port {
             printError("memcached-options: \(reason)\n")
             exit(1)
         }
+        // The NIO front end beside RESP serves TCP and Unix sockets; UDP is swiftlet-memcached's (its epoll transport).
+        if settings.udpPort != 0 {
+            printError(
+                "memcached-options: UDP (-U \(settings.udpPort)) is served by swiftlet-memcached, not beside RESP\n"
+            )
+            exit(1)
+        }
         memcachedSettings = settings
     case .exit(let status, let output, _):
         printError("memcached-options: \(output)\n")

@@ -42,8 +42,15 @@ int swiftlet_eventfd(void);
 /// accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC; -1 with errno set.
 int swiftlet_accept(int listener);
 /// The socket's peer (`peer` 1) or local address as memcached's `stats conns` prints it: "tcp:127.0.0.1:11211",
-/// "tcp6:[::1]:11211", "unix:/path" (empty on failure), NUL-terminated in `text` (`size` bytes). Returns the port
-/// (0 for a Unix socket or a failure).
-int swiftlet_socket_address(int fd, int peer, char *text, size_t size);
+/// "tcp6:[::1]:11211", "unix:/path" ("udp"/"udp6" with `udp` 1; empty on failure), NUL-terminated in `text` (`size`
+/// bytes). Returns the port (0 for a Unix socket or a failure).
+int swiftlet_socket_address(int fd, int peer, int udp, char *text, size_t size);
+/// The same text for an address `recvfrom` filled in.
+int swiftlet_address_text(const void *address, unsigned length, int udp, char *text, size_t size);
+/// recvfrom: the datagram into `buffer`, its sender into `peer` (room for 128 bytes) and `peer_length`.
+long swiftlet_udp_receive(int fd, void *buffer, size_t capacity, void *peer, unsigned *peer_length);
+/// sendmsg of `header` (8 bytes) then `data` to `peer`.
+long swiftlet_udp_send(int fd, const void *header, const void *data, size_t length, const void *peer,
+                       unsigned peer_length);
 
 #endif
