@@ -178,16 +178,20 @@ import Testing
     /// `shutdown` (allowed by -A) answers nothing and closes every client, as memcached exits.
     @Test(arguments: Self.transports)
     func shutdownCommandClosesEveryClient(_ transport: Transport) async throws {
-        try await self.withFrontEnd(transport, { $0.shutdownCommand = true }) { port in
-            let other = try RawSocket(port: port)
-            other.send("version\r\n")
-            #expect(self.read(other, until: "\r\n") == "VERSION 1.6.18\r\n")
-            let socket = try RawSocket(port: port)
-            socket.send("shutdown\r\n")
-            #expect(self.peerClosed(socket))
-            #expect(self.peerClosed(other))
-            socket.close()
-            other.close()
-        }
+        try await self.withFrontEnd(
+            transport,
+            { $0.shutdownCommand = true },
+            { port in
+                let other = try RawSocket(port: port)
+                other.send("version\r\n")
+                #expect(self.read(other, until: "\r\n") == "VERSION 1.6.18\r\n")
+                let socket = try RawSocket(port: port)
+                socket.send("shutdown\r\n")
+                #expect(self.peerClosed(socket))
+                #expect(self.peerClosed(other))
+                socket.close()
+                other.close()
+            }
+        )
     }
 }
