@@ -303,6 +303,7 @@ extension MemcachedConnection {
             self.flushBinary(out)
         case P.quit:
             if !header.quiet { self.writeBinaryHeader(header, bodyLength: 0, &out) }
+            self.quitRequested = true
             return .close
         case P.flush:
             self.binaryFlush(header, extras: extras, &out)
@@ -540,6 +541,7 @@ extension MemcachedConnection {
         }
         self.store.commandStats[self.store.lruClass(of: item)].setCommands += 1
         let (outcome, cas) = self.store.store(item, mode: pending.mode, compare: pending.compare)
+        self.engine.logStore(item, outcome, pending.mode)
         // A refused item, or the uploaded part of an append (the combined item took its place), is freed.
         if !item.flags.contains(.linked) { self.store.discard(item) }
         switch outcome {

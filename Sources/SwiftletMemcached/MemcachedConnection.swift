@@ -39,6 +39,25 @@ public final class MemcachedConnection {
     /// datagram; so is a quiet binary command's); an empty response that is not forced (text `noreply`, a quiet meta
     /// miss) is not sent. Nil: not recorded.
     public var responseEnds: [(end: Int, forced: Bool)]? = nil
+    /// `watch`: set while the connection is a watcher (it then reads nothing more); the bytes its socket has not
+    /// taken yet (`watchBacklog`, reported by the transport); the transport's hook that sends the lines.
+    var watch: WatchState? = nil
+    public var watchBacklog = 0
+    public var watchReady: (() -> Void)?
+    /// The transport's hook that sends the lines now (a full watcher buffer, before a line is skipped).
+    public var watchFlushNow: (() -> Void)?
+    public var isWatching: Bool { self.watch != nil }
+    /// Why the connection closes (`watch connevents`): set by `quit` (normal), a protocol error (error), the idle
+    /// timeout; the transport sets shutdown, and leaves normal for a client that hung up.
+    public var closeReason = CloseReason.normal
+    var quitRequested = false
+    /// Where in the output memcached would have written everything out (a get and `mn` force the write): replies after
+    /// it are still queued, which `watch` and `metadump` refuse to follow (memcached's `resp_has_stack`).
+    var flushMark = 0
+
+    func hasQueuedReplies(_ out: ByteBuffer) -> Bool {
+        out.writerIndex > max(out.readerIndex, self.flushMark)
+    }
 
     enum Mode { case undecided, text, binary }
 
@@ -106,6 +125,7 @@ public final class MemcachedConnection {
     public func requestClose() {
         guard !self.closeRequested else { return }
         self.closeRequested = true
+        self.closeReason = .idleTimeout
         self.closeHandler?()
     }
 
@@ -165,6 +185,13 @@ public final class MemcachedConnection {
     /// - Returns: false when the connection must close once `out` is written.
     public func process(_ input: inout ByteBuffer, into out: inout ByteBuffer) -> Bool {
         if self.closeRequested { return false }
+        self.engine.currentConnectionID = self.id
+        self.flushMark = out.writerIndex
+        if self.watch != nil {
+            // A watcher reads nothing more (memcached's logger only looks for the client hanging up).
+            input.moveReaderIndex(to: input.writerIndex)
+            return true
+        }
         // Bytes left unparsed by the last call come back in `input`: only the new ones count as read.
         self.engine.stats.bytesRead += input.readableBytes - self.unparsed
         self.reads &+= 1
@@ -201,10 +228,13 @@ public final class MemcachedConnection {
                 }
                 switch outcome {
                 case .needMore: return true
-                case .close: return false
+                case .close:
+                    self.closeReason = self.quitRequested ? .normal : .error
+                    return false
                 // memcached skips an empty text response (noreply, a quiet miss) but sends a binary one (a quiet
                 // command's) as an empty datagram.
-                case .done: self.endResponse(out, forced: self.mode == .binary)
+                // A store command's response ends once its value is in (`receive`), not here.
+                case .done: self.endResponse(out, forced: self.mode == .binary && !self.isInsideValue)
                 }
                 served += 1
                 self.lastCommandTime = self.engine.now

@@ -26,6 +26,13 @@ public final class MemcachedEngine {
     public var listeners: [String] = []
     /// `stats`' "libevent": the transport serving the connections ("swiftnio", "epoll").
     public var transportName = "swiftnio"
+    /// `watch`: the watching connections, the kinds of events any of them wants, the last log line's id, counters.
+    var watchers: [MemcachedConnection] = []
+    var watchedFlags: WatchFlags = []
+    var logGID: UInt64 = 0
+    var watchStatistics = WatchStatistics()
+    /// The client whose request runs now (the `cfd` of log lines).
+    var currentConnectionID = 0
     /// `stats sizes_enable`: the first CAS id counted in `stats sizes` (nil: disabled).
     public var sizesSince: UInt64? = nil
     /// `stats detail on`: per-prefix counts of gets, hits, sets and deletes.
@@ -95,12 +102,15 @@ public final class MemcachedEngine {
             self.stats.connectionStructures,
             self.connections.count + self.listeners.count
         )
+        self.logConnection(connection, closed: nil)
     }
 
     public func connectionClosed(_ connection: MemcachedConnection) {
         connection.releasePending()
         guard self.connections.removeValue(forKey: connection.id) != nil else { return }
         self.stats.currentConnections -= 1
+        self.unwatch(connection)
+        self.logConnection(connection, closed: connection.closeReason)
     }
 
     private func closeIdleConnections() {

@@ -539,6 +539,7 @@ extension MemcachedConnection {
                 }
                 digits.withUnsafeBytes { fresh.writeValue($0, at: 0) }
                 let (outcome, _) = store.store(fresh, mode: .add)
+                self.engine.logStore(fresh, outcome, .add)
                 if outcome == .stored {
                     created = true
                     item = fresh

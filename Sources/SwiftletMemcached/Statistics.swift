@@ -216,10 +216,10 @@ extension MemcachedConnection {
         }
         self.stat("malloc_fails", 0, &out)
         self.stat("log_worker_dropped", 0, &out)
-        self.stat("log_worker_written", 0, &out)
-        self.stat("log_watcher_skipped", 0, &out)
-        self.stat("log_watcher_sent", 0, &out)
-        self.stat("log_watchers", 0, &out)
+        self.stat("log_worker_written", engine.watchStatistics.workerWritten, &out)
+        self.stat("log_watcher_skipped", engine.watchStatistics.watcherSkipped, &out)
+        self.stat("log_watcher_sent", engine.watchStatistics.watcherSent, &out)
+        self.stat("log_watchers", engine.watchers.count, &out)
         self.stat("unexpected_napi_ids", 0, &out)
         self.stat("round_robin_fallback", 0, &out)
         // memcached's `get_stats(NULL)`: the item totals.

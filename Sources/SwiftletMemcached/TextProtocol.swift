@@ -119,7 +119,10 @@ extension MemcachedConnection {
             case UInt8(ascii: "g"): self.metaGet(line, &out)
             case UInt8(ascii: "s"): self.metaSet(line, &out)
             case UInt8(ascii: "d"): self.metaDelete(line, &out)
-            case UInt8(ascii: "n"): out.writeStaticString("MN\r\n")
+            case UInt8(ascii: "n"):
+                out.writeStaticString("MN\r\n")
+                // memcached writes everything out after `mn`.
+                self.flushMark = out.writerIndex
             case UInt8(ascii: "a"): self.metaArithmetic(line, &out)
             case UInt8(ascii: "e"): self.metaDebug(line, &out)
             default: self.outString("ERROR", &out)
@@ -210,13 +213,12 @@ extension MemcachedConnection {
             } else if CNumbers.equals(command, "version") {
                 self.outText("VERSION \(MemcachedEngine.version)", &out)
             } else if CNumbers.equals(command, "quit") {
+                self.quitRequested = true
                 return .close
             } else if CNumbers.equals(command, "lru_crawler") {
                 self.lruCrawler(line, &out)
             } else if CNumbers.equals(command, "watch") {
-                // Log streams are not built yet (docs/MEMCACHED.md): answered as memcached started with `-W`.
-                self.setNoreplyMaybe(line)
-                self.outString("CLIENT_ERROR watch commands not allowed", &out)
+                self.watchCommand(line, &out)
             } else if CNumbers.equals(command, "verbosity") {
                 guard n == 3 || n == 4 else { break }
                 self.verbosity(line, &out)
@@ -274,6 +276,8 @@ extension MemcachedConnection {
             keyIndex = 0
         }
         out.writeStaticString("END\r\n")
+        // memcached writes everything out after a get.
+        self.flushMark = out.writerIndex
     }
 
     @inline(__always)
@@ -381,6 +385,7 @@ extension MemcachedConnection {
                 self.swallow(Int(length) + 2) { self.outString("SERVER_ERROR out of memory storing object", &$0) }
                 self.engine.stats.storeNoMemory += 1
             }
+            self.engine.logStoreFailure(key, tooLarge: failure == .tooLarge, mode)
             // A set that failed must not leave the old value readable.
             if mode == .set, let old = self.store.find(key, bump: false) { self.store.unlink(old) }
         }
@@ -402,6 +407,7 @@ extension MemcachedConnection {
             compare: pending.compare,
             allowStale: pending.allowStale
         )
+        self.engine.logStore(item, outcome, pending.mode)
         // A refused item, or the uploaded part of an append (the combined item took its place), is freed.
         if !item.flags.contains(.linked) { self.store.discard(item) }
         if let meta = pending.meta {
@@ -685,7 +691,7 @@ extension MemcachedConnection {
                 return
             }
             // memcached hands the connection to the crawler thread: replies still queued would be lost.
-            if out.readableBytes > 0 {
+            if self.hasQueuedReplies(out) {
                 self.outString("ERROR cannot pipeline other commands before metadump", &out)
                 return
             }
@@ -796,5 +802,41 @@ extension MemcachedConnection {
                 out.writeInteger(hex[Int(b & 15)])
             }
         }
+    }
+
+    /// `watch [kinds]` (memcached's `process_watch_command`): the connection becomes a log watcher (WatchLog.swift).
+    func watchCommand(_ line: UnsafeRawBufferPointer, _ out: inout ByteBuffer) {
+        self.setNoreplyMaybe(line)
+        guard self.engine.settings.extras.watchEnabled else {
+            self.outString("CLIENT_ERROR watch commands not allowed", &out)
+            return
+        }
+        // Replies of earlier commands in the same read not yet sent: memcached's `resp_has_stack`.
+        if self.hasQueuedReplies(out) {
+            self.outString("ERROR cannot pipeline other commands before watch", &out)
+            return
+        }
+        var flags: WatchFlags = []
+        if self.tokens.count > 1 {
+            for index in 1..<self.tokens.count {
+                let token = self.token(line, index)
+                guard
+                    let (_, flag) = WatchFlags.names.first(where: { name, _ in
+                        token.elementsEqual(name.utf8)
+                    })
+                else {
+                    self.outString("ERROR", &out)
+                    return
+                }
+                flags.insert(flag)
+            }
+        } else {
+            flags = .fetchers
+        }
+        guard self.engine.watch(self, flags: flags) else {
+            self.outString("WATCHER_TOO_MANY log watcher limit reached", &out)
+            return
+        }
+        out.writeStaticString("OK\r\n")
     }
 }

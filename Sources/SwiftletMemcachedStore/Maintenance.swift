@@ -368,6 +368,7 @@ extension MemcachedStore {
             }
         }
         if source != -1 && destination != -1 && self.reassign(from: source, to: destination) == .ok {
+            self.onSlabMove?(source, destination)
             return destination
         }
         return -1

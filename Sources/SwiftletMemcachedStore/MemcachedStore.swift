@@ -32,6 +32,12 @@ public final class MemcachedStore {
     let sizesBytes: UnsafeMutablePointer<Int>
 
     public var classStats: [ItemClassStatistics]
+    /// Every lookup (memcached's `do_item_get`, which `watch fetchers` logs): nil unless a watcher asks.
+    public var onLookup: ((_ key: UnsafeRawBufferPointer, _ status: LookupStatus, _ item: Item?) -> Void)?
+    /// Every eviction from an LRU tail (`watch evictions`), before the item is unlinked: nil unless a watcher asks.
+    public var onEviction: ((Item) -> Void)?
+    /// Every page the slab mover moves (`watch sysevents`' slab_move): nil unless a watcher asks.
+    public var onSlabMove: ((_ source: Int, _ destination: Int) -> Void)?
     public var commandStats: [SlabClassCommandStatistics]
     public var stats = StoreStatistics()
 
@@ -154,19 +160,36 @@ public final class MemcachedStore {
 
     /// `find` with the key's hash already known (a new item carries its key's).
     func find(_ key: UnsafeRawBufferPointer, hash: UInt32, bump: Bool) -> Item? {
-        guard let item = self.table.find(key, hash: hash) else { return nil }
+        guard let item = self.table.find(key, hash: hash) else {
+            self.onLookup?(key, .notFound, nil)
+            return nil
+        }
         if self.isFlushed(item) {
             self.unlink(item)
             self.stats.getFlushed += 1
+            self.onLookup?(key, .flushed, nil)
             return nil
         }
         if item.expiry != 0 && item.expiry <= self.now {
             self.unlink(item)
             self.stats.getExpired += 1
+            self.onLookup?(key, .expired, nil)
             return nil
         }
         if bump { self.bump(item) }
+        self.onLookup?(key, .found, item)
         return item
+    }
+
+    /// The item linked under `key`, live or not, without a lookup's effects (no bump, no unlink, no `onLookup`).
+    public func peek(_ key: UnsafeRawBufferPointer) -> Item? {
+        self.table.find(key, hash: Self.hash(key))
+    }
+
+    /// What a lookup found, as memcached's `watch fetchers` reports it (`was_found`).
+    public enum LookupStatus: Int, Sendable {
+        case notFound = 0
+        case found, flushed, expired
     }
 
     @inline(__always)
@@ -507,6 +530,7 @@ public final class MemcachedStore {
                     if !current.flags.contains(.fetched) { stats.evictedUnfetched += 1 }
                     if current.flags.contains(.active) { stats.evictedActive += 1 }
                     self.classStats[id] = stats
+                    self.onEviction?(current)
                     self.unlink(current)
                     removed += 1
                     if self.settings.slabAutomove == 2 { self.pendingReassignTarget = id }

@@ -29,6 +29,9 @@ public final class MemcachedEpollFrontEnd: @unchecked Sendable {
     /// Connections asked to close by the engine (idle timeout) while it walked them: closed after the walk.
     private var pendingCloses: [EpollConnection] = []
     private var stopping = false
+    /// Watchers with lines to send, and when they go (`watcherHasLines`).
+    private var dirtyWatchers: [EpollConnection] = []
+    private var watchFlushDeadline: Int64? = nil
     private let stopRequested = NIOLockedValueBox(false)
 
     private enum Slot {
@@ -272,7 +275,11 @@ public final class MemcachedEpollFrontEnd: @unchecked Sendable {
                 nextTick = now + 100
                 now = Self.monotonicMilliseconds()
             }
-            let timeout = Int32(clamping: max(0, nextTick - now))
+            if let deadline = self.watchFlushDeadline, now >= deadline {
+                self.flushDirtyWatchers()
+            }
+            let wake = min(nextTick, self.watchFlushDeadline ?? nextTick)
+            let timeout = Int32(clamping: max(0, wake - now))
             let count = swiftlet_epoll_wait(self.epoll, fds, events, Int32(capacity), timeout)
             if count < 0 {
                 self.logger.error("epoll_wait: \(String(cString: strerror(errno)))")
@@ -299,6 +306,7 @@ public final class MemcachedEpollFrontEnd: @unchecked Sendable {
         case .connection(let connection):
             if events & SWIFTLET_WRITABLE != 0 && connection.waitingToWrite {
                 self.flush(connection)
+                if connection.connection.isWatching { self.flushWatcher(connection) }
             }
             if events & SWIFTLET_READABLE != 0 && !connection.waitingToWrite && !connection.closed {
                 self.readable(connection)
@@ -355,6 +363,8 @@ public final class MemcachedEpollFrontEnd: @unchecked Sendable {
         connection.listenAddress = Self.describe(fd, peer: false)
         let client = EpollConnection(fd: fd, connection: connection)
         connection.closeHandler = { [unowned self, unowned client] in self.pendingCloses.append(client) }
+        connection.watchReady = { [unowned self, unowned client] in self.watcherHasLines(client) }
+        connection.watchFlushNow = { [unowned self, unowned client] in self.flushWatcher(client) }
         engine.connectionOpened(connection)
         self.setSlot(fd, .connection(client))
         _ = swiftlet_epoll_control(self.epoll, 0, fd, SWIFTLET_READABLE)
@@ -395,7 +405,10 @@ public final class MemcachedEpollFrontEnd: @unchecked Sendable {
                 return
             }
             if errno == EINTR { continue }
-            if errno != EAGAIN && errno != EWOULDBLOCK { self.close(client) }
+            if errno != EAGAIN && errno != EWOULDBLOCK {
+                client.connection.closeReason = .error
+                self.close(client)
+            }
             return
         }
     }
@@ -442,6 +455,37 @@ public final class MemcachedEpollFrontEnd: @unchecked Sendable {
         }
     }
 
+    /// A watcher got a line. Lines go out in batches, as memcached's logger thread writes them (a few ms late): a
+    /// `send(2)` per line would fill the socket's buffer with per-write overhead after a few hundred lines.
+    private func watcherHasLines(_ client: EpollConnection) {
+        if !client.watchDirty {
+            client.watchDirty = true
+            self.dirtyWatchers.append(client)
+            if self.watchFlushDeadline == nil { self.watchFlushDeadline = Self.monotonicMilliseconds() + 5 }
+        }
+    }
+
+    private func flushDirtyWatchers() {
+        self.watchFlushDeadline = nil
+        let watchers = self.dirtyWatchers
+        self.dirtyWatchers = []
+        for client in watchers {
+            client.watchDirty = false
+            self.flushWatcher(client)
+        }
+    }
+
+    /// A watcher's log lines: handed to the socket once what it holds is sent; what the socket has not taken counts
+    /// against the watcher's buffer (`watchBacklog`), so that a watcher that does not read skips lines.
+    private func flushWatcher(_ client: EpollConnection) {
+        guard !client.closed else { return }
+        if client.out.readableBytes == 0, let lines = self.engine.takeWatchOutput(client.connection) {
+            client.out = lines
+        }
+        if client.out.readableBytes > 0 && !client.waitingToWrite { self.flush(client) }
+        client.connection.watchBacklog = client.closed ? 0 : client.out.readableBytes
+    }
+
     private func close(_ client: EpollConnection) {
         guard !client.closed else { return }
         client.closed = true
@@ -466,7 +510,10 @@ public final class MemcachedEpollFrontEnd: @unchecked Sendable {
             self.slots[Int(fd)] = nil
         }
         self.listeners = []
-        for case .connection(let client)? in self.slots { self.close(client) }
+        for case .connection(let client)? in self.slots {
+            client.connection.closeReason = .shutdown
+            self.close(client)
+        }
         for case .udp(let socket)? in self.slots {
             _ = swiftlet_epoll_control(self.epoll, 2, socket.fd, 0)
             Glibc.close(socket.fd)
@@ -623,6 +670,8 @@ final class EpollConnection {
     var out = ByteBufferAllocator().buffer(capacity: 1024)
     /// The socket was full: the connection waits for it to drain and reads nothing meanwhile.
     var waitingToWrite = false
+    /// A watcher with lines waiting for the next batch.
+    var watchDirty = false
     var closed = false
 
     init(fd: Int32, connection: MemcachedConnection) {

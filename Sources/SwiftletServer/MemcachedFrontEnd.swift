@@ -207,6 +207,7 @@ final class MemcachedConnectionHandler: ChannelInboundHandler {
     private var socket: Int32 = -1
     /// Writes handed to NIO and not complete: later replies go to NIO too, behind them.
     private var writesInNIO = 0
+    private var watchFlushScheduled = false
 
     init(frontEnd: MemcachedFrontEnd) {
         self.frontEnd = frontEnd
@@ -228,6 +229,8 @@ final class MemcachedConnectionHandler: ChannelInboundHandler {
         let connection = MemcachedConnection(engine: engine)
         let channel = context.channel
         connection.closeHandler = { channel.close(promise: nil) }
+        connection.watchReady = { [weak self] in self?.watcherHasLines() }
+        connection.watchFlushNow = { [weak self] in self?.flushWatcher() }
         connection.peerAddress = MemcachedFrontEnd.describe(context.channel.remoteAddress)
         connection.listenAddress = MemcachedFrontEnd.describe(context.channel.localAddress)
         engine.connectionOpened(connection)
@@ -296,8 +299,34 @@ final class MemcachedConnectionHandler: ChannelInboundHandler {
         self.out = context.channel.allocator.buffer(capacity: 1024)
         self.writesInNIO += 1
         let promise = context.eventLoop.makePromise(of: Void.self)
-        promise.futureResult.assumeIsolated().whenComplete { _ in self.writesInNIO -= 1 }
+        promise.futureResult.assumeIsolated().whenComplete { _ in
+            self.writesInNIO -= 1
+            if self.writesInNIO == 0 && self.connection?.isWatching == true { self.flushWatcher() }
+        }
         context.writeAndFlush(NIOAny(rest), promise: promise)
+    }
+
+    /// A watcher got a line: lines go out in batches a few ms later, as memcached's logger thread writes them.
+    private func watcherHasLines() {
+        guard !self.watchFlushScheduled, let context = self.context else { return }
+        self.watchFlushScheduled = true
+        context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(5)) {
+            self.watchFlushScheduled = false
+            self.flushWatcher()
+        }
+    }
+
+    /// A watcher's log lines go out once what NIO holds for the socket is written; while it holds some, the lines
+    /// wait in the watcher's buffer (and skip when it is full, as memcached's do).
+    private func flushWatcher() {
+        guard let connection = self.connection, let context = self.context, !self.closing else { return }
+        if self.writesInNIO == 0 && self.out.readableBytes == 0,
+            let lines = self.frontEnd.engine.takeWatchOutput(connection)
+        {
+            self.out = lines
+            self.send(context: context)
+        }
+        connection.watchBacklog = self.writesInNIO > 0 ? self.frontEnd.engine.settings.watcherLogBufferSize : 0
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -305,6 +334,7 @@ final class MemcachedConnectionHandler: ChannelInboundHandler {
     }
 
     func close() {
+        self.connection?.closeReason = .shutdown
         self.context?.close(promise: nil)
     }
 }

@@ -1204,12 +1204,10 @@ def test_metadump_refuses_pipeline(memcached_factory):
             assert data.startswith(b"VERSION "), (side, data)
 
 
-def test_watch_is_answered_as_memcached_with_dash_W(memcached_factory):
-    """Log streams (`watch`) are not built yet (docs/MEMCACHED.md): Swiftlet answers as memcached started with -W."""
+def test_watch_refused_with_dash_W(memcached_factory):
+    """`-W` turns `watch` off: every form is answered with memcached's CLIENT_ERROR."""
     reference = memcached_factory("reference", "-W")
-    # (the harness self-check runs a real memcached as the candidate: that one needs -W too)
-    real = os.path.basename(shlex.split(memcached_candidate_command())[0]) == "memcached"
-    candidate = memcached_factory("candidate", *(["-W"] if real else []))
+    candidate = memcached_factory("candidate", "-W")
     for request in (b"watch\r\n", b"watch fetchers\r\n", b"watch bogus\r\n", b"watch fetchers noreply\r\n"):
         replies = []
         for server in (reference, candidate):
@@ -1217,3 +1215,124 @@ def test_watch_is_answered_as_memcached_with_dash_W(memcached_factory):
                 data, state = c.exchange(request)
                 replies.append((data, state))
         assert replies[0] == replies[1], (request, replies)
+
+
+def test_watch_errors(memcached_factory):
+    """Unknown kinds, and `watch` behind other commands of the same read."""
+    reference = memcached_factory("reference")
+    candidate = memcached_factory("candidate")
+    for request in (b"watch bogus\r\n", b"watch fetchers nonsense\r\n"):
+        replies = []
+        for server in (reference, candidate):
+            with server.connect() as c:
+                replies.append(c.exchange(request))
+        assert replies[0] == replies[1], (request, replies)
+    # memcached writes its replies out after `mn` and a get: only other replies still queued refuse the watch.
+    for request in (b"mn\r\nwatch\r\n", b"version\r\nwatch\r\n", b"get a\r\nwatch\r\n",
+                    b"set a 0 0 1\r\na\r\nwatch\r\n", b"get a\r\nversion\r\nwatch\r\n"):
+        replies = []
+        for server in (reference, candidate):
+            with server.connect() as c:
+                c.send(request)
+                data, _ = c.read_until(lambda d: d.endswith(b"OK\r\n") or d.endswith(b"watch\r\n"), timeout=2)
+                replies.append(re.sub(rb"VERSION \S+", b"VERSION v", data))
+        assert replies[0] == replies[1], (request, replies)
+
+
+def watch_lines(server, kinds: bytes, actions) -> list:
+    """Starts a watcher of `kinds`, runs `actions(server)`, and returns the watcher's lines with what differs between
+    servers by nature replaced: the time, the line ids (kept in order: a gid is one more than the last), the
+    connection numbers, the client ports."""
+    import socket as _socket
+    watcher = _socket.create_connection((server.host, server.port), timeout=5)
+    try:
+        watcher.sendall(b"watch " + kinds + b"\r\n")
+        data = b""
+        while not data.endswith(b"OK\r\n"):
+            data += watcher.recv(100)
+        actions(server)
+        time.sleep(0.3)
+        watcher.settimeout(0.5)
+        data = b""
+        try:
+            while True:
+                chunk = watcher.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except _socket.timeout:
+            pass
+    finally:
+        watcher.close()
+    # memcached's worker threads log into buffers of their own, which its logger thread reads in turn: lines of
+    # different threads can arrive out of gid order. Ordered by gid, the streams compare.
+    entries = []
+    for line in data.decode().split("\n"):
+        if not line:
+            continue
+        assert re.match(r"ts=\d+\.\d+ gid=\d+ type=", line), line
+        gid = int(re.search(r"gid=(\d+)", line).group(1))
+        line = re.sub(r"^ts=\d+\.\d+ gid=\d+ ", "", line)
+        line = re.sub(r"cfd=\d+", "cfd=N", line)
+        line = re.sub(r"rport=\d+", "rport=P", line)
+        entries.append((gid, line))
+    entries.sort()
+    gids = [gid for gid, _ in entries]
+    assert len(set(gids)) == len(gids), gids
+    return [line for _, line in entries]
+
+
+def test_watch_fetchers_and_mutations_lines(memcached_factory):
+    """The lines of gets (hit, miss, expired, flushed) and stores (stored, not stored, exists, not found, too large)
+    in memcached's format, keys URI-encoded."""
+    def actions(server):
+        with server.connect() as c:
+            c.exchange(b"set wa 5 0 3\r\nabc\r\nget wa wb\r\nadd wa 0 0 1\r\nx\r\n"
+                       b"gets wa\r\ncas wa 0 0 1 999\r\ny\r\nreplace wz 0 0 1\r\nz\r\n"
+                       b"set w%26x 0 100 2\r\nhi\r\nappend wa 0 0 2\r\nde\r\ntouch wa 100\r\n"
+                       b"incr wn 1\r\ndelete wa\r\n")
+            # (Not a value over -I: memcached logs that refusal with its class and client read from missing
+            # arguments, so they are not the same from run to run.)
+            c.exchange(b"set gone 0 -1 1\r\ng\r\nget gone\r\nmg wb v\r\nms wc 2\r\nhi\r\n")
+    results = [watch_lines(memcached_factory(side), b"fetchers mutations", actions)
+               for side in ("reference", "candidate")]
+    assert results[1] == results[0]
+    assert any("type=item_store" in line for line in results[0])
+
+
+def test_watch_connevents_lines(memcached_factory):
+    """conn_new and conn_close with the reason: normal (quit, the client hanging up), error (a protocol error)."""
+    import socket as _socket
+
+    def actions(server):
+        with server.connect() as c:
+            c.exchange(b"version\r\n")
+            c.send(b"quit\r\n")
+            c.read_until_close(timeout=2)
+        s = _socket.create_connection((server.host, server.port))
+        s.sendall(b"GET / HTTP/1.1\r\n")
+        s.settimeout(2)
+        try:
+            s.recv(10)
+        except OSError:
+            pass
+        s.close()
+        s = _socket.create_connection((server.host, server.port))
+        s.close()
+    results = [watch_lines(memcached_factory(side), b"connevents", actions) for side in ("reference", "candidate")]
+    assert results[1] == results[0]
+    assert len(results[0]) >= 6
+
+
+def test_watch_evictions_lines(memcached_factory):
+    """Evictions from a full cache (-m 2): the first lines' format (key, fetched, ttl, last access, class, size)."""
+    def actions(server):
+        with server.connect() as c:
+            value = b"v" * 10000
+            c.exchange(b"".join(b"set ev%d 0 0 %d noreply\r\n%s\r\n" % (i, len(value), value) for i in range(400)))
+    results = []
+    for side in ("reference", "candidate"):
+        lines = watch_lines(memcached_factory(side, "-m 2"), b"evictions", actions)
+        results.append(lines[:5])
+    assert results[0], "memcached evicted nothing"
+    assert results[1] == results[0]
