@@ -51,6 +51,9 @@ public final class MemcachedConnection {
     /// timeout; the transport sets shutdown, and leaves normal for a client that hung up.
     public var closeReason = CloseReason.normal
     var quitRequested = false
+    /// -Y: whether the connection has sent its user and password; the length of the payload being waited for.
+    var authenticated = true
+    var authPayload: Int? = nil
     /// Where in the output memcached would have written everything out (a get and `mn` force the write): replies after
     /// it are still queued, which `watch` and `metadump` refuse to follow (memcached's `resp_has_stack`).
     var flushMark = 0
@@ -112,6 +115,7 @@ public final class MemcachedConnection {
         self.engine = engine
         self.store = engine.store
         self.lastCommandTime = engine.now
+        self.authenticated = engine.authFile == nil
         switch engine.settings.bindingProtocol {
         case .auto: self.mode = .undecided
         case .ascii: self.mode = .text
@@ -223,6 +227,8 @@ public final class MemcachedConnection {
                 let outcome: Outcome
                 if self.mode == .binary {
                     outcome = self.processBinary(&input, into: &out)
+                } else if !self.authenticated {
+                    outcome = self.processAuthentication(&input, into: &out)
                 } else {
                     outcome = self.processLine(&input, into: &out)
                 }

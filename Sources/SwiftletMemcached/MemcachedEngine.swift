@@ -24,6 +24,18 @@ public final class MemcachedEngine {
     private var nextConnectionID = 0
     /// The listening addresses the transport reports, for `stats conns` and `stats settings`.
     public var listeners: [String] = []
+    /// -Y: the users and passwords of ASCII authentication (nil: every connection is authenticated).
+    public internal(set) var authFile: AsciiAuthFile? = nil
+
+    /// SIGHUP: reads the -Y file again (memcached's `authfile_load` on HUP); a file that cannot be read keeps the
+    /// entries loaded before.
+    public func reloadAuthFile() {
+        guard let path = self.settings.authFile, case .success(let file) = AsciiAuthFile.load(path: path) else {
+            return
+        }
+        self.authFile = file
+    }
+
     /// `stats`' "libevent": the transport serving the connections ("swiftnio", "epoll").
     public var transportName = "swiftnio"
     /// `watch`: the watching connections, the kinds of events any of them wants, the last log line's id, counters.
@@ -52,6 +64,11 @@ public final class MemcachedEngine {
         self.monotonicStart = monotonicTime - 62
         self.store.now = 62
         self.detailEnabled = settings.extras.detailEnabled
+        // -Y: the executables load the file first and exit with memcached's message when it cannot be read; one that
+        // went away since lets nobody in.
+        if let path = settings.authFile {
+            self.authFile = (try? AsciiAuthFile.load(path: path).get()) ?? AsciiAuthFile(entries: [])
+        }
         self.store.settings.hashExpansion = settings.extras.hashExpansion
     }
 

@@ -71,11 +71,8 @@ public struct MemcachedSettings: Sendable {
     public init() {}
 
     /// Why Swiftlet cannot start with these settings (a feature memcached has and Swiftlet does not yet), or nil.
-    /// Refused rather than ignored: a user who asked for authentication must not get an open server.
+    /// Refused rather than ignored: a user who asked for a feature must not get a server without it.
     public var unsupportedReason: String? {
-        if let file = self.authFile {
-            return "ASCII authentication (-Y \(file)) is not supported by Swiftlet yet"
-        }
         if let file = self.extras.memoryFile {
             return "the restartable cache (-e \(file)) is not supported by Swiftlet"
         }

@@ -33,6 +33,7 @@ public final class MemcachedEpollFrontEnd: @unchecked Sendable {
     private var dirtyWatchers: [EpollConnection] = []
     private var watchFlushDeadline: Int64? = nil
     private let stopRequested = NIOLockedValueBox(false)
+    private let reloadRequested = NIOLockedValueBox(false)
 
     private enum Slot {
         case listener
@@ -300,6 +301,13 @@ public final class MemcachedEpollFrontEnd: @unchecked Sendable {
         _ = write(self.wakeup, &one, 8)
     }
 
+    /// From any thread (SIGHUP): the loop reads the -Y file again.
+    public func requestAuthReload() {
+        self.reloadRequested.withLockedValue { $0 = true }
+        var one: UInt64 = 1
+        _ = write(self.wakeup, &one, 8)
+    }
+
     private func handle(_ fd: Int32, _ events: Int32) {
         guard Int(fd) < self.slots.count, let slot = self.slots[Int(fd)] else { return }
         switch slot {
@@ -319,6 +327,13 @@ public final class MemcachedEpollFrontEnd: @unchecked Sendable {
             var value: UInt64 = 0
             _ = read(self.wakeup, &value, 8)
             if self.stopRequested.withLockedValue({ $0 }) { self.stopping = true }
+            if self.reloadRequested.withLockedValue({
+                let asked = $0
+                $0 = false
+                return asked
+            }) {
+                self.engine.reloadAuthFile()
+            }
         }
     }
 

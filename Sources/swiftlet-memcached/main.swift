@@ -111,6 +111,19 @@ if settings.daemonize {
     }
 }
 
+// -Y: memcached loads the file after dropping privileges and exits when it cannot (its messages, status 1).
+if let path = settings.authFile {
+    switch AsciiAuthFile.load(path: path) {
+    case .success: break
+    case .failure(.open(let reason)):
+        printError("Could not open authfile [\(path)] for reading, error \(reason): \(reason)\n")
+        exit(1)
+    case .failure(.malformed):
+        printError("Authfile [\(path)] has a malformed entry. Should be 'user:password'")
+        exit(1)
+    }
+}
+
 // -k: memcached locks its memory down (a warning when it cannot).
 if settings.lockMemory && mlockall(MCL_CURRENT | MCL_FUTURE) != 0 {
     printError("warning: -k invalid, mlockall() failed: \(String(cString: strerror(errno)))\n")
@@ -179,6 +192,11 @@ do {
 }
 writePidFile()
 onSignals { frontEnd.requestShutdown() }
+// SIGHUP: memcached reads the -Y file again.
+signal(SIGHUP, SIG_IGN)
+let hangUp = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
+hangUp.setEventHandler { @Sendable in frontEnd.requestAuthReload() }
+hangUp.resume()
 frontEnd.run()
 #else
 let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)

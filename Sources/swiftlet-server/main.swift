@@ -74,6 +74,14 @@ if let port = memcachedDirectives.port {
             printError("memcached-options: \(reason)\n")
             exit(1)
         }
+        if let path = settings.authFile, case .failure(let failure) = AsciiAuthFile.load(path: path) {
+            if case .open(let reason) = failure {
+                printError("memcached-options: could not open authfile [\(path)] for reading, error \(reason)\n")
+            } else {
+                printError("memcached-options: authfile [\(path)] has a malformed entry. Should be 'user:password'\n")
+            }
+            exit(1)
+        }
         // The NIO front end beside RESP serves TCP and Unix sockets; UDP is swiftlet-memcached's (its epoll transport).
         if settings.udpPort != 0 {
             printError(

@@ -1336,3 +1336,74 @@ def test_watch_evictions_lines(memcached_factory):
         results.append(lines[:5])
     assert results[0], "memcached evicted nothing"
     assert results[1] == results[0]
+
+
+def test_ascii_authentication(memcached_factory):
+    """-Y: every command before "set <key> <flags> <exptime> <bytes>\\r\\n<user> <password>\\r\\n" is refused; wrong
+    passwords, a payload without CRLF and one without a password are answered as memcached answers them; then the
+    connection works, and auth_cmds/auth_errors count."""
+    import socket as _socket
+    import subprocess as _subprocess
+    from support.memcached import candidate_argv, reference_argv
+    from support.servers import free_port
+
+    authfile = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "memcached-t", "authfile")
+
+    class Started:
+        """A server the harness cannot start (its readiness check, `version`, is refused before authentication)."""
+        def __init__(self, name, argv_for):
+            self.name, self.host, self.port = name, "127.0.0.1", free_port()
+            self.proc = _subprocess.Popen(argv_for(self.port, ["-Y", authfile]), stdout=_subprocess.DEVNULL,
+                                          stderr=_subprocess.DEVNULL, start_new_session=True)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                try:
+                    _socket.create_connection((self.host, self.port), timeout=0.5).close()
+                    return
+                except OSError:
+                    time.sleep(0.05)
+            raise AssertionError("%s did not listen" % name)
+
+        def connect(self):
+            from support.memcached import McConnection
+            return McConnection(self.host, self.port)
+
+        def stop(self):
+            self.proc.kill()
+            self.proc.wait()
+
+    reference = Started("memcached", reference_argv)
+    try:
+        candidate = Started("candidate", candidate_argv)
+    except Exception:
+        reference.stop()
+        raise
+    script = [
+        b"get foo\r\n",
+        b"version\r\n",
+        b"set foo 0 0 2\r\nhi\r\n",
+        b"set foo 0 0 7\r\nfoo bab\r\n",
+        b"set foo 0 0 3\r\nfoo\r\n",
+        b"set foo 0 0 7\r\nfoo barXY",
+        b"set foo 0 0 7\r\nfoo bar\r\n",
+        b"set toast 0 0 2\r\nhi\r\nget toast\r\n",
+        b"stats\r\n",
+    ]
+    replies = []
+    try:
+        for server in (reference, candidate):
+            got = []
+            with server.connect() as c:
+                for request in script:
+                    c.send(request)
+                    data, _ = c.read_until(lambda d: d.endswith(b"\r\n") and (not d.startswith(b"STAT") or
+                                                                            d.endswith(b"END\r\n")), timeout=1)
+                    if data.startswith(b"STAT"):
+                        data = b"\n".join(line for line in data.split(b"\r\n") if line.startswith(b"STAT auth_"))
+                    got.append(data)
+            replies.append(got)
+    finally:
+        reference.stop()
+        candidate.stop()
+    assert replies[1] == replies[0]
+    assert replies[0][-1] == b"STAT auth_cmds 2\nSTAT auth_errors 1"
