@@ -70,6 +70,8 @@ public struct AsciiAuthFile: Sendable {
 }
 
 extension MemcachedConnection {
+    static let authPayloadLimit: UInt32 = 65536
+
     /// memcached's `try_read_command_asciiauth`: the first line must be a `set` (its fifth token the payload's
     /// length), then the payload "user password"; anything else is answered and consumed.
     func processAuthentication(_ input: inout ByteBuffer, into out: inout ByteBuffer) -> Outcome {
@@ -94,6 +96,9 @@ extension MemcachedConnection {
                 self.outString("CLIENT_ERROR unauthenticated", &out)
                 return .done
             }
+            // memcached waits for the payload in its read buffer; here a client that is not in yet may not make the
+            // connection hold more than this (a user and a password are never that long): it is closed instead.
+            guard size <= Self.authPayloadLimit else { return .close }
             self.authPayload = Int(size) + 2
         }
         let needed = self.authPayload!

@@ -509,6 +509,8 @@ public final class MemcachedEpollFrontEnd: @unchecked Sendable {
         self.slots[Int(client.fd)] = nil
         self.engine.connectionClosed(client.connection)
         client.connection.closeHandler = nil
+        client.connection.watchReady = nil
+        client.connection.watchFlushNow = nil
     }
 
     private func closePending() {
