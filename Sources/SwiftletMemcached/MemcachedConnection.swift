@@ -242,6 +242,12 @@ public final class MemcachedConnection {
                 // A store command's response ends once its value is in (`receive`), not here.
                 case .done: self.endResponse(out, forced: self.mode == .binary && !self.isInsideValue)
                 }
+                if self.watch != nil {
+                    // The command made this a watcher: memcached hands the connection to its logger and reads
+                    // nothing more, the rest of this read included.
+                    input.moveReaderIndex(to: input.writerIndex)
+                    return true
+                }
                 served += 1
                 self.lastCommandTime = self.engine.now
                 // memcached serves `-R` commands an event (one more the first time), then yields the rest of the

@@ -27,8 +27,8 @@ public final class MemcachedEngine {
     /// -Y: the users and passwords of ASCII authentication (nil: every connection is authenticated).
     public internal(set) var authFile: AsciiAuthFile? = nil
 
-    /// SIGHUP: reads the -Y file again (memcached's `authfile_load` on HUP); a file that cannot be read keeps the
-    /// entries loaded before.
+    /// Reads the -Y file again (memcached's `authfile_load` on SIGHUP; swiftlet-memcached calls it on SIGHUP on Linux);
+    /// a file that cannot be read keeps the entries loaded before.
     public func reloadAuthFile() {
         guard let path = self.settings.authFile, case .success(let file) = AsciiAuthFile.load(path: path) else {
             return
@@ -134,7 +134,9 @@ public final class MemcachedEngine {
         let timeout = self.settings.idleTimeout
         guard timeout > 0 else { return }
         for connection in self.connections.values
-        where !connection.isUDP && !connection.closeRequested && Int(self.now &- connection.lastCommandTime) > timeout {
+        where !connection.isUDP && connection.watch == nil && !connection.isInsideValue && !connection.closeRequested
+            && Int(self.now &- connection.lastCommandTime) > timeout
+        {
             self.stats.idleKicks += 1
             connection.requestClose()
         }

@@ -807,7 +807,9 @@ extension MemcachedConnection {
     /// `watch [kinds]` (memcached's `process_watch_command`): the connection becomes a log watcher (WatchLog.swift).
     func watchCommand(_ line: UnsafeRawBufferPointer, _ out: inout ByteBuffer) {
         self.setNoreplyMaybe(line)
-        guard self.engine.settings.extras.watchEnabled else {
+        // Over UDP a watcher would take the socket's one connection (every later datagram ignored) and have no
+        // stream to write to: refused, as with -W.
+        guard self.engine.settings.extras.watchEnabled, !self.isUDP else {
             self.outString("CLIENT_ERROR watch commands not allowed", &out)
             return
         }

@@ -9,7 +9,8 @@ import Darwin
 
 /// memcached's log streams (`watch`): a connection that sends `watch [fetchers] [mutations] [evictions] [connevents]
 /// [sysevents] ...` gets "OK" and from then on one line per event of those kinds, in memcached 1.6.18's format
-/// ("ts=SECONDS.MICROS gid=N type=item_get key=... status=found clsid=1 cfd=1002 size=3\n"), and reads nothing more.
+/// ("ts=SECONDS.MICROS gid=N type=item_get key=... status=found clsid=1 cfd=1002 size=3\n"), and reads nothing more
+/// (what followed `watch` in the same read is dropped, as memcached drops it).
 ///
 /// Each watcher has a buffer of `-o watcher_logbuf_size` bytes (memcached's bipbuffer): a line that does not fit is
 /// dropped and counted, and a "skipped=N" line goes out before the next line that fits. The transport empties the
@@ -96,12 +97,13 @@ extension MemcachedEngine {
         var wanted: WatchFlags = []
         for watcher in self.watchers { wanted.formUnion(watcher.watch?.flags ?? []) }
         self.watchedFlags = wanted
+        // The hooks live on the store and reach it through the engine (unowned): no cycle through the store.
         let store = self.store
         if wanted.contains(.fetchers) {
             store.onLookup = { [unowned self] key, status, item in
                 self.log(.fetchers) {
                     let size = item?.valueLength ?? 0
-                    let classID = item.map { store.lruClass(of: $0) } ?? 0
+                    let classID = item.map { self.store.lruClass(of: $0) } ?? 0
                     return "type=item_get key=\(Self.uriEncoded(key)) status=\(Self.lookupText(status)) "
                         + "clsid=\(classID) cfd=\(self.currentConnectionID) size=\(size)"
                 }
@@ -116,7 +118,7 @@ extension MemcachedEngine {
                     let ttl = item.expiry > 0 ? Int64(item.expiry) - Int64(now) : -1
                     return "type=eviction key=\(Self.uriEncoded(item.key)) "
                         + "fetch=\(item.flags.contains(.fetched) ? "yes" : "no") ttl=\(ttl) "
-                        + "la=\(Int32(bitPattern: now &- item.lastAccess)) clsid=\(store.lruClass(of: item)) "
+                        + "la=\(Int32(bitPattern: now &- item.lastAccess)) clsid=\(self.store.lruClass(of: item)) "
                         + "size=\(item.valueLength)"
                 }
             }

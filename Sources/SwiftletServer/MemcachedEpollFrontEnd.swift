@@ -29,6 +29,7 @@ public final class MemcachedEpollFrontEnd: @unchecked Sendable {
     /// Connections asked to close by the engine (idle timeout) while it walked them: closed after the walk.
     private var pendingCloses: [EpollConnection] = []
     private var stopping = false
+    private var acceptPaused = false
     /// Watchers with lines to send, and when they go (`watcherHasLines`).
     private var dirtyWatchers: [EpollConnection] = []
     private var watchFlushDeadline: Int64? = nil
@@ -50,6 +51,9 @@ public final class MemcachedEpollFrontEnd: @unchecked Sendable {
         var requestID: UInt16 = 0
         var peer = [UInt8](repeating: 0, count: 128)
         var peerLength: UInt32 = 0
+        /// The sender of the datagram just read: it becomes `peer` only when that datagram starts a request (a value's
+        /// continuation, or a dropped datagram, does not redirect the replies).
+        var sender = [UInt8](repeating: 0, count: 128)
         var out = ByteBufferAllocator().buffer(capacity: 2048)
 
         init(fd: Int32, connection: MemcachedConnection) {
@@ -84,6 +88,12 @@ public final class MemcachedEpollFrontEnd: @unchecked Sendable {
         _ = swiftlet_epoll_control(self.epoll, 0, self.wakeup, SWIFTLET_READABLE)
         // The `shutdown` command (with -A): `run()` returns after this wake-up, once the replies are out.
         self.engine.onShutdown = { [unowned self] _ in self.stopping = true }
+    }
+
+    deinit {
+        Glibc.close(self.epoll)
+        Glibc.close(self.wakeup)
+        self.udpBuffer.deallocate()
     }
 
     // MARK: - Listeners
@@ -352,13 +362,26 @@ public final class MemcachedEpollFrontEnd: @unchecked Sendable {
             let fd = swiftlet_accept(listener)
             if fd < 0 {
                 if errno == EINTR { continue }
-                if errno != EAGAIN && errno != EWOULDBLOCK {
+                if errno == EMFILE || errno == ENFILE {
+                    // Out of descriptors: the listeners would stay readable and spin the loop. As memcached, stop
+                    // accepting until a connection closes.
+                    self.logger.warning(
+                        "accept: \(String(cString: strerror(errno))); not accepting until a client closes"
+                    )
+                    self.pauseAccepting(true)
+                } else if errno != EAGAIN && errno != EWOULDBLOCK {
                     self.logger.warning("accept: \(String(cString: strerror(errno)))")
                 }
                 return
             }
             self.opened(fd)
         }
+    }
+
+    private func pauseAccepting(_ pause: Bool) {
+        guard pause != self.acceptPaused else { return }
+        self.acceptPaused = pause
+        for fd in self.listeners { _ = swiftlet_epoll_control(self.epoll, 1, fd, pause ? 0 : SWIFTLET_READABLE) }
     }
 
     private func opened(_ fd: Int32) {
@@ -388,7 +411,9 @@ public final class MemcachedEpollFrontEnd: @unchecked Sendable {
     /// Reads what the socket has, answers every complete request in it, and sends the replies; reads again only
     /// when the read filled the buffer (the rest is most likely not there yet: the next wake-up brings it).
     private func readable(_ client: EpollConnection) {
-        while true {
+        // At most 16 full reads a wake-up: a client that keeps its socket full must not keep the others (and the
+        // clock) waiting; level-triggered epoll brings it back on the next wake-up.
+        for _ in 0..<16 {
             if client.input.writableBytes < 4096 {
                 client.input.reserveCapacity(minimumWritableBytes: 16384)
             }
@@ -511,6 +536,7 @@ public final class MemcachedEpollFrontEnd: @unchecked Sendable {
         client.connection.closeHandler = nil
         client.connection.watchReady = nil
         client.connection.watchFlushNow = nil
+        if self.acceptPaused { self.pauseAccepting(false) }
     }
 
     private func closePending() {
@@ -545,8 +571,8 @@ public final class MemcachedEpollFrontEnd: @unchecked Sendable {
     private func receiveDatagrams(_ socket: UDPSocket) {
         for _ in 0..<64 {
             var peerLength: UInt32 = 0
-            let n = socket.peer.withUnsafeMutableBytes { peer in
-                swiftlet_udp_receive(socket.fd, self.udpBuffer, Self.udpReadSize, peer.baseAddress, &peerLength)
+            let n = socket.sender.withUnsafeMutableBytes { sender in
+                swiftlet_udp_receive(socket.fd, self.udpBuffer, Self.udpReadSize, sender.baseAddress, &peerLength)
             }
             if n < 0 {
                 if errno == EINTR { continue }
@@ -578,6 +604,7 @@ public final class MemcachedEpollFrontEnd: @unchecked Sendable {
                 return
             }
             socket.requestID = UInt16(header[0]) << 8 | UInt16(header[1])
+            socket.peer = socket.sender
             socket.peerLength = peerLength
             input = ByteBufferAllocator().buffer(capacity: length - Self.udpHeaderSize)
             input.writeBytes(

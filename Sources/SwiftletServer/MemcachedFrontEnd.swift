@@ -208,6 +208,8 @@ final class MemcachedConnectionHandler: ChannelInboundHandler {
     /// Writes handed to NIO and not complete: later replies go to NIO too, behind them.
     private var writesInNIO = 0
     private var watchFlushScheduled = false
+    /// Bytes handed to NIO and not written yet: a watcher's lines count them against its buffer.
+    private var bytesInNIO = 0
 
     init(frontEnd: MemcachedFrontEnd) {
         self.frontEnd = frontEnd
@@ -296,11 +298,14 @@ final class MemcachedConnectionHandler: ChannelInboundHandler {
             return
         }
         let rest = self.out
+        let size = rest.readableBytes
         self.out = context.channel.allocator.buffer(capacity: 1024)
         self.writesInNIO += 1
+        self.bytesInNIO += size
         let promise = context.eventLoop.makePromise(of: Void.self)
         promise.futureResult.assumeIsolated().whenComplete { _ in
             self.writesInNIO -= 1
+            self.bytesInNIO -= size
             if self.writesInNIO == 0 && self.connection?.isWatching == true { self.flushWatcher() }
         }
         context.writeAndFlush(NIOAny(rest), promise: promise)
@@ -326,7 +331,7 @@ final class MemcachedConnectionHandler: ChannelInboundHandler {
             self.out = lines
             self.send(context: context)
         }
-        connection.watchBacklog = self.writesInNIO > 0 ? self.frontEnd.engine.settings.watcherLogBufferSize : 0
+        connection.watchBacklog = self.bytesInNIO
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

@@ -165,8 +165,8 @@ func writePidFile() {
     }
 }
 
-// SIGINT and SIGTERM end the process at once, as memcached's handler does; SIGUSR1 (graceful) closes the listeners
-// and connections first.
+// SIGINT, SIGTERM and SIGUSR1 close the listeners and the connections and end the process (memcached exits at once
+// on the first two and gracefully on SIGUSR1; here all three are graceful: nothing is kept that would need more).
 var signalSources: [any DispatchSourceSignal] = []
 @MainActor func onSignals(_ stop: @escaping @Sendable () -> Void) {
     for (sig, name) in [(SIGINT, "Interrupt"), (SIGTERM, "Terminated"), (SIGUSR1, "User defined signal 1")] {

@@ -1237,6 +1237,14 @@ def test_watch_errors(memcached_factory):
                 data, _ = c.read_until(lambda d: d.endswith(b"OK\r\n") or d.endswith(b"watch\r\n"), timeout=2)
                 replies.append(re.sub(rb"VERSION \S+", b"VERSION v", data))
         assert replies[0] == replies[1], (request, replies)
+    # What follows `watch` in the same read is dropped: the set never runs.
+    for server in (reference, candidate):
+        with server.connect() as watcher:
+            watcher.send(b"watch mutations\r\nset dropped 0 0 1\r\nx\r\n")
+            data, _ = watcher.read_until(lambda d: d.endswith(b"OK\r\n"), timeout=2)
+            assert data == b"OK\r\n", (server.name, data)
+            with server.connect() as c:
+                assert c.exchange(b"get dropped\r\n")[0] == b"END\r\nMN\r\n", server.name
 
 
 def watch_lines(server, kinds: bytes, actions) -> list:
