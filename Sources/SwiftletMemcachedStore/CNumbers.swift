@@ -7,36 +7,12 @@ public enum CNumbers {
     @inlinable @inline(__always)
     public static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || (c >= 0x09 && c <= 0x0D) }
 
-    /// C's `strtoull`/`strtoul` (64-bit), base 10: the value (negated modulo 2^64 after a '-'), where parsing stopped,
-    /// and whether it overflowed (ERANGE).
+    /// What C's `strto*` read, base 10: leading white space, an optional sign, then digits. `end` is 0 when there are
+    /// no digits; `overflow` when the magnitude does not fit 64 bits.
     @inlinable
-    public static func strtoull(_ bytes: UnsafeRawBufferPointer) -> (value: UInt64, end: Int, overflow: Bool) {
-        var i = 0
-        let n = bytes.count
-        while i < n && isSpace(bytes[i]) { i += 1 }
-        var negative = false
-        if i < n && (bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-")) {
-            negative = bytes[i] == UInt8(ascii: "-")
-            i += 1
-        }
-        let start = i
-        var value: UInt64 = 0
-        var overflow = false
-        while i < n, bytes[i] >= 0x30, bytes[i] <= 0x39 {
-            let (m, o1) = value.multipliedReportingOverflow(by: 10)
-            let (a, o2) = m.addingReportingOverflow(UInt64(bytes[i] - 0x30))
-            if o1 || o2 { overflow = true }
-            value = a
-            i += 1
-        }
-        if i == start { return (0, 0, false) }
-        if overflow { return (.max, i, true) }
-        return (negative ? 0 &- value : value, i, false)
-    }
-
-    /// C's `strtol` (64-bit `long`), base 10.
-    @inlinable
-    public static func strtol(_ bytes: UnsafeRawBufferPointer) -> (value: Int64, end: Int, overflow: Bool) {
+    public static func scanDecimal(
+        _ bytes: UnsafeRawBufferPointer
+    ) -> (negative: Bool, magnitude: UInt64, end: Int, overflow: Bool) {
         var i = 0
         let n = bytes.count
         while i < n && isSpace(bytes[i]) { i += 1 }
@@ -55,10 +31,28 @@ public enum CNumbers {
             magnitude = a
             i += 1
         }
-        if i == start { return (0, 0, false) }
+        if i == start { return (false, 0, 0, false) }
+        return (negative, magnitude, i, overflow)
+    }
+
+    /// C's `strtoull`/`strtoul` (64-bit), base 10: the value (negated modulo 2^64 after a '-'), where parsing stopped,
+    /// and whether it overflowed (ERANGE).
+    @inlinable
+    public static func strtoull(_ bytes: UnsafeRawBufferPointer) -> (value: UInt64, end: Int, overflow: Bool) {
+        let (negative, magnitude, end, overflow) = Self.scanDecimal(bytes)
+        if end == 0 { return (0, 0, false) }
+        if overflow { return (.max, end, true) }
+        return (negative ? 0 &- magnitude : magnitude, end, false)
+    }
+
+    /// C's `strtol` (64-bit `long`), base 10.
+    @inlinable
+    public static func strtol(_ bytes: UnsafeRawBufferPointer) -> (value: Int64, end: Int, overflow: Bool) {
+        let (negative, magnitude, end, overflow) = Self.scanDecimal(bytes)
+        if end == 0 { return (0, 0, false) }
         let limit: UInt64 = negative ? UInt64(Int64.max) + 1 : UInt64(Int64.max)
-        if overflow || magnitude > limit { return (negative ? .min : .max, i, true) }
-        return (negative ? Int64(bitPattern: 0 &- magnitude) : Int64(magnitude), i, false)
+        if overflow || magnitude > limit { return (negative ? .min : .max, end, true) }
+        return (negative ? Int64(bitPattern: 0 &- magnitude) : Int64(magnitude), end, false)
     }
 
     /// Whether parsing may stop at `end`: white space or the end of a non-empty number.

@@ -75,12 +75,7 @@ public final class MemcachedEpollFrontEnd: @unchecked Sendable {
 
     public init(settings: MemcachedSettings, logger: Logger) {
         self.logger = logger
-        self.engine = MemcachedEngine(
-            settings: settings,
-            unixTime: Int64(time(nil)),
-            monotonicTime: MemcachedFrontEnd.monotonicSeconds()
-        )
-        self.engine.processID = Int(getpid())
+        self.engine = MemcachedFrontEnd.makeEngine(settings: settings)
         self.epoll = swiftlet_epoll_create()
         self.wakeup = swiftlet_eventfd()
         precondition(self.epoll >= 0 && self.wakeup >= 0, "epoll: \(String(cString: strerror(errno)))")
@@ -160,7 +155,7 @@ public final class MemcachedEpollFrontEnd: @unchecked Sendable {
             bound.append((fd, "unix:\(path)"))
         }
         if settings.socketPath == nil, let name = getenv("MEMCACHED_PORT_FILENAME") {
-            Self.writePortFile(String(cString: name), portFile)
+            MemcachedFrontEnd.writePortFile(String(cString: name), portFile)
         }
         for (fd, _) in bound {
             self.listeners.append(fd)
@@ -251,17 +246,6 @@ public final class MemcachedEpollFrontEnd: @unchecked Sendable {
 
     private static func error(_ what: String) -> ListenError {
         ListenError(description: "\(what): \(String(cString: strerror(errno)))")
-    }
-
-    /// memcached's `MEMCACHED_PORT_FILENAME`: written to `<name>.lck` and renamed into place.
-    private static func writePortFile(_ name: String, _ text: String) {
-        let temporary = name + ".lck"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        guard fd >= 0 else { return }
-        let bytes = Array(text.utf8)
-        _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        Glibc.close(fd)
-        rename(temporary, name)
     }
 
     // MARK: - The loop

@@ -27,13 +27,19 @@ public final class MemcachedFrontEnd: @unchecked Sendable {
         loop.preconditionInEventLoop()
         self.loop = loop
         self.logger = logger
-        self.engine = MemcachedEngine(
+        self.engine = Self.makeEngine(settings: settings)
+        self.closed = loop.makePromise()
+    }
+
+    /// The engine a front end serves (both transports): its clock started now, this process's id for `stats`.
+    static func makeEngine(settings: MemcachedSettings) -> MemcachedEngine {
+        let engine = MemcachedEngine(
             settings: settings,
             unixTime: Int64(time(nil)),
             monotonicTime: Self.monotonicSeconds()
         )
-        self.engine.processID = Int(getpid())
-        self.closed = loop.makePromise()
+        engine.processID = Int(getpid())
+        return engine
     }
 
     static func monotonicSeconds() -> Int64 {
@@ -108,6 +114,11 @@ public final class MemcachedFrontEnd: @unchecked Sendable {
             default: break
             }
         }
+        Self.writePortFile(name, text)
+    }
+
+    /// Writes the port file's text to `<name>.lck` and renames it into place (both transports).
+    static func writePortFile(_ name: String, _ text: String) {
         let temporary = name + ".lck"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         guard fd >= 0 else { return }

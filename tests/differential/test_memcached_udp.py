@@ -18,15 +18,6 @@ from support.memcached import start_memcached
 from support.servers import free_port
 
 
-def udp_port() -> int:
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
-
-
 class Udp:
     def __init__(self, port: int):
         self.port = port
@@ -118,7 +109,7 @@ def exchange(server) -> list:
 
 
 def start(side: str):
-    port = udp_port()
+    port = free_port(socket.SOCK_DGRAM)
     server = start_memcached(side, "-t 1 -U %d" % port)
     server.udp_port = port
     return server
