@@ -51,6 +51,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "CSwiftletSupport"),
+        // Debian's Lua 5.1 with lua-cjson and LuaBitOp (liblua5.1-0-dev, lua-cjson-dev, lua-bitop-dev).
+        .systemLibrary(
+            name: "CLua51",
+            pkgConfig: "lua5.1",
+            providers: [.apt(["liblua5.1-0-dev", "lua-cjson-dev", "lua-bitop-dev"])]
+        ),
+        // The interpreter as Redis embeds it, behind a C boundary: every Lua call (and so every Lua error, a longjmp)
+        // stays in C; Swift calls its functions and is called back through plain C function pointers.
+        // (The libraries are named here too: a module map's `link` reaches only Swift code that imports it.)
+        .target(
+            name: "CSwiftletScripting",
+            dependencies: ["CLua51"],
+            linkerSettings: [
+                .linkedLibrary("lua5.1"), .linkedLibrary("lua5.1-cjson"), .linkedLibrary("lua5.1-bitop"),
+            ]
+        ),
         // The counting malloc (used_memory); linked only into swiftlet-server, never into the embeddable library.
         .target(name: "CSwiftletAllocator", dependencies: ["CSwiftletSupport"]),
         .target(
@@ -67,7 +83,7 @@ let package = Package(
             name: "SwiftletEngine",
             dependencies: [
                 "SwiftletRESP", "SwiftletKeyspace", "SwiftletConfig", "SwiftletPersistence", "CSwiftletSupport",
-                .product(name: "NIOCore", package: "swift-nio"),
+                "CSwiftletScripting", .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -21,5 +21,7 @@ public enum Commands {
         BitmapCommands.specs,
         PersistenceCommands.specs,
         ClusterCommands.specs,
+        ScriptCommands.specs,
+        FunctionCommands.specs,
     ]
 }

@@ -79,7 +79,8 @@ extension ServerState {
     /// (the `denyoom` flag), when it is queued in MULTI (queueing takes memory too), or when it is an EXEC whose
     /// queue holds a denyoom command. Returns `true` when it replied.
     func refusedForMemory(_ id: Int, _ context: inout CommandContext) -> Bool {
-        guard self.performEvictions() == .fail else { return false }
+        self.preCommandOutOfMemory = self.performEvictions() == .fail
+        guard self.preCommandOutOfMemory else { return false }
         let session = context.session
         let table = self.table
         var refuse = table.commands[id].flags.contains(.denyOOM)

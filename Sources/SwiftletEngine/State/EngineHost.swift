@@ -27,6 +27,14 @@ public protocol EngineHost: AnyObject {
     func relisten() -> Bool
     /// DEBUG SLEEP: blocks the loop.
     func sleep(seconds: Double)
+    /// A script passed busy-reply-threshold and is still running on the loop: read what the other clients sent and
+    /// run it (the engine answers -BUSY to all but the allow-busy commands: SCRIPT KILL, FUNCTION KILL, SHUTDOWN
+    /// NOSAVE...), then write their replies (Redis's processEventsWhileBlocked). Called from the script's count hook.
+    func processEventsWhileBusy()
+}
+
+extension EngineHost {
+    public func processEventsWhileBusy() {}
 }
 
 /// What the engine asks of one client's connection. The transport owns the bytes in flight: the engine hands it

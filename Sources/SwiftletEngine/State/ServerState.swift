@@ -189,6 +189,11 @@ public final class ServerState {
     let selfNotifications = SelfNotifications()
     /// Clients blocked on keys, and the keys that got data for them.
     public let blocking = BlockingRegistry()
+    /// EVAL's scripts and the function libraries, their interpreters, and the script running.
+    public private(set) lazy var scripting = ScriptingState(server: self)
+    /// Used memory was over maxmemory, with nothing left to evict, when the running command started (Redis's
+    /// `pre_command_oom_state`): a script's first write is refused then.
+    var preCommandOutOfMemory = false
     /// Commands running now: 1 for a client's command, 2 inside EXEC (and, later, scripts). Only a command at
     /// depth 1 may block, and ready keys are served when it is done.
     @exclusivity(unchecked)
@@ -319,8 +324,10 @@ public final class ServerState {
         }
         self.monitored = self.table.commands.map { $0.flags.isDisjoint(with: [.admin, .skipMonitor]) }
         let execID = self.table.execID
+        // EXEC and the scripts propagate the commands they ran, never themselves (Redis 7.0 replicates effects).
+        let runsOthers: Set<String> = ["eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"]
         self.propagatable = self.table.commands.map {
-            !$0.flags.isDisjoint(with: [.write, .mayReplicate]) && $0.id != execID
+            !$0.flags.isDisjoint(with: [.write, .mayReplicate]) && $0.id != execID && !runsOthers.contains($0.fullName)
         }
         self.injectedClock = clock
         self.startTime = clock?() ?? ServerState.systemClock()
@@ -634,6 +641,13 @@ public final class ServerState {
             self.table.stats[id].rejectedCalls += 1
             if context.session.transaction.active { context.session.transaction.rejected = true }
             self.reply(RedisError.authenticationRequired, &context)
+            return
+        }
+        if let running = self.scripting.running, !self.table.commands[id].flags.contains(.allowBusy) {
+            // Only reached from inside a script that passed busy-reply-threshold (processEventsWhileBusy).
+            self.table.stats[id].rejectedCalls += 1
+            if context.session.transaction.active { context.session.transaction.rejected = true }
+            self.reply(running.isEval ? ScriptingState.busyEval : ScriptingState.busyFunction, &context)
             return
         }
         if self.memoryLimit.maxMemory > 0 && self.refusedForMemory(id, &context) {

@@ -57,3 +57,53 @@ public enum DumpPayload {
         }
     }
 }
+
+extension DumpPayload {
+    /// FUNCTION DUMP's payload: each library's code after the `FUNCTION2` opcode, as an RDB string, then the footer.
+    public static func encodeFunctions(_ codes: [[UInt8]]) -> [UInt8] {
+        var encoder = RDBEncoder(sink: ArraySink(), compression: false)
+        for code in codes {
+            // Why `try!`: writing to memory cannot fail.
+            try! encoder.sink.write(byte: RDBFormat.Opcode.function2.rawValue)
+            try! encoder.writeString(code)
+        }
+        var bytes = encoder.sink.bytes
+        bytes.append(UInt8(RDBFormat.version & 0xFF))
+        bytes.append(UInt8((RDBFormat.version >> 8) & 0xFF))
+        let crc = CRC64.checksum(bytes)
+        for i in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: crc >> (8 * UInt64(i)))) }
+        return bytes
+    }
+
+    /// Why FUNCTION RESTORE refused a payload, in Redis's words.
+    public enum FunctionsFailure: Error, Equatable {
+        case versionOrChecksum
+        case cannotReadType
+        case notAFunction
+        case badLibrary
+    }
+
+    /// The libraries' codes in a FUNCTION DUMP payload (functionRestoreCommand's loop).
+    public static func decodeFunctions(_ payload: [UInt8]) throws(FunctionsFailure) -> [[UInt8]] {
+        guard payload.withUnsafeBytes({ Self.verify($0) }) else { throw .versionOrChecksum }
+        let body = Array(payload[0..<(payload.count - 10)])
+        let decoder = RDBDecoder(source: RDBByteSource(bytes: body))
+        var codes: [[UInt8]] = []
+        var position = 0
+        while position < body.count {
+            let type = body[position]
+            guard type == RDBFormat.Opcode.function2.rawValue || type == RDBFormat.Opcode.functionPreGA.rawValue else {
+                throw .notAFunction
+            }
+            guard type == RDBFormat.Opcode.function2.rawValue else { throw .badLibrary }
+            do {
+                _ = try decoder.source.readByte("type")
+                codes.append(try decoder.readString("function library"))
+            } catch {
+                throw .badLibrary
+            }
+            position = decoder.source.offset
+        }
+        return codes
+    }
+}
