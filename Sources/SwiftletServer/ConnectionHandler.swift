@@ -164,6 +164,28 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
         }
     }
 
+    /// A script is busy on the loop (``ServerState/processEventsWhileBusy()``): reads what the socket holds, without
+    /// waiting, and runs it through the same path as a read from NIO. NIO itself is inside another connection's read
+    /// and holds nothing of this socket's, so the bytes arrive in order; the next readiness NIO reports then finds
+    /// the socket empty. A blocked or paused client's requests stay in its buffer, as always.
+    func readWhileBusy() {
+        guard let context = self.channelContext, self.socket >= 0, !self.closing, !self.disconnected, !self.inBatch
+        else { return }
+        for _ in 0..<4 {
+            var incoming = context.channel.allocator.buffer(capacity: 16 * 1024)
+            var received = 0
+            incoming.writeWithUnsafeMutableBytes(minimumWritableBytes: 16 * 1024) { raw in
+                let n = recv(self.socket, raw.baseAddress, raw.count, Int32(MSG_DONTWAIT))
+                received = n
+                return max(0, n)
+            }
+            // 0: the peer closed (NIO finds out on its next read); -1: nothing more now.
+            guard received > 0 else { return }
+            self.channelRead(context: context, data: NIOAny(incoming))
+            if self.closing || self.disconnected { return }
+        }
+    }
+
     private func keep(_ buffer: ByteBuffer) {
         let state = self.core.state
         guard !self.closing, buffer.readableBytes > 0 else {

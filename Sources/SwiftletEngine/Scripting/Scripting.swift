@@ -341,8 +341,8 @@ public final class ScriptingState: ScriptVMHost {
                     + "is: \(run.name)."
             )
         }
-        if self.running!.busy { self.server.host?.processEventsWhileBusy() }
-        return self.running?.killRequested ?? false
+        if self.running!.busy { self.server.processEventsWhileBusy() }
+        return (self.running?.killRequested ?? false) || self.server.shutdownRequested
     }
 }
 

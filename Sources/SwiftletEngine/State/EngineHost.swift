@@ -27,14 +27,6 @@ public protocol EngineHost: AnyObject {
     func relisten() -> Bool
     /// DEBUG SLEEP: blocks the loop.
     func sleep(seconds: Double)
-    /// A script passed busy-reply-threshold and is still running on the loop: read what the other clients sent and
-    /// run it (the engine answers -BUSY to all but the allow-busy commands: SCRIPT KILL, FUNCTION KILL, SHUTDOWN
-    /// NOSAVE...), then write their replies (Redis's processEventsWhileBlocked). Called from the script's count hook.
-    func processEventsWhileBusy()
-}
-
-extension EngineHost {
-    public func processEventsWhileBusy() {}
 }
 
 /// What the engine asks of one client's connection. The transport owns the bytes in flight: the engine hands it
@@ -49,4 +41,13 @@ public protocol ClientConnection: AnyObject {
     func flushOutbox()
     /// The CLIENT PAUSE that held this client's `postponed` command ended: run it on a later turn of the loop.
     func resumePostponed()
+    /// A script passed busy-reply-threshold and still runs on the loop (``ServerState/processEventsWhileBusy()``):
+    /// read what the client has sent, without waiting, and run it now. The engine answers -BUSY to all but the
+    /// allow-busy commands (SCRIPT KILL, FUNCTION KILL, SHUTDOWN NOSAVE...). A transport that cannot read outside its
+    /// loop's turn leaves the bytes for later.
+    func readWhileBusy()
+}
+
+extension ClientConnection {
+    public func readWhileBusy() {}
 }

@@ -1,3 +1,4 @@
+import NIOCore
 import SwiftletConfig
 
 /// What a transport tells the engine about its connections, and asks of it, besides running commands: admission,
@@ -47,5 +48,26 @@ extension ServerState {
     @inline(__always)
     public func beforeRepliesLeave() {
         if self.repliesWaitForFsync { self.flushAppendOnlyFile() }
+    }
+
+    /// Redis's processEventsWhileBlocked, for a script past busy-reply-threshold: every other client's connection
+    /// reads what it has and runs it (the dispatcher answers -BUSY to all but allow-busy commands), then the replies
+    /// are written at once, as the loop cannot reach its own end-of-turn flush. New connections wait for the script.
+    func processEventsWhileBusy() {
+        guard let caller = self.scripting.running?.caller else { return }
+        let runningClientID = self.runningClientID
+        let batchClock = self.batchClock
+        for session in self.clients.values where session !== caller {
+            session.connection?.readWhileBusy()
+        }
+        self.runningClientID = runningClientID
+        self.batchClock = batchClock
+        if !self.pendingOutboxes.isEmpty {
+            // The caller's own outbox waits: its replies so far are still in its batch's buffer, and its frames
+            // must not overtake them.
+            self.pendingOutboxes.removeAll { $0 === caller }
+            self.flushOutboxes()
+            if caller.outbox.readableBytes > 0 { self.pendingOutboxes.append(caller) }
+        }
     }
 }

@@ -194,6 +194,8 @@ public final class ServerState {
     /// Used memory was over maxmemory, with nothing left to evict, when the running command started (Redis's
     /// `pre_command_oom_state`): a script's first write is refused then.
     var preCommandOutOfMemory = false
+    /// SHUTDOWN succeeded: the process stops after this loop turn.
+    public internal(set) var shutdownRequested = false
     /// Commands running now: 1 for a client's command, 2 inside EXEC (and, later, scripts). Only a command at
     /// depth 1 may block, and ready keys are served when it is done.
     @exclusivity(unchecked)

@@ -58,12 +58,18 @@ public enum ServerCommands {
             throw RedisError.noShutdownInProgress
         }
         if both { throw RedisError.syntax }
+        if let running = context.server.scripting.running, request != .noSave {
+            // A script passed busy-reply-threshold: only SHUTDOWN NOSAVE may stop the server under it.
+            throw running.isEval ? ScriptingState.busyEval : ScriptingState.busyFunction
+        }
         guard context.server.prepareForShutdown(request, force: force) else { throw RedisError.shutdownFailed }
         if let refusal = context.server.host?.requestShutdown(request) {
             throw RedisError(refusal)
         }
         // Like Redis, a successful SHUTDOWN sends no reply: the connection just closes.
         context.session.closeAfterReply = true
+        // A script still running under this SHUTDOWN (sent while it was busy) stops at its next hook.
+        context.server.shutdownRequested = true
     }
 
     // MARK: - CONFIG
