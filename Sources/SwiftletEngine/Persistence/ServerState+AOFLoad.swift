@@ -118,6 +118,7 @@ extension ServerState {
             var reader = RDBReader(source: RDBByteSource(bytes: bytes))
             do {
                 let summary = try reader.load(into: self.keyspace, now: self.clock())
+                try self.loadFunctions(summary.functions)
                 self.persistence.notice(
                     "Done loading RDB, keys loaded: \(summary.keysLoaded), keys expired: "
                         + "\(summary.expiredKeysSkipped)."

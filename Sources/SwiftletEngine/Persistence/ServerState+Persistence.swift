@@ -25,6 +25,7 @@ extension ServerState {
         options.checksum = self.config.get("rdbchecksum") != "no"
         options.creationTime = self.clock() / 1000
         options.usedMemory = Int64(MemoryInfo.current().allocated)
+        options.functions = self.scripting.sortedLibraries.map(\.code)
         // As Redis: the idle time under an LRU policy (not under noeviction and the others, whose clock is kept for
         // OBJECT IDLETIME only), the counter under an LFU one.
         switch self.memoryLimit.policy {
@@ -289,6 +290,7 @@ extension ServerState {
             self.keyspace.removeAll()
             throw RedisError.loadingRDBFailed(path: path, error)
         }
+        try self.loadFunctions(summary.functions)
         let p = self.persistence
         if let version = summary.aux["redis-ver"] { p.notice("Loading RDB produced by version \(version)") }
         if let ctime = summary.aux["ctime"].flatMap({ Int64($0) }) {
@@ -312,6 +314,7 @@ extension ServerState {
         if flush { self.keyspace.removeAll() }
         do {
             let summary = try RDBReader.load(path: self.rdbPath, into: self.keyspace, now: self.clock())
+            try self.loadFunctions(summary.functions)
             self.persistence.loadKeysLoaded = summary.keysLoaded
             self.persistence.loadKeysExpired = summary.expiredKeysSkipped
         } catch {
@@ -320,6 +323,17 @@ extension ServerState {
         }
         self.persistence.warning("DB reloaded by DEBUG RELOAD")
         return true
+    }
+
+    /// The function libraries of a loaded RDB (or AOF base) replace the current ones, as Redis's rdbLoad does.
+    func loadFunctions(_ codes: [[UInt8]]) throws(RedisError) {
+        guard !codes.isEmpty || !self.scripting.libraries.isEmpty else { return }
+        do {
+            try self.scripting.restoreLibraries(codes, replace: true, flush: true)
+        } catch {
+            self.persistence.warning("Failed loading library: \(error.message)")
+            throw error
+        }
     }
 
     static func megabytes(_ bytes: Double) -> String {

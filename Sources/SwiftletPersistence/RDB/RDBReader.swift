@@ -13,7 +13,7 @@ public enum RDBFileRecord {
     case aux(key: [UInt8], value: [UInt8])
     case selectDB(Int)
     case resizeDB(keys: Int, expires: Int)
-    /// A function library (`FUNCTION2`): Swiftlet has no functions yet, so loaders skip its code.
+    /// A function library (`FUNCTION2`): its code, which the engine loads (FUNCTION LOAD's path).
     case function([UInt8])
     case key(RDBKeyRecord)
 }
@@ -144,7 +144,8 @@ public struct RDBReader {
         public var keysLoaded = 0
         public var expiredKeysSkipped = 0
         public var emptyKeysSkipped = 0
-        public var functionsSkipped = 0
+        /// The function libraries' codes, in file order, for the engine to load (``load(into:now:)`` does not).
+        public var functions: [[UInt8]] = []
         public var aux: [String: String] = [:]
         public var checksumVerified = false
     }
@@ -194,8 +195,8 @@ public struct RDBReader {
                 db = keyspace[index]
             case .resizeDB:
                 break
-            case .function:
-                summary.functionsSkipped += 1
+            case .function(let code):
+                summary.functions.append(code)
             case .key(let record):
                 if let at = record.expireAt, at < now {
                     summary.expiredKeysSkipped += 1

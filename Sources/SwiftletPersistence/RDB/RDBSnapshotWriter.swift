@@ -67,6 +67,7 @@ public final class RDBSnapshotEncoder: SnapshotFileEncoder {
             for (key, value) in RDBWriter.auxFields(options) {
                 try RDBWriter.write(.aux(key: key, value: value), to: &$0)
             }
+            for code in options.functions { try RDBWriter.write(.function(code), to: &$0) }
         }
     }
 

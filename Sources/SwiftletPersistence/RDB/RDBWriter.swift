@@ -12,6 +12,8 @@ import Darwin
 /// keys. ``RDBRecords`` produces them lazily from a keyspace; ``RDBWriter`` encodes them one at a time.
 public enum RDBRecord {
     case aux(key: String, value: AuxValue)
+    /// A function library's code (`FUNCTION2`), after the aux fields as Redis's rdbSaveFunctions writes them.
+    case function([UInt8])
     case selectDB(Int)
     case resizeDB(keys: Int, expires: Int)
     case entry(Entry, expireAt: Int64?)
@@ -29,6 +31,8 @@ public struct RDBRecords: Sequence, IteratorProtocol {
     let keyspace: Keyspace
     var aux: [(String, RDBRecord.AuxValue)]
     var auxIndex = 0
+    var functions: [[UInt8]] = []
+    var functionIndex = 0
     var dbIndex = -1
     var cursor: UInt64 = 0
     /// Keys of the current bucket not yet returned (a bucket holds a few at most).
@@ -45,9 +49,10 @@ public struct RDBRecords: Sequence, IteratorProtocol {
         case done
     }
 
-    public init(keyspace: Keyspace, aux: [(String, RDBRecord.AuxValue)]) {
+    public init(keyspace: Keyspace, aux: [(String, RDBRecord.AuxValue)], functions: [[UInt8]] = []) {
         self.keyspace = keyspace
         self.aux = aux
+        self.functions = functions
     }
 
     public mutating func next() -> RDBRecord? {
@@ -58,6 +63,10 @@ public struct RDBRecords: Sequence, IteratorProtocol {
                     let (k, v) = self.aux[self.auxIndex]
                     self.auxIndex += 1
                     return .aux(key: k, value: v)
+                }
+                if self.functionIndex < self.functions.count {
+                    self.functionIndex += 1
+                    return .function(self.functions[self.functionIndex - 1])
                 }
                 self.state = .nextDB
             case .nextDB:
@@ -118,6 +127,8 @@ public enum RDBWriter {
         public var usedMemory: Int64 = 0
         /// Whether this is the base of an AOF (`aof-base`).
         public var aofBase = false
+        /// The function libraries' codes (FUNCTION LOAD), saved after the aux fields.
+        public var functions: [[UInt8]] = []
         /// The keys' access statistic to save, as Redis's `rdbSaveKeyValuePair` does under an LRU or LFU
         /// `maxmemory-policy`.
         public var access = AccessInfo.none
@@ -154,6 +165,9 @@ public enum RDBWriter {
             case .text(let text): try encoder.writeString(Array(text.utf8))
             case .integer(let v): try encoder.writeInteger(v)
             }
+        case .function(let code):
+            try encoder.sink.write(byte: RDBFormat.Opcode.function2.rawValue)
+            try encoder.writeString(code)
         case .selectDB(let index):
             try encoder.sink.write(byte: RDBFormat.Opcode.selectDB.rawValue)
             try encoder.writeLength(UInt64(index))
@@ -187,7 +201,7 @@ public enum RDBWriter {
     public static func write<S: ByteSink>(keyspace: Keyspace, to sink: S, options: Options) throws -> S {
         var encoder = RDBEncoder(sink: sink, compression: options.compression, access: options.access)
         try encoder.sink.write(RDBFormat.magic)
-        for record in RDBRecords(keyspace: keyspace, aux: Self.auxFields(options)) {
+        for record in RDBRecords(keyspace: keyspace, aux: Self.auxFields(options), functions: options.functions) {
             try Self.write(record, to: &encoder)
         }
         try encoder.sink.write(byte: RDBFormat.Opcode.eof.rawValue)
