@@ -846,6 +846,65 @@ static int guarded_rawset(lua_State *L) {
     return 1;
 }
 
+/// luaL_loadbuffer for text only. Redis 7.0.15's Lua no longer loads precompiled chunks: its parser reads every chunk
+/// as source, so a binary one fails as a syntax error ("unexpected symbol near '<\\27>'"). A binary chunk is parsed
+/// here with one space in front, which gives the same error at the same line.
+static int load_text(lua_State *L, const char *chunk, size_t length, const char *name) {
+    if (length == 0 || chunk[0] != LUA_SIGNATURE[0]) return luaL_loadbuffer(L, chunk, length, name);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addchar(&b, ' ');
+    luaL_addlstring(&b, chunk, length);
+    luaL_pushresult(&b);
+    size_t n;
+    const char *padded = lua_tolstring(L, -1, &n);
+    int status = luaL_loadbuffer(L, padded, n, name);
+    lua_remove(L, -2);
+    return status;
+}
+
+/// `loadstring` (lbaselib's) over load_text.
+static int text_loadstring(lua_State *L) {
+    size_t length;
+    const char *s = luaL_checklstring(L, 1, &length);
+    const char *name = luaL_optstring(L, 2, s);
+    if (load_text(L, s, length, name) == 0) return 1;
+    lua_pushnil(L);
+    lua_insert(L, -2);
+    return 2;
+}
+
+/// `load` (lbaselib's) over load_text: the pieces the function returns are joined first.
+static int text_load(lua_State *L) {
+    const char *name = luaL_optstring(L, 2, "=(load)");
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    luaL_Buffer b;
+    lua_settop(L, 2);
+    luaL_buffinit(L, &b);
+    for (;;) {
+        lua_pushvalue(L, 1);
+        lua_call(L, 0, 1);
+        if (lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            break;
+        }
+        if (!lua_isstring(L, -1)) {
+            luaL_pushresult(&b);
+            lua_pushnil(L);
+            lua_pushstring(L, "reader function must return a string");
+            return 2;
+        }
+        luaL_addvalue(&b);
+    }
+    luaL_pushresult(&b);
+    size_t length;
+    const char *chunk = lua_tolstring(L, -1, &length);
+    if (load_text(L, chunk, length, name) == 0) return 1;
+    lua_pushnil(L);
+    lua_insert(L, -2);
+    return 2;
+}
+
 /// `setmetatable` (lbaselib's), refusing a read-only table.
 static int guarded_setmetatable(lua_State *L) {
     int t = lua_type(L, 2);
@@ -990,6 +1049,10 @@ static int create_protected(lua_State *L) {
     lua_setglobal(L, "rawset");
     lua_pushcfunction(L, guarded_setmetatable);
     lua_setglobal(L, "setmetatable");
+    lua_pushcfunction(L, text_loadstring);
+    lua_setglobal(L, "loadstring");
+    lua_pushcfunction(L, text_load);
+    lua_setglobal(L, "load");
 
     lua_getglobal(L, "math");
     set_function(L, "random", math_random);
@@ -1179,7 +1242,7 @@ struct define_args {
 static int define_protected(lua_State *L) {
     struct define_args *a = lua_touserdata(L, 1);
     restore_globals(L, a->vm);
-    if (luaL_loadbuffer(L, a->body + a->skip, a->length - a->skip, "@user_script")) {
+    if (load_text(L, a->body + a->skip, a->length - a->skip, "@user_script")) {
         size_t n;
         const char *message = lua_tolstring(L, -1, &n);
         a->vm->error.length = 0;
@@ -1540,7 +1603,7 @@ static int load_protected(lua_State *L) {
     lua_settop(L, 0);
     restore_globals(L, vm);
     vm->error.length = 0;
-    if (luaL_loadbuffer(L, a->body + a->skip, a->length - a->skip, "@user_function")) {
+    if (load_text(L, a->body + a->skip, a->length - a->skip, "@user_function")) {
         buffer_text(&vm->error, "Error compiling function: ");
         buffer_text(&vm->error, lua_tostring(L, -1));
         a->status = -1;

@@ -27,6 +27,9 @@ public struct CommandContext {
         return id < 0 ? "" : self.server.table.commands[id].fullName
     }
 
+    /// Whether a script runs this command (redis.call): Redis's CLIENT_SCRIPT flag on its lua client.
+    public var isFromScript: Bool { self.session.id == 0 && self.server.scripting.session === self.session }
+
     /// The selected database.
     public var db: Database { self.server.keyspace[self.session.database] }
 

@@ -217,6 +217,8 @@ public struct RedisError: Error, Hashable, Sendable {
 
     /// Commands that may grow memory, while used memory is above `maxmemory` and nothing more can be evicted.
     public static let outOfMemory = RedisError("OOM command not allowed when used memory > 'maxmemory'.")
+    /// min-replicas-to-write is set and not enough replicas are connected.
+    public static let noReplicas = RedisError("NOREPLICAS Not enough good replicas to write.")
 
     public static func wrongArity(_ name: String) -> RedisError {
         RedisError("ERR wrong number of arguments for '\(name)' command")

@@ -46,7 +46,7 @@ extension ScriptingState {
             throw RedisError("ERR No functions registered")
         }
         for function in loaded {
-            if let existing = self.functions[function.name], existing.library != name {
+            if let existing = self.functions[function.name.lowercased()], existing.library != name {
                 vm.renameFunctions(from: prefix, to: nil)
                 throw RedisError("ERR Function \(function.name) already exists")
             }
@@ -104,13 +104,13 @@ extension ScriptingState {
 
     func link(_ library: FunctionLibrary) {
         self.libraries[library.name] = library
-        for function in library.functions { self.functions[function.name] = function }
+        for function in library.functions { self.functions[function.name.lowercased()] = function }
     }
 
     /// Removes a library from the tables (its callbacks stay in the VM until ``dropCallbacks(_:)``).
     func unlink(_ library: FunctionLibrary) {
         self.libraries[library.name] = nil
-        for function in library.functions { self.functions[function.name] = nil }
+        for function in library.functions { self.functions[function.name.lowercased()] = nil }
     }
 
     /// Drops a removed library's callbacks from the VM.
@@ -175,7 +175,8 @@ public enum FunctionCommands {
         if !server.monitors.isEmpty { server.feedMonitors(&context) }
         let scripting = server.scripting
         let name = String(decoding: context.arguments[1].readableBytesView, as: UTF8.self)
-        guard let function = scripting.functions[name] else { throw RedisError("ERR Function not found") }
+        // Function names are found ignoring case (functionDictType), library names are not.
+        guard let function = scripting.functions[name.lowercased()] else { throw RedisError("ERR Function not found") }
         let numberOfKeys = try ScriptCommands.numberOfKeys(context, else: RedisError("ERR Bad number of keys provided"))
         guard let vm = scripting.functionsInterpreter() else {
             throw RedisError("ERR Failed to create the Lua interpreter")

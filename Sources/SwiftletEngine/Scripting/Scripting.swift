@@ -72,7 +72,7 @@ public final class ScriptingState: ScriptVMHost {
     // MARK: Functions
     var functionsVM: ScriptVM?
     var libraries: [String: FunctionLibrary] = [:]
-    /// Every function of every library, by name.
+    /// Every function of every library, by its name in lower case (FCALL finds them ignoring case).
     var functions: [String: LibraryFunction] = [:]
     var libraryGeneration = 0
     /// FUNCTION RESTORE or the RDB loader is loading libraries: a replaced library's callbacks stay in the VM until
@@ -149,6 +149,29 @@ public final class ScriptingState: ScriptVMHost {
         return (flags, end)
     }
 
+    /// The flags a script declared, for the dispatcher's checks (Redis's evalGetCommandFlags / fcallGetCommandFlags):
+    /// nil for other commands and for EVAL scripts without a shebang (or not in the cache yet and without one).
+    func declaredFlags(_ id: Int, _ context: CommandContext) -> ScriptFlags? {
+        let name = self.server.table.commands[id].fullName
+        let flags: ScriptFlags?
+        switch name {
+        case "eval", "eval_ro":
+            let body = context.arguments[1]
+            let sha = body.withUnsafeReadableBytes { SHA1.hash($0) }.hex
+            flags = self.scripts[sha]?.flags ?? (try? Self.shebangFlags(body.bytes).0)
+        case "evalsha", "evalsha_ro":
+            let sha = String(decoding: context.arguments[1].readableBytesView, as: UTF8.self).lowercased()
+            flags = self.scripts[sha]?.flags
+        case "fcall", "fcall_ro":
+            let function = String(decoding: context.arguments[1].readableBytesView, as: UTF8.self).lowercased()
+            flags = self.functions[function]?.flags
+        default:
+            return nil
+        }
+        guard let flags, !flags.contains(.evalCompatible) else { return nil }
+        return flags
+    }
+
     // MARK: - Running
 
     /// Runs a compiled function for the client in `context`, applying Redis's checks first (scriptPrepareForRun), and
@@ -180,6 +203,7 @@ public final class ScriptingState: ScriptVMHost {
                     )
                 }
                 if readOnly { throw RedisError("ERR Can not execute a script with write flag using *_ro command.") }
+                if server.hot.requiresGoodReplicas { throw RedisError.noReplicas }
             }
             if server.preCommandOutOfMemory && server.memoryLimit.maxMemory > 0
                 && flags.isDisjoint(with: [.allowOOM, .noWrites])
@@ -283,6 +307,10 @@ public final class ScriptingState: ScriptVMHost {
             }
             if server.aof.isOn && !server.aof.lastWriteOK {
                 refuse(RedisError.aofWriteFailed(server.aof.lastWriteError).message, id: id)
+                return
+            }
+            if server.hot.requiresGoodReplicas {
+                refuse("-" + RedisError.noReplicas.message, id: id)
                 return
             }
         }

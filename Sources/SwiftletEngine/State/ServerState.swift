@@ -399,6 +399,9 @@ public final class ServerState {
         public let slowlogMaxLength: Int
         /// `tracking-table-max-keys` (0: no limit).
         public let trackingTableMaxKeys: Int
+        /// `min-replicas-to-write` and `min-replicas-max-lag` are both set: with no replica connected (Swiftlet has no
+        /// replication yet, so never a good one), write commands are refused (Redis's checkGoodReplicasStatus).
+        public let requiresGoodReplicas: Bool
 
         init(_ config: ConfigStore) {
             self.requiresPassword = !config.requirePass.isEmpty
@@ -416,6 +419,8 @@ public final class ServerState {
             self.slowlogLogSlowerThan = config.number("slowlog-log-slower-than")
             self.slowlogMaxLength = Int(clamping: config.number("slowlog-max-len"))
             self.trackingTableMaxKeys = Int(clamping: config.number("tracking-table-max-keys"))
+            self.requiresGoodReplicas =
+                config.number("min-replicas-to-write") > 0 && config.number("min-replicas-max-lag") > 0
         }
     }
 
@@ -658,6 +663,9 @@ public final class ServerState {
         if (!self.persistence.lastBgsaveOK || !self.aof.lastWriteOK) && self.refusedByDiskError(id, &context) {
             return
         }
+        if self.hot.requiresGoodReplicas && self.refusedForReplicas(id, &context) {
+            return
+        }
         if context.session.isSubscribed && context.session.protocolVersion == .resp2 && !self.subscribedModeAllowed[id]
         {
             self.table.stats[id].rejectedCalls += 1
@@ -715,6 +723,29 @@ public final class ServerState {
         }
         if context.session.transaction.active { context.session.transaction.rejected = true }
         self.reply(misconf, &context)
+        return true
+    }
+
+    /// NOREPLICAS: write commands (an EXEC with writes queued, a script declaring writes) while min-replicas-to-write
+    /// cannot be met, as Redis's processCommand.
+    private func refusedForReplicas(_ id: Int, _ context: inout CommandContext) -> Bool {
+        var writes = self.table.commands[id].flags.contains(.write)
+        if id == self.table.execID {
+            writes = context.session.transaction.queue.entries.contains {
+                self.table.commands[$0.id].flags.contains(.write)
+            }
+        } else if let declared = self.scripting.declaredFlags(id, context) {
+            writes = !declared.contains(.noWrites)
+        }
+        guard writes else { return false }
+        self.table.stats[id].rejectedCalls += 1
+        if id == self.table.execID {
+            self.endTransaction(context.session)
+            self.reply(RedisError.execAbort(because: .noReplicas), &context)
+            return true
+        }
+        if context.session.transaction.active { context.session.transaction.rejected = true }
+        self.reply(.noReplicas, &context)
         return true
     }
 

@@ -91,7 +91,7 @@ public enum SortCommand {
         default: throw RedisError.wrongType
         }
         // A set has no order of its own: stored (or scripted) results are sorted so that replicas agree.
-        if o.dontSort, case .set? = value, o.store != nil {
+        if o.dontSort, case .set? = value, o.store != nil || context.isFromScript {
             o.dontSort = false
             o.alpha = true
             o.sortBy = nil
