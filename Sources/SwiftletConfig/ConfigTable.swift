@@ -295,6 +295,13 @@ public enum ConfigTable {
 
     /// Documentation: what Swiftlet does with a parameter. Anything not listed is stored and reported only.
     static let support: [String: (ConfigParameter.Support, String)] = [
+        "busy-reply-threshold": (
+            .honoured, "Milliseconds after which a running script is busy: other clients get -BUSY, SCRIPT KILL works."
+        ),
+        "min-replicas-to-write": (
+            .honoured, "With min-replicas-max-lag, writes are refused (-NOREPLICAS): no replica is ever connected yet."
+        ),
+        "min-replicas-max-lag": (.honoured, "See min-replicas-to-write."),
         "port": (.honoured, "TCP port; 0: none in swiftlet-server, a free one in the embedded API."),
         "unixsocket": (.honoured, "A Unix socket to listen on as well; a stale file is replaced, shutdown removes it."),
         "unixsocketperm": (.honoured, "Permissions of the Unix socket file (octal; 0 leaves them as created)."),

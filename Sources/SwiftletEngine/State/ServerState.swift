@@ -653,8 +653,15 @@ public final class ServerState {
         if let running = self.scripting.running, !self.table.commands[id].flags.contains(.allowBusy) {
             // Only reached from inside a script that passed busy-reply-threshold (processEventsWhileBusy).
             self.table.stats[id].rejectedCalls += 1
+            let busy = running.isEval ? ScriptingState.busyEval : ScriptingState.busyFunction
+            if id == self.table.execID {
+                // Redis's rejectCommand: a refused EXEC discards the transaction (execCommandAbort).
+                self.endTransaction(context.session)
+                self.reply(.execAbort(because: busy), &context)
+                return
+            }
             if context.session.transaction.active { context.session.transaction.rejected = true }
-            self.reply(running.isEval ? ScriptingState.busyEval : ScriptingState.busyFunction, &context)
+            self.reply(busy, &context)
             return
         }
         if self.memoryLimit.maxMemory > 0 && self.refusedForMemory(id, &context) {
