@@ -24,6 +24,10 @@ extension ServerState {
         }
         if self.pauseMode == .all { return true }
         let flags = self.table.commands[id].flags
+        if let declared = self.scripting.declaredFlags(id, context) {
+            // A script with a shebang or a function: its declared flags decide (scriptFlagsToCmdFlags).
+            return !declared.contains(.noWrites)
+        }
         if !flags.isDisjoint(with: [.write, .mayReplicate]) { return true }
         // EXEC waits when it would run a write.
         if id == self.table.execID {

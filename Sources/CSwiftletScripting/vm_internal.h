@@ -1,0 +1,89 @@
+// Declarations shared by the files of the Lua VM (not part of the target's public header).
+#ifndef SWIFTLET_VM_INTERNAL_H
+#define SWIFTLET_VM_INTERNAL_H
+#include "CSwiftletScripting.h"
+
+#include <lua5.1/lauxlib.h>
+#include <lua5.1/lua.h>
+#include <lua5.1/lualib.h>
+#include <stdint.h>
+#include <time.h>
+
+extern int luaopen_cjson(lua_State *L);
+extern int luaopen_bit(lua_State *L);
+int swiftlet_luaopen_cmsgpack(lua_State *L);
+int swiftlet_luaopen_struct(lua_State *L);
+
+#define REDIS_VERSION "7.0.15"
+#define REDIS_VERSION_NUM 0x0007000f
+#define READONLY_ERROR "Attempt to modify a readonly table"
+
+struct swiftlet_script_vm {
+    lua_State *L;
+    int kind;
+    swiftlet_script_host host;
+    /// Registry references: the hidden globals V, the proxy P, the read-only set, the error handler, the API table
+    /// seen while a library loads (functions engine).
+    int values_ref, proxy_ref, readonly_ref, handler_ref, library_api_ref;
+    swiftlet_buffer reply, error, scratch;
+    /// Set while a script runs (redis.call and friends refuse otherwise), with the script's RESP version.
+    int running, resp;
+    /// redis.call re-entered from a hook.
+    int in_call;
+    /// Runs since the last incremental GC step (Redis steps every 50 runs).
+    int runs_since_gc;
+    /// Redis's rand48 state for math.random.
+    uint64_t rand_state;
+    /// FUNCTION LOAD: the functions registered so far, and the load's deadline.
+    int loading;
+    const char *load_prefix;
+    struct loaded_function {
+        char *name;
+        size_t name_length;
+        char *description;
+        size_t description_length;
+        unsigned flags;
+    } *loaded;
+    int loaded_count, loaded_capacity;
+    struct timespec load_started;
+    long load_timeout_ms;
+};
+
+void buffer_format(swiftlet_buffer *buffer, const char *format, ...);
+void buffer_text(swiftlet_buffer *buffer, const char *text);
+void clear_loaded(swiftlet_script_vm *vm);
+int guarded_rawset(lua_State *L);
+int guarded_setmetatable(lua_State *L);
+int load_text(lua_State *L, const char *chunk, size_t length, const char *name);
+int lua_pcall_compat(lua_State *L);
+void make_readonly_proxy(lua_State *L, swiftlet_script_vm *vm);
+int math_random(lua_State *L);
+int math_randomseed(lua_State *L);
+int nonexistent_global(lua_State *L);
+const char *parse_reply(lua_State *L, const char *p, int push);
+void push_error_table(lua_State *L, const char *text, size_t length);
+void push_error_text(lua_State *L, const char *text);
+int raise_error_text(lua_State *L, const char *text);
+void rand48_seed(swiftlet_script_vm *vm, int32_t seed);
+int readonly_newindex(lua_State *L);
+int redis_acl_check_cmd(lua_State *L);
+int redis_breakpoint(lua_State *L);
+int redis_call(lua_State *L);
+int redis_debug(lua_State *L);
+int redis_error_reply(lua_State *L);
+int redis_log(lua_State *L);
+int redis_pcall(lua_State *L);
+int redis_replicate_commands(lua_State *L);
+int redis_set_repl(lua_State *L);
+int redis_setresp(lua_State *L);
+int redis_sha1hex(lua_State *L);
+int redis_status_reply(lua_State *L);
+int register_function(lua_State *L);
+void restore_globals(lua_State *L, swiftlet_script_vm *vm);
+int text_load(lua_State *L);
+int text_loadstring(lua_State *L);
+swiftlet_script_vm *vm_of(lua_State *L);
+void write_line(swiftlet_buffer *out, const char *text, size_t length);
+int write_value(lua_State *L, swiftlet_buffer *out, int script_resp, int resp, int *counted);
+
+#endif
