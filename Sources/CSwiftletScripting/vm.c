@@ -11,8 +11,8 @@
 //   - the library tables (redis, string, math, table, cjson, bit, struct, cmsgpack, coroutine) are replaced in V by
 //     read-only proxies of the same kind, and strings' metatable indexes the `string` proxy;
 //   - `rawset` and `setmetatable` refuse a read-only table with the same message (Redis's flag also stops them);
-//   - the proxies' metatables are hidden behind `__metatable`.
-// What differs from Redis: `rawget(_G, name)` and `pairs()` over a library table see an empty proxy.
+//   - `next`, `pairs`, `ipairs` and `rawget` see through a proxy to its table, `getmetatable` shows nil for a
+//     library proxy, as Redis's tables have no metatable.
 #include "vm_internal.h"
 
 #include <math.h>
@@ -73,7 +73,7 @@ static int create_protected(lua_State *L) {
     lua_pushlightuserdata(L, vm);
     lua_setfield(L, LUA_REGISTRYINDEX, "__swiftlet_vm__");
 
-    // The weak set of read-only tables, and the hidden metatable every proxy shows.
+    // The weak set of read-only tables, and the weak map from each read-only proxy to the table it shows.
     lua_newtable(L);
     lua_newtable(L);
     lua_pushstring(L, "k");
@@ -82,18 +82,10 @@ static int create_protected(lua_State *L) {
     vm->readonly_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_newtable(L);
     lua_newtable(L);
-    lua_pushcfunction(L, readonly_newindex);
-    lua_setfield(L, -2, "__newindex");
-    lua_pushboolean(L, 0);
-    lua_setfield(L, -2, "__metatable");
+    lua_pushstring(L, "k");
+    lua_setfield(L, -2, "__mode");
     lua_setmetatable(L, -2);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, LUA_REGISTRYINDEX, "__swiftlet_hidden_mt__");
-    lua_rawgeti(L, LUA_REGISTRYINDEX, vm->readonly_ref);
-    lua_insert(L, -2);
-    lua_pushboolean(L, 1);
-    lua_rawset(L, -3);
-    lua_pop(L, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, "__swiftlet_proxied__");
 
     // The libraries, into the state's own globals (V from here on).
     lua_pushcfunction(L, luaopen_base);
@@ -124,7 +116,10 @@ static int create_protected(lua_State *L) {
     lua_call(L, 0, 1);
     lua_setglobal(L, "bit");
     // What Redis keeps out of its globals (its deny list), and what its allow list never lets in.
-    const char *removed[] = {"dofile", "loadfile", "print", "module", "require", "package", NULL};
+    // (getfenv, setfenv and newproxy are gone from Redis 7.0.15's globals too: setfenv let a script swap in a
+    // writable environment.)
+    const char *removed[] = {"dofile", "loadfile", "print", "module", "require", "package", "getfenv", "setfenv",
+                             "newproxy", NULL};
     for (int i = 0; removed[i]; i++) {
         lua_pushnil(L);
         lua_setglobal(L, removed[i]);
@@ -139,6 +134,16 @@ static int create_protected(lua_State *L) {
     lua_setglobal(L, "loadstring");
     lua_pushcfunction(L, text_load);
     lua_setglobal(L, "load");
+    lua_pushcfunction(L, see_through_next);
+    lua_setglobal(L, "next");
+    lua_pushcfunction(L, see_through_pairs);
+    lua_setglobal(L, "pairs");
+    lua_pushcfunction(L, see_through_ipairs);
+    lua_setglobal(L, "ipairs");
+    lua_pushcfunction(L, see_through_rawget);
+    lua_setglobal(L, "rawget");
+    lua_pushcfunction(L, guarded_getmetatable);
+    lua_setglobal(L, "getmetatable");
 
     lua_getglobal(L, "math");
     set_function(L, "random", math_random);
@@ -199,8 +204,6 @@ static int create_protected(lua_State *L) {
     lua_getmetatable(L, -1);
     lua_getglobal(L, "string");
     lua_setfield(L, -2, "__index");
-    lua_getfield(L, LUA_REGISTRYINDEX, "__swiftlet_hidden_mt__");
-    lua_setfield(L, -2, "__metatable");
     lua_pop(L, 2);
 
     // V: the globals, whose missing names raise Redis's error. P: the proxy scripts see as their globals.
@@ -224,9 +227,11 @@ static int create_protected(lua_State *L) {
     make_readonly_proxy(L, vm);
     lua_setfield(L, -2, "__metatable");
     lua_setmetatable(L, -2);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, vm->readonly_ref);
+    mark_readonly(L, vm, -1);
+    // P shows V to the see-through functions (pairs(_G) lists the globals, as in Redis).
+    lua_getfield(L, LUA_REGISTRYINDEX, "__swiftlet_proxied__");
     lua_pushvalue(L, -2);
-    lua_pushboolean(L, 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, vm->values_ref);
     lua_rawset(L, -3);
     lua_pop(L, 1);
     lua_pushvalue(L, -1);

@@ -86,4 +86,11 @@ swiftlet_script_vm *vm_of(lua_State *L);
 void write_line(swiftlet_buffer *out, const char *text, size_t length);
 int write_value(lua_State *L, swiftlet_buffer *out, int script_resp, int resp, int *counted);
 
+void mark_readonly(lua_State *L, swiftlet_script_vm *vm, int index);
+int see_through_next(lua_State *L);
+int see_through_pairs(lua_State *L);
+int see_through_ipairs(lua_State *L);
+int see_through_rawget(lua_State *L);
+int guarded_getmetatable(lua_State *L);
+
 #endif

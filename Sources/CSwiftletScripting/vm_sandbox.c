@@ -119,7 +119,9 @@ int guarded_setmetatable(lua_State *L) {
 }
 
 /// Replaces the table on top of the stack by a read-only proxy of it: an empty table whose metatable reads from the
-/// table and refuses writes. The proxy's metatable is hidden behind `__metatable` (itself an empty read-only table).
+/// table and refuses writes. `getmetatable` shows nil for it (its `__metatable` is false, which the wrapper below
+/// turns into nil), as Redis's library tables have no metatable; `next`, `pairs`, `ipairs` and `rawget` see through
+/// it to the table (without ever handing the table itself to the script).
 void make_readonly_proxy(lua_State *L, swiftlet_script_vm *vm) {
     lua_newtable(L);  // proxy
     lua_newtable(L);  // its metatable
@@ -127,13 +129,101 @@ void make_readonly_proxy(lua_State *L, swiftlet_script_vm *vm) {
     lua_setfield(L, -2, "__index");
     lua_pushcfunction(L, readonly_newindex);
     lua_setfield(L, -2, "__newindex");
-    lua_getfield(L, LUA_REGISTRYINDEX, "__swiftlet_hidden_mt__");
+    lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");
     lua_setmetatable(L, -2);
-    lua_remove(L, -2);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, vm->readonly_ref);
+    // proxy -> table, for the see-through functions.
+    lua_getfield(L, LUA_REGISTRYINDEX, "__swiftlet_proxied__");
     lua_pushvalue(L, -2);
+    lua_pushvalue(L, -4);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+    lua_remove(L, -2);
+    mark_readonly(L, vm, -1);
+}
+
+void mark_readonly(lua_State *L, swiftlet_script_vm *vm, int index) {
+    index = index > 0 ? index : lua_gettop(L) + index + 1;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, vm->readonly_ref);
+    lua_pushvalue(L, index);
     lua_pushboolean(L, 1);
     lua_rawset(L, -3);
     lua_pop(L, 1);
+}
+
+/// Replaces the value at `index` by the table it proxies, when it is a read-only proxy.
+static void see_through(lua_State *L, int index) {
+    if (lua_type(L, index) != LUA_TTABLE) return;
+    lua_getfield(L, LUA_REGISTRYINDEX, "__swiftlet_proxied__");
+    lua_pushvalue(L, index);
+    lua_rawget(L, -2);
+    if (lua_istable(L, -1)) {
+        lua_replace(L, index);
+        lua_pop(L, 1);
+    } else {
+        lua_pop(L, 2);
+    }
+}
+
+/// `next` (lbaselib's), through proxies.
+int see_through_next(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_settop(L, 2);
+    see_through(L, 1);
+    if (lua_next(L, 1)) return 2;
+    lua_pushnil(L);
+    return 1;
+}
+
+/// `pairs` (lbaselib's), iterating with the `next` above.
+int see_through_pairs(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_pushcfunction(L, see_through_next);
+    lua_pushvalue(L, 1);
+    lua_pushnil(L);
+    return 3;
+}
+
+static int ipairs_step(lua_State *L) {
+    int i = luaL_checkint(L, 2);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    see_through(L, 1);
+    i++;
+    lua_pushinteger(L, i);
+    lua_rawgeti(L, 1, i);
+    return lua_isnil(L, -1) ? 0 : 2;
+}
+
+/// `ipairs` (lbaselib's), through proxies.
+int see_through_ipairs(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_pushcfunction(L, ipairs_step);
+    lua_pushvalue(L, 1);
+    lua_pushinteger(L, 0);
+    return 3;
+}
+
+/// `rawget` (lbaselib's), through proxies.
+int see_through_rawget(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checkany(L, 2);
+    lua_settop(L, 2);
+    see_through(L, 1);
+    lua_rawget(L, 1);
+    return 1;
+}
+
+/// `getmetatable` (lbaselib's): a `__metatable` of false (a library proxy's) shows as nil.
+int guarded_getmetatable(lua_State *L) {
+    luaL_checkany(L, 1);
+    if (!lua_getmetatable(L, 1)) {
+        lua_pushnil(L);
+        return 1;
+    }
+    luaL_getmetafield(L, 1, "__metatable");
+    if (lua_isboolean(L, -1) && !lua_toboolean(L, -1)) {
+        lua_pushnil(L);
+        return 1;
+    }
+    return 1;
 }

@@ -162,6 +162,9 @@ extension ServerState {
         broadcast: Bool = true,
         deliver: Deliver
     ) {
+        // A script's write counts as its caller's (Redis's current_client), for NOLOOP.
+        var modifier = modifier
+        if let running = self.scripting.running, modifier === self.scripting.session { modifier = running.caller }
         if broadcast && !self.tracking.prefixes.isEmpty {
             for (prefix, _) in self.tracking.prefixes where Self.hasPrefix(key, prefix) {
                 self.tracking.prefixes[prefix]!.keys.updateValue(

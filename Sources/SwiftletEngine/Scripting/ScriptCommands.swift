@@ -57,8 +57,8 @@ public enum ScriptCommands {
         let scripts = context.server.scripting.scripts
         context.out.writeArrayHeader(context.count - 2)
         for i in 2..<context.count {
-            // Redis looks the argument up as it came: an upper-case sha is not found.
-            let sha = String(decoding: context.arguments[i].readableBytesView, as: UTF8.self)
+            // The cache's keys compare ignoring case (Redis's dictStrCaseHash), as EVALSHA's do.
+            let sha = String(decoding: context.arguments[i].readableBytesView, as: UTF8.self).lowercased()
             context.out.writeInteger(scripts[sha] != nil ? 1 : 0)
         }
     }

@@ -157,6 +157,8 @@ public final class ServerState {
     /// By command id: whether the command is written to the AOF when it changed the dataset (write and
     /// may-replicate commands, not EXEC, whose commands are written one by one).
     let propagatable: [Bool]
+    /// EVAL_RO, EVALSHA_RO and FCALL_RO: read-only, but what they track is what their script reads.
+    let scriptRunsOthersReadOnly: [Bool]
     @exclusivity(unchecked)
     public var stats = ServerStats()
     /// Connected clients by id.
@@ -328,6 +330,7 @@ public final class ServerState {
         let execID = self.table.execID
         // EXEC and the scripts propagate the commands they ran, never themselves (Redis 7.0 replicates effects).
         let runsOthers: Set<String> = ["eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"]
+        self.scriptRunsOthersReadOnly = self.table.commands.map { ["eval_ro", "evalsha_ro", "fcall_ro"].contains($0.fullName) }
         self.propagatable = self.table.commands.map {
             !$0.flags.isDisjoint(with: [.write, .mayReplicate]) && $0.id != execID && !runsOthers.contains($0.fullName)
         }
@@ -477,7 +480,7 @@ public final class ServerState {
         "requirepass", "proto-max-bulk-len", "client-query-buffer-limit", "hash-max-listpack-entries",
         "hash-max-listpack-value", "list-max-listpack-size", "set-max-intset-entries", "zset-max-listpack-entries",
         "zset-max-listpack-value", "client-output-buffer-limit", "notify-keyspace-events", "slowlog-log-slower-than",
-        "slowlog-max-len", "tracking-table-max-keys",
+        "slowlog-max-len", "tracking-table-max-keys", "min-replicas-to-write", "min-replicas-max-lag",
     ]
 
     /// Read into ``memoryLimit`` (besides `maxmemory` and `maxmemory-policy`, observed apart).
@@ -895,8 +898,18 @@ public final class ServerState {
         if let written, self.dirty != dirtyBefore {
             self.touchKeys(written, &context)
         }
-        if context.session.tracking != nil && self.table.commands[id].flags.contains(.readonly) {
-            self.trackingRememberKeys(id, context)
+        if self.table.commands[id].flags.contains(.readonly) {
+            if context.session.tracking != nil && !self.scriptRunsOthersReadOnly[id] {
+                self.trackingRememberKeys(id, context)
+            } else if let running = self.scripting.running, running.caller.tracking != nil,
+                context.session === self.scripting.session
+            {
+                // A script read something: its caller tracks the keys the script declared (Redis's call() with
+                // script_caller); EVAL_RO and FCALL_RO themselves track nothing.
+                var caller = CommandContext(session: running.caller, server: self, out: ByteBuffer())
+                caller.arguments = running.callerArguments
+                self.trackingRememberKeys(running.caller.lastCommandID, caller)
+            }
         }
         // The command's own time, as Redis's `call()` measures it, before it serves the clients it unblocked; the
         // slow log records it here so that, as in Redis, it comes before the entries of the commands it served.

@@ -59,9 +59,10 @@ public enum DumpPayload {
 }
 
 extension DumpPayload {
-    /// FUNCTION DUMP's payload: each library's code after the `FUNCTION2` opcode, as an RDB string, then the footer.
+    /// FUNCTION DUMP's payload: each library's code after the `FUNCTION2` opcode, as an RDB string (LZF-compressed
+    /// when that saves space, as Redis's rdbSaveRawString), then the footer.
     public static func encodeFunctions(_ codes: [[UInt8]]) -> [UInt8] {
-        var encoder = RDBEncoder(sink: ArraySink(), compression: false)
+        var encoder = RDBEncoder(sink: ArraySink(), compression: true)
         for code in codes {
             // Why `try!`: writing to memory cannot fail.
             try! encoder.sink.write(byte: RDBFormat.Opcode.function2.rawValue)
