@@ -204,6 +204,11 @@ static int create_protected(lua_State *L) {
     lua_getmetatable(L, -1);
     lua_getglobal(L, "string");
     lua_setfield(L, -2, "__index");
+    // getmetatable("") shows a read-only proxy of strings' metatable: its __index is the `string` proxy, and it
+    // cannot be changed (a change would reach every later script).
+    lua_pushvalue(L, -1);
+    make_readonly_proxy(L, vm);
+    lua_setfield(L, -2, "__metatable");
     lua_pop(L, 2);
 
     // V: the globals, whose missing names raise Redis's error. P: the proxy scripts see as their globals.
