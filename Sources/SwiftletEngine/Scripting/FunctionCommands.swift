@@ -61,7 +61,10 @@ extension ScriptingState {
                 code: code,
                 functions: loaded.map {
                     LibraryFunction(
-                        name: $0.name, library: name, description: $0.description, flags: $0.flags,
+                        name: $0.name,
+                        library: name,
+                        description: $0.description,
+                        flags: $0.flags,
                         registryName: prefix + $0.name
                     )
                 },
@@ -76,7 +79,9 @@ extension ScriptingState {
         guard code.count >= 2, code[0] == UInt8(ascii: "#"), code[1] == UInt8(ascii: "!") else {
             throw RedisError("ERR Missing library metadata")
         }
-        guard let end = code.firstIndex(of: UInt8(ascii: "\n")) else { throw RedisError("ERR Invalid library metadata") }
+        guard let end = code.firstIndex(of: UInt8(ascii: "\n")) else {
+            throw RedisError("ERR Invalid library metadata")
+        }
         let parts = splitArguments(Array(code[0..<end]))
         guard let first = parts.first else { throw RedisError("ERR Invalid library metadata") }
         let engine = String(first.dropFirst(2))
@@ -373,13 +378,16 @@ public enum FunctionCommands {
         KeyCommands.help(HelpText.function, &context)
     }
 
-    static let fcallFlags: CommandFlags = [.noscript, .stale, .skipMonitor, .noMandatoryKeys, .movableKeys, .mayReplicate]
+    static let fcallFlags: CommandFlags = [
+        .noscript, .stale, .skipMonitor, .noMandatoryKeys, .movableKeys, .mayReplicate,
+    ]
 
     static let specs: [CommandSpec] = [
         .init("fcall", arity: -3, flags: fcallFlags, group: "scripting") { c throws(RedisError) in
             try fcall(&c, readOnly: false)
         },
-        .init("fcall_ro", arity: -3, flags: fcallFlags.union(.readonly).subtracting(.mayReplicate), group: "scripting") {
+        .init("fcall_ro", arity: -3, flags: fcallFlags.union(.readonly).subtracting(.mayReplicate), group: "scripting")
+        {
             c throws(RedisError) in try fcall(&c, readOnly: true)
         },
         .init(

@@ -16,7 +16,10 @@ public enum ScriptCommands {
         let scripting = server.scripting
         let sha: String
         if bySHA {
-            sha = String(decoding: context.arguments[1].readableBytesView.map { $0 | ($0 >= 65 && $0 <= 90 ? 0x20 : 0) }, as: UTF8.self)
+            sha = String(
+                decoding: context.arguments[1].readableBytesView.map { $0 | ($0 >= 65 && $0 <= 90 ? 0x20 : 0) },
+                as: UTF8.self
+            )
             guard scripting.scripts[sha] != nil else { throw Self.noScript }
         } else {
             sha = try scripting.createScript(context.arguments[1].bytes)
@@ -98,7 +101,9 @@ public enum ScriptCommands {
         KeyCommands.help(HelpText.script, &context)
     }
 
-    static let evalFlags: CommandFlags = [.noscript, .stale, .skipMonitor, .noMandatoryKeys, .movableKeys, .mayReplicate]
+    static let evalFlags: CommandFlags = [
+        .noscript, .stale, .skipMonitor, .noMandatoryKeys, .movableKeys, .mayReplicate,
+    ]
 
     static let specs: [CommandSpec] = [
         .init("eval", arity: -3, flags: evalFlags, group: "scripting") { c throws(RedisError) in
@@ -111,7 +116,10 @@ public enum ScriptCommands {
             c throws(RedisError) in try eval(&c, bySHA: false, readOnly: true)
         },
         .init(
-            "evalsha_ro", arity: -3, flags: evalFlags.union(.readonly).subtracting(.mayReplicate), group: "scripting"
+            "evalsha_ro",
+            arity: -3,
+            flags: evalFlags.union(.readonly).subtracting(.mayReplicate),
+            group: "scripting"
         ) { c throws(RedisError) in try eval(&c, bySHA: true, readOnly: true) },
         .init(
             "script",

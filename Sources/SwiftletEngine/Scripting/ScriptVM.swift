@@ -99,7 +99,13 @@ final class ScriptVM {
     /// Compiles `body` (after `skip` shebang bytes) as the function `name`. Returns Lua's error text on failure.
     func define(_ name: String, body: [UInt8], skip: Int) -> String? {
         let status = body.withUnsafeBufferPointer {
-            swiftlet_vm_define(self.vm, name, UnsafeRawPointer($0.baseAddress)?.assumingMemoryBound(to: CChar.self), $0.count, skip)
+            swiftlet_vm_define(
+                self.vm,
+                name,
+                UnsafeRawPointer($0.baseAddress)?.assumingMemoryBound(to: CChar.self),
+                $0.count,
+                skip
+            )
         }
         return status == 0 ? nil : self.errorText
     }
@@ -126,8 +132,15 @@ final class ScriptVM {
     ) -> Outcome {
         let status = withByteDescriptors(keys, arguments) { k, a in
             swiftlet_vm_run(
-                self.vm, name, label, k.baseAddress, Int32(k.count), a.baseAddress, Int32(a.count),
-                Int32(callerResp), hook ? 1 : 0
+                self.vm,
+                name,
+                label,
+                k.baseAddress,
+                Int32(k.count),
+                a.baseAddress,
+                Int32(a.count),
+                Int32(callerResp),
+                hook ? 1 : 0
             )
         }
         switch Int(status) {
@@ -158,11 +171,20 @@ final class ScriptVM {
     }
 
     /// Runs a library's code in the loading sandbox; its functions are registered as "<prefix><name>".
-    func loadLibrary(prefix: String, code: [UInt8], skip: Int, timeoutMilliseconds: Int) -> Result<[LoadedFunction], ScriptError> {
+    func loadLibrary(
+        prefix: String,
+        code: [UInt8],
+        skip: Int,
+        timeoutMilliseconds: Int
+    ) -> Result<[LoadedFunction], ScriptError> {
         let count = code.withUnsafeBufferPointer {
             swiftlet_vm_load_library(
-                self.vm, prefix, UnsafeRawPointer($0.baseAddress)?.assumingMemoryBound(to: CChar.self), $0.count,
-                skip, timeoutMilliseconds
+                self.vm,
+                prefix,
+                UnsafeRawPointer($0.baseAddress)?.assumingMemoryBound(to: CChar.self),
+                $0.count,
+                skip,
+                timeoutMilliseconds
             )
         }
         guard count >= 0 else { return .failure(ScriptError(self.errorText)) }
@@ -204,7 +226,9 @@ private func withByteDescriptors<R>(
     _ body: (UnsafeBufferPointer<swiftlet_bytes>, UnsafeBufferPointer<swiftlet_bytes>) -> R
 ) -> R {
     var storage: [UInt8] = []
-    storage.reserveCapacity((first.reduce(0) { $0 + $1.readableBytes }) + second.reduce(0) { $0 + $1.readableBytes } + 1)
+    storage.reserveCapacity(
+        (first.reduce(0) { $0 + $1.readableBytes }) + second.reduce(0) { $0 + $1.readableBytes } + 1
+    )
     for buffer in first { storage.append(contentsOf: buffer.readableBytesView) }
     for buffer in second { storage.append(contentsOf: buffer.readableBytesView) }
     storage.append(0)

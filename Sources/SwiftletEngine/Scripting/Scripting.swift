@@ -286,7 +286,9 @@ public final class ScriptingState: ScriptVMHost {
                 unknown = true
             }
             refuse(
-                unknown ? "Unknown Redis command called from script" : "Wrong number of args calling Redis command from script",
+                unknown
+                    ? "Unknown Redis command called from script"
+                    : "Wrong number of args calling Redis command from script",
                 id: nil
             )
             return

@@ -330,7 +330,9 @@ public final class ServerState {
         let execID = self.table.execID
         // EXEC and the scripts propagate the commands they ran, never themselves (Redis 7.0 replicates effects).
         let runsOthers: Set<String> = ["eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"]
-        self.scriptRunsOthersReadOnly = self.table.commands.map { ["eval_ro", "evalsha_ro", "fcall_ro"].contains($0.fullName) }
+        self.scriptRunsOthersReadOnly = self.table.commands.map {
+            ["eval_ro", "evalsha_ro", "fcall_ro"].contains($0.fullName)
+        }
         self.propagatable = self.table.commands.map {
             !$0.flags.isDisjoint(with: [.write, .mayReplicate]) && $0.id != execID && !runsOthers.contains($0.fullName)
         }
