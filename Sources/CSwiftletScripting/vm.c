@@ -363,11 +363,22 @@ int swiftlet_vm_define(swiftlet_script_vm *vm, const char *name, const char *bod
     return a.status;
 }
 
+struct has_args {
+    const char *name;
+    int found;
+};
+
+static int has_protected(lua_State *L) {
+    struct has_args *a = lua_touserdata(L, 1);
+    lua_getfield(L, LUA_REGISTRYINDEX, a->name);
+    a->found = !lua_isnil(L, -1);
+    return 0;
+}
+
 int swiftlet_vm_has(swiftlet_script_vm *vm, const char *name) {
-    lua_getfield(vm->L, LUA_REGISTRYINDEX, name);
-    int found = !lua_isnil(vm->L, -1);
-    lua_pop(vm->L, 1);
-    return found;
+    struct has_args a = {name, 0};
+    if (lua_cpcall(vm->L, has_protected, &a) != 0) lua_pop(vm->L, 1);
+    return a.found;
 }
 
 static int undefine_protected(lua_State *L) {
@@ -429,8 +440,8 @@ static int run_protected(lua_State *L) {
     }
     if (a->hook) lua_sethook(L, count_hook, LUA_MASKCOUNT, 100000);
     int err = lua_pcall(L, nargs, 1, 1);
-    if (a->hook) lua_sethook(L, NULL, 0, 0);
-    vm->running = 0;
+    // The hook stays until the value is converted: the conversion reads the script's tables, whose metamethods are
+    // script code too (a loop there must stay killable). swiftlet_vm_run removes it.
     if (++vm->runs_since_gc == 50) {
         lua_gc(L, LUA_GCSTEP, 50);
         vm->runs_since_gc = 0;
@@ -491,8 +502,9 @@ int swiftlet_vm_run(
     vm->running = 1;
     vm->resp = 2;  // each script starts in RESP2 (scriptPrepareForRun)
     vm->in_call = 0;
-    if (lua_cpcall(vm->L, run_protected, &a) != 0) {
-        lua_sethook(vm->L, NULL, 0, 0);
+    int failed = lua_cpcall(vm->L, run_protected, &a);
+    lua_sethook(vm->L, NULL, 0, 0);
+    if (failed) {
         const char *message = lua_tostring(vm->L, -1);
         vm->reply.length = 0;
         buffer_format(&vm->reply, "-ERR Error running script %s, %.100s\r\n", label, message ? message : "?");

@@ -175,9 +175,9 @@ int redis_log(lua_State *L) {
     luaL_buffinit(L, &b);
     for (int j = 1; j < argc; j++) {
         size_t length;
-        const char *s = lua_tolstring(L, (-argc) + j, &length);
+        // From the bottom: the buffer pushes its pieces above the arguments once it fills.
+        const char *s = lua_tolstring(L, j + 1, &length);
         if (s) {
-            // The buffer sits on the stack above the arguments: index from the bottom.
             if (j != 1) luaL_addchar(&b, ' ');
             luaL_addlstring(&b, s, length);
         }

@@ -285,11 +285,16 @@ public final class ScriptingState: ScriptVMHost {
             {
                 unknown = true
             }
+            // A known command refused for its arity counts a rejected call, as in Redis's scriptCall.
+            var known: Int? = nil
+            if !unknown, let spec = table.lookup(argv[0]) {
+                known = argv.count >= 2 && !spec.subcommands.isEmpty ? table.subcommand(of: spec, argv[1])?.id : spec.id
+            }
             refuse(
                 unknown
                     ? "Unknown Redis command called from script"
                     : "Wrong number of args calling Redis command from script",
-                id: nil
+                id: known
             )
             return
         }

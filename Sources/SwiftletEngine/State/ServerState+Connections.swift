@@ -62,7 +62,9 @@ extension ServerState {
         }
         self.runningClientID = runningClientID
         self.batchClock = batchClock
-        if !self.pendingOutboxes.isEmpty {
+        // With appendfsync always a held reply leaves only after its fsync, at the end of the loop turn: the busy
+        // clients' replies wait with them (a SCRIPT KILL still takes effect at once).
+        if !self.pendingOutboxes.isEmpty && !self.repliesWaitForFsync {
             // The caller's own outbox waits: its replies so far are still in its batch's buffer, and its frames
             // must not overtake them.
             self.pendingOutboxes.removeAll { $0 === caller }
