@@ -307,6 +307,7 @@ void swiftlet_vm_destroy(swiftlet_script_vm *vm) {
     free(vm->reply.data);
     free(vm->error.data);
     free(vm->scratch.data);
+    free(vm->arguments.data);
     free(vm);
 }
 
@@ -330,9 +331,9 @@ void restore_globals(lua_State *L, swiftlet_script_vm *vm) {
 
 struct define_args {
     swiftlet_script_vm *vm;
-    const char *name, *body;
+    const char *body;
     size_t length, skip;
-    int status;
+    int ref;
 };
 
 static int define_protected(lua_State *L) {
@@ -344,52 +345,22 @@ static int define_protected(lua_State *L) {
         a->vm->error.length = 0;
         buffer_text(&a->vm->error, "Error compiling script (new function): ");
         write_line(&a->vm->error, message, n);
-        a->status = -1;
+        a->ref = -1;
         return 0;
     }
-    lua_setfield(L, LUA_REGISTRYINDEX, a->name);
-    a->status = 0;
+    a->ref = luaL_ref(L, LUA_REGISTRYINDEX);
     return 0;
 }
 
-int swiftlet_vm_define(swiftlet_script_vm *vm, const char *name, const char *body, size_t length, size_t skip) {
-    struct define_args a = {vm, name, body, length, skip, -1};
+int swiftlet_vm_define(swiftlet_script_vm *vm, const char *body, size_t length, size_t skip) {
+    struct define_args a = {vm, body, length, skip, -1};
     if (lua_cpcall(vm->L, define_protected, &a) != 0) {
         vm->error.length = 0;
         buffer_text(&vm->error, "Error compiling script (new function): out of memory");
         lua_pop(vm->L, 1);
         return -1;
     }
-    return a.status;
-}
-
-struct has_args {
-    const char *name;
-    int found;
-};
-
-static int has_protected(lua_State *L) {
-    struct has_args *a = lua_touserdata(L, 1);
-    lua_getfield(L, LUA_REGISTRYINDEX, a->name);
-    a->found = !lua_isnil(L, -1);
-    return 0;
-}
-
-int swiftlet_vm_has(swiftlet_script_vm *vm, const char *name) {
-    struct has_args a = {name, 0};
-    if (lua_cpcall(vm->L, has_protected, &a) != 0) lua_pop(vm->L, 1);
-    return a.found;
-}
-
-static int undefine_protected(lua_State *L) {
-    const char *name = lua_touserdata(L, 1);
-    lua_pushnil(L);
-    lua_setfield(L, LUA_REGISTRYINDEX, name);
-    return 0;
-}
-
-void swiftlet_vm_undefine(swiftlet_script_vm *vm, const char *name) {
-    if (lua_cpcall(vm->L, undefine_protected, (void *)name) != 0) lua_pop(vm->L, 1);
+    return a.ref;
 }
 
 /// The count hook (luaMaskCountHook): asks the host whether the script is to be killed; once killed, the hook runs
@@ -405,6 +376,7 @@ static void count_hook(lua_State *L, lua_Debug *ar) {
 
 struct run_args {
     swiftlet_script_vm *vm;
+    int ref;
     const char *name, *label;
     const swiftlet_bytes *keys, *args;
     int nkeys, nargs, caller_resp, hook, status;
@@ -424,7 +396,11 @@ static int run_protected(lua_State *L) {
     lua_settop(L, 0);
     restore_globals(L, vm);
     lua_rawgeti(L, LUA_REGISTRYINDEX, vm->handler_ref);
-    lua_getfield(L, LUA_REGISTRYINDEX, a->name);
+    if (a->name) {
+        lua_getfield(L, LUA_REGISTRYINDEX, a->name);
+    } else {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, a->ref);
+    }
     int nargs = 0;
     if (vm->kind == SWIFTLET_VM_EVAL) {
         lua_rawgeti(L, LUA_REGISTRYINDEX, vm->values_ref);
@@ -496,9 +472,9 @@ static int run_protected(lua_State *L) {
 }
 
 int swiftlet_vm_run(
-    swiftlet_script_vm *vm, const char *name, const char *label, const swiftlet_bytes *keys, int nkeys,
+    swiftlet_script_vm *vm, int ref, const char *name, const char *label, const swiftlet_bytes *keys, int nkeys,
     const swiftlet_bytes *args, int nargs, int caller_resp, int hook) {
-    struct run_args a = {vm, name, label, keys, args, nkeys, nargs, caller_resp, hook, SWIFTLET_RUN_ERROR};
+    struct run_args a = {vm, ref, name, label, keys, args, nkeys, nargs, caller_resp, hook, SWIFTLET_RUN_ERROR};
     vm->running = 1;
     vm->resp = 2;  // each script starts in RESP2 (scriptPrepareForRun)
     vm->in_call = 0;

@@ -24,7 +24,10 @@ static int collect_arguments(lua_State *L, swiftlet_script_vm *vm, swiftlet_byte
     // Numbers are formatted into the scratch buffer first (their offsets kept in `length`); pointers into it are
     // taken once it stops growing.
     vm->scratch.length = 0;
-    swiftlet_bytes *argv = lua_newuserdata(L, sizeof(swiftlet_bytes) * (size_t)argc);
+    vm->arguments.length = 0;
+    swiftlet_bytes none = {NULL, 0};
+    for (int j = 0; j < argc; j++) swiftlet_buffer_append(&vm->arguments, &none, sizeof(none));
+    swiftlet_bytes *argv = (swiftlet_bytes *)vm->arguments.data;
     for (int j = 1; j <= argc; j++) {
         if (lua_type(L, j) == LUA_TNUMBER) {
             argv[j - 1].data = NULL;

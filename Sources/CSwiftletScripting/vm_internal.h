@@ -26,6 +26,8 @@ struct swiftlet_script_vm {
     /// seen while a library loads (functions engine).
     int values_ref, proxy_ref, readonly_ref, handler_ref, library_api_ref;
     swiftlet_buffer reply, error, scratch;
+    /// redis.call's argument descriptors (swiftlet_bytes), kept from call to call.
+    swiftlet_buffer arguments;
     /// Set while a script runs (redis.call and friends refuse otherwise), with the script's RESP version.
     int running, resp;
     /// redis.call re-entered from a hook.

@@ -51,15 +51,10 @@ enum {
 swiftlet_script_vm *swiftlet_vm_create(int kind, swiftlet_script_host host);
 void swiftlet_vm_destroy(swiftlet_script_vm *vm);
 
-/// Compiles `body` (after a shebang line of `skip` bytes, whose line feed is kept so line numbers stay right) as
-/// the function registered under `name` ("f_<sha1>"). Returns 0, or -1 with Lua's message in the VM's error text.
-int swiftlet_vm_define(swiftlet_script_vm *vm, const char *name, const char *body, size_t length, size_t skip);
-
-/// Whether a function is registered under `name`.
-int swiftlet_vm_has(swiftlet_script_vm *vm, const char *name);
-
-/// Forgets the function registered under `name`.
-void swiftlet_vm_undefine(swiftlet_script_vm *vm, const char *name);
+/// Compiles `body` (after a shebang line of `skip` bytes, whose line feed is kept so line numbers stay right) and
+/// keeps the function in the registry. Returns its reference (for swiftlet_vm_run), or -1 with Lua's message in the
+/// VM's error text. The function lives as long as the VM (SCRIPT FLUSH drops the whole VM).
+int swiftlet_vm_define(swiftlet_script_vm *vm, const char *body, size_t length, size_t skip);
 
 /// Outcome of a run: the reply in `swiftlet_vm_reply` is the script's value converted to RESP, or an error reply.
 enum {
@@ -70,11 +65,12 @@ enum {
     SWIFTLET_RUN_ERROR = 2,
 };
 
-/// Runs the function registered under `name` (EVAL: with KEYS and ARGV as globals; FCALL: as its two arguments)
-/// and converts its result to RESP for a caller speaking `caller_resp`. `label` names the script in error texts
-/// (the sha, or the function's name). `hook`: install the count hook. Returns one of SWIFTLET_RUN_*.
+/// Runs a function: the one registered under `name` (a library's), or when `name` is NULL the one `ref` refers to
+/// (swiftlet_vm_define's), with KEYS and ARGV (EVAL: as globals; FCALL: as its two arguments), and converts its
+/// result to RESP for a caller speaking `caller_resp`. `label` names the script in error texts (the sha, or the
+/// function's name). `hook`: install the count hook. Returns one of SWIFTLET_RUN_*.
 int swiftlet_vm_run(
-    swiftlet_script_vm *vm, const char *name, const char *label, const swiftlet_bytes *keys, int nkeys,
+    swiftlet_script_vm *vm, int ref, const char *name, const char *label, const swiftlet_bytes *keys, int nkeys,
     const swiftlet_bytes *args, int nargs, int caller_resp, int hook);
 
 /// The reply of the last run, valid until the next call on the VM.

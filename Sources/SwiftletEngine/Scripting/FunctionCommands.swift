@@ -188,7 +188,7 @@ public enum FunctionCommands {
         }
         try scripting.run(
             vm: vm,
-            function: function.registryName,
+            .registered(function.registryName),
             name: function.name,
             flags: function.flags,
             isEval: false,

@@ -11,26 +11,28 @@ public enum ScriptCommands {
         let server = context.server
         // Fed here, before the script's own commands (EVAL is skip_monitor for the dispatcher).
         if !server.monitors.isEmpty { server.feedMonitors(&context) }
-        if bySHA && context.arguments[1].readableBytes != 40 { throw Self.noScript }
         let numberOfKeys = try Self.numberOfKeys(context, else: .notInteger)
         let scripting = server.scripting
-        let sha: String
+        let script: CachedScript
         if bySHA {
-            sha = String(
-                decoding: context.arguments[1].readableBytesView.map { $0 | ($0 >= 65 && $0 <= 90 ? 0x20 : 0) },
-                as: UTF8.self
-            )
-            guard scripting.scripts[sha] != nil else { throw Self.noScript }
+            guard
+                let digest = context.arguments[1].withUnsafeReadableBytes({ SHA1.Digest(hex: $0) }),
+                let cached = scripting.scripts[digest]
+            else { throw Self.noScript }
+            script = cached
         } else {
-            sha = try scripting.createScript(context.arguments[1].bytes)
+            let digest = context.arguments[1].withUnsafeReadableBytes { SHA1.hash($0) }
+            if let cached = scripting.scripts[digest] {
+                script = cached
+            } else {
+                script = try scripting.createScript(context.arguments[1].bytes)
+            }
         }
-        // Why `!`: found or created just above.
-        let script = scripting.scripts[sha]!
         guard let vm = scripting.evalInterpreter() else { throw RedisError("ERR Failed to create the Lua interpreter") }
         try scripting.run(
             vm: vm,
-            function: "f_" + sha,
-            name: sha,
+            .reference(script.reference),
+            name: script.sha,
             flags: script.flags,
             isEval: true,
             readOnly: readOnly,
@@ -51,8 +53,8 @@ public enum ScriptCommands {
 
     /// SCRIPT LOAD script — O(N) in the script's length
     static func load(_ context: inout CommandContext) throws(RedisError) {
-        let sha = try context.server.scripting.createScript(context.arguments[2].bytes)
-        context.out.writeBulkString(sha)
+        let script = try context.server.scripting.createScript(context.arguments[2].bytes)
+        context.out.writeBulkString(script.sha)
     }
 
     /// SCRIPT EXISTS sha1 [sha1 ...] — O(N) in the number of shas
@@ -60,9 +62,9 @@ public enum ScriptCommands {
         let scripts = context.server.scripting.scripts
         context.out.writeArrayHeader(context.count - 2)
         for i in 2..<context.count {
-            // The cache's keys compare ignoring case (Redis's dictStrCaseHash), as EVALSHA's do.
-            let sha = String(decoding: context.arguments[i].readableBytesView, as: UTF8.self).lowercased()
-            context.out.writeInteger(scripts[sha] != nil ? 1 : 0)
+            // Digests are read from hex in either case (Redis's dictStrCaseHash), as EVALSHA's are.
+            let digest = context.arguments[i].withUnsafeReadableBytes { SHA1.Digest(hex: $0) }
+            context.out.writeInteger(digest.flatMap { scripts[$0] } != nil ? 1 : 0)
         }
     }
 

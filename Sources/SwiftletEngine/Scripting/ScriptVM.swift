@@ -5,17 +5,17 @@ import NIOCore
 /// ``ScriptingState``; called on the engine's loop, from inside the VM's C code, and must return normally.
 protocol ScriptVMHost: AnyObject {
     /// redis.call / redis.pcall: runs `arguments` and returns the reply as RESP bytes (an error reply when refused).
-    func call(_ arguments: [ByteSlice], resp: Int, reply: inout ScriptReplySink)
-    func aclCheck(_ arguments: [ByteSlice]) -> Int32
+    /// The argument bytes are valid only during the call.
+    func call(_ arguments: UnsafeBufferPointer<swiftlet_bytes>, resp: Int, reply: inout ScriptReplySink)
+    func aclCheck(_ arguments: UnsafeBufferPointer<swiftlet_bytes>) -> Int32
     func setReplication(_ flags: Int)
     func log(level: Int, _ text: String)
     /// The count hook: whether the running script is to be killed.
     func interrupt() -> Bool
 }
 
-/// Bytes of a script's argument, valid only during the callback that received them.
-struct ByteSlice {
-    let pointer: UnsafeRawBufferPointer
+extension swiftlet_bytes {
+    var rawBytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: self.data, count: self.length) }
 }
 
 /// Where a callback writes its reply: the VM's buffer.
@@ -45,8 +45,11 @@ final class ScriptVM {
 
     /// The host behind the C callbacks' context pointer; held here, so the pointer is valid as long as the VM.
     private let box: HostBox
+    /// A run's KEYS and ARGV bytes and their descriptors, kept from run to run.
+    private var argumentBytes: [UInt8] = []
+    private var descriptors: [swiftlet_bytes] = []
 
-    /// - Parameter host: held weakly: the engine's scripting state owns its VMs.
+    /// - Parameter host: not retained: the engine's scripting state owns its VMs.
     init?(kind: Kind, host: any ScriptVMHost) {
         self.box = HostBox(host)
         let context = Unmanaged.passUnretained(self.box).toOpaque()
@@ -54,32 +57,26 @@ final class ScriptVM {
             context: context,
             call: { context, argc, argv, resp, reply in
                 let host = Unmanaged<HostBox>.fromOpaque(context!).takeUnretainedValue().host
-                let arguments = (0..<Int(argc)).map { i in
-                    ByteSlice(pointer: UnsafeRawBufferPointer(start: argv![i].data, count: argv![i].length))
-                }
                 var sink = ScriptReplySink(buffer: reply!)
-                host?.call(arguments, resp: Int(resp), reply: &sink)
+                host.call(UnsafeBufferPointer(start: argv, count: Int(argc)), resp: Int(resp), reply: &sink)
             },
             acl_check: { context, argc, argv in
                 let host = Unmanaged<HostBox>.fromOpaque(context!).takeUnretainedValue().host
-                let arguments = (0..<Int(argc)).map { i in
-                    ByteSlice(pointer: UnsafeRawBufferPointer(start: argv![i].data, count: argv![i].length))
-                }
-                return host?.aclCheck(arguments) ?? -1
+                return host.aclCheck(UnsafeBufferPointer(start: argv, count: Int(argc)))
             },
             set_repl: { context, flags in
-                Unmanaged<HostBox>.fromOpaque(context!).takeUnretainedValue().host?.setReplication(Int(flags))
+                Unmanaged<HostBox>.fromOpaque(context!).takeUnretainedValue().host.setReplication(Int(flags))
             },
             log: { context, level, text, length in
                 let message = String(
                     decoding: UnsafeRawBufferPointer(start: text, count: length),
                     as: UTF8.self
                 )
-                Unmanaged<HostBox>.fromOpaque(context!).takeUnretainedValue().host?.log(level: Int(level), message)
+                Unmanaged<HostBox>.fromOpaque(context!).takeUnretainedValue().host.log(level: Int(level), message)
             },
             interrupt: { context in
                 let host = Unmanaged<HostBox>.fromOpaque(context!).takeUnretainedValue().host
-                return (host?.interrupt() ?? false) ? 1 : 0
+                return host.interrupt() ? 1 : 0
             }
         )
         guard
@@ -96,23 +93,19 @@ final class ScriptVM {
         swiftlet_vm_destroy(self.vm)
     }
 
-    /// Compiles `body` (after `skip` shebang bytes) as the function `name`. Returns Lua's error text on failure.
-    func define(_ name: String, body: [UInt8], skip: Int) -> String? {
-        let status = body.withUnsafeBufferPointer {
+    /// Compiles `body` (after `skip` shebang bytes) and returns the function's reference for ``run(_:label:keys:arguments:callerResp:hook:)``,
+    /// or Lua's error text.
+    func define(body: [UInt8], skip: Int) -> Result<Int32, ScriptError> {
+        let ref = body.withUnsafeBufferPointer {
             swiftlet_vm_define(
                 self.vm,
-                name,
                 UnsafeRawPointer($0.baseAddress)?.assumingMemoryBound(to: CChar.self),
                 $0.count,
                 skip
             )
         }
-        return status == 0 ? nil : self.errorText
+        return ref < 0 ? .failure(ScriptError(self.errorText)) : .success(ref)
     }
-
-    func has(_ name: String) -> Bool { swiftlet_vm_has(self.vm, name) != 0 }
-
-    func undefine(_ name: String) { swiftlet_vm_undefine(self.vm, name) }
 
     enum Outcome {
         case ok
@@ -121,27 +114,70 @@ final class ScriptVM {
         case error
     }
 
-    /// Runs the function `name` with `keys` and `arguments`; the reply (RESP for `callerResp`) is left in `reply`.
+    /// A compiled function to run: an EVAL script's (``define(body:skip:)``'s reference) or a library's, by the
+    /// name it was registered under.
+    enum Entry {
+        case reference(Int32)
+        case registered(String)
+    }
+
+    /// Runs a function with `keys` and `arguments`; the reply (RESP for `callerResp`) is left in `reply`. `label`
+    /// names the script in error texts.
     func run(
-        _ name: String,
+        _ entry: Entry,
         label: String,
         keys: ArraySlice<ByteBuffer>,
         arguments: ArraySlice<ByteBuffer>,
         callerResp: Int,
         hook: Bool
     ) -> Outcome {
-        let status = withByteDescriptors(keys, arguments) { k, a in
-            swiftlet_vm_run(
-                self.vm,
-                name,
-                label,
-                k.baseAddress,
-                Int32(k.count),
-                a.baseAddress,
-                Int32(a.count),
-                Int32(callerResp),
-                hook ? 1 : 0
-            )
+        // The argument bytes are copied into one array kept from run to run, and described by another.
+        self.argumentBytes.removeAll(keepingCapacity: true)
+        for buffer in keys { buffer.withUnsafeReadableBytes { self.argumentBytes.append(contentsOf: $0) } }
+        for buffer in arguments { buffer.withUnsafeReadableBytes { self.argumentBytes.append(contentsOf: $0) } }
+        self.argumentBytes.append(0)
+        var bytes: [UInt8] = []
+        var descriptors: [swiftlet_bytes] = []
+        swap(&bytes, &self.argumentBytes)
+        swap(&descriptors, &self.descriptors)
+        defer {
+            swap(&bytes, &self.argumentBytes)
+            swap(&descriptors, &self.descriptors)
+        }
+        let status = bytes.withUnsafeBufferPointer { raw in
+            let base = UnsafeRawPointer(raw.baseAddress!).assumingMemoryBound(to: CChar.self)
+            descriptors.removeAll(keepingCapacity: true)
+            var offset = 0
+            func describe(_ buffers: ArraySlice<ByteBuffer>) {
+                for buffer in buffers {
+                    descriptors.append(swiftlet_bytes(data: base + offset, length: buffer.readableBytes))
+                    offset += buffer.readableBytes
+                }
+            }
+            describe(keys)
+            describe(arguments)
+            return descriptors.withUnsafeBufferPointer { all in
+                label.withCString { label in
+                    let call = { (ref: Int32, name: UnsafePointer<CChar>?) in
+                        swiftlet_vm_run(
+                            self.vm,
+                            ref,
+                            name,
+                            label,
+                            all.baseAddress,
+                            Int32(keys.count),
+                            all.baseAddress.map { $0 + keys.count },
+                            Int32(arguments.count),
+                            Int32(callerResp),
+                            hook ? 1 : 0
+                        )
+                    }
+                    switch entry {
+                    case .reference(let ref): return call(ref, nil)
+                    case .registered(let name): return name.withCString { call(-1, $0) }
+                    }
+                }
+            }
         }
         switch Int(status) {
         case Int(SWIFTLET_RUN_OK): return .ok
@@ -212,37 +248,9 @@ struct ScriptError: Error {
     init(_ message: String) { self.message = message }
 }
 
-/// The host, weakly held, behind a stable pointer for the C callbacks.
+/// The host behind a stable pointer for the C callbacks. Not retained: the host owns its VMs, and calls into one only
+/// while it is alive (a weak reference would cost every redis.call a weak load).
 private final class HostBox {
-    weak var host: (any ScriptVMHost)?
+    unowned(unsafe) let host: any ScriptVMHost
     init(_ host: any ScriptVMHost) { self.host = host }
-}
-
-/// Calls `body` with two lists of buffers as C byte descriptors: the bytes are copied into one array first, so every
-/// pointer is valid for the whole call.
-private func withByteDescriptors<R>(
-    _ first: ArraySlice<ByteBuffer>,
-    _ second: ArraySlice<ByteBuffer>,
-    _ body: (UnsafeBufferPointer<swiftlet_bytes>, UnsafeBufferPointer<swiftlet_bytes>) -> R
-) -> R {
-    var storage: [UInt8] = []
-    storage.reserveCapacity(
-        (first.reduce(0) { $0 + $1.readableBytes }) + second.reduce(0) { $0 + $1.readableBytes } + 1
-    )
-    for buffer in first { storage.append(contentsOf: buffer.readableBytesView) }
-    for buffer in second { storage.append(contentsOf: buffer.readableBytesView) }
-    storage.append(0)
-    return storage.withUnsafeBufferPointer { raw in
-        let base = UnsafeRawPointer(raw.baseAddress!).assumingMemoryBound(to: CChar.self)
-        var offset = 0
-        func descriptors(_ buffers: ArraySlice<ByteBuffer>) -> [swiftlet_bytes] {
-            buffers.map { buffer in
-                defer { offset += buffer.readableBytes }
-                return swiftlet_bytes(data: base + offset, length: buffer.readableBytes)
-            }
-        }
-        let a = descriptors(first)
-        let b = descriptors(second)
-        return a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in body(a, b) } }
-    }
 }

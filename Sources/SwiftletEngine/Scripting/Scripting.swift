@@ -27,35 +27,60 @@ struct ScriptFlags: OptionSet {
     }
 }
 
-/// A script in EVAL's cache: its body, its flags, its function's name in the VM.
+/// A script in EVAL's cache: its body, its flags, its sha as Redis prints it, and its compiled function in the VM.
 struct CachedScript {
     var body: [UInt8]
     var flags: ScriptFlags
+    var sha: String
+    var reference: Int32
 }
 
-/// The script that is running: what redis.call's checks and SCRIPT KILL need to know.
-struct ScriptRun {
-    var caller: ClientSession
+/// The script that is running: what redis.call's checks and SCRIPT KILL need to know. A class: redis.call reads it
+/// on every call and the dispatcher on every command, and copying a struct with references costs more.
+final class ScriptRun {
+    let caller: ClientSession
     /// The caller's request (FUNCTION STATS shows it).
-    var callerArguments: [ByteBuffer]
+    let callerArguments: [ByteBuffer]
     /// The sha (EVAL) or the function's name (FCALL).
-    var name: String
-    var isEval: Bool
-    var readOnly: Bool
-    var allowOOM: Bool
+    let name: String
+    let isEval: Bool
+    let readOnly: Bool
+    let allowOOM: Bool
     /// Used memory was over maxmemory when the command started (Redis's pre_command_oom_state).
-    var outOfMemoryAtStart: Bool
+    let outOfMemoryAtStart: Bool
     /// A write command ran: from then on the script cannot be killed and is not refused for memory.
     var wroteSomething = false
     /// Monotonic microseconds at the start.
-    var started: Int64
+    let started: Int64
     /// The clock all of the script's commands see (Redis's script time snapshot), unix milliseconds.
-    var now: Int64
+    let now: Int64
     var killRequested = false
     /// redis.set_repl: 1 AOF, 2 replicas.
     var replication = 3
     /// Past busy-reply-threshold: other clients are answered -BUSY.
     var busy = false
+
+    init(
+        caller: ClientSession,
+        callerArguments: [ByteBuffer],
+        name: String,
+        isEval: Bool,
+        readOnly: Bool,
+        allowOOM: Bool,
+        outOfMemoryAtStart: Bool,
+        started: Int64,
+        now: Int64
+    ) {
+        self.caller = caller
+        self.callerArguments = callerArguments
+        self.name = name
+        self.isEval = isEval
+        self.readOnly = readOnly
+        self.allowOOM = allowOOM
+        self.outOfMemoryAtStart = outOfMemoryAtStart
+        self.started = started
+        self.now = now
+    }
 }
 
 /// Scripting: EVAL's script cache and interpreter, the functions engine's libraries and interpreter, and the script
@@ -65,7 +90,9 @@ public final class ScriptingState: ScriptVMHost {
 
     // MARK: EVAL
     var evalVM: ScriptVM?
-    var scripts: [String: CachedScript] = [:]
+    /// By digest: EVALSHA's 40 hex digits are read into one, so a lookup allocates nothing and ignores case, as
+    /// Redis's dictStrCaseHash does.
+    var scripts: [SHA1.Digest: CachedScript] = [:]
     /// Bytes of the cached scripts' bodies and names (`used_memory_scripts_eval`).
     var scriptsMemory = 0
 
@@ -83,8 +110,12 @@ public final class ScriptingState: ScriptVMHost {
     var running: ScriptRun?
     /// The client the scripts' commands run as (Redis's lua client): not listed, not connected.
     let session: ClientSession
-    /// The reply buffer of a script's command, reused.
-    private var scratch = ByteBuffer()
+    /// redis.call's arguments as its command sees them (slices of `callStorage`), and the command's reply buffer:
+    /// all three kept from call to call, so that a call allocates nothing once they have grown. A command copies
+    /// what it keeps of its arguments; were one to hold a slice, the next call would write to a fresh storage.
+    private var callArguments: [ByteBuffer] = []
+    private var callStorage = ByteBuffer()
+    private var callReply = ByteBuffer()
 
     init(server: ServerState) {
         self.server = server
@@ -102,19 +133,22 @@ public final class ScriptingState: ScriptVMHost {
         return self.evalVM
     }
 
-    /// Adds a script to the cache (compiling it), or finds it there. Returns its sha.
-    func createScript(_ body: [UInt8]) throws(RedisError) -> String {
-        let sha = body.withUnsafeBytes { SHA1.hash($0) }.hex
-        if self.scripts[sha] != nil { return sha }
+    /// Adds a script to the cache (compiling it), or finds it there.
+    func createScript(_ body: [UInt8]) throws(RedisError) -> CachedScript {
+        let digest = SHA1.hash(body)
+        if let script = self.scripts[digest] { return script }
         let (flags, skip) = try Self.shebangFlags(body)
         guard let vm = self.evalInterpreter() else { throw RedisError("ERR Failed to create the Lua interpreter") }
-        if let error = vm.define("f_" + sha, body: body, skip: skip) {
-            throw RedisError("ERR " + error)
+        switch vm.define(body: body, skip: skip) {
+        case .failure(let error):
+            throw RedisError("ERR " + error.message)
+        case .success(let reference):
+            let script = CachedScript(body: body, flags: flags, sha: digest.hex, reference: reference)
+            self.scripts[digest] = script
+            // Redis counts the sha's sds and the body's object (sdsZmallocSize + getStringObjectSdsUsedMemory).
+            self.scriptsMemory += 40 + 9 + body.count + 9
+            return script
         }
-        self.scripts[sha] = CachedScript(body: body, flags: flags)
-        // Redis counts the sha's sds and the body's object (sdsZmallocSize + getStringObjectSdsUsedMemory).
-        self.scriptsMemory += 40 + 9 + body.count + 9
-        return sha
     }
 
     /// SCRIPT FLUSH: a new interpreter and an empty cache, as Redis's scriptingReset.
@@ -157,11 +191,12 @@ public final class ScriptingState: ScriptVMHost {
         switch name {
         case "eval", "eval_ro":
             let body = context.arguments[1]
-            let sha = body.withUnsafeReadableBytes { SHA1.hash($0) }.hex
-            flags = self.scripts[sha]?.flags ?? (try? Self.shebangFlags(body.bytes).0)
+            let digest = body.withUnsafeReadableBytes { SHA1.hash($0) }
+            flags = self.scripts[digest]?.flags ?? (try? Self.shebangFlags(body.bytes).0)
         case "evalsha", "evalsha_ro":
-            let sha = String(decoding: context.arguments[1].readableBytesView, as: UTF8.self).lowercased()
-            flags = self.scripts[sha]?.flags
+            flags =
+                context.arguments[1].withUnsafeReadableBytes { SHA1.Digest(hex: $0) }.flatMap { self.scripts[$0] }?
+                .flags
         case "fcall", "fcall_ro":
             let function = String(decoding: context.arguments[1].readableBytesView, as: UTF8.self).lowercased()
             flags = self.functions[function]?.flags
@@ -178,7 +213,7 @@ public final class ScriptingState: ScriptVMHost {
     /// writes its reply.
     func run(
         vm: ScriptVM,
-        function: String,
+        _ entry: ScriptVM.Entry,
         name: String,
         flags: ScriptFlags,
         isEval: Bool,
@@ -227,14 +262,13 @@ public final class ScriptingState: ScriptVMHost {
         self.session.database = context.session.database
         let keys = context.arguments[3..<(3 + numberOfKeys)]
         let arguments = context.arguments[(3 + numberOfKeys)...]
-        let hook = (server.config.integer("busy-reply-threshold") ?? 0) > 0
         let outcome = vm.run(
-            function,
+            entry,
             label: name,
             keys: keys,
             arguments: arguments,
             callerResp: context.session.protocolVersion == .resp3 ? 3 : 2,
-            hook: hook
+            hook: server.hot.busyReplyThreshold > 0
         )
         self.running = nil
         let reply = vm.reply
@@ -260,15 +294,48 @@ public final class ScriptingState: ScriptVMHost {
 
     // MARK: - ScriptVMHost
 
-    func call(_ arguments: [ByteSlice], resp: Int, reply: inout ScriptReplySink) {
+    func call(_ arguments: UnsafeBufferPointer<swiftlet_bytes>, resp: Int, reply: inout ScriptReplySink) {
         let server = self.server
-        guard self.running != nil else {
+        guard let run = self.running else {
             reply.write("-ERR redis.call/pcall can only be called inside a script invocation\r\n")
             return
         }
-        let argv = arguments.map { ByteBuffer(bytes: $0.pointer) }
+        var argv: [ByteBuffer] = []
+        swap(&argv, &self.callArguments)
+        defer { swap(&argv, &self.callArguments) }
+        argv.removeAll(keepingCapacity: true)
+        // The previous call's slices are gone, so the storage is the only reference to its bytes: cleared in place.
+        self.callStorage.clear()
+        for argument in arguments { self.callStorage.writeBytes(argument.rawBytes) }
+        var offset = 0
+        for argument in arguments {
+            // Why `!`: the bytes were written just above.
+            argv.append(self.callStorage.getSlice(at: offset, length: argument.length)!)
+            offset += argument.length
+        }
+        guard let id = self.allowedCommand(argv, run, reply: &reply) else { return }
+
+        self.session.protocolVersion = resp == 3 ? .resp3 : .resp2
+        var inner = CommandContext(session: self.session, server: server, out: ByteBuffer())
+        swap(&inner.out.buffer, &self.callReply)
+        swap(&inner.arguments, &argv)
+        inner.out.buffer.clear()
+        inner.now = run.now
+        let propagating = server.propagating
+        if run.replication & 1 == 0 { server.propagating = false }
+        server.run(id, &inner)
+        server.propagating = propagating
+        inner.out.buffer.withUnsafeReadableBytes { reply.write($0) }
+        swap(&inner.out.buffer, &self.callReply)
+        swap(&inner.arguments, &argv)
+    }
+
+    /// Redis's scriptCall checks: the command's id when the script may run it, else nil with the refusal written to
+    /// `reply` (and counted).
+    private func allowedCommand(_ argv: [ByteBuffer], _ run: ScriptRun, reply: inout ScriptReplySink) -> Int? {
+        let server = self.server
         let table = server.table
-        func refuse(_ text: String, id: Int?) {
+        func refuse(_ text: String, id: Int?) -> Int? {
             // A refusal is an error reply of the script's command: counted (afterErrorReply), and the command's
             // rejected calls too.
             let line = text.hasPrefix("-") ? text : "-ERR " + text
@@ -277,6 +344,7 @@ public final class ScriptingState: ScriptVMHost {
             server.stats.errorsByCode[String(code), default: 0] += 1
             if let id { table.stats[id].rejectedCalls += 1 }
             reply.write(line + "\r\n")
+            return nil
         }
         guard let id = try? table.resolve(argv) else {
             var unknown = table.lookup(argv[0]) == nil
@@ -290,61 +358,43 @@ public final class ScriptingState: ScriptVMHost {
             if !unknown, let spec = table.lookup(argv[0]) {
                 known = argv.count >= 2 && !spec.subcommands.isEmpty ? table.subcommand(of: spec, argv[1])?.id : spec.id
             }
-            refuse(
+            return refuse(
                 unknown
                     ? "Unknown Redis command called from script"
                     : "Wrong number of args calling Redis command from script",
                 id: known
             )
-            return
         }
         let flags = table.commands[id].flags
         if flags.contains(.noscript) {
-            refuse("This Redis command is not allowed from script", id: id)
-            return
+            return refuse("This Redis command is not allowed from script", id: id)
         }
-        if self.running!.readOnly && !flags.isDisjoint(with: [.write, .mayReplicate]) {
-            refuse("Write commands are not allowed from read-only scripts.", id: id)
-            return
+        if run.readOnly && !flags.isDisjoint(with: [.write, .mayReplicate]) {
+            return refuse("Write commands are not allowed from read-only scripts.", id: id)
         }
-        if flags.contains(.write) && !self.running!.wroteSomething {
+        if flags.contains(.write) && !run.wroteSomething {
             if server.writesDeniedByDiskError {
-                refuse(RedisError.misconf.message, id: id)
-                return
+                return refuse(RedisError.misconf.message, id: id)
             }
             if server.aof.isOn && !server.aof.lastWriteOK {
-                refuse(RedisError.aofWriteFailed(server.aof.lastWriteError).message, id: id)
-                return
+                return refuse(RedisError.aofWriteFailed(server.aof.lastWriteError).message, id: id)
             }
             if server.hot.requiresGoodReplicas {
-                refuse("-" + RedisError.noReplicas.message, id: id)
-                return
+                return refuse("-" + RedisError.noReplicas.message, id: id)
             }
         }
-        if !self.running!.allowOOM && server.memoryLimit.maxMemory > 0 && !self.running!.wroteSomething
-            && self.running!.outOfMemoryAtStart && flags.contains(.denyOOM)
+        if !run.allowOOM && server.memoryLimit.maxMemory > 0 && !run.wroteSomething
+            && run.outOfMemoryAtStart && flags.contains(.denyOOM)
         {
-            refuse("-" + RedisError.outOfMemory.message, id: id)
-            return
+            return refuse("-" + RedisError.outOfMemory.message, id: id)
         }
-        if flags.contains(.write) { self.running!.wroteSomething = true }
-
-        self.session.protocolVersion = resp == 3 ? .resp3 : .resp2
-        self.scratch.clear()
-        var inner = CommandContext(session: self.session, server: server, out: self.scratch)
-        inner.arguments = argv
-        inner.now = self.running!.now
-        let propagating = server.propagating
-        if self.running!.replication & 1 == 0 { server.propagating = false }
-        server.run(id, &inner)
-        server.propagating = propagating
-        inner.out.buffer.withUnsafeReadableBytes { reply.write($0) }
-        swap(&self.scratch, &inner.out.buffer)
+        if flags.contains(.write) { run.wroteSomething = true }
+        return id
     }
 
-    func aclCheck(_ arguments: [ByteSlice]) -> Int32 {
+    func aclCheck(_ arguments: UnsafeBufferPointer<swiftlet_bytes>) -> Int32 {
         // Without ACL users every command is allowed to the default user; an unknown command is an error.
-        let argv = arguments.map { ByteBuffer(bytes: $0.pointer) }
+        let argv = arguments.map { ByteBuffer(bytes: $0.rawBytes) }
         return (try? self.server.table.resolve(argv)) == nil && self.server.table.lookup(argv[0]) == nil ? -1 : 1
     }
 
@@ -366,9 +416,9 @@ public final class ScriptingState: ScriptVMHost {
 
     func interrupt() -> Bool {
         guard let run = self.running else { return false }
-        let threshold = (self.server.config.integer("busy-reply-threshold") ?? 0) * 1000
+        let threshold = self.server.hot.busyReplyThreshold * 1000
         if !run.busy && threshold > 0 && self.server.monotonicMicroseconds() - run.started >= threshold {
-            self.running!.busy = true
+            run.busy = true
             self.server.host?.log(
                 warning: true,
                 "Slow script detected: still in execution after \(threshold / 1000) milliseconds. You can try "
@@ -376,7 +426,7 @@ public final class ScriptingState: ScriptVMHost {
                     + "is: \(run.name)."
             )
         }
-        if self.running!.busy { self.server.processEventsWhileBusy() }
+        if run.busy { self.server.processEventsWhileBusy() }
         return (self.running?.killRequested ?? false) || self.server.shutdownRequested
     }
 }

@@ -407,6 +407,8 @@ public final class ServerState {
         /// `min-replicas-to-write` and `min-replicas-max-lag` are both set: with no replica connected (Swiftlet has no
         /// replication yet, so never a good one), write commands are refused (Redis's checkGoodReplicasStatus).
         public let requiresGoodReplicas: Bool
+        /// `busy-reply-threshold` (alias `lua-time-limit`), milliseconds: 0 runs scripts without the count hook.
+        public let busyReplyThreshold: Int64
 
         init(_ config: ConfigStore) {
             self.requiresPassword = !config.requirePass.isEmpty
@@ -426,6 +428,7 @@ public final class ServerState {
             self.trackingTableMaxKeys = Int(clamping: config.number("tracking-table-max-keys"))
             self.requiresGoodReplicas =
                 config.number("min-replicas-to-write") > 0 && config.number("min-replicas-max-lag") > 0
+            self.busyReplyThreshold = config.number("busy-reply-threshold")
         }
     }
 
@@ -483,6 +486,7 @@ public final class ServerState {
         "hash-max-listpack-value", "list-max-listpack-size", "set-max-intset-entries", "zset-max-listpack-entries",
         "zset-max-listpack-value", "client-output-buffer-limit", "notify-keyspace-events", "slowlog-log-slower-than",
         "slowlog-max-len", "tracking-table-max-keys", "min-replicas-to-write", "min-replicas-max-lag",
+        "busy-reply-threshold",
     ]
 
     /// Read into ``memoryLimit`` (besides `maxmemory` and `maxmemory-policy`, observed apart).

@@ -9,7 +9,7 @@
 ///     let digest = sha.finish()   // digest.hex == "a9993e36..." for "abc"
 struct SHA1 {
     /// A 160-bit digest as five big-endian words (the byte order of its hex text).
-    struct Digest: Equatable, Sendable {
+    struct Digest: Hashable, Sendable {
         var h0: UInt32
         var h1: UInt32
         var h2: UInt32
@@ -186,5 +186,31 @@ extension UInt32 {
     @inline(__always)
     fileprivate func rotatedLeft(_ n: UInt32) -> UInt32 {
         (self << n) | (self >> (32 - n))
+    }
+}
+
+extension SHA1.Digest {
+    /// The digest written as 40 hex digits, in either case (EVALSHA's argument); nil for any other text.
+    init?(hex: UnsafeRawBufferPointer) {
+        guard hex.count == 40 else { return nil }
+        /// The big-endian word of the 8 digits at `start`.
+        func word(_ start: Int) -> UInt32? {
+            var value: UInt32 = 0
+            for c in hex[start..<start + 8] {
+                var nibble = c &- UInt8(ascii: "0")
+                if nibble > 9 {
+                    // Letters, either case: 'a' and 'A' both become 10.
+                    nibble = (c | 0x20) &- UInt8(ascii: "a")
+                    guard nibble < 6 else { return nil }
+                    nibble += 10
+                }
+                value = value << 4 | UInt32(nibble)
+            }
+            return value
+        }
+        guard let h0 = word(0), let h1 = word(8), let h2 = word(16), let h3 = word(24), let h4 = word(32) else {
+            return nil
+        }
+        self.init(h0: h0, h1: h1, h2: h2, h3: h3, h4: h4)
     }
 }
