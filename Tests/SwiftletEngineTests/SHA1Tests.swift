@@ -17,6 +17,23 @@ struct SHA1Tests {
         )
     }
 
+    /// EVALSHA's argument: 40 hex digits in either case read back to the digest; anything else is no digest.
+    @Test func digestFromHex() {
+        let digest = SHA1.hash(Array("abc".utf8))
+        func parse(_ text: String) -> SHA1.Digest? {
+            Array(text.utf8).withUnsafeBytes { SHA1.Digest(hex: $0) }
+        }
+        #expect(parse(digest.hex) == digest)
+        #expect(parse(digest.hex.uppercased()) == digest)
+        #expect(parse("A9993E364706816aba3e25717850c26c9cd0d89d") == digest)
+        #expect(parse("a9993e364706816aba3e25717850c26c9cd0d89") == nil)
+        #expect(parse("a9993e364706816aba3e25717850c26c9cd0d89d0") == nil)
+        for bad in ["g", "G", ":", "/", "@", "`", " ", "\u{7f}"] {
+            #expect(parse("a9993e364706816aba3e25717850c26c9cd0d89" + bad) == nil)
+            #expect(parse(bad + "9993e364706816aba3e25717850c26c9cd0d89d") == nil)
+        }
+    }
+
     @Test func millionAs() {
         let message = [UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)
         #expect(SHA1.hash(message).hex == "34aa973cd4c4daa4f61eeb2bdbad27316534016f")
