@@ -270,6 +270,13 @@ static int create_protected(lua_State *L) {
     return 0;
 }
 
+/// Every Lua call runs protected (lua_cpcall), so an unprotected error is a bug: as luaL_newstate's panic, but fatal
+/// at once.
+static int panic(lua_State *L) {
+    fprintf(stderr, "PANIC: unprotected error in call to Lua API (%s)\n", lua_tostring(L, -1));
+    abort();
+}
+
 swiftlet_script_vm *swiftlet_vm_create(int kind, swiftlet_script_host host) {
     swiftlet_script_vm *vm = calloc(1, sizeof(*vm));
     if (!vm) return NULL;
@@ -278,13 +285,15 @@ swiftlet_script_vm *swiftlet_vm_create(int kind, swiftlet_script_host host) {
     vm->resp = 2;
     rand48_seed(vm, 0);
     vm->rand_state = ((uint64_t)0x1234 << 32) | ((uint64_t)0xABCD << 16) | 0x330E;  // rand48's initial state
-    vm->L = luaL_newstate();
+    vm->L = lua_newstate(vm_alloc, &vm->allocator);
     if (!vm->L) {
         free(vm);
         return NULL;
     }
+    lua_atpanic(vm->L, panic);
     if (lua_cpcall(vm->L, create_protected, vm) != 0) {
         lua_close(vm->L);
+        vm_alloc_drain(&vm->allocator);
         free(vm);
         return NULL;
     }
@@ -302,6 +311,7 @@ void clear_loaded(swiftlet_script_vm *vm) {
 void swiftlet_vm_destroy(swiftlet_script_vm *vm) {
     if (!vm) return;
     lua_close(vm->L);
+    vm_alloc_drain(&vm->allocator);
     clear_loaded(vm);
     free(vm->loaded);
     free(vm->reply.data);

@@ -18,8 +18,27 @@ int swiftlet_luaopen_struct(lua_State *L);
 #define REDIS_VERSION_NUM 0x0007000f
 #define READONLY_ERROR "Attempt to modify a readonly table"
 
+/// vm_alloc's free lists: blocks of up to LUA_SMALL_LIMIT bytes in LUA_SIZE_STEP classes.
+#define LUA_SMALL_LIMIT 256
+#define LUA_SIZE_STEP 16
+#define LUA_SIZE_CLASSES (LUA_SMALL_LIMIT / LUA_SIZE_STEP)
+#define LUA_KEEP_PER_CLASS 4096
+
+typedef struct lua_free_block {
+    struct lua_free_block *next;
+} lua_free_block;
+
+typedef struct {
+    lua_free_block *free[LUA_SIZE_CLASSES];
+    unsigned kept[LUA_SIZE_CLASSES];
+} lua_allocator;
+
+void *vm_alloc(void *context, void *pointer, size_t osize, size_t nsize);
+void vm_alloc_drain(lua_allocator *a);
+
 struct swiftlet_script_vm {
     lua_State *L;
+    lua_allocator allocator;
     int kind;
     swiftlet_script_host host;
     /// Registry references: the hidden globals V, the proxy P, the read-only set, the error handler, the API table

@@ -158,7 +158,13 @@ final class ScriptVM {
             describe(arguments)
             return descriptors.withUnsafeBufferPointer { all in
                 label.withCString { label in
-                    let call = { (ref: Int32, name: UnsafePointer<CChar>?) in
+                    var ref: Int32 = -1
+                    var name: String? = nil
+                    switch entry {
+                    case .reference(let reference): ref = reference
+                    case .registered(let registered): name = registered
+                    }
+                    return withOptionalCString(name) { name in
                         swiftlet_vm_run(
                             self.vm,
                             ref,
@@ -171,10 +177,6 @@ final class ScriptVM {
                             Int32(callerResp),
                             hook ? 1 : 0
                         )
-                    }
-                    switch entry {
-                    case .reference(let ref): return call(ref, nil)
-                    case .registered(let name): return name.withCString { call(-1, $0) }
                     }
                 }
             }
@@ -253,4 +255,10 @@ struct ScriptError: Error {
 private final class HostBox {
     unowned(unsafe) let host: any ScriptVMHost
     init(_ host: any ScriptVMHost) { self.host = host }
+}
+
+/// `body` with a C string of `text`, or with NULL.
+private func withOptionalCString<R>(_ text: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
+    guard let text else { return body(nil) }
+    return text.withCString { body($0) }
 }

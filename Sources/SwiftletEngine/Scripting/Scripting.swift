@@ -110,11 +110,12 @@ public final class ScriptingState: ScriptVMHost {
     var running: ScriptRun?
     /// The client the scripts' commands run as (Redis's lua client): not listed, not connected.
     let session: ClientSession
-    /// redis.call's arguments as its command sees them (slices of `callStorage`), and the command's reply buffer:
-    /// all three kept from call to call, so that a call allocates nothing once they have grown. A command copies
-    /// what it keeps of its arguments; were one to hold a slice, the next call would write to a fresh storage.
+    /// redis.call's arguments as its command sees them, each in a buffer of its own, the buffers a shorter call left
+    /// over, and the command's reply buffer: all kept from call to call and refilled in place, so that a call
+    /// allocates nothing once they have grown. A command copies what it keeps of its arguments; were one to keep a
+    /// buffer, the next call's write would copy it first.
     private var callArguments: [ByteBuffer] = []
-    private var callStorage = ByteBuffer()
+    private var spareArguments: [ByteBuffer] = []
     private var callReply = ByteBuffer()
 
     init(server: ServerState) {
@@ -303,15 +304,11 @@ public final class ScriptingState: ScriptVMHost {
         var argv: [ByteBuffer] = []
         swap(&argv, &self.callArguments)
         defer { swap(&argv, &self.callArguments) }
-        argv.removeAll(keepingCapacity: true)
-        // The previous call's slices are gone, so the storage is the only reference to its bytes: cleared in place.
-        self.callStorage.clear()
-        for argument in arguments { self.callStorage.writeBytes(argument.rawBytes) }
-        var offset = 0
-        for argument in arguments {
-            // Why `!`: the bytes were written just above.
-            argv.append(self.callStorage.getSlice(at: offset, length: argument.length)!)
-            offset += argument.length
+        while argv.count > arguments.count { self.spareArguments.append(argv.removeLast()) }
+        while argv.count < arguments.count { argv.append(self.spareArguments.popLast() ?? ByteBuffer()) }
+        for i in 0..<arguments.count {
+            argv[i].clear()
+            argv[i].writeBytes(arguments[i].rawBytes)
         }
         guard let id = self.allowedCommand(argv, run, reply: &reply) else { return }
 

@@ -190,6 +190,12 @@ extension UInt32 {
 }
 
 extension SHA1.Digest {
+    /// A digest's bits are already uniformly spread: two of its words are as good a hash as all five (EVAL's cache
+    /// looks scripts up by digest on every call).
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(UInt64(self.h0) << 32 | UInt64(self.h1))
+    }
+
     /// The digest written as 40 hex digits, in either case (EVALSHA's argument); nil for any other text.
     init?(hex: UnsafeRawBufferPointer) {
         guard hex.count == 40 else { return nil }
