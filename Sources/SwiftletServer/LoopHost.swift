@@ -60,6 +60,10 @@ final class LoopHost: EngineHost {
         self.server?.relisten() ?? true
     }
 
+    func acceptWhileBusy() {
+        self.server?.acceptWhileBusy()
+    }
+
     func sleep(seconds: Double) {
         var ts = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
         nanosleep(&ts, nil)

@@ -229,17 +229,56 @@ public final class Server: Sendable {
         // stayed up after the big SADD of Redis's lazyfree test); and a pipeline's unparsed bytes count in
         // used_memory, so at 64 KiB a batch that crossed maxmemory under noeviction went 74 KB over it where Redis
         // went 20 KB (benchmarks/eviction.py).
-        return
-            bootstrap
-            .childChannelOption(
-                .recvAllocator,
-                value: AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16384, maximum: 16384)
-            )
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(core: core, channel: channel))
+        return bootstrap.childChannelOption(.recvAllocator, value: Self.clientReads)
+            .childChannelInitializer(Self.clientInitializer(core))
+    }
+
+    private static let clientReads = AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16384, maximum: 16384)
+
+    private static func clientInitializer(_ core: ServerCore) -> @Sendable (any Channel) -> EventLoopFuture<Void> {
+        { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(ConnectionHandler(core: core, channel: channel))
+            }
+        }
+    }
+
+    // MARK: - Accepting while a script is busy
+
+    /// A script passed busy-reply-threshold and holds the loop (``ServerState/processEventsWhileBusy()``): accepts the
+    /// connections waiting on the listeners, as Redis's processEventsWhileBlocked runs its accept handlers too, so
+    /// that a new redis-cli can send SCRIPT KILL. Each socket becomes a channel at once (NIO registers an accepted
+    /// socket synchronously on its own loop), with the options and handler the listener gives its children; the
+    /// engine then reads it with the other clients.
+    func acceptWhileBusy() {
+        let core = self.core
+        for listener in self.channels.withLockedValue({ $0 }) {
+            guard let descriptor = Self.descriptor(of: listener) else { continue }
+            let tcp = !Self.isUnixSocket(listener)
+            // A few at a time: the script's count hook calls again soon.
+            for _ in 0..<16 {
+                let client = accept(descriptor, nil, nil)
+                guard client >= 0 else { break }
+                _ = fcntl(client, F_SETFD, FD_CLOEXEC)
+                _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK)
+                var bootstrap = ClientBootstrap(group: core.loop).channelOption(.recvAllocator, value: Self.clientReads)
+                if tcp { bootstrap = bootstrap.channelOption(.socketOption(.tcp_nodelay), value: 1) }
+                bootstrap.channelInitializer(Self.clientInitializer(core)).withConnectedSocket(client).whenFailure {
+                    core.logger.warning("Accepting a client while a script is busy: \($0)")
                 }
             }
+        }
+    }
+
+    /// A listener's socket descriptor (on the loop).
+    private static func descriptor(of channel: any Channel) -> CInt? {
+        if #available(macOS 13, iOS 16, tvOS 16, watchOS 9, *) {
+            let handle = try? channel.pipeline.syncOperations.withUnsafeTransportIfAvailable(
+                of: NIOBSDSocket.Handle.self
+            ) { $0 }
+            return handle.flatMap { $0 }
+        }
+        return nil
     }
 
     // MARK: - CONFIG SET port / bind

@@ -394,6 +394,30 @@ def test_script_kill_stops_a_busy_script(busy_server):
     assert ctl.execute("SCRIPT", "KILL").raw == b"-NOTBUSY No scripts in execution right now.\r\n"
 
 
+def test_new_connections_are_served_while_a_script_is_busy(busy_server):
+    """A user opens a new redis-cli to stop a runaway script: connections made after the script went busy are
+    accepted, answered BUSY, and their SCRIPT KILL works."""
+    server, ctl = busy_server
+    runner = _Runner(server, "EVAL", SPIN % 4, "0")
+    runner.start()
+    time.sleep(0.3)
+    try:
+        assert _wait_busy(ctl, BUSY_SCRIPT) == BUSY_SCRIPT
+        late = [RespConnection(server.host, server.port, timeout=3) for _ in range(3)]
+        try:
+            for conn in late:
+                assert conn.execute("PING").raw == BUSY_SCRIPT
+            assert late[-1].execute("SCRIPT", "KILL").raw == b"+OK\r\n"
+        finally:
+            for conn in late:
+                conn.close()
+    finally:
+        reply = runner.finish()
+    assert reply.startswith(b"-ERR Script killed by user with SCRIPT KILL... script: "), reply
+    assert runner.elapsed < 3.5
+    assert ctl.execute("PING").raw == b"+PONG\r\n"
+
+
 def test_function_kill_stops_a_busy_function(busy_server):
     server, ctl = busy_server
     code = "#!lua name=spinlib\nredis.register_function('spin', function() %s end)" % (SPIN % 4)

@@ -27,6 +27,13 @@ public protocol EngineHost: AnyObject {
     func relisten() -> Bool
     /// DEBUG SLEEP: blocks the loop.
     func sleep(seconds: Double)
+    /// A script passed busy-reply-threshold and still runs on the loop (``ServerState/processEventsWhileBusy()``):
+    /// accept the clients waiting to connect, so that they are read with the others (a new client's SCRIPT KILL).
+    func acceptWhileBusy()
+}
+
+extension EngineHost {
+    public func acceptWhileBusy() {}
 }
 
 /// What the engine asks of one client's connection. The transport owns the bytes in flight: the engine hands it

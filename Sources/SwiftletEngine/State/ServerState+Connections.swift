@@ -52,11 +52,12 @@ extension ServerState {
 
     /// Redis's processEventsWhileBlocked, for a script past busy-reply-threshold: every other client's connection
     /// reads what it has and runs it (the dispatcher answers -BUSY to all but allow-busy commands), then the replies
-    /// are written at once, as the loop cannot reach its own end-of-turn flush. New connections wait for the script.
+    /// are written at once, as the loop cannot reach its own end-of-turn flush. New connections are accepted first.
     func processEventsWhileBusy() {
         guard let caller = self.scripting.running?.caller else { return }
         let runningClientID = self.runningClientID
         let batchClock = self.batchClock
+        self.host?.acceptWhileBusy()
         for session in self.clients.values where session !== caller {
             session.connection?.readWhileBusy()
         }
