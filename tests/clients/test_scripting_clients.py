@@ -313,6 +313,30 @@ def test_function_dump_restores_on_the_other_server(reference_server, candidate_
 # ---------------------------------------------------------------------------
 # long-running scripts: BUSY, SCRIPT KILL, FUNCTION KILL, UNKILLABLE
 
+@pytest.mark.parametrize("script, setting, reply", [
+    (b"#!lua\nreturn redis.call('set',KEYS[1],'v')", "min-replicas-to-write",
+     b"-EXECABORT Transaction discarded because of: NOREPLICAS Not enough good replicas to write.\r\n"),
+    (b"#!lua flags=no-writes\nreturn 1", "min-replicas-to-write", b"*1\r\n:1\r\n"),
+    (b"#!lua\nreturn redis.call('set',KEYS[1],'v')", "maxmemory",
+     b"-EXECABORT Transaction discarded because of: OOM command not allowed when used memory > 'maxmemory'.\r\n"),
+    (b"#!lua flags=allow-oom\nreturn redis.call('set',KEYS[1],'v')", "maxmemory", b"*1\r\n+OK\r\n"),
+])
+def test_exec_goes_by_the_queued_scripts_declared_flags(server, script, setting, reply):
+    """EXEC is refused as a whole when a queued script declares writes (or no allow-oom) and the server turned
+    min-replicas-to-write / maxmemory on after it was queued (Redis's mstate.cmd_flags)."""
+    a = RespConnection(server.host, server.port, timeout=10)
+    b = RespConnection(server.host, server.port, timeout=10)
+    try:
+        assert a.execute("MULTI").raw == b"+OK\r\n"
+        assert a.execute("EVAL", script, "1", "k").raw == b"+QUEUED\r\n"
+        assert b.execute("CONFIG", "SET", setting, "1").raw == b"+OK\r\n"
+        assert a.execute("EXEC").raw == reply
+    finally:
+        b.execute("CONFIG", "SET", setting, "0")
+        a.close()
+        b.close()
+
+
 # Spins for up to `limit` seconds of server time (bounded, so a server without busy-script handling recovers).
 SPIN = ("local t0 = redis.call('time') t0 = t0[1] + t0[2] / 1e6 local n = 0 "
         "while true do local t = redis.call('time') if t[1] + t[2] / 1e6 - t0 > %s then break end n = n + 1 end "

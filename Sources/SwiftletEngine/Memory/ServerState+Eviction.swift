@@ -83,10 +83,10 @@ extension ServerState {
         guard self.preCommandOutOfMemory else { return false }
         let session = context.session
         let table = self.table
-        var refuse = table.commands[id].flags.contains(.denyOOM)
+        var refuse = self.effectiveFlags(id, context).contains(.denyOOM)
         if session.transaction.active {
             if id == table.execID {
-                refuse = session.transaction.queue.entries.contains { table.commands[$0.id].flags.contains(.denyOOM) }
+                refuse = session.transaction.queue.flags.contains(.denyOOM)
             } else if !Self.allowedInMultiWhenOutOfMemory.contains(table.commands[id].fullName) {
                 refuse = true
             }

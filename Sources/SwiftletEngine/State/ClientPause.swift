@@ -23,19 +23,10 @@ extension ServerState {
             return false
         }
         if self.pauseMode == .all { return true }
-        let flags = self.table.commands[id].flags
-        if let declared = self.scripting.declaredFlags(id, context) {
-            // A script with a shebang or a function: its declared flags decide (scriptFlagsToCmdFlags).
-            return !declared.contains(.noWrites)
-        }
-        if !flags.isDisjoint(with: [.write, .mayReplicate]) { return true }
-        // EXEC waits when it would run a write.
-        if id == self.table.execID {
-            return context.session.transaction.queue.entries.contains {
-                !self.table.commands[$0.id].flags.isDisjoint(with: [.write, .mayReplicate])
-            }
-        }
-        return false
+        // A script with a shebang or a function: its declared flags decide (effectiveFlags). EXEC waits when it would
+        // run a write.
+        let flags = id == self.table.execID ? context.session.transaction.queue.flags : self.effectiveFlags(id, context)
+        return !flags.isDisjoint(with: [.write, .mayReplicate])
     }
 
     /// Keeps the request (copied out of the read buffer) until the pause ends.

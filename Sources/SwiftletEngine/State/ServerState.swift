@@ -159,6 +159,8 @@ public final class ServerState {
     let propagatable: [Bool]
     /// EVAL_RO, EVALSHA_RO and FCALL_RO: read-only, but what they track is what their script reads.
     let scriptRunsOthersReadOnly: [Bool]
+    /// EVAL, EVALSHA, FCALL and their _RO forms: their flags may come from the script (``effectiveFlags``).
+    let runsScripts: [Bool]
     @exclusivity(unchecked)
     public var stats = ServerStats()
     /// Connected clients by id.
@@ -333,6 +335,7 @@ public final class ServerState {
         self.scriptRunsOthersReadOnly = self.table.commands.map {
             ["eval_ro", "evalsha_ro", "fcall_ro"].contains($0.fullName)
         }
+        self.runsScripts = self.table.commands.map { runsOthers.contains($0.fullName) }
         self.propagatable = self.table.commands.map {
             !$0.flags.isDisjoint(with: [.write, .mayReplicate]) && $0.id != execID && !runsOthers.contains($0.fullName)
         }
@@ -704,7 +707,7 @@ public final class ServerState {
                 self.reply(RedisError.notAllowedInTransaction, &context)
                 return
             }
-            context.session.transaction.queue.append(id, context.arguments)
+            context.session.transaction.queue.append(id, context.arguments, flags: self.effectiveFlags(id, context))
             context.out.writeSimpleString("QUEUED")
             return
         }
@@ -720,14 +723,8 @@ public final class ServerState {
         let misconf =
             self.writesDeniedByDiskError
             ? RedisError.misconf : RedisError.aofWriteFailed(self.aof.lastWriteError)
-        let spec = self.table.commands[id]
-        var writes = spec.flags.contains(.write)
-        if id == self.table.execID {
-            writes = context.session.transaction.queue.entries.contains {
-                self.table.commands[$0.id].flags.contains(.write)
-            }
-        }
-        guard writes || id == self.table.pingID else { return false }
+        let flags = id == self.table.execID ? context.session.transaction.queue.flags : self.effectiveFlags(id, context)
+        guard flags.contains(.write) || id == self.table.pingID else { return false }
         self.table.stats[id].rejectedCalls += 1
         if id == self.table.execID {
             self.endTransaction(context.session)
@@ -745,15 +742,8 @@ public final class ServerState {
     /// NOREPLICAS: write commands (an EXEC with writes queued, a script declaring writes) while min-replicas-to-write
     /// cannot be met, as Redis's processCommand.
     private func refusedForReplicas(_ id: Int, _ context: inout CommandContext) -> Bool {
-        var writes = self.table.commands[id].flags.contains(.write)
-        if id == self.table.execID {
-            writes = context.session.transaction.queue.entries.contains {
-                self.table.commands[$0.id].flags.contains(.write)
-            }
-        } else if let declared = self.scripting.declaredFlags(id, context) {
-            writes = !declared.contains(.noWrites)
-        }
-        guard writes else { return false }
+        let flags = id == self.table.execID ? context.session.transaction.queue.flags : self.effectiveFlags(id, context)
+        guard flags.contains(.write) else { return false }
         self.table.stats[id].rejectedCalls += 1
         if id == self.table.execID {
             self.endTransaction(context.session)
@@ -763,6 +753,19 @@ public final class ServerState {
         if context.session.transaction.active { context.session.transaction.rejected = true }
         self.reply(.noReplicas, &context)
         return true
+    }
+
+    /// The flags the dispatcher's checks go by (Redis's getCommandFlags): the command's own, except for EVAL and
+    /// FCALL of a script that declares flags (a shebang, a registered function), whose declared flags take the place
+    /// of write, deny-oom, stale and may-replicate (Redis's scriptFlagsToCmdFlags).
+    func effectiveFlags(_ id: Int, _ context: CommandContext) -> CommandFlags {
+        var flags = self.table.commands[id].flags
+        guard self.runsScripts[id], let declared = self.scripting.declaredFlags(id, context) else { return flags }
+        flags.subtract([.stale, .denyOOM, .write, .mayReplicate])
+        if declared.isDisjoint(with: [.allowOOM, .noWrites]) { flags.insert(.denyOOM) }
+        if !declared.contains(.noWrites) { flags.insert(.write) }
+        if declared.contains(.allowStale) { flags.insert(.stale) }
+        return flags
     }
 
     /// Whether a connection's read batch is running.

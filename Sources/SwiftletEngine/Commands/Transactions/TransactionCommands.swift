@@ -31,6 +31,9 @@ struct QueuedCommands {
     private var spans: [(offset: Int, length: Int)] = []
     /// Per command: its id, and its first argument's index in `spans` (the next command's is where it ends).
     private(set) var entries: [(id: Int, firstSpan: Int)] = []
+    /// The union of the queued commands' flags as the dispatcher's checks see them (``ServerState/effectiveFlags``):
+    /// an EXEC is a write, deny-oom or may-replicate command when one of its commands is (Redis's mstate.cmd_flags).
+    private(set) var flags: CommandFlags = []
     /// The arguments array lent to the running command in `run` (the EXEC's own waits here meanwhile).
     private var scratch: [ByteBuffer] = []
     /// Beyond this many bytes a finished transaction's buffer is given back instead of kept for the next one.
@@ -42,7 +45,8 @@ struct QueuedCommands {
     /// its queued arguments (their lengths, not the buffer's doubling headroom).
     var memoryUsage: Int { self.bytes.writerIndex + self.spans.count * 16 + self.entries.count * 16 }
 
-    mutating func append(_ id: Int, _ arguments: [ByteBuffer]) {
+    mutating func append(_ id: Int, _ arguments: [ByteBuffer], flags: CommandFlags) {
+        self.flags.formUnion(flags)
         self.entries.append((id, self.spans.count))
         for argument in arguments {
             self.spans.append((self.bytes.writerIndex, argument.readableBytes))
@@ -76,6 +80,7 @@ struct QueuedCommands {
         self.bytes.clear()
         self.spans.removeAll(keepingCapacity: true)
         self.entries.removeAll(keepingCapacity: true)
+        self.flags = []
     }
 }
 
