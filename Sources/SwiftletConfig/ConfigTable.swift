@@ -370,7 +370,7 @@ public enum ConfigTable {
         "hll-sparse-max-bytes": (.honoured, "A HyperLogLog's sparse form is converted to dense beyond this size."),
         "save": (.honoured, "Save points: a background save after <changes> changes in <seconds> seconds."),
         "dbfilename": (.honoured, "The RDB file (in `dir`) that SAVE/BGSAVE write and startup loads."),
-        "rdbcompression": (.honoured, "LZF-compress strings in RDB files and DUMP payloads."),
+        "rdbcompression": (.honoured, "LZF-compress strings in RDB files, DUMP and FUNCTION DUMP payloads."),
         "rdbchecksum": (.honoured, "Write the CRC-64 at the end of RDB files (0 when off)."),
         "stop-writes-on-bgsave-error": (.honoured, "MISCONF for writes (and PING) after a failed background save."),
         "shutdown-on-sigterm": (.honoured, "save / nosave / force for the SIGTERM shutdown save."),

@@ -310,6 +310,35 @@ def test_function_dump_restores_on_the_other_server(reference_server, candidate_
             c.close()
 
 
+def test_function_restore_replace_moves_functions_between_libraries(r):
+    """RESTORE REPLACE unlinks every library it replaces before it checks function names, so a payload in which
+    f1 and f2 swapped libraries restores (Redis's libraryJoin)."""
+    lib = "#!lua name=%s\nredis.register_function('%s', function() return '%s' end)"
+    r.function_load(lib % ("liba", "f1", "a"))
+    r.function_load(lib % ("libb", "f2", "b"))
+    dump = r.function_dump()
+    r.function_flush()
+    r.function_load(lib % ("liba", "f2", "a"))
+    r.function_load(lib % ("libb", "f1", "b"))
+    with pytest.raises(ResponseError, match="Library lib[ab] already exists"):
+        r.function_restore(dump)
+    assert r.function_restore(dump, "REPLACE") in (True, b"OK")
+    assert (r.fcall("f1", 0), r.fcall("f2", 0)) == (b"a", b"b")
+    # A clash with a library the payload does not replace still fails, and leaves everything as it was.
+    r.function_load("#!lua name=libc\nredis.register_function('f3', function() return 'c' end)")
+    r.function_delete("libb")
+    r.function_load("#!lua name=libb\nredis.register_function('f9', function() return 'b9' end)")
+    clash = r.function_dump()
+    r.function_flush()
+    r.function_load(lib % ("liba", "f1", "a"))
+    r.function_load(lib % ("libd", "f9", "d"))
+    with pytest.raises(ResponseError, match="Function f9 already exists"):
+        r.function_restore(clash, "REPLACE")
+    # RESP2: each library is a flat list whose first pair is library_name.
+    assert sorted(x[1] for x in r.function_list()) == [b"liba", b"libd"]
+    assert (r.fcall("f1", 0), r.fcall("f9", 0)) == (b"a", b"d")
+
+
 # ---------------------------------------------------------------------------
 # long-running scripts: BUSY, SCRIPT KILL, FUNCTION KILL, UNKILLABLE
 

@@ -1,4 +1,5 @@
 import NIOCore
+import SwiftletConfig
 import SwiftletKeyspace
 import SwiftletPersistence
 import SwiftletRESP
@@ -305,7 +306,8 @@ public enum FunctionCommands {
     /// FUNCTION DUMP — O(N) in the number of functions
     static func dump(_ context: inout CommandContext) throws(RedisError) {
         let codes = context.server.scripting.sortedLibraries.map(\.code)
-        context.out.writeBulkString(DumpPayload.encodeFunctions(codes))
+        let compression = context.server.config.get("rdbcompression") != "no"
+        context.out.writeBulkString(DumpPayload.encodeFunctions(codes, compression: compression))
     }
 
     /// FUNCTION RESTORE payload [FLUSH|APPEND|REPLACE] — O(N) in the number of functions
@@ -430,8 +432,11 @@ extension ScriptingState {
                 if seen.contains(name) { throw RedisError("ERR Library '\(name)' already exists") }
                 seen.insert(name)
                 if !replace && self.libraries[name] != nil { throw RedisError("ERR Library \(name) already exists") }
-                _ = try self.loadLibrary(code, replace: true, timeoutMilliseconds: 0)
             }
+            // Every library the payload replaces goes before any is loaded, as Redis unlinks them all before it
+            // checks the functions' names: a function may move from one replaced library to another.
+            for name in seen { if let old = self.libraries[name] { self.unlink(old) } }
+            for code in codes { _ = try self.loadLibrary(code, replace: false, timeoutMilliseconds: 0) }
         } catch {
             let kept = Set(saved.0.values.map(\.prefix))
             for library in self.libraries.values where !kept.contains(library.prefix) { self.dropCallbacks(library) }

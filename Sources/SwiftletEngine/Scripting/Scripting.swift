@@ -318,10 +318,9 @@ public final class ScriptingState: ScriptVMHost {
         swap(&inner.arguments, &argv)
         inner.out.buffer.clear()
         inner.now = run.now
-        let propagating = server.propagating
-        if run.replication & 1 == 0 { server.propagating = false }
+        server.writeStream.commandsSuppressed = run.replication & 1 == 0
         server.run(id, &inner)
-        server.propagating = propagating
+        server.writeStream.commandsSuppressed = false
         inner.out.buffer.withUnsafeReadableBytes { reply.write($0) }
         swap(&inner.out.buffer, &self.callReply)
         swap(&inner.arguments, &argv)

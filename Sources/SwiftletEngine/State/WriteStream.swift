@@ -27,6 +27,10 @@ package final class WriteStream {
     /// Set by a command that must be propagated even when it changed nothing (FLUSHALL, FLUSHDB).
     @exclusivity(unchecked)
     var force = false
+    /// A script's command runs after `redis.set_repl` left the AOF out: the command itself is not offered, but what
+    /// it causes besides (a key expiring as it reads it) still is, as in Redis.
+    @exclusivity(unchecked)
+    var commandsSuppressed = false
 
     func attach(_ consumer: any WriteStreamConsumer) {
         if !self.consumers.contains(where: { $0 === consumer }) { self.consumers.append(consumer) }
@@ -42,6 +46,10 @@ extension ServerState {
     func propagateCommand(_ context: inout CommandContext) {
         let stream = self.writeStream
         stream.force = false
+        if stream.commandsSuppressed {
+            stream.replacement = nil
+            return
+        }
         let database = context.session.database
         if let replacement = stream.replacement {
             stream.replacement = nil

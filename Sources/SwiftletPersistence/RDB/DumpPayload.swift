@@ -59,10 +59,11 @@ public enum DumpPayload {
 }
 
 extension DumpPayload {
-    /// FUNCTION DUMP's payload: each library's code after the `FUNCTION2` opcode, as an RDB string (LZF-compressed
-    /// when that saves space, as Redis's rdbSaveRawString), then the footer.
-    public static func encodeFunctions(_ codes: [[UInt8]]) -> [UInt8] {
-        var encoder = RDBEncoder(sink: ArraySink(), compression: true)
+    /// FUNCTION DUMP's payload: each library's code after the `FUNCTION2` opcode, as an RDB string (with
+    /// `compression`, `rdbcompression yes`, LZF-compressed when that saves space, as Redis's rdbSaveRawString), then
+    /// the footer.
+    public static func encodeFunctions(_ codes: [[UInt8]], compression: Bool) -> [UInt8] {
+        var encoder = RDBEncoder(sink: ArraySink(), compression: compression)
         for code in codes {
             // Why `try!`: writing to memory cannot fail.
             try! encoder.sink.write(byte: RDBFormat.Opcode.function2.rawValue)
