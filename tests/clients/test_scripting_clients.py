@@ -7,6 +7,7 @@ Every test runs against real Redis too (parametrized "reference"), which shows t
 the "candidate" runs are the ones that test Swiftlet.
 """
 
+import contextlib
 import hashlib
 import threading
 import time
@@ -429,18 +430,27 @@ def _wait_busy(ctl, expected, deadline=3.0):
     return reply
 
 
-def test_script_kill_stops_a_busy_script(busy_server):
-    server, ctl = busy_server
-    runner = _Runner(server, "EVAL", SPIN % 4, "0")
+@contextlib.contextmanager
+def _busy(server, ctl, busy_reply, *command):
+    """Runs `command` on its own connection until the server answers `busy_reply` on `ctl`; yields the runner, whose
+    reply is there once the block ends (the runner is always waited for)."""
+    runner = _Runner(server, *command)
     runner.start()
     time.sleep(0.3)
     try:
-        assert _wait_busy(ctl, BUSY_SCRIPT) == BUSY_SCRIPT
+        assert _wait_busy(ctl, busy_reply) == busy_reply
+        yield runner
+    finally:
+        runner.finish()
+
+
+def test_script_kill_stops_a_busy_script(busy_server):
+    server, ctl = busy_server
+    with _busy(server, ctl, BUSY_SCRIPT, "EVAL", SPIN % 4, "0") as runner:
         assert ctl.execute("GET", "x").raw == BUSY_SCRIPT
         assert ctl.execute("FUNCTION", "KILL").raw == BUSY_SCRIPT
         assert ctl.execute("SCRIPT", "KILL").raw == b"+OK\r\n"
-    finally:
-        reply = runner.finish()
+    reply = runner.reply
     assert reply.startswith(b"-ERR Script killed by user with SCRIPT KILL... script: "), reply
     assert runner.elapsed < 3.5
     assert ctl.execute("PING").raw == b"+PONG\r\n"
@@ -451,11 +461,7 @@ def test_new_connections_are_served_while_a_script_is_busy(busy_server):
     """A user opens a new redis-cli to stop a runaway script: connections made after the script went busy are
     accepted, answered BUSY, and their SCRIPT KILL works."""
     server, ctl = busy_server
-    runner = _Runner(server, "EVAL", SPIN % 4, "0")
-    runner.start()
-    time.sleep(0.3)
-    try:
-        assert _wait_busy(ctl, BUSY_SCRIPT) == BUSY_SCRIPT
+    with _busy(server, ctl, BUSY_SCRIPT, "EVAL", SPIN % 4, "0") as runner:
         late = [RespConnection(server.host, server.port, timeout=3) for _ in range(3)]
         try:
             for conn in late:
@@ -464,8 +470,7 @@ def test_new_connections_are_served_while_a_script_is_busy(busy_server):
         finally:
             for conn in late:
                 conn.close()
-    finally:
-        reply = runner.finish()
+    reply = runner.reply
     assert reply.startswith(b"-ERR Script killed by user with SCRIPT KILL... script: "), reply
     assert runner.elapsed < 3.5
     assert ctl.execute("PING").raw == b"+PONG\r\n"
@@ -475,15 +480,10 @@ def test_function_kill_stops_a_busy_function(busy_server):
     server, ctl = busy_server
     code = "#!lua name=spinlib\nredis.register_function('spin', function() %s end)" % (SPIN % 4)
     assert ctl.execute("FUNCTION", "LOAD", code).raw == b"$7\r\nspinlib\r\n"
-    runner = _Runner(server, "FCALL", "spin", "0")
-    runner.start()
-    time.sleep(0.3)
-    try:
-        assert _wait_busy(ctl, BUSY_FUNCTION) == BUSY_FUNCTION
+    with _busy(server, ctl, BUSY_FUNCTION, "FCALL", "spin", "0") as runner:
         assert ctl.execute("SCRIPT", "KILL").raw == BUSY_FUNCTION
         assert ctl.execute("FUNCTION", "KILL").raw == b"+OK\r\n"
-    finally:
-        reply = runner.finish()
+    reply = runner.reply
     assert reply == b"-ERR Script killed by user with SCRIPT KILL... script: spin, on @user_function:2.\r\n", reply
     assert runner.elapsed < 3.5
     assert ctl.execute("PING").raw == b"+PONG\r\n"
@@ -491,29 +491,19 @@ def test_function_kill_stops_a_busy_function(busy_server):
 
 def test_script_that_wrote_is_unkillable(busy_server):
     server, ctl = busy_server
-    runner = _Runner(server, "EVAL", "redis.call('set', 'w', '1') " + SPIN % 1.5, "0")
-    runner.start()
-    time.sleep(0.3)
-    try:
-        assert _wait_busy(ctl, BUSY_SCRIPT) == BUSY_SCRIPT
+    with _busy(server, ctl, BUSY_SCRIPT, "EVAL", "redis.call('set', 'w', '1') " + SPIN % 1.5, "0") as runner:
         assert ctl.execute("SCRIPT", "KILL").raw == UNKILLABLE
         assert ctl.execute("FUNCTION", "KILL").raw == UNKILLABLE
-    finally:
-        reply = runner.finish()
+    reply = runner.reply
     assert reply.startswith(b":"), reply                 # it ran to the end
     assert ctl.execute("GET", "w").raw == b"$1\r\n1\r\n"
 
 
 def test_read_only_script_is_killable(busy_server):
     server, ctl = busy_server
-    runner = _Runner(server, "EVAL", "#!lua flags=no-writes\n" + SPIN % 4, "0")
-    runner.start()
-    time.sleep(0.3)
-    try:
-        assert _wait_busy(ctl, BUSY_SCRIPT) == BUSY_SCRIPT
+    with _busy(server, ctl, BUSY_SCRIPT, "EVAL", "#!lua flags=no-writes\n" + SPIN % 4, "0") as runner:
         assert ctl.execute("SCRIPT", "KILL").raw == b"+OK\r\n"
-    finally:
-        reply = runner.finish()
+    reply = runner.reply
     assert reply.startswith(b"-ERR Script killed by user with SCRIPT KILL... script: "), reply
     assert reply.endswith(b", on @user_script:2.\r\n"), reply
 
