@@ -10,7 +10,11 @@ event carries 16.
 
     benchmarks/instructions-per-request.py --server .build/release/swiftlet-server --tests sadd,spop --pipeline 1,16
 
-Prints one line per test and depth; `--profile DIR` keeps the callgrind files for callgrind_annotate.
+Prints one line per test and depth; `--profile DIR` keeps the callgrind files for callgrind_annotate. Besides
+redis-benchmark's own tests, `evalsha_get` and `evalsha_incr_expire` run EVALSHA of benchmarks/scripting-vs.py's
+two scripts on keys drawn from 100,000 (the script is loaded first):
+
+    benchmarks/instructions-per-request.py --server /usr/bin/redis-server --tests evalsha_get --pipeline 1,16
 """
 import argparse
 import os
@@ -36,9 +40,21 @@ def wait_ready(port, proc, seconds=120):
     sys.exit(f"the server under valgrind did not answer PING within {seconds} s")
 
 
+SCRIPTS = {
+    "evalsha_get": "return redis.call('GET', KEYS[1])",
+    "evalsha_incr_expire": "local n = redis.call('INCR', KEYS[1]); redis.call('EXPIRE', KEYS[1], 100); return n",
+}
+
+
 def benchmark(port, test, requests, pipeline):
-    subprocess.run(["redis-benchmark", "-p", str(port), "-t", test, "-n", str(requests), "-c", "50",
-                    "-P", str(pipeline), "-q"], capture_output=True, check=True, timeout=1800)
+    if test in SCRIPTS:
+        sha = subprocess.run(["redis-cli", "-p", str(port), "SCRIPT", "LOAD", SCRIPTS[test]], capture_output=True,
+                             text=True, check=True).stdout.strip()
+        what = ["-r", "100000", "EVALSHA", sha, "1", "key:__rand_int__"]
+    else:
+        what = ["-t", test]
+    subprocess.run(["redis-benchmark", "-p", str(port), "-n", str(requests), "-c", "50", "-P", str(pipeline), "-q"]
+                   + what, capture_output=True, check=True, timeout=1800)
 
 
 def measure(binary, test, pipeline, requests, out):
@@ -78,12 +94,12 @@ def main():
     os.makedirs(work, exist_ok=True)
     binary = os.path.join(work, "server-nodebug")
     subprocess.run(["strip", "--strip-debug", "-o", binary, a.server], check=True)
-    print(f"{'test':<8}{'pipeline':>9}{'instructions/request':>22}")
+    print(f"{'test':<20}{'pipeline':>9}{'instructions/request':>22}")
     for test in a.tests.split(","):
         for depth in (int(p) for p in a.pipeline.split(",")):
             requests = a.requests if depth == 1 else a.requests * 10
             out = os.path.join(work, f"callgrind-{test}-p{depth}.out")
-            print(f"{test:<8}{depth:>9}{measure(binary, test, depth, requests, out):>22.0f}", flush=True)
+            print(f"{test:<20}{depth:>9}{measure(binary, test, depth, requests, out):>22.0f}", flush=True)
     if not a.profile:
         shutil.rmtree(work)
 
