@@ -287,6 +287,7 @@ swiftlet_script_vm *swiftlet_vm_create(int kind, swiftlet_script_host host) {
     vm->rand_state = ((uint64_t)0x1234 << 32) | ((uint64_t)0xABCD << 16) | 0x330E;  // rand48's initial state
     vm->L = lua_newstate(vm_alloc, &vm->allocator);
     if (!vm->L) {
+        vm_alloc_drain(&vm->allocator);
         free(vm);
         return NULL;
     }

@@ -13,28 +13,29 @@ static int class_of(size_t size) {
     return size > 0 && size <= LUA_SMALL_LIMIT ? (int)((size - 1) / LUA_SIZE_STEP) : -1;
 }
 
+static size_t class_bytes(int size_class) { return (size_t)(size_class + 1) * LUA_SIZE_STEP; }
+
 static void *take(lua_allocator *a, int size_class) {
     lua_free_block *block = a->free[size_class];
     if (block) {
         a->free[size_class] = block->next;
-        a->kept[size_class]--;
+        a->kept_bytes -= class_bytes(size_class);
         return block;
     }
-    return malloc((size_t)(size_class + 1) * LUA_SIZE_STEP);
+    return malloc(class_bytes(size_class));
 }
 
-/// Keeps a small block for reuse, up to LUA_KEEP_PER_CLASS of each size (a script that built and dropped a million
-/// small strings does not keep their memory).
+/// Keeps a small block for reuse, up to LUA_KEEP_BYTES in all.
 static void release(lua_allocator *a, void *pointer, int size_class) {
     if (!pointer) return;
-    if (size_class < 0 || a->kept[size_class] >= LUA_KEEP_PER_CLASS) {
+    if (size_class < 0 || a->kept_bytes + class_bytes(size_class) > LUA_KEEP_BYTES) {
         free(pointer);
         return;
     }
     lua_free_block *block = pointer;
     block->next = a->free[size_class];
     a->free[size_class] = block;
-    a->kept[size_class]++;
+    a->kept_bytes += class_bytes(size_class);
 }
 
 /// lua_Alloc: `osize` is the size of `pointer`'s block (0 when it is NULL); `nsize` 0 frees it.
@@ -47,9 +48,15 @@ void *vm_alloc(void *context, void *pointer, size_t osize, size_t nsize) {
     }
     int to = class_of(nsize);
     if (pointer && from >= 0 && from == to) return pointer;
-    if (pointer && from < 0 && to < 0) return realloc(pointer, nsize);
+    if (pointer && from < 0 && to < 0) {
+        void *moved = realloc(pointer, nsize);
+        return moved ? moved : nsize <= osize ? pointer : NULL;
+    }
     void *block = to >= 0 ? take(a, to) : malloc(nsize);
-    if (!block) return NULL;
+    // Lua 5.1 counts on a shrink never failing: the old block is large enough, and keeps serving. (Its size class as
+    // Lua will name it from now on may be smaller than the one it came from; a block only ever goes back to a list
+    // of blocks no larger than itself, or to free.)
+    if (!block) return nsize <= osize ? pointer : NULL;
     if (pointer) {
         memcpy(block, pointer, osize < nsize ? osize : nsize);
         release(a, pointer, from);
@@ -65,6 +72,6 @@ void vm_alloc_drain(lua_allocator *a) {
             free(a->free[i]);
             a->free[i] = next;
         }
-        a->kept[i] = 0;
     }
+    a->kept_bytes = 0;
 }

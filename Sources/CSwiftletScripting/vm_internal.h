@@ -22,7 +22,9 @@ int swiftlet_luaopen_struct(lua_State *L);
 #define LUA_SMALL_LIMIT 256
 #define LUA_SIZE_STEP 16
 #define LUA_SIZE_CLASSES (LUA_SMALL_LIMIT / LUA_SIZE_STEP)
-#define LUA_KEEP_PER_CLASS 4096
+/// At most this many bytes of freed blocks are kept, all classes together (a script's garbage between two GC steps
+/// is far less; a script that built and dropped a million small strings does not keep their memory).
+#define LUA_KEEP_BYTES (1 << 20)
 
 typedef struct lua_free_block {
     struct lua_free_block *next;
@@ -30,7 +32,7 @@ typedef struct lua_free_block {
 
 typedef struct {
     lua_free_block *free[LUA_SIZE_CLASSES];
-    unsigned kept[LUA_SIZE_CLASSES];
+    size_t kept_bytes;
 } lua_allocator;
 
 void *vm_alloc(void *context, void *pointer, size_t osize, size_t nsize);

@@ -174,13 +174,22 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
         for _ in 0..<4 {
             var incoming = context.channel.allocator.buffer(capacity: 16 * 1024)
             var received = 0
+            var failure: Int32 = 0
             incoming.writeWithUnsafeMutableBytes(minimumWritableBytes: 16 * 1024) { raw in
                 let n = recv(self.socket, raw.baseAddress, raw.count, Int32(MSG_DONTWAIT))
                 received = n
+                failure = n < 0 ? errno : 0
                 return max(0, n)
             }
-            // 0: the peer closed (NIO finds out on its next read); -1: nothing more now.
-            guard received > 0 else { return }
+            guard received > 0 else {
+                // The peer closed, or the socket failed: the client goes now, as Redis frees it while the script runs
+                // (a client that reconnects on every BUSY must not fill maxclients until the script ends). -1 with
+                // EAGAIN: nothing more now.
+                if received == 0 || (failure != EAGAIN && failure != EWOULDBLOCK && failure != EINTR) {
+                    context.close(promise: nil)
+                }
+                return
+            }
             self.channelRead(context: context, data: NIOAny(incoming))
             if self.closing || self.disconnected { return }
         }

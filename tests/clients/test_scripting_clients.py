@@ -476,6 +476,29 @@ def test_new_connections_are_served_while_a_script_is_busy(busy_server):
     assert ctl.execute("PING").raw == b"+PONG\r\n"
 
 
+def test_clients_that_close_while_a_script_is_busy_are_freed(busy_server):
+    """A client that connects, gets BUSY and closes is freed at once (Redis frees clients while a script runs), so
+    clients reconnecting on every BUSY cannot fill maxclients and lock out the SCRIPT KILL."""
+    server, ctl = busy_server
+    # ctl and the script's own connection, plus two.
+    assert ctl.execute("CONFIG", "SET", "maxclients", "4").raw == b"+OK\r\n"
+    try:
+        with _busy(server, ctl, BUSY_SCRIPT, "EVAL", SPIN % 4, "0") as runner:
+            for _ in range(2):
+                conn = RespConnection(server.host, server.port, timeout=3)
+                assert conn.execute("PING").raw == BUSY_SCRIPT
+                conn.close()
+            time.sleep(0.3)
+            killer = RespConnection(server.host, server.port, timeout=3)
+            try:
+                assert killer.execute("SCRIPT", "KILL").raw == b"+OK\r\n"
+            finally:
+                killer.close()
+        assert runner.reply.startswith(b"-ERR Script killed by user with SCRIPT KILL... script: "), runner.reply
+    finally:
+        ctl.execute("CONFIG", "SET", "maxclients", "10000")
+
+
 def test_function_kill_stops_a_busy_function(busy_server):
     server, ctl = busy_server
     code = "#!lua name=spinlib\nredis.register_function('spin', function() %s end)" % (SPIN % 4)

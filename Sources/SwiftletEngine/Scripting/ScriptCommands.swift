@@ -11,6 +11,8 @@ public enum ScriptCommands {
         let server = context.server
         // Fed here, before the script's own commands (EVAL is skip_monitor for the dispatcher).
         if !server.monitors.isEmpty { server.feedMonitors(&context) }
+        // A sha of the wrong length is refused before numkeys is read (evalShaCommand); other unknown shas after.
+        if bySHA && context.arguments[1].readableBytes != 40 { throw Self.noScript }
         let numberOfKeys = try Self.numberOfKeys(context, else: .notInteger)
         let scripting = server.scripting
         let script: CachedScript

@@ -48,6 +48,7 @@ final class ScriptVM {
     /// A run's KEYS and ARGV bytes and their descriptors, kept from run to run.
     private var argumentBytes: [UInt8] = []
     private var descriptors: [swiftlet_bytes] = []
+    private static let keptArgumentBytes = 64 * 1024
 
     /// - Parameter host: not retained: the engine's scripting state owns its VMs.
     init?(kind: Kind, host: any ScriptVMHost) {
@@ -141,8 +142,11 @@ final class ScriptVM {
         swap(&bytes, &self.argumentBytes)
         swap(&descriptors, &self.descriptors)
         defer {
-            swap(&bytes, &self.argumentBytes)
-            swap(&descriptors, &self.descriptors)
+            // Large KEYS/ARGV are not kept for the next run: their memory would stay counted in used_memory.
+            if bytes.capacity <= Self.keptArgumentBytes { swap(&bytes, &self.argumentBytes) }
+            if descriptors.capacity <= Self.keptArgumentBytes / MemoryLayout<swiftlet_bytes>.stride {
+                swap(&descriptors, &self.descriptors)
+            }
         }
         let status = bytes.withUnsafeBufferPointer { raw in
             let base = UnsafeRawPointer(raw.baseAddress!).assumingMemoryBound(to: CChar.self)

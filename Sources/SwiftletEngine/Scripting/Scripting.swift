@@ -157,6 +157,9 @@ public final class ScriptingState: ScriptVMHost {
         self.scripts.removeAll()
         self.scriptsMemory = 0
         self.evalVM = nil
+        self.callArguments = []
+        self.spareArguments = []
+        self.callReply = ByteBuffer()
     }
 
     /// Redis's evalExtractShebangFlags: the flags of `#!lua flags=a,b`, and the shebang's length (its line feed is
@@ -324,7 +327,13 @@ public final class ScriptingState: ScriptVMHost {
         inner.out.buffer.withUnsafeReadableBytes { reply.write($0) }
         swap(&inner.out.buffer, &self.callReply)
         swap(&inner.arguments, &argv)
+        // A large argument or reply is not kept for the next call: its memory would stay counted in used_memory.
+        for i in argv.indices where argv[i].capacity > Self.keptCallBytes { argv[i] = ByteBuffer() }
+        if self.callReply.capacity > Self.keptCallBytes { self.callReply = ByteBuffer() }
     }
+
+    /// Above this capacity an argument or reply buffer of redis.call is dropped after the call rather than kept.
+    static let keptCallBytes = 16 * 1024
 
     /// Redis's scriptCall checks: the command's id when the script may run it, else nil with the refusal written to
     /// `reply` (and counted).
@@ -412,12 +421,13 @@ public final class ScriptingState: ScriptVMHost {
 
     func interrupt() -> Bool {
         guard let run = self.running else { return false }
-        let threshold = self.server.hot.busyReplyThreshold * 1000
-        if !run.busy && threshold > 0 && self.server.monotonicMicroseconds() - run.started >= threshold {
+        // Milliseconds compared as such: the threshold may be as large as LONG_MAX.
+        let threshold = self.server.hot.busyReplyThreshold
+        if !run.busy && threshold > 0 && (self.server.monotonicMicroseconds() - run.started) / 1000 >= threshold {
             run.busy = true
             self.server.host?.log(
                 warning: true,
-                "Slow script detected: still in execution after \(threshold / 1000) milliseconds. You can try "
+                "Slow script detected: still in execution after \(threshold) milliseconds. You can try "
                     + "killing the script using the \(run.isEval ? "SCRIPT KILL" : "FUNCTION KILL") command. Script name "
                     + "is: \(run.name)."
             )
