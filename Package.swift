@@ -21,11 +21,14 @@ let package = Package(
         .executable(name: "swiftlet-memcached", targets: ["swiftlet-memcached"]),
         .executable(name: "swiftlet-check-rdb", targets: ["swiftlet-check-rdb"]),
         .executable(name: "swiftlet-check-aof", targets: ["swiftlet-check-aof"]),
+        .executable(name: "swiftlet-cli", targets: ["swiftlet-cli"]),
+        .executable(name: "swiftlet-benchmark", targets: ["swiftlet-benchmark"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         .target(
@@ -143,6 +146,31 @@ let package = Package(
             // The Swift runtime linked in statically, as for swiftlet-server (see there).
             linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(platforms: [.linux]))]
         ),
+        // redis-cli's behaviour for Swiftlet: options, connection, reply formatting (the executable is a thin main).
+        .target(
+            name: "SwiftletCLI",
+            dependencies: ["SwiftletRESP", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "swiftlet-cli",
+            dependencies: ["SwiftletCLI"],
+            swiftSettings: swiftSettings
+        ),
+        // redis-benchmark's behaviour for Swiftlet: options, tests, the load loop, latency histograms and reports.
+        .target(
+            name: "SwiftletBenchmark",
+            dependencies: [
+                "SwiftletRESP", "CSwiftletSupport", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "swiftlet-benchmark",
+            dependencies: ["SwiftletBenchmark"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "swiftlet-check-rdb",
             dependencies: ["SwiftletPersistence", "SwiftletKeyspace"],
@@ -183,6 +211,16 @@ let package = Package(
             dependencies: [
                 "SwiftletMemcached", "SwiftletMemcachedStore", .product(name: "NIOCore", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SwiftletCLITests",
+            dependencies: ["SwiftletCLI", "SwiftletRESP", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SwiftletBenchmarkTests",
+            dependencies: ["SwiftletBenchmark", "SwiftletRESP", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

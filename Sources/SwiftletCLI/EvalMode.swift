@@ -1,0 +1,49 @@
+import NIOCore
+import SwiftletRESP
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension Session {
+    // MARK: - --eval
+
+    /// `--eval file key ... , arg ...`: EVAL with the file's contents; the words before a lone `,` are the keys.
+    /// - Returns: the exit status.
+    mutating func runEval(file: String) -> Int32 {
+        guard self.connect(quiet: false) else { return 1 }
+        guard let script = Self.readFile(file) else {
+            let reason = String(cString: strerror(errno))
+            FileOutput.standardError.write("Can't open file '\(file)': \(reason)\n")
+            return 1
+        }
+        let (keys, arguments) = Self.splitEvalWords(self.command)
+        return self.execute(
+            [Array("EVAL".utf8), script, Array(String(keys.count).utf8)] + keys + arguments
+        )
+    }
+
+    /// Splits `key ... , arg ...` at the first word that is exactly `,`.
+    static func splitEvalWords(_ words: [[UInt8]]) -> (keys: [[UInt8]], arguments: [[UInt8]]) {
+        guard let comma = words.firstIndex(of: [UInt8(ascii: ",")]) else { return (words, []) }
+        return (Array(words[..<comma]), Array(words[(comma + 1)...]))
+    }
+
+    /// The whole file, or `nil` (with `errno` set) when it cannot be opened.
+    static func readFile(_ path: String) -> [UInt8]? {
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var data: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            data += chunk[0..<count]
+        }
+        return data
+    }
+}

@@ -1,0 +1,4 @@
+import Glibc
+import SwiftletBenchmark
+
+exit(BenchmarkMain.run(arguments: Array(CommandLine.arguments.dropFirst())))
