@@ -104,11 +104,12 @@ public struct BenchmarkJSON: Codable, Equatable, Sendable {
         self.options = Options(
             host: options.socketPath ?? options.host,
             port: options.port,
-            clients: options.clients,
+            // The values used: at least one client, and no more threads than clients.
+            clients: max(options.clients, 1),
             requests: options.requests,
             duration: options.duration,
             qps: options.qps,
-            threads: options.threads,
+            threads: options.threads > 0 ? ThreadedBenchmark.threadCount(options) : 0,
             pipeline: options.pipeline,
             dataSize: options.dataSize,
             keepAlive: options.keepAlive

@@ -6,8 +6,19 @@ public enum BenchmarkMain {
     /// - Parameter arguments: the command line without the program name.
     /// - Returns: the exit status.
     public static func run(arguments: [String]) -> Int32 {
+        run(arguments: arguments, raw: nil)
+    }
+
+    /// Runs the program on argv's raw bytes, so that a custom command's arguments are sent exactly as given.
+    /// - Parameter rawArguments: the command line without the program name.
+    /// - Returns: the exit status.
+    public static func run(rawArguments: [[UInt8]]) -> Int32 {
+        run(arguments: rawArguments.map { String(decoding: $0, as: UTF8.self) }, raw: rawArguments)
+    }
+
+    private static func run(arguments: [String], raw: [[UInt8]]?) -> Int32 {
         signal(SIGPIPE, SIG_IGN)
-        let options: BenchmarkOptions
+        var options: BenchmarkOptions
         switch BenchmarkCommandLine.parse(arguments) {
         case .exit(let text, let status):
             writeAll(text)
@@ -15,6 +26,8 @@ public enum BenchmarkMain {
         case .run(let parsed):
             options = parsed
         }
+        // The command is the tail of the command line: take its bytes as they were given.
+        if let raw { options.commandBytes = Array(raw.suffix(options.command.count)) }
         do {
             try run(options)
             return 0
@@ -61,7 +74,7 @@ public enum BenchmarkMain {
             }
         }
         if !options.command.isEmpty {
-            let test = BenchmarkTest.custom(options.command)
+            let test = BenchmarkTest.custom(bytes: options.commandBytes)
             repeat {
                 // The payload reported for a custom command is the whole request's length.
                 try report(test, dataSize: test.request.count)
@@ -73,10 +86,13 @@ public enum BenchmarkMain {
             return
         }
         var data = BenchmarkData()
+        var selectsNothing = false
         repeat {
             let value = data.next(count: options.dataSize)
-            for test in BenchmarkTest.defaultSuite(options: options, data: value) {
-                try report(test, dataSize: options.dataSize)
+            let suite = BenchmarkTest.defaultSuiteBuilders(options: options, data: value)
+            selectsNothing = suite.isEmpty
+            for build in suite {
+                try report(build(), dataSize: options.dataSize)
             }
             if options.json {
                 writeAll(json.line)
@@ -84,7 +100,8 @@ public enum BenchmarkMain {
             } else if !options.csv {
                 writeAll("\n")
             }
-        } while options.loop
+            // redis-benchmark writes blank lines forever when `-l` selects no test; there is nothing to repeat.
+        } while options.loop && !selectsNothing
     }
 
     /// Runs one test on the runner, or on `--threads` threads of their own.
@@ -93,7 +110,8 @@ public enum BenchmarkMain {
         options: BenchmarkOptions,
         runner: BenchmarkRunner
     ) throws(BenchmarkError) -> LatencyReport {
-        options.threads > 0 ? try ThreadedBenchmark.run(test, options: options) : try runner.run(test)
+        try test.checkOutputSize(clients: options.clients, pipeline: options.pipeline)
+        return options.threads > 0 ? try ThreadedBenchmark.run(test, options: options) : try runner.run(test)
     }
 
     /// `--compare`: each test against both servers, round after round, then the table of medians.
@@ -107,7 +125,7 @@ public enum BenchmarkMain {
         let tests =
             options.command.isEmpty
             ? BenchmarkTest.defaultSuite(options: options, data: data.next(count: options.dataSize))
-            : [BenchmarkTest.custom(options.command)]
+            : [BenchmarkTest.custom(bytes: options.commandBytes)]
         let runners = (
             main: BenchmarkRunner(options: options, showProgress: false),
             other: BenchmarkRunner(options: other, showProgress: false)

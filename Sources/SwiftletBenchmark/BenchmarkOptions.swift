@@ -55,6 +55,9 @@ public struct BenchmarkOptions: Equatable, Sendable {
     public var seed: UInt64?
     /// The command and arguments after the options, if any (the custom-command form).
     public var command: [String] = []
+    /// The same arguments as the bytes sent: argv's raw bytes when ``BenchmarkMain/run(rawArguments:)`` parsed the
+    /// command line (a `String` would have repaired invalid UTF-8), else `command`'s UTF-8.
+    public var commandBytes: [[UInt8]] = []
 
     public init() {}
 
@@ -142,6 +145,7 @@ public enum BenchmarkCommandLine: Equatable, Sendable {
                 // The first argument that is not an option starts the command to benchmark.
                 if argument.hasPrefix("-") { return invalid(argument) }
                 options.command = Array(arguments[index...])
+                options.commandBytes = options.command.map { Array($0.utf8) }
                 return .run(options)
             }
             index += optionsWithValue.contains(argument) ? 2 : 1
@@ -159,7 +163,8 @@ public enum BenchmarkCommandLine: Equatable, Sendable {
     /// The Redis version whose redis-benchmark this tool follows.
     public static let version = "7.0.15 (swiftlet)"
 
-    /// C's `atoi`: leading blanks, an optional sign, then digits; anything else stops it (0 when none).
+    /// Like C's `atoi` (leading blanks, an optional sign, then digits; anything else stops it; 0 when none), except
+    /// that an out-of-range value is clamped to `Int32`'s range where C's is undefined.
     static func atoi(_ text: String) -> Int {
         var result = 0
         var negative = false

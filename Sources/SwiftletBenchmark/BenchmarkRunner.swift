@@ -1,15 +1,22 @@
 import CSwiftletSupport
 import Glibc
 
-/// One benchmark connection: its output buffer (prefix commands, then `-P` copies of the request), what is in
-/// flight, and a read buffer that is scanned for complete replies without decoding them.
+/// One benchmark connection: its prefix (AUTH / SELECT / HELLO, sent once), its output buffer (`-P` copies of the
+/// request), what is in flight, and a read buffer that is scanned for complete replies without decoding them.
 final class BenchmarkConnection {
     let fd: Int32
-    var output: [UInt8]
-    /// Bytes of AUTH / SELECT / HELLO at the front of `output`, dropped after their first reply.
-    var prefixLength: Int
+    /// AUTH / SELECT / HELLO, sent once before the first batch. Kept apart from `output` so that `__rand_int__` in a
+    /// password is never substituted and the placeholder offsets never move.
+    let prefix: [UInt8]
+    /// How much of `prefix` has been sent.
+    var prefixWritten = 0
+    /// Prefix replies still to come.
     var prefixPending: Int
+    var output: [UInt8]
     var placeholders: RandomPlaceholders
+    /// Whether the current batch was counted, substituted and its clock started (it may still be partly unsent).
+    var batchStarted = false
+    /// How much of `output` has been sent in the current batch.
     var written = 0
     var pending: Int
     var start: UInt64 = 0
@@ -18,14 +25,15 @@ final class BenchmarkConnection {
     var input: UnsafeMutableRawBufferPointer
     var inputCount = 0
     var parsed = 0
+    /// The scan of the reply that starts at `parsed`, kept between reads.
+    var scan = RESPReplyScanner.State(start: 0)
 
     init(fd: Int32, prefix: [[UInt8]], request: [UInt8], pipeline: Int) {
         self.fd = fd
-        let prefixBytes = prefix.flatMap { $0 }
-        output = prefixBytes
-        output.reserveCapacity(prefixBytes.count + request.count * pipeline)
+        self.prefix = prefix.flatMap { $0 }
+        output = []
+        output.reserveCapacity(request.count * pipeline)
         for _ in 0..<pipeline { output += request }
-        prefixLength = prefixBytes.count
         prefixPending = prefix.count
         pending = pipeline + prefix.count
         placeholders = RandomPlaceholders(in: output)
@@ -45,6 +53,7 @@ final class BenchmarkConnection {
                 input.baseAddress!.copyMemory(from: input.baseAddress! + parsed, byteCount: inputCount - parsed)
             }
             inputCount -= parsed
+            scan.shift(by: parsed)
             parsed = 0
         }
         if input.count - inputCount < minimum {
@@ -160,7 +169,8 @@ public final class BenchmarkRunner {
             requestsFinished: requestsFinished,
             elapsedMilliseconds: elapsed,
             histogram: histogram,
-            clients: options.clients,
+            // The value used: `-c 0` still opens one connection.
+            clients: max(options.clients, 1),
             dataSize: options.dataSize,
             keepAlive: options.keepAlive
         )
@@ -252,7 +262,7 @@ public final class BenchmarkRunner {
     /// Sends the connection's batch (first call of a batch: counts the requests, substitutes `__rand_int__` and
     /// starts the clock), continuing a partial write when the socket was full.
     private func write(_ connection: BenchmarkConnection) {
-        if connection.written == 0 {
+        if !connection.batchStarted {
             if let targetRate {
                 // `--qps`: a batch may start once the requests issued so far are due by now.
                 let allowed = targetRate * Double(monotonicMicroseconds() - startMicroseconds) / 1_000_000
@@ -277,12 +287,30 @@ public final class BenchmarkRunner {
             }
             connection.start = monotonicMicroseconds()
             connection.latency = -1
+            connection.batchStarted = true
         }
-        let remaining = connection.output.count - connection.written
-        guard remaining > 0 else { return }
-        // `!`: `remaining > 0`, so the output is not empty and has a base address.
-        let sent = connection.output.withUnsafeBytes {
-            send(connection.fd, $0.baseAddress! + connection.written, remaining, Int32(MSG_NOSIGNAL))
+        if connection.prefixWritten < connection.prefix.count {
+            guard let sent = send(connection, connection.prefix, from: connection.prefixWritten) else { return }
+            connection.prefixWritten += sent
+            guard connection.prefixWritten == connection.prefix.count else {
+                interest(connection, writable: true)
+                return
+            }
+        }
+        guard connection.written < connection.output.count else {
+            interest(connection, writable: false)
+            return
+        }
+        guard let sent = send(connection, connection.output, from: connection.written) else { return }
+        connection.written += sent
+        interest(connection, writable: connection.written < connection.output.count)
+    }
+
+    /// Sends `bytes[offset...]` once; nil when nothing was sent (the socket is full, or it failed: see `failure`).
+    private func send(_ connection: BenchmarkConnection, _ bytes: [UInt8], from offset: Int) -> Int? {
+        // `!`: callers send only when `offset < bytes.count`, so the array is not empty and has a base address.
+        let sent = bytes.withUnsafeBytes {
+            Glibc.send(connection.fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL))
         }
         if sent < 0 {
             if errno == EAGAIN || errno == EINTR {
@@ -290,10 +318,9 @@ public final class BenchmarkRunner {
             } else {
                 failure = BenchmarkError("Error writing to the server: \(String(cString: strerror(errno)))")
             }
-            return
+            return nil
         }
-        connection.written += sent
-        interest(connection, writable: connection.written < connection.output.count)
+        return sent
     }
 
     private func read(_ connection: BenchmarkConnection) {
@@ -330,30 +357,25 @@ public final class BenchmarkRunner {
             }
         }
         while connection.pending > 0 {
-            switch RESPReplyScanner.scan(bytes, from: connection.parsed) {
+            let (outcome, error) = RESPReplyScanner.scanReply(bytes, resuming: &connection.scan)
+            switch outcome {
             case .incomplete:
                 return
             case .protocolError:
                 failure = BenchmarkError("Error: Protocol error, got unexpected bytes from the server")
                 return
-            case .complete(let end, let isError):
-                let start = connection.parsed
+            case .complete(let end, _):
                 connection.parsed = end
-                if isError {
-                    let text = String(decoding: bytes[(start + 1)..<max(start + 1, end - 2)], as: UTF8.self)
+                connection.scan = RESPReplyScanner.State(start: end)
+                if let error {
+                    let text = String(decoding: bytes[error], as: UTF8.self)
                     failure = BenchmarkError("Error from server: \(text)")
                     return
                 }
                 if connection.prefixPending > 0 {
+                    // The prefix went out once, from its own buffer; later batches send only the requests.
                     connection.prefixPending -= 1
                     connection.pending -= 1
-                    // The prefix went out once; later batches send only the requests.
-                    if connection.prefixLength > 0 {
-                        connection.output.removeFirst(connection.prefixLength)
-                        connection.written -= connection.prefixLength
-                        connection.placeholders.shift(by: connection.prefixLength)
-                        connection.prefixLength = 0
-                    }
                     continue
                 }
                 if requestsFinished < requestLimit { unrecorded += 1 }
@@ -376,8 +398,10 @@ public final class BenchmarkRunner {
         }
         if options.keepAlive != 0 {
             connection.written = 0
+            connection.batchStarted = false
             connection.pending = options.pipeline
             connection.parsed = 0
+            connection.scan = RESPReplyScanner.State(start: 0)
             connection.inputCount = 0
             readyToWrite.append(connection)
         } else {

@@ -126,7 +126,7 @@ func monotonicMicroseconds() -> UInt64 {
 func exchange(_ address: ServerAddress, commands: [[UInt8]]) -> [[UInt8]]? {
     guard let fd = try? address.connect() else { return nil }
     defer { close(fd) }
-    // The helper reads with a short poll, so a silent server cannot hang the benchmark.
+    // The helper reads with a 5-second poll, so a silent server cannot hang the benchmark.
     let request = commands.flatMap { $0 }
     guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count
     else { return nil }

@@ -31,14 +31,26 @@ public struct BenchmarkTest: Equatable, Sendable {
     ///   - options: `-t` selects, `-r` decides whether ZADD's score is random.
     ///   - data: the `-d` value (see ``BenchmarkData``).
     public static func defaultSuite(options: BenchmarkOptions, data: [UInt8]) -> [BenchmarkTest] {
-        func words(_ text: String) -> [[UInt8]] { text.split(separator: " ").map { Array($0.utf8) } }
-        func command(_ text: String, _ tail: [[UInt8]] = []) -> [[UInt8]] { words(text) + tail }
-        var suite: [BenchmarkTest] = []
+        defaultSuiteBuilders(options: options, data: data).map { $0() }
+    }
+
+    /// The default suite as functions that build each test, so that a run holds only the request of the test it is
+    /// running (with `-d 1073741824` every request that carries the value is a gigabyte).
+    /// - Parameters:
+    ///   - options: `-t` selects, `-r` decides whether ZADD's score is random.
+    ///   - data: the `-d` value (see ``BenchmarkData``).
+    public static func defaultSuiteBuilders(
+        options: BenchmarkOptions,
+        data: [UInt8]
+    ) -> [@Sendable () -> BenchmarkTest] {
+        @Sendable func words(_ text: String) -> [[UInt8]] { text.split(separator: " ").map { Array($0.utf8) } }
+        @Sendable func command(_ text: String, _ tail: [[UInt8]] = []) -> [[UInt8]] { words(text) + tail }
+        var suite: [@Sendable () -> BenchmarkTest] = []
         if options.isSelected("ping_inline") || options.isSelected("ping") {
-            suite.append(.init(title: "PING_INLINE", request: Array("PING\r\n".utf8)))
+            suite.append { .init(title: "PING_INLINE", request: Array("PING\r\n".utf8)) }
         }
         if options.isSelected("ping_mbulk") || options.isSelected("ping") {
-            suite.append(.init(title: "PING_MBULK", arguments: command("PING")))
+            suite.append { .init(title: "PING_MBULK", arguments: command("PING")) }
         }
         let simple: [(String, String, [[UInt8]])] = [
             ("set", "SET key:__rand_int__", [data]),
@@ -58,30 +70,40 @@ public struct BenchmarkTest: Equatable, Sendable {
             ("zpopmin", "ZPOPMIN myzset", []),
         ]
         for (name, text, tail) in simple where options.isSelected(name) {
-            suite.append(.init(title: name.uppercased(), arguments: command(text, tail)))
+            suite.append { .init(title: name.uppercased(), arguments: command(text, tail)) }
         }
         let ranges = [100, 300, 500, 600]
         if options.isSelected("lrange") || ranges.contains(where: { options.isSelected("lrange_\($0)") }) {
-            suite.append(.init(title: "LPUSH (needed to benchmark LRANGE)", arguments: command("LPUSH mylist", [data])))
+            suite.append {
+                .init(title: "LPUSH (needed to benchmark LRANGE)", arguments: command("LPUSH mylist", [data]))
+            }
         }
         for count in ranges where options.isSelected("lrange") || options.isSelected("lrange_\(count)") {
-            suite.append(
+            suite.append {
                 .init(
                     title: "LRANGE_\(count) (first \(count) elements)",
                     arguments: command("LRANGE mylist 0 \(count - 1)")
                 )
-            )
+            }
         }
         if options.isSelected("mset") {
-            let pairs = (0..<10).flatMap { _ in [Array("key:__rand_int__".utf8), data] }
-            suite.append(.init(title: "MSET (10 keys)", arguments: [Array("MSET".utf8)] + pairs))
+            suite.append {
+                let pairs = (0..<10).flatMap { _ in [Array("key:__rand_int__".utf8), data] }
+                return .init(title: "MSET (10 keys)", arguments: [Array("MSET".utf8)] + pairs)
+            }
         }
         return suite
     }
 
     /// The custom-command form: the title is the arguments joined by spaces.
     public static func custom(_ command: [String]) -> BenchmarkTest {
-        .init(title: command.joined(separator: " "), arguments: command.map { Array($0.utf8) })
+        custom(bytes: command.map { Array($0.utf8) })
+    }
+
+    /// The custom-command form from the arguments' bytes, sent as they are (the title shows invalid UTF-8 as U+FFFD).
+    public static func custom(bytes command: [[UInt8]]) -> BenchmarkTest {
+        let title = command.map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+        return .init(title: title, arguments: command)
     }
 }
 
@@ -103,7 +125,8 @@ public struct BenchmarkData: Sendable {
     }
 }
 
-/// Where `__rand_int__` occurs in a connection's output buffer, and the substitution redis-benchmark makes there:
+/// Where `__rand_int__` occurs in a connection's output buffer (the requests only: the AUTH / SELECT / HELLO prefix
+/// is a buffer of its own, so a password such as `__rand_int__` is sent as it is), and the substitution redis-benchmark makes there:
 /// a zero-padded 12-digit number below the `-r` keyspace length, new for every occurrence of every batch.
 public struct RandomPlaceholders: Sendable {
     /// The placeholder text.
@@ -127,11 +150,6 @@ public struct RandomPlaceholders: Sendable {
         self.offsets = offsets
     }
 
-    /// Moves every offset back by `count` (after a prefix such as AUTH or SELECT is dropped from the buffer).
-    public mutating func shift(by count: Int) {
-        for index in offsets.indices { offsets[index] -= count }
-    }
-
     /// Writes a fresh number over every occurrence.
     /// - Parameters:
     ///   - buffer: the output buffer the offsets point into.
@@ -153,6 +171,25 @@ public struct RandomPlaceholders: Sendable {
                 }
             }
         }
+    }
+}
+
+/// The most bytes of output buffers a test may need (`-c` connections × `-P` requests × the request's size): a
+/// limit of our own (redis-benchmark allocates whatever is asked and fails on the way), so that an absurd `-P` or
+/// `-d` is refused with a message instead of exhausting memory.
+public let maximumOutputBytes = 4 << 30
+
+extension BenchmarkTest {
+    /// Refuses a test whose output buffers would exceed ``maximumOutputBytes``.
+    /// - Throws: ``BenchmarkError`` saying how much was asked.
+    public func checkOutputSize(clients: Int, pipeline: Int) throws(BenchmarkError) {
+        let perConnection = request.count.multipliedReportingOverflow(by: max(pipeline, 1))
+        let total = perConnection.partialValue.multipliedReportingOverflow(by: max(clients, 1))
+        guard perConnection.overflow || total.overflow || total.partialValue > maximumOutputBytes else { return }
+        throw BenchmarkError(
+            "Error: \(title): \(max(clients, 1)) clients × -P \(max(pipeline, 1)) × a request of \(request.count) bytes "
+                + "exceeds the \(maximumOutputBytes >> 30) GiB limit on output buffers; lower -c, -P or -d"
+        )
     }
 }
 

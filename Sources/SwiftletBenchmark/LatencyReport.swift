@@ -36,7 +36,7 @@ public struct LatencyHistogram: Sendable {
 
     /// How many latencies were recorded.
     public var count: UInt64 { histogram.totalCount }
-    /// The mean in microseconds (0 when empty).
+    /// The mean in microseconds (NaN when empty, which C's printf writes as `-nan`).
     public var mean: Double { histogram.totalCount == 0 ? .nan : histogram.mean }
     /// The smallest recorded value's lowest equivalent, in microseconds.
     public var min: UInt64 { histogram.lowestEquivalentForValue(histogram.min) }
@@ -50,7 +50,8 @@ public struct LatencyHistogram: Sendable {
 public struct LatencyReport: Sendable {
     /// The test's title.
     public var title: String
-    /// Replies counted (may exceed `-n` by up to a pipeline's worth, as in redis-benchmark).
+    /// Replies counted (may exceed `-n` by up to P − 1 per runner, as in redis-benchmark: with `--threads` by up to
+    /// threads × (P − 1)).
     public var requestsFinished: Int
     /// Wall time of the test in whole milliseconds (redis-benchmark's `mstime()` difference).
     public var elapsedMilliseconds: Int

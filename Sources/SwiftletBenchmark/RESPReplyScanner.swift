@@ -23,62 +23,106 @@ public enum RESPReplyScanner {
     ///   - start: where the reply begins (the first unconsumed byte).
     /// - Returns: where the reply ends, that more bytes are needed, or where the framing broke.
     public static func scan(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Outcome {
-        var index = start
+        scanReply(bytes, from: start).outcome
+    }
+
+    /// Scans one reply starting at `start`, like ``scan(_:from:)``, and also says where an error reply's text is.
+    /// - Returns: the outcome, and for an error reply the range of its message (without `-`, a blob error's length
+    ///   line, or the CRLF).
+    ///
+    /// The reply proper is the first value that is not an attribute: `|1\r\n+k\r\n+v\r\n-ERR x\r\n` is an error reply.
+    /// RESP3's streamed types (`$?`, `*?`, `;` chunks, `.` end) are not supported and are protocol errors: Redis
+    /// never sends them.
+    public static func scanReply(
+        _ bytes: UnsafeRawBufferPointer,
+        from start: Int
+    ) -> (outcome: Outcome, error: Range<Int>?) {
+        var state = State(start: start)
+        return scanReply(bytes, resuming: &state)
+    }
+
+    /// Where a scan of one reply stands between reads: the values before `index` were read, so a reply that arrives
+    /// in many reads is scanned once, not from its start on every read.
+    public struct State: Equatable, Sendable {
+        /// The first byte not yet scanned (the start of the next value's header).
+        public var index: Int
+        /// Values still to be read.
         var owed = 1
-        var isError = false
-        var first = true
+        /// Whether the reply proper (the first value that is not an attribute) is still to come.
+        var lookingForProper = true
+        /// A scan starting at `start`.
+        public init(start: Int) { index = start }
+
+        /// Moves the positions back by `count` (the caller dropped that many bytes from the front of its buffer).
+        public mutating func shift(by count: Int) { index -= count }
+    }
+
+    /// Scans one reply from where `state` stands, like ``scanReply(_:from:)``; on `.incomplete` the state keeps
+    /// what was read, so the next call on the same reply (with more bytes) goes on from there.
+    public static func scanReply(
+        _ bytes: UnsafeRawBufferPointer,
+        resuming state: inout State
+    ) -> (outcome: Outcome, error: Range<Int>?) {
+        var index = state.index
+        var owed = state.owed
+        var error: Range<Int>?
+        // Until the reply proper is read: it is the value read when exactly one value is owed (every value before it
+        // at that level was an attribute, whose contents are read while more than one is owed).
+        var lookingForProper = state.lookingForProper
+        // Each value is read whole or not at all: the state moves on only after a value was read.
+        defer {
+            state.index = index
+            state.owed = owed
+            state.lookingForProper = lookingForProper
+        }
         while owed > 0 {
-            guard index < bytes.count else { return .incomplete }
+            guard index < bytes.count else { return (.incomplete, nil) }
             let type = bytes[index]
-            guard let lineEnd = lineEnd(bytes, from: index + 1) else { return .incomplete }
+            guard let lineEnd = lineEnd(bytes, from: index + 1) else { return (.incomplete, nil) }
             let headerEnd = lineEnd + 2
-            owed -= 1
+            let isProper = lookingForProper && owed == 1 && type != UInt8(ascii: "|")
+            var next = headerEnd
+            var more = 0
             switch type {
             case UInt8(ascii: "+"), UInt8(ascii: ":"), UInt8(ascii: ","), UInt8(ascii: "#"), UInt8(ascii: "("),
                 UInt8(ascii: "_"):
-                index = headerEnd
+                break
             case UInt8(ascii: "-"):
-                if first { isError = true }
-                index = headerEnd
+                if isProper { error = (index + 1)..<lineEnd }
             case UInt8(ascii: "$"), UInt8(ascii: "!"), UInt8(ascii: "="):
                 guard let length = integer(bytes, from: index + 1, to: lineEnd) else {
-                    return .protocolError(offset: index)
+                    return (.protocolError(offset: index), nil)
                 }
-                if first && type == UInt8(ascii: "!") { isError = true }
-                if length < 0 {
-                    index = headerEnd
-                } else {
+                if length >= 0 {
                     // The payload and its CRLF.
-                    index = headerEnd + length + 2
-                    guard index <= bytes.count else { return .incomplete }
+                    next = headerEnd + length + 2
+                    guard next <= bytes.count else { return (.incomplete, nil) }
                 }
+                if isProper && type == UInt8(ascii: "!") { error = headerEnd..<max(headerEnd, next - 2) }
             case UInt8(ascii: "*"), UInt8(ascii: "~"), UInt8(ascii: ">"):
                 guard let count = integer(bytes, from: index + 1, to: lineEnd) else {
-                    return .protocolError(offset: index)
+                    return (.protocolError(offset: index), nil)
                 }
-                owed += max(count, 0)
-                index = headerEnd
+                more = max(count, 0)
             case UInt8(ascii: "%"):
                 guard let count = integer(bytes, from: index + 1, to: lineEnd), count >= 0 else {
-                    return .protocolError(offset: index)
+                    return (.protocolError(offset: index), nil)
                 }
-                owed += 2 * count
-                index = headerEnd
+                more = 2 * count
             case UInt8(ascii: "|"):
                 guard let count = integer(bytes, from: index + 1, to: lineEnd), count >= 0 else {
-                    return .protocolError(offset: index)
+                    return (.protocolError(offset: index), nil)
                 }
                 // The attribute's pairs, then the value it annotates (which is the reply proper).
-                owed += 2 * count + 1
-                index = headerEnd
-                first = false
-                continue
+                more = 2 * count + 1
             default:
-                return .protocolError(offset: index)
+                return (.protocolError(offset: index), nil)
             }
-            first = false
+            if isProper { lookingForProper = false }
+            owed += more - 1
+            index = next
         }
-        return .complete(end: index, isError: isError)
+        return (.complete(end: index, isError: error != nil), error)
     }
 
     /// Counts the complete replies in `bytes` from `start`.
@@ -94,14 +138,22 @@ public enum RESPReplyScanner {
     }
 
     /// The index of the `\r` of the first CRLF at or after `from`, or nil when the line is not complete yet.
+    ///
+    /// As hiredis's `seekNewline`: a `\r` that is not followed by `\n` is data (`+a\rb\r\n` is the simple string
+    /// `a\rb`), so the search goes on after it.
     @inline(__always)
     static func lineEnd(_ bytes: UnsafeRawBufferPointer, from: Int) -> Int? {
-        guard from + 1 < bytes.count, let base = bytes.baseAddress else { return nil }
-        // memchr: the scan runs over every reply byte that is not inside a bulk payload (LRANGE's headers).
-        guard let found = memchr(base + from, Int32(UInt8(ascii: "\r")), bytes.count - from) else { return nil }
-        let index = base.distance(to: UnsafeRawPointer(found))
-        guard index + 1 < bytes.count else { return nil }
-        return bytes[index + 1] == UInt8(ascii: "\n") ? index : nil
+        guard let base = bytes.baseAddress else { return nil }
+        var from = from
+        while from + 1 < bytes.count {
+            // memchr: the scan runs over every reply byte that is not inside a bulk payload (LRANGE's headers).
+            guard let found = memchr(base + from, Int32(UInt8(ascii: "\r")), bytes.count - from) else { return nil }
+            let index = base.distance(to: UnsafeRawPointer(found))
+            guard index + 1 < bytes.count else { return nil }
+            if bytes[index + 1] == UInt8(ascii: "\n") { return index }
+            from = index + 1
+        }
+        return nil
     }
 
     /// A signed decimal in `bytes[from..<to]`, or nil when it is not one.

@@ -6,11 +6,17 @@ import Synchronization
 /// epoll loop and histogram) on its share of the connections, of `-n` and of `--qps`; the results are merged.
 ///
 /// The threads share nothing while they run: each owns its runner, and hands back its report through a lock once
-/// it is done. So there is no atomic counter on the hot path; the request quotas add up to `-n` exactly.
+/// it is done. So there is no atomic counter on the hot path; the request quotas add up to `-n`, but each thread issues
+/// whole `-P` batches, so with `-P` the total finished can exceed `-n` by up to threads × (P − 1).
 enum ThreadedBenchmark {
     /// The share of `total` that part `index` of `parts` gets (the first `total % parts` get one more).
     static func share(of total: Int, part index: Int, of parts: Int) -> Int {
         total / parts + (index < total % parts ? 1 : 0)
+    }
+
+    /// How many threads `--threads` really runs: at least one, and no more than there are connections.
+    static func threadCount(_ options: BenchmarkOptions) -> Int {
+        min(max(options.threads, 1), max(options.clients, 1))
     }
 
     /// The options each thread runs with: its connections, its requests and its seed.
@@ -20,7 +26,7 @@ enum ThreadedBenchmark {
     /// - Returns: one entry per thread that has at least one connection.
     static func threadOptions(_ options: BenchmarkOptions, seed: UInt64) -> [BenchmarkOptions] {
         let clients = max(options.clients, 1)
-        let threads = min(max(options.threads, 1), clients)
+        let threads = threadCount(options)
         var seeds = SplitMix64(seed: seed)
         return (0..<threads).map { index in
             var copy = options
@@ -76,10 +82,11 @@ enum ThreadedBenchmark {
             requestsFinished: finished,
             elapsedMilliseconds: elapsed,
             histogram: histogram,
-            clients: options.clients,
+            // The values used: at least one client, and no more threads than clients.
+            clients: max(options.clients, 1),
             dataSize: options.dataSize,
             keepAlive: options.keepAlive,
-            threads: options.threads
+            threads: perThread.count
         )
     }
 }

@@ -104,12 +104,12 @@ struct BigKeysReport: Sendable, Hashable {
             let name = self.types[index].name
             let padded = name + String(repeating: " ", count: max(0, 6 - name.utf8.count))
             lines +=
-                "[\(Self.percent(percent))%] Biggest \(padded) found so far '\(String(decoding: quoted, as: UTF8.self))'"
+                "[\(CFormat.percent(percent))%] Biggest \(padded) found so far '\(String(decoding: quoted, as: UTF8.self))'"
                 + " with \(size) \(self.unit(index))\n"
             self.types[index].biggest = size
         }
         if self.sampled % 1_000_000 == 0 {
-            lines += "[\(Self.percent(percent))%] Sampled \(self.sampled) keys so far\n"
+            lines += "[\(CFormat.percent(percent))%] Sampled \(self.sampled) keys so far\n"
         }
         return lines
     }
@@ -118,10 +118,10 @@ struct BigKeysReport: Sendable, Hashable {
     /// - Parameter cancelledAt: the progress when the scan was interrupted, or `nil` when it finished.
     func summary(cancelledAt: Double? = nil) -> String {
         var out = "\n-------- summary -------\n\n"
-        if let cancelledAt { out += "[\(Self.percent(cancelledAt))%] " }
+        if let cancelledAt { out += "[\(CFormat.percent(cancelledAt))%] " }
         out += "Sampled \(self.sampled) keys in the keyspace!\n"
         let average = self.totalKeyLength == 0 ? 0 : Double(self.totalKeyLength) / Double(self.sampled)
-        out += "Total key length in bytes is \(self.totalKeyLength) (avg len \(Self.fixed2(average)))\n\n"
+        out += "Total key length in bytes is \(self.totalKeyLength) (avg len \(CFormat.fixed2(average)))\n\n"
         for index in self.summaryOrder {
             let type = self.types[index]
             guard let key = type.biggestKey else { continue }
@@ -137,28 +137,12 @@ struct BigKeysReport: Sendable, Hashable {
             let average = type.count == 0 ? 0 : Double(type.totalSize) / Double(type.count)
             out +=
                 "\(type.count) \(type.name)s with \(type.totalSize) \(self.unit(index))"
-                + " (\(Self.percent(share))% of keys, avg size \(Self.fixed2(average)))\n"
+                + " (\(CFormat.percent(share))% of keys, avg size \(CFormat.fixed2(average)))\n"
         }
         return out
     }
 
     private func unit(_ index: Int) -> String {
         self.memory ? "bytes" : self.types[index].unit
-    }
-
-    // MARK: - printf formats
-
-    /// `%05.2f`, as C prints it (NaN and infinities included).
-    static func percent(_ value: Double) -> String { cFormat("%05.2f", value) }
-
-    /// `%.2f`, as C prints it.
-    static func fixed2(_ value: Double) -> String { cFormat("%.2f", value) }
-
-    private static func cFormat(_ format: String, _ value: Double) -> String {
-        var buffer = [CChar](repeating: 0, count: 64)
-        _ = withVaList([value]) { arguments in
-            vsnprintf(&buffer, buffer.count, format, arguments)
-        }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -142,8 +142,6 @@ public final class CLIConnection {
     /// Reads what the socket has into the reply buffer, without blocking (after ``setNonBlocking()``).
     /// - Throws: ``ConnectionError`` when the server closed the connection or on a read error.
     func readAvailable() throws(ConnectionError) {
-        // Replies are consumed as they come: drop them so the buffer stays the size of one read.
-        if self.buffer.readerIndex > 1024 * 1024 { self.buffer.discardReadBytes() }
         var count = 0
         var code: Int32 = 0
         repeat {
@@ -162,24 +160,38 @@ public final class CLIConnection {
     /// - Throws: ``ConnectionError`` on bad protocol.
     func bufferedReply() throws(ConnectionError) -> RESPValue? {
         do {
-            let value = try self.decoder.decode(&self.buffer)
-            if self.buffer.readableBytes == 0 { self.buffer.clear() }
+            guard let value = try self.decoder.decode(&self.buffer) else { return nil }
+            self.releaseConsumedBytes()
             return value
         } catch {
             throw ConnectionError(message: "Protocol error: " + String(decoding: error.reasonBytes, as: UTF8.self))
         }
     }
 
+    /// Drops the replies already decoded, so that endless streams (MONITOR, SUBSCRIBE, `-r -1`, `--stat`) keep
+    /// the buffer at the size of the largest reply plus one read instead of growing forever.
+    private func releaseConsumedBytes() {
+        if self.buffer.readableBytes == 0 {
+            // Everything was read: rewinding costs nothing and keeps the storage.
+            self.buffer.clear()
+        } else if self.buffer.readerIndex >= Self.discardThreshold {
+            // A partial reply follows: move it to the front only once enough space is wasted, so the copy is
+            // amortised over many replies.
+            self.buffer.discardReadBytes()
+        }
+    }
+
+    /// How many consumed bytes may stay in front of a partly read reply before they are discarded.
+    static let discardThreshold = 64 * 1024
+
+    /// The reply buffer's storage size, for tests that check it stays bounded.
+    var bufferCapacity: Int { self.buffer.capacity }
+
     /// Reads the next complete reply.
     /// - Throws: ``ConnectionError`` when the server closes the connection, on an I/O error, or on bad protocol.
     public func readReply() throws(ConnectionError) -> RESPValue {
         while true {
-            do {
-                if let value = try self.decoder.decode(&self.buffer) { return value }
-            } catch {
-                throw ConnectionError(message: "Protocol error: " + String(decoding: error.reasonBytes, as: UTF8.self))
-            }
-            self.buffer.reserveCapacity(minimumWritableBytes: 16 * 1024)
+            if let value = try self.bufferedReply() { return value }
             var count = 0
             self.buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 16 * 1024) { raw in
                 count = read(self.descriptor, raw.baseAddress, raw.count)

@@ -147,7 +147,7 @@ extension CLIOptions {
             case "-p" where hasValue: self.port = Int32(truncatingIfNeeded: Self.atoi(value))
             case "-s" where hasValue: self.socketPath = value
             case "-r" where hasValue: self.repeatCount = Self.strtoll(value)
-            case "-i" where hasValue: self.intervalMicroseconds = UInt64(max(0, Self.atof(value) * 1_000_000))
+            case "-i" where hasValue: self.intervalMicroseconds = Self.intervalMicroseconds(seconds: Self.atof(value))
             case "-n" where hasValue: self.database = Int32(truncatingIfNeeded: Self.atoi(value))
             case "--no-auth-warning":
                 self.noAuthWarning = true
@@ -356,6 +356,19 @@ extension CLIOptions {
     }
 
     static func atoi(_ text: String) -> Int64 { strtoll(text) }
+
+    /// The longest `-i` kept, in microseconds: about 31 years, far below `Int64.max`, so the modes may convert
+    /// and scale it freely.
+    static let maximumIntervalMicroseconds: UInt64 = 1_000_000_000_000_000
+
+    /// `-i` in microseconds. redis-cli converts `atof(arg) * 1e6` to `long long`, which is undefined for
+    /// huge or infinite values; here NaN and negatives mean no pause and huge values the longest pause.
+    static func intervalMicroseconds(seconds: Double) -> UInt64 {
+        let microseconds = seconds * 1_000_000
+        guard microseconds > 0 else { return 0 }  // negative, zero or NaN
+        guard microseconds < Double(Self.maximumIntervalMicroseconds) else { return Self.maximumIntervalMicroseconds }
+        return UInt64(microseconds)
+    }
 
     static func atof(_ text: String) -> Double {
         let trimmed = text.drop { $0 == " " || $0 == "\t" }

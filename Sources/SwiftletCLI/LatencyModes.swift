@@ -37,7 +37,7 @@ struct LatencyStats: Sendable, Hashable {
     /// redis-cli's `latencyModePrint`: no newline in the human format (the line is redrawn); nothing for
     /// `--quoted-json`, which redis-cli does not handle here.
     func line(_ mode: OutputMode) -> String {
-        let average = BigKeysReport.fixed2(self.average)
+        let average = CFormat.fixed2(self.average)
         switch mode {
         case .standard: return "min: \(self.min), max: \(self.max), avg: \(average) (\(self.count) samples)"
         case .csv: return "\(self.min),\(self.max),\(average),\(self.count)\n"
@@ -175,7 +175,7 @@ extension Session {
                 }
                 if history && microsecondsNow() / 1000 - historyStart > historyInterval {
                     let seconds = Double(Float(microsecondsNow() / 1000 - historyStart) / 1000)
-                    FileOutput.standardOutput.write(" -- \(BigKeysReport.fixed2(seconds)) seconds range\n")
+                    FileOutput.standardOutput.write(" -- \(CFormat.fixed2(seconds)) seconds range\n")
                     historyStart = microsecondsNow() / 1000
                     stats = LatencyStats()
                 }

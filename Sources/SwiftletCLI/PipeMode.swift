@@ -116,6 +116,8 @@ extension Session {
                         if !pending.isEmpty { break }
                     }
                     if pending.isEmpty && !endOfInput {
+                        // An empty slice still shares `output`'s storage: drop it, or the read below copies 16 KiB.
+                        pending = []
                         let count = output.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
                         if count == 0 {
                             endOfInput = true

@@ -74,9 +74,9 @@ struct StatReport: Sendable, Hashable {
         let sign = value < 0 ? "-" : ""
         let n = value.magnitude
         if n < 1024 { return "\(sign)\(n)B" }
-        if n < 1024 * 1024 { return sign + BigKeysReport.fixed2(Double(n) / 1024) + "K" }
-        if n < 1024 * 1024 * 1024 { return sign + BigKeysReport.fixed2(Double(n) / (1024 * 1024)) + "M" }
-        if n < 1024 * 1024 * 1024 * 1024 { return sign + BigKeysReport.fixed2(Double(n) / (1024 * 1024 * 1024)) + "G" }
+        if n < 1024 * 1024 { return sign + CFormat.fixed2(Double(n) / 1024) + "K" }
+        if n < 1024 * 1024 * 1024 { return sign + CFormat.fixed2(Double(n) / (1024 * 1024)) + "M" }
+        if n < 1024 * 1024 * 1024 * 1024 { return sign + CFormat.fixed2(Double(n) / (1024 * 1024 * 1024)) + "G" }
         return sign
     }
 }

@@ -62,7 +62,12 @@ public struct RESPValueDecoder: Sendable {
         case UInt8(ascii: "$"), UInt8(ascii: "="), UInt8(ascii: "!"):
             guard let length = try self.readInteger(&buffer) else { return nil }
             if length < 0 { return .bulkString(nil) }
-            guard buffer.readableBytes >= length + 2, let payload = buffer.readSlice(length: length) else { return nil }
+            // A length near Int.max would overflow the CRLF added to it: no server sends such a string.
+            let (frameLength, overflow) = length.addingReportingOverflow(2)
+            guard !overflow else { throw RESPProtocolError("invalid bulk length") }
+            guard buffer.readableBytes >= frameLength, let payload = buffer.readSlice(length: length) else {
+                return nil
+            }
             buffer.moveReaderIndex(forwardBy: 2)
             if marker == UInt8(ascii: "!") { return .error(payload) }
             if marker == UInt8(ascii: "=") {
@@ -77,8 +82,10 @@ public struct RESPValueDecoder: Sendable {
             guard let count = try self.readInteger(&buffer) else { return nil }
             if count < 0 { return .array(nil) }
             let isPairs = marker == UInt8(ascii: "%") || marker == UInt8(ascii: "|")
-            guard let items = try self.parseAggregate(&buffer, count: isPairs ? count * 2 : count, depth: depth)
-            else { return nil }
+            // A map holds two values per entry; a count whose double overflows cannot be a real reply.
+            let (itemCount, overflow) = isPairs ? count.multipliedReportingOverflow(by: 2) : (count, false)
+            guard !overflow else { throw RESPProtocolError("invalid multibulk length") }
+            guard let items = try self.parseAggregate(&buffer, count: itemCount, depth: depth) else { return nil }
             switch marker {
             case UInt8(ascii: "~"): return .set(items)
             case UInt8(ascii: ">"): return .push(items)

@@ -69,6 +69,18 @@ struct ThreadedBenchmarkTests {
         options.threads = 8
         options.clients = 3
         #expect(ThreadedBenchmark.threadOptions(options, seed: 1).map(\.clients) == [1, 1, 1])
+        #expect(ThreadedBenchmark.threadCount(options) == 3)
+        // The JSON reports the threads and clients used.
+        #expect(BenchmarkJSON(options: options).options.threads == 3)
+        options.clients = 0
+        #expect(BenchmarkJSON(options: options).options.clients == 1)
+    }
+
+    @Test func absurdOutputBuffersAreRefused() {
+        let test = BenchmarkTest(title: "SET", request: [UInt8](repeating: 0, count: 1000))
+        #expect(throws: BenchmarkError.self) { try test.checkOutputSize(clients: 50, pipeline: 100_000_000) }
+        #expect(throws: BenchmarkError.self) { try test.checkOutputSize(clients: 50, pipeline: Int.max) }
+        #expect(throws: Never.self) { try test.checkOutputSize(clients: 50, pipeline: 1000) }
     }
 
     @Test func histogramsMerge() {

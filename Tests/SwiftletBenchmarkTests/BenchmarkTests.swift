@@ -190,11 +190,15 @@ struct RandomPlaceholderTests {
         #expect(buffer == Array("000000000000".utf8))
     }
 
-    @Test func shiftAfterPrefixIsDropped() {
-        var placeholders = RandomPlaceholders(in: Array("*1\r\n$4\r\nPING\r\nGET __rand_int__".utf8))
-        #expect(placeholders.offsets == [18])
-        placeholders.shift(by: 14)
-        #expect(placeholders.offsets == [4])
+    @Test func placeholdersAreNeverInThePrefix() {
+        // `-a __rand_int__ -r 10`: the password is sent as it is, and the offsets point into the requests only.
+        let auth = BenchmarkTest.multibulk([Array("AUTH".utf8), Array("__rand_int__".utf8)])
+        let request = BenchmarkTest.multibulk([Array("GET".utf8), Array("__rand_int__".utf8)])
+        let connection = BenchmarkConnection(fd: -1, prefix: [auth], request: request, pipeline: 2)
+        #expect(connection.prefix == auth)
+        #expect(connection.output == request + request)
+        #expect(connection.placeholders.offsets == [18, request.count + 18])
+        #expect(connection.pending == 3 && connection.prefixPending == 1)
     }
 
     @Test func seededGeneratorIsDeterministic() {
@@ -232,6 +236,52 @@ struct RESPReplyScannerTests {
         #expect(scan("!5\r\nERR x\r\n") == .complete(end: 11, isError: true))
         // An error nested in an array (EXEC's reply) is not the reply's own error.
         #expect(scan("*1\r\n-ERR x\r\n") == .complete(end: 12, isError: false))
+        // The value an attribute annotates is the reply proper.
+        #expect(scan("|1\r\n+k\r\n+v\r\n-ERR x\r\n") == .complete(end: 20, isError: true))
+        #expect(scan("|1\r\n+k\r\n-v\r\n+OK\r\n") == .complete(end: 17, isError: false))
+        #expect(scan("|1\r\n+k\r\n*1\r\n-v\r\n+OK\r\n") == .complete(end: 21, isError: false))
+        #expect(scan("*2\r\n+a\r\n-ERR x\r\n") == .complete(end: 16, isError: false))
+    }
+
+    @Test func errorText() {
+        func text(_ reply: String) -> String? {
+            let bytes = Array(reply.utf8)
+            return bytes.withUnsafeBytes { buffer in
+                RESPReplyScanner.scanReply(buffer, from: 0).error.map { String(decoding: bytes[$0], as: UTF8.self) }
+            }
+        }
+        #expect(text("-ERR no\r\n") == "ERR no")
+        #expect(text("!5\r\nERR x\r\n") == "ERR x")
+        #expect(text("|1\r\n+k\r\n+v\r\n!5\r\nERR y\r\n") == "ERR y")
+        #expect(text("+OK\r\n") == nil)
+    }
+
+    @Test func resumedScanGoesOnWhereItStopped() {
+        let reply = Array("|1\r\n+k\r\n+v\r\n*3\r\n$3\r\nabc\r\n*1\r\n:1\r\n!5\r\nERR x\r\n".utf8)
+        for split in 0..<reply.count {
+            var state = RESPReplyScanner.State(start: 0)
+            let first = Array(reply[0..<split]).withUnsafeBytes { RESPReplyScanner.scanReply($0, resuming: &state) }
+            #expect(first.outcome == .incomplete && state.index <= split)
+            let second = reply.withUnsafeBytes { RESPReplyScanner.scanReply($0, resuming: &state) }
+            // The nested blob error is not the reply's own error.
+            #expect(second.outcome == .complete(end: reply.count, isError: false))
+        }
+        // An error annotated by an attribute, split inside the error line.
+        let error = Array("|1\r\n+k\r\n+v\r\n-ERR x\r\n".utf8)
+        var state = RESPReplyScanner.State(start: 0)
+        _ = Array(error[0..<15]).withUnsafeBytes { RESPReplyScanner.scanReply($0, resuming: &state) }
+        #expect(state.index == 12)
+        let (outcome, range) = error.withUnsafeBytes { RESPReplyScanner.scanReply($0, resuming: &state) }
+        #expect(outcome == .complete(end: error.count, isError: true))
+        #expect(range.map { String(decoding: error[$0], as: UTF8.self) } == "ERR x")
+    }
+
+    @Test func bareCarriageReturnIsData() {
+        // As in hiredis, a line ends at CRLF only: `+a\rb\r\n` is the simple string "a\rb".
+        #expect(scan("+a\rb\r\n") == .complete(end: 6, isError: false))
+        #expect(scan("+a\r\rb\r\n") == .complete(end: 7, isError: false))
+        #expect(scan("+a\rb") == .incomplete)
+        #expect(scan("$3\rX\r\n") == .protocolError(offset: 0))
     }
 
     @Test func protocolErrors() {

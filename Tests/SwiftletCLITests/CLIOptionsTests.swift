@@ -52,6 +52,19 @@ struct CLIOptionsTests {
         #expect(try parse(["-e", "-x"]).exitOnErrorReply)
     }
 
+    /// Huge, infinite and NaN intervals must not trap converting to an integer; huge ones are capped at about
+    /// 31 years (1e15 µs), which the latency modes may still convert to `Int64`.
+    @Test(
+        arguments: [
+            ("inf", 1_000_000_000_000_000), ("1e400", 1_000_000_000_000_000), ("1e14", 1_000_000_000_000_000),
+            ("1e13", 1_000_000_000_000_000), ("1e9", 1_000_000_000_000_000), ("1e8", 100_000_000_000_000),
+            ("-inf", 0), ("-1e400", 0), ("nan", 0), ("-0.5", 0), ("1e-7", 0),
+        ] as [(String, UInt64)]
+    )
+    func extremeIntervalsAreClamped(text: String, microseconds: UInt64) throws {
+        #expect(try parse(["-i", text]).intervalMicroseconds == microseconds)
+    }
+
     @Test func repeatAndInterval() throws {
         let options = try parse(["-r", "5", "-i", "0.25"])
         #expect(options.repeatCount == 5)

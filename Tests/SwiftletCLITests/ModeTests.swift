@@ -140,7 +140,7 @@ struct BigKeysReportTests {
             report.add(key: [104], type: hash, size: 72, percent: 100)
                 == "[100.00%] Biggest hash   found so far '\"h\"' with 72 bytes\n"
         )
-        #expect(BigKeysReport.percent(.nan) == "  nan")
+        #expect(CFormat.percent(.nan) == "  nan")
     }
 }
 

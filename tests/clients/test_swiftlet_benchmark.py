@@ -199,7 +199,9 @@ def test_random_keys(server):
     keys = []
     for tool in ("redis", "swiftlet"):
         flush(server)
-        status, lines, err = run(tool, server, "-q", "-r", 100, "-n", 1000, "-t", "set,incr,sadd,hset,zadd")
+        # A fixed seed for ours (redis-benchmark has none), so that a failure can be replayed.
+        seed = ["--seed", 11] if tool == "swiftlet" else []
+        status, lines, err = run(tool, server, "-q", "-r", 100, "-n", 1000, "-t", "set,incr,sadd,hset,zadd", *seed)
         assert status == 0, err
         names = execute(server, "KEYS", "*")
         assert all(re.fullmatch(rb"(key|counter):\d{12}|myset|myhash|myzset", k) for k in names), names
@@ -262,7 +264,7 @@ def _quiet_rates(lines):
 def test_threads_run_every_request(server):
     flush(server)
     status, lines, err = run("swiftlet", server, "-q", "--threads", 4, "-c", 10, "-n", 2001, "-r", 1000,
-                             "-t", "set,lpush")
+                             "-t", "set,lpush", "--seed", 5)
     assert status == 0, err
     assert [title for title, _ in _quiet_rates(lines)] == ["SET", "LPUSH"]
     # The per-thread quotas add up to -n exactly (no pipeline).
@@ -288,25 +290,29 @@ def test_duration_stops_in_time(server):
     elapsed = time.monotonic() - started
     assert status == 0, err
     assert [title for title, rps in _quiet_rates(lines) if rps > 0] == ["SET", "GET"]
-    assert 2 <= elapsed < 5, elapsed
+    # Two tests of one second each; generous on a busy machine.
+    assert 1.8 <= elapsed < 10, elapsed
 
 
 def test_duration_with_threads(server):
     started = time.monotonic()
     status, lines, err = run("swiftlet", server, "--duration", 1, "--threads", 2, "-t", "ping_mbulk", timeout=20)
     assert status == 0, err
-    assert 1 <= time.monotonic() - started < 4
-    assert any(re.fullmatch(r"  \d+ requests completed in 1\.\d\d seconds", line) for line in lines), lines
+    assert 0.9 <= time.monotonic() - started < 8
+    seconds = [float(m.group(1)) for m in (re.fullmatch(r"  \d+ requests completed in (\d+\.\d\d) seconds", line)
+                                           for line in lines) if m]
+    assert len(seconds) == 1 and 0.9 <= seconds[0] < 4, lines
 
 
 @pytest.mark.parametrize("threads", [0, 2])
 def test_qps_is_respected(server, threads):
     flush(server)
-    status, lines, err = run("swiftlet", server, "-q", "--qps", 500, "--duration", 2, "-c", 5,
+    status, lines, err = run("swiftlet", server, "-q", "--qps", 500, "--duration", 2, "-c", 20,
                              "--threads", threads, "-t", "set", timeout=20)
     assert status == 0, err
     [(title, rps)] = _quiet_rates(lines)
-    assert title == "SET" and 400 <= rps <= 600, rps
+    # Never above the rate; below it only as far as a busy machine may lag.
+    assert title == "SET" and 300 <= rps <= 650, rps
 
 
 def test_qps_with_requests_takes_its_time(server):
@@ -317,7 +323,8 @@ def test_qps_with_requests_takes_its_time(server):
     elapsed = time.monotonic() - started
     assert status == 0, err
     assert execute(server, "LLEN", "l") == 500
-    assert 0.8 <= elapsed < 2.5, elapsed
+    # 500 requests at 500 per second take a second; process start and a busy machine may add a few.
+    assert 0.8 <= elapsed < 6, elapsed
 
 
 @pytest.mark.parametrize("args", [["--qps", "0"], ["--duration", "x"], ["--duration", "-1"], ["--qps"]])
@@ -351,7 +358,7 @@ def test_json_custom_command_and_duration(server):
     run_object = json.loads(lines[0])
     assert run_object["options"]["duration"] == 1
     [test] = run_object["tests"]
-    assert test["test"] == 'set k"ey v' and test["requests"] > 0 and 1 <= test["seconds"] < 2
+    assert test["test"] == 'set k"ey v' and test["requests"] > 0 and 0.9 <= test["seconds"] < 4
 
 
 def test_compare(reference_server, candidate_server):
@@ -378,3 +385,58 @@ def test_compare(reference_server, candidate_server):
 def test_bad_compare_values(args):
     status, lines, _ = run("swiftlet", _Address(), *args)
     assert status == 1 and lines[0] == 'Invalid option "%s" or option argument missing' % args[0]
+
+
+# Review fixes: the prefix (AUTH / SELECT / HELLO) is its own buffer, reported values, limits.
+
+def test_password_placeholder_is_not_randomised(server):
+    """`-a __rand_int__ -r 10`: the password is sent as it is, and only the requests are randomised."""
+    flush(server)
+    execute(server, "CONFIG", "SET", "requirepass", "__rand_int__")
+    try:
+        for args in (["-a", "__rand_int__"], ["--user", "default", "-a", "__rand_int__"]):
+            status, lines, err = run("swiftlet", server, "-q", "-r", 10, "-n", 2000, "-c", 5, "-P", 3,
+                                     "--dbnum", 2, "--seed", 3, *args, "-t", "set")
+            assert status == 0, err
+            assert [title for title, _ in _quiet_rates(lines)] == ["SET"]
+        with RespConnection(server.host, server.port, timeout=10) as c:
+            assert c.execute("AUTH", "__rand_int__").raw == b"+OK\r\n"
+            assert c.execute("SELECT", 2).raw == b"+OK\r\n"
+            names = c.execute("KEYS", "*").to_python()
+        assert names and all(re.fullmatch(rb"key:0{10}\d\d", k) and int(k[4:]) < 10 for k in names), names
+    finally:
+        with RespConnection(server.host, server.port, timeout=10) as c:
+            c.execute("AUTH", "__rand_int__")
+            assert c.execute("CONFIG", "SET", "requirepass", "").raw == b"+OK\r\n"
+            c.execute("FLUSHALL")
+
+
+def test_reports_the_clients_and_threads_used(server):
+    status, lines, err = run("swiftlet", server, "-c", 0, "-n", 100, "-t", "ping_mbulk")
+    assert status == 0, err
+    assert "  1 parallel clients" in lines
+    status, lines, err = run("swiftlet", server, "-c", 2, "--threads", 500, "-n", 100, "-t", "ping_mbulk")
+    assert status == 0, err
+    assert "  2 parallel clients" in lines and "  threads: 2" in lines
+
+
+def test_absurd_output_buffers_are_refused(server):
+    status, lines, err = run("swiftlet", server, "-q", "-P", 100000000, "-c", 50, "-n", 10, "-t", "set",
+                             timeout=20)
+    assert status == 1 and "GiB limit on output buffers" in err, err
+
+
+def test_loop_with_no_test_selected_stops(server):
+    status, lines, err = run("swiftlet", server, "-l", "-t", "nosuch", timeout=20)
+    assert status == 0, err
+    assert lines == ["", ""]
+
+
+def test_custom_command_bytes_are_sent_as_given(server):
+    flush(server)
+    argv = [_benchmark_binary(), "-h", server.host, "-p", str(server.port), "-q", "-n", 10, "-c", 1,
+            "lpush", "l", b"\xff\xfe"]
+    p = subprocess.run([str(a) if isinstance(a, int) else a for a in argv], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=TIMEOUT)
+    assert p.returncode == 0, p.stderr
+    assert execute(server, "LRANGE", "l", 0, -1) == [b"\xff\xfe"] * 10

@@ -4,11 +4,12 @@ Each case runs redis-cli and then swiftlet-cli, each after the same reset of the
 stdout, stderr and the exit status are identical byte for byte. Stdout is a pipe, so the default output is the raw
 format; `--no-raw` forces the human (TTY) format.
 
-The tool under test is $SWIFTLET_CLI, default .build/debug/swiftlet-cli (then .build/release/swiftlet-cli).
+The tool under test is $SWIFTLET_CLI, default the newer of .build/debug/swiftlet-cli and .build/release/swiftlet-cli.
 A missing redis-cli, redis-server or swiftlet-cli fails these tests (never skips).
 """
 
 import os
+import select
 import subprocess
 import sys
 import tempfile
@@ -27,10 +28,11 @@ def swiftlet_cli():
     configured = os.environ.get("SWIFTLET_CLI")
     if configured:
         return configured if os.path.isabs(configured) else os.path.join(ROOT, configured)
-    for build in ("debug", "release"):
-        path = os.path.join(ROOT, ".build", build, "swiftlet-cli")
-        if os.path.exists(path):
-            return path
+    # Without SWIFTLET_CLI, test the most recently built of the debug and release binaries.
+    built = [os.path.join(ROOT, ".build", build, "swiftlet-cli") for build in ("debug", "release")]
+    built = [path for path in built if os.path.exists(path)]
+    if built:
+        return max(built, key=os.path.getmtime)
     pytest.fail("swiftlet-cli is not built (swift build --product swiftlet-cli)", pytrace=False)
 
 
@@ -283,11 +285,20 @@ def test_subscribe_prints_messages(server, args):
                     time.sleep(0.02)
                 c.execute("PUBLISH", "ch", "msg one")
                 c.execute("PUBLISH", "ch", "msg\ntwo")
-            time.sleep(0.3)
+            # Both tools flush each message: wait until the second one has been printed in full.
+            out = b""
+            deadline = time.monotonic() + 15
+            while not (b"two" in out and out.endswith(b"\n")) and time.monotonic() < deadline:
+                ready, _, _ = select.select([p.stdout], [], [], 0.05)
+                if ready:
+                    chunk = os.read(p.stdout.fileno(), 65536)
+                    if not chunk:
+                        break
+                    out += chunk
         finally:
             p.terminate()
-        out, err = p.communicate(timeout=TIMEOUT)
-        return out, err
+        rest, err = p.communicate(timeout=TIMEOUT)
+        return out + rest, err
 
     assert session(swiftlet_cli()) == session(redis_cli())
 

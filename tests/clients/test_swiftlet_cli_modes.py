@@ -194,6 +194,19 @@ def bigkeys_data(server):
 PROGRESS = re.compile(rb"^\[(\d\d\.\d\d|100\.00)%\] Biggest (\w+) +found so far '(.*)' with (\d+) (\w+)$")
 
 
+def settled(server, args, attempts=20):
+    """Runs redis-cli with `args` until two consecutive runs print the same summary (bounded)."""
+    previous = None
+    for _ in range(attempts):
+        rc, out, _ = run(base.redis_cli(), server, args)
+        summary = split_report(out)[2] if rc == 0 else None
+        if summary is not None and summary == previous:
+            return
+        previous = summary
+        time.sleep(0.2)
+    pytest.fail("the --bigkeys/--memkeys report never settled", pytrace=False)
+
+
 def split_report(out):
     """(header, progress lines, summary) of a --bigkeys report."""
     head, _, summary = out.partition(b"\n-------- summary -------\n")
@@ -217,9 +230,10 @@ def split_report(out):
 def test_bigkeys(server, args):
     # These modes only read: both tools run on the same data, loaded once. MEMORY USAGE counts the buckets of
     # a hash table that is still being rehashed after it grew, so --memkeys sizes taken right after loading
-    # can differ from ones taken a moment later: let the server finish rehashing (100 ms cron steps) first.
+    # can differ from ones taken a moment later: wait until the server has finished rehashing (100 ms cron
+    # steps), that is until two redis-cli runs a moment apart print the same report.
     bigkeys_data(server)
-    time.sleep(0.5)
+    settled(server, args)
     expected, actual = both(server, args, lambda s: None)
     assert (actual[0], actual[2]) == (expected[0], expected[2]) == (0, b"")
     expected_header, expected_progress, expected_summary = split_report(expected[1])
@@ -268,17 +282,21 @@ def test_latency_on_a_pipe(server, mode):
         assert time.monotonic() - start < 5
 
 
-def run_on_tty_for(tool, server, args, seconds):
-    """Runs a never-ending mode with stdout on a pseudo-terminal for `seconds`, then kills it."""
+TTY_DEADLINE = 15  # seconds to wait for the output a test needs, on a busy machine
+
+
+def run_on_tty_until(tool, server, args, done, deadline=TTY_DEADLINE):
+    """Runs a never-ending mode with stdout on a pseudo-terminal until `done(output so far)` holds or `deadline`
+    seconds pass, then kills it. The output has the terminal's \r\n turned back into \n."""
     import pty
     master, slave = pty.openpty()
     argv = [tool, "-h", server.host, "-p", str(server.port)] + list(args)
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE)
     os.close(slave)
     out = b""
-    deadline = time.monotonic() + seconds
+    end = time.monotonic() + deadline
     try:
-        while time.monotonic() < deadline:
+        while time.monotonic() < end and not done(out.replace(b"\r\n", b"\n")):
             ready, _, _ = select.select([master], [], [], 0.05)
             if ready:
                 try:
@@ -291,12 +309,11 @@ def run_on_tty_for(tool, server, args, seconds):
         err = p.stderr.read()
         p.stderr.close()
         os.close(master)
-    # The terminal turns \n into \r\n.
     return out.replace(b"\r\n", b"\n"), err
 
 
-def tty_both(server, args, seconds):
-    return [run_on_tty_for(tool, server, args, seconds) for tool in (base.redis_cli(), base.swiftlet_cli())]
+def tty_both(server, args, done):
+    return [run_on_tty_until(tool, server, args, done) for tool in (base.redis_cli(), base.swiftlet_cli())]
 
 
 def complete_lines(out):
@@ -311,7 +328,12 @@ def complete_lines(out):
 ])
 def test_latency_history(server, mode, line):
     range_line = rb" -- \d+\.\d\d seconds range"
-    for out, err in tty_both(server, ["--latency-history", "-i", "0.5", mode], 1.6):
+
+    def enough(out):
+        lines = complete_lines(out)
+        return len(lines) >= 20 and any(re.fullmatch(range_line, text) for text in lines)
+
+    for out, err in tty_both(server, ["--latency-history", "-i", "0.5", mode], enough):
         assert err == b""
         lines = complete_lines(out)
         # A line per PING (every ~10 ms), and a range line after each -i: the count restarts from 1 after it.
@@ -327,21 +349,30 @@ def test_latency_history(server, mode, line):
 
 
 def test_latency_human_format(server):
-    for out, err in tty_both(server, ["--latency"], 1.0):
+    marker = b"\x1b[0G\x1b[2K"
+    # 12 markers: more than 10 frames, the last one complete.
+    for out, err in tty_both(server, ["--latency"], lambda out: out.count(marker) >= 12):
         assert err == b""
         # Each sample redraws the line: cursor to column 0, clear the line, the statistics without a newline.
-        frames = out.split(b"\x1b[0G\x1b[2K")
+        frames = out.split(marker)
         assert frames[0] == b"" and len(frames) > 10
-        for frame in frames[1:]:
+        # The frame being drawn when the tool was killed may be cut short.
+        for frame in frames[1:-1]:
             assert re.fullmatch(rb"min: \d+, max: \d+, avg: \d+\.\d\d \(\d+ samples\)", frame), frame
 
 
 @pytest.mark.parametrize("extra", [[], ["--mono"]])
 def test_latency_dist(server, extra):
-    outputs = tty_both(server, ["--latency-dist", "-i", "0.3"] + extra, 1.5)
+    legend_end = b"---------------------------------------------\n"
+
+    def enough(out):
+        # The legend (its second dashed line ends it), then two complete spectra.
+        start = out.find(legend_end, 1)
+        return start >= 0 and len(complete_lines(out[start + len(legend_end):])) >= 2
+
+    outputs = tty_both(server, ["--latency-dist", "-i", "0.3"] + extra, enough)
     (expected, expected_err), (actual, actual_err) = outputs
     assert expected_err == actual_err == b""
-    legend_end = b"---------------------------------------------\n"
     # The legend (with the palette) is the same bytes in both; the spectra differ in their colours only.
     expected_legend = expected[:expected.index(legend_end, 1) + len(legend_end)]
     assert actual.startswith(expected_legend)
@@ -355,12 +386,26 @@ def test_latency_dist(server, extra):
         assert re.sub(rb"\x1b\[[\d;]+m", b"", lines[0]) == b".-*#123456789ABCDEFGHIJKLMNOPQ?"
 
 
-def test_stat(server):
+@pytest.fixture
+def stat_server():
+    """A server of its own, so that the request delta counts only the tool's INFO calls."""
+    port = free_port()
+    proc = ServerProcess("redis-server", reference_argv(port), port)
+    try:
+        proc.start()
+    except ServerStartError as e:
+        pytest.fail(str(e), pytrace=False)
+    yield proc
+    proc.stop()
+
+
+def test_stat(stat_server):
+    server = stat_server
     execute(server, ("FLUSHALL",), ("SET", "a", "1"), ("SET", "b", "2"))
     header = [b"------- data ------ --------------------- load -------------------- - child -",
               b"keys       mem      clients blocked requests            connections          "]
     row = re.compile(rb"(\d+) +(\d+(\.\d\d)?[BKMG]) +(\d+) +(\d+) +(\d+) \(\+(\d+)\) +(\d+) +")
-    for out, err in tty_both(server, ["--stat", "-i", "0.3"], 1.5):
+    for out, err in tty_both(server, ["--stat", "-i", "0.3"], lambda out: len(complete_lines(out)) >= 5):
         assert err == b""
         lines = complete_lines(out)
         assert lines[:2] == header and len(lines) >= 5
@@ -442,10 +487,22 @@ def many_keys(server):
     return 400_000
 
 
-def interrupted(tool, server, args, after):
+def scan_calls(server):
+    info = execute(server, ("INFO", "commandstats"))[0]
+    info = info.decode() if isinstance(info, bytes) else info
+    match = re.search(r"^cmdstat_scan:calls=(\d+)", info, re.M)
+    return int(match.group(1)) if match else 0
+
+
+def interrupted(tool, server, args, deadline=15):
+    """Runs a SCAN loop and sends SIGINT once the server has answered its first SCAN. Its first stdout bytes
+    would not do: on a pipe redis-cli's --bigkeys output stays in its stdio buffer until it exits."""
+    before = scan_calls(server)
     argv = [tool, "-h", server.host, "-p", str(server.port)] + args
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    time.sleep(after)
+    end = time.monotonic() + deadline
+    while scan_calls(server) == before and time.monotonic() < end and p.poll() is None:
+        time.sleep(0.005)
     p.send_signal(2)
     out, err = p.communicate(timeout=TIMEOUT)
     return p.returncode, out, err
@@ -456,7 +513,7 @@ def test_interrupted_bigkeys_prints_the_summary(server, many_keys, mode):
     # SIGINT ends the SCAN loop (not the program): the summary follows, its first line prefixed with the
     # progress reached. Where the loop stopped depends on timing, so only the shape is compared.
     for tool in (base.redis_cli(), base.swiftlet_cli()):
-        rc, out, err = interrupted(tool, server, ["-n", "11", mode], 0.3)
+        rc, out, err = interrupted(tool, server, ["-n", "11", mode])
         assert (rc, err) == (0, b""), tool
         summary = out.partition(b"\n-------- summary -------\n\n")[2].split(b"\n")
         match = re.fullmatch(rb"\[(\d\d\.\d\d)%\] Sampled (\d+) keys in the keyspace!", summary[0])
@@ -466,7 +523,7 @@ def test_interrupted_bigkeys_prints_the_summary(server, many_keys, mode):
 
 def test_interrupted_scan_ends_quietly(server, many_keys):
     for tool in (base.redis_cli(), base.swiftlet_cli()):
-        rc, out, err = interrupted(tool, server, ["-n", "11", "--scan"], 0.3)
+        rc, out, err = interrupted(tool, server, ["-n", "11", "--scan"])
         assert (rc, err) == (0, b""), tool
         keys = out.split(b"\n")[:-1]
         assert 0 < len(keys) < many_keys and all(k.startswith(b"many:") for k in keys)
