@@ -146,10 +146,12 @@ let package = Package(
             // The Swift runtime linked in statically, as for swiftlet-server (see there).
             linkerSettings: [.unsafeFlags(["-static-stdlib"], .when(platforms: [.linux]))]
         ),
+        // The client tools' shared plumbing: blocking sockets connected as hiredis connects them.
+        .target(name: "SwiftletToolSupport", swiftSettings: swiftSettings),
         // redis-cli's behaviour for Swiftlet: options, connection, reply formatting (the executable is a thin main).
         .target(
             name: "SwiftletCLI",
-            dependencies: ["SwiftletRESP", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["SwiftletRESP", "SwiftletToolSupport", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -161,7 +163,8 @@ let package = Package(
         .target(
             name: "SwiftletBenchmark",
             dependencies: [
-                "SwiftletRESP", "CSwiftletSupport", .product(name: "NIOCore", package: "swift-nio"),
+                "SwiftletRESP", "SwiftletToolSupport", "CSwiftletSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: swiftSettings

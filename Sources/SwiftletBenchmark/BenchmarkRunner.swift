@@ -1,5 +1,6 @@
 import CSwiftletSupport
 import Glibc
+import SwiftletRESP
 
 /// One benchmark connection: its prefix (AUTH / SELECT / HELLO, sent once), its output buffer (`-P` copies of the
 /// request), what is in flight, and a read buffer that is scanned for complete replies without decoding them.

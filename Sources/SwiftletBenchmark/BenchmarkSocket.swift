@@ -1,4 +1,6 @@
 import Glibc
+import SwiftletRESP
+import SwiftletToolSupport
 
 /// A fatal benchmark error: the message redis-benchmark prints (to stderr) before it exits with status 1.
 public struct BenchmarkError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -23,76 +25,19 @@ struct ServerAddress: Sendable {
     /// - Throws: ``BenchmarkError`` with redis-benchmark's text when the connection fails.
     func connect() throws(BenchmarkError) -> Int32 {
         let fd: Int32
-        if let socketPath { fd = try connectUnix(socketPath) } else { fd = try connectTCP() }
+        do {
+            if let socketPath {
+                fd = try ToolSocket.connect(unixPath: socketPath)
+            } else {
+                fd = try ToolSocket.connect(host: host, port: port)
+            }
+        } catch {
+            let place = socketPath ?? "\(host):\(port)"
+            throw BenchmarkError("Could not connect to Redis at \(place): \(error.message)")
+        }
         let flags = fcntl(fd, F_GETFL)
         _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
         return fd
-    }
-
-    private func failure(_ code: Int32) -> BenchmarkError {
-        let reason = String(cString: strerror(code))
-        if let socketPath { return BenchmarkError("Could not connect to Redis at \(socketPath): \(reason)") }
-        return BenchmarkError("Could not connect to Redis at \(host):\(port): \(reason)")
-    }
-
-    private func connectUnix(_ path: String) throws(BenchmarkError) -> Int32 {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw failure(errno) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        let bytes = Array(path.utf8)
-        guard bytes.count < capacity else {
-            close(fd)
-            throw failure(ENAMETOOLONG)
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: bytes)
-            raw[bytes.count] = 0
-        }
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        guard result == 0 else {
-            let code = errno
-            close(fd)
-            throw failure(code)
-        }
-        return fd
-    }
-
-    private func connectTCP() throws(BenchmarkError) -> Int32 {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var list: UnsafeMutablePointer<addrinfo>?
-        let status = getaddrinfo(host, String(port), &hints, &list)
-        guard status == 0, let list else {
-            throw BenchmarkError(
-                "Could not connect to Redis at \(host):\(port): \(String(cString: gai_strerror(status)))"
-            )
-        }
-        defer { freeaddrinfo(list) }
-        var lastError = ECONNREFUSED
-        var entry: UnsafeMutablePointer<addrinfo>? = list
-        while let current = entry {
-            entry = current.pointee.ai_next
-            let fd = socket(current.pointee.ai_family, current.pointee.ai_socktype, current.pointee.ai_protocol)
-            guard fd >= 0 else {
-                lastError = errno
-                continue
-            }
-            if Glibc.connect(fd, current.pointee.ai_addr, current.pointee.ai_addrlen) == 0 {
-                var one: Int32 = 1
-                _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-                return fd
-            }
-            lastError = errno
-            close(fd)
-        }
-        throw failure(lastError)
     }
 }
 

@@ -1,5 +1,6 @@
 import NIOCore
 public import SwiftletRESP
+import SwiftletToolSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -16,6 +17,10 @@ public struct ConnectionError: Error, Hashable, Sendable {
     static func system(_ code: Int32) -> ConnectionError {
         ConnectionError(message: String(cString: strerror(code)))
     }
+
+    init(message: String) { self.message = message }
+
+    init(_ failure: SocketFailure) { self.message = failure.message }
 }
 
 /// A blocking connection to one server over TCP or a Unix socket: send a command, read one reply.
@@ -23,72 +28,27 @@ public final class CLIConnection {
     private let descriptor: Int32
     private var buffer: ByteBuffer
     private let decoder = RESPValueDecoder()
+    /// How far the reply at the front of the buffer has been scanned: a reply that arrives in many reads is walked
+    /// once, and decoded only when it is whole.
+    private var scan = RESPReplyScanner.State(start: 0)
 
     /// Connects over TCP, trying each address the name resolves to, as hiredis's `redisConnect` does.
     public init(host: String, port: Int32) throws(ConnectionError) {
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        var list: UnsafeMutablePointer<addrinfo>?
-        // hiredis asks for IPv4 first and only then for IPv6.
-        var status: Int32 = EAI_FAMILY
-        for family in [AF_INET, AF_INET6] {
-            hints.ai_family = family
-            status = getaddrinfo(host, String(port), &hints, &list)
-            if status == 0 { break }
+        do {
+            self.descriptor = try ToolSocket.connect(host: host, port: Int(port))
+        } catch {
+            throw ConnectionError(error)
         }
-        guard status == 0, let first = list else {
-            throw ConnectionError(message: String(cString: gai_strerror(status)))
-        }
-        defer { freeaddrinfo(first) }
-        var lastError: Int32 = ECONNREFUSED
-        var entry: UnsafeMutablePointer<addrinfo>? = first
-        while let address = entry {
-            entry = address.pointee.ai_next
-            let fd = socket(address.pointee.ai_family, address.pointee.ai_socktype, address.pointee.ai_protocol)
-            guard fd >= 0 else {
-                lastError = errno
-                continue
-            }
-            if connect(fd, address.pointee.ai_addr, address.pointee.ai_addrlen) == 0 {
-                var one: Int32 = 1
-                _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
-                self.descriptor = fd
-                self.buffer = ByteBufferAllocator().buffer(capacity: 16 * 1024)
-                return
-            }
-            lastError = errno
-            close(fd)
-        }
-        throw .system(lastError)
+        self.buffer = ByteBufferAllocator().buffer(capacity: 16 * 1024)
     }
 
     /// Connects to a Unix socket.
     public init(socketPath: String) throws(ConnectionError) {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw .system(errno) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let path = Array(socketPath.utf8)
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard path.count < capacity else {
-            close(fd)
-            throw .system(ENAMETOOLONG)
+        do {
+            self.descriptor = try ToolSocket.connect(unixPath: socketPath)
+        } catch {
+            throw ConnectionError(error)
         }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: path)
-        }
-        let result = withUnsafePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
-            }
-        }
-        guard result == 0 else {
-            let code = errno
-            close(fd)
-            throw .system(code)
-        }
-        self.descriptor = fd
         self.buffer = ByteBufferAllocator().buffer(capacity: 16 * 1024)
     }
 
@@ -104,14 +64,10 @@ public final class CLIConnection {
             frame += argument
             frame += [13, 10]
         }
-        var offset = 0
-        while offset < frame.count {
-            let written = frame[offset...].withUnsafeBytes { write(self.descriptor, $0.baseAddress, $0.count) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw .system(errno)
-            }
-            offset += written
+        do {
+            try ToolSocket.writeAll(self.descriptor, frame)
+        } catch {
+            throw ConnectionError(error)
         }
     }
 
@@ -159,6 +115,9 @@ public final class CLIConnection {
     /// Decodes the next reply already in the buffer, reading nothing.
     /// - Throws: ``ConnectionError`` on bad protocol.
     func bufferedReply() throws(ConnectionError) -> RESPValue? {
+        let (outcome, _) = self.buffer.withUnsafeReadableBytes { RESPReplyScanner.scanReply($0, resuming: &self.scan) }
+        if case .incomplete = outcome { return nil }
+        // A complete reply is decoded; so is bad framing, for the decoder's own wording of the error.
         do {
             guard let value = try self.decoder.decode(&self.buffer) else { return nil }
             self.releaseConsumedBytes()
@@ -171,6 +130,8 @@ public final class CLIConnection {
     /// Drops the replies already decoded, so that endless streams (MONITOR, SUBSCRIBE, `-r -1`, `--stat`) keep
     /// the buffer at the size of the largest reply plus one read instead of growing forever.
     private func releaseConsumedBytes() {
+        // Bytes were consumed at the front (a reply, or raw reads): a scan in progress no longer stands.
+        self.scan = RESPReplyScanner.State(start: 0)
         if self.buffer.readableBytes == 0 {
             // Everything was read: rewinding costs nothing and keeps the storage.
             self.buffer.clear()
@@ -204,5 +165,82 @@ public final class CLIConnection {
                 throw .system(errno)
             }
         }
+    }
+
+    // MARK: - Raw reads
+
+    /// Writes bytes as they are (SYNC, memcached's text protocol), not as a RESP command.
+    /// - Throws: ``ConnectionError`` on a write error.
+    func sendRaw(_ bytes: [UInt8]) throws(ConnectionError) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { write(self.descriptor, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw .system(errno)
+            }
+            offset += written
+        }
+    }
+
+    /// Reads up to `limit` bytes: first what the reply buffer already holds, else one `read` from the socket.
+    /// - Returns: the bytes read, empty when the server closed the connection.
+    /// - Throws: ``ConnectionError`` on a read error.
+    func readRaw(upTo limit: Int) throws(ConnectionError) -> [UInt8] {
+        if self.buffer.readableBytes > 0 {
+            let count = min(limit, self.buffer.readableBytes)
+            // `count` bytes are readable: the read cannot fail.
+            let bytes = self.buffer.readBytes(length: count)!
+            self.releaseConsumedBytes()
+            return bytes
+        }
+        var chunk = [UInt8](repeating: 0, count: max(limit, 1))
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(self.descriptor, $0.baseAddress, $0.count) }
+            if count >= 0 { return Array(chunk.prefix(count)) }
+            if errno == EINTR { continue }
+            throw .system(errno)
+        }
+    }
+
+    /// Reads one line ending in `\n` (returned without `\r\n` or `\n`), buffering what follows it.
+    /// - Returns: the line, or `nil` when the server closed the connection before a whole line came.
+    /// - Throws: ``ConnectionError`` on a read error.
+    func readLine() throws(ConnectionError) -> [UInt8]? {
+        while true {
+            let view = self.buffer.readableBytesView
+            if let newline = view.firstIndex(of: 10) {
+                var line = Array(view[view.startIndex..<newline])
+                self.buffer.moveReaderIndex(forwardBy: newline - view.startIndex + 1)
+                self.releaseConsumedBytes()
+                if line.last == 13 { line.removeLast() }
+                return line
+            }
+            var count = 0
+            self.buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 16 * 1024) { raw in
+                count = read(self.descriptor, raw.baseAddress, raw.count)
+                // A failed read moves the writer index by nothing; the error is handled below.
+                return max(count, 0)
+            }
+            if count == 0 { return nil }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .system(errno)
+            }
+        }
+    }
+
+    /// Reads exactly `count` bytes (a memcached data block).
+    /// - Returns: the bytes, or `nil` when the server closed the connection first.
+    /// - Throws: ``ConnectionError`` on a read error.
+    func readExactly(_ count: Int) throws(ConnectionError) -> [UInt8]? {
+        var out: [UInt8] = []
+        out.reserveCapacity(count)
+        while out.count < count {
+            let part = try self.readRaw(upTo: min(count - out.count, 64 * 1024))
+            if part.isEmpty { return nil }
+            out += part
+        }
+        return out
     }
 }

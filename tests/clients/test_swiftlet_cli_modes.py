@@ -39,6 +39,13 @@ def server():
     proc.stop()
 
 
+@pytest.fixture(params=["reference_server", "candidate_server"])
+def target(request):
+    """redis-server, then swiftlet-server (conftest's session servers): the read-only modes must give the same
+    output as redis-cli's against either server (issue 20)."""
+    return request.getfixturevalue(request.param)
+
+
 def execute(server, *commands):
     with RespConnection(server.host, server.port, timeout=10) as c:
         return [c.execute(*command).to_python() for command in commands]
@@ -147,8 +154,8 @@ def scan_data(server):
     ["-n", "3", "--scan"],
     ["--csv", "--scan", "--pattern", "list*"],
 ])
-def test_scan(server, args):
-    expected, actual = both(server, args, scan_data)
+def test_scan(target, args):
+    expected, actual = both(target, args, scan_data)
     # SCAN's order depends on the server's hash tables and may change between the runs (incremental
     # rehashing): compare the keys as sorted lines. Each key is printed once: SCAN guarantees no more here
     # than that every key comes at least once, but nothing changes the table during a run.
@@ -227,14 +234,14 @@ def split_report(out):
     ["-n", "6", "--bigkeys"],
     ["-n", "7", "--memkeys"],
 ])
-def test_bigkeys(server, args):
+def test_bigkeys(target, args):
     # These modes only read: both tools run on the same data, loaded once. MEMORY USAGE counts the buckets of
     # a hash table that is still being rehashed after it grew, so --memkeys sizes taken right after loading
     # can differ from ones taken a moment later: wait until the server has finished rehashing (100 ms cron
     # steps), that is until two redis-cli runs a moment apart print the same report.
-    bigkeys_data(server)
-    settled(server, args)
-    expected, actual = both(server, args, lambda s: None)
+    bigkeys_data(target)
+    settled(target, args)
+    expected, actual = both(target, args, lambda s: None)
     assert (actual[0], actual[2]) == (expected[0], expected[2]) == (0, b"")
     expected_header, expected_progress, expected_summary = split_report(expected[1])
     header, progress, summary = split_report(actual[1])
@@ -273,11 +280,11 @@ LATENCY_LINES = {
 
 
 @pytest.mark.parametrize("mode", sorted(LATENCY_LINES))
-def test_latency_on_a_pipe(server, mode):
+def test_latency_on_a_pipe(target, mode):
     # Not on a terminal (or not in the human format), --latency samples for -i seconds, prints one line, ends.
     for tool in (base.redis_cli(), base.swiftlet_cli()):
         start = time.monotonic()
-        rc, out, err = run(tool, server, ["--latency", "-i", "0.3", mode])
+        rc, out, err = run(tool, target, ["--latency", "-i", "0.3", mode])
         assert (rc, err) == (0, b"") and re.fullmatch(LATENCY_LINES[mode], out), (tool, out)
         assert time.monotonic() - start < 5
 
@@ -326,14 +333,14 @@ def complete_lines(out):
     ("--csv", rb"\d+,\d+,\d+\.\d\d,\d+"),
     ("--json", rb'\{"min": \d+, "max": \d+, "avg": \d+\.\d\d, "count": \d+\}'),
 ])
-def test_latency_history(server, mode, line):
+def test_latency_history(target, mode, line):
     range_line = rb" -- \d+\.\d\d seconds range"
 
     def enough(out):
         lines = complete_lines(out)
         return len(lines) >= 20 and any(re.fullmatch(range_line, text) for text in lines)
 
-    for out, err in tty_both(server, ["--latency-history", "-i", "0.5", mode], enough):
+    for out, err in tty_both(target, ["--latency-history", "-i", "0.5", mode], enough):
         assert err == b""
         lines = complete_lines(out)
         # A line per PING (every ~10 ms), and a range line after each -i: the count restarts from 1 after it.
@@ -348,10 +355,10 @@ def test_latency_history(server, mode, line):
             assert re.fullmatch(line, sample), text
 
 
-def test_latency_human_format(server):
+def test_latency_human_format(target):
     marker = b"\x1b[0G\x1b[2K"
     # 12 markers: more than 10 frames, the last one complete.
-    for out, err in tty_both(server, ["--latency"], lambda out: out.count(marker) >= 12):
+    for out, err in tty_both(target, ["--latency"], lambda out: out.count(marker) >= 12):
         assert err == b""
         # Each sample redraws the line: cursor to column 0, clear the line, the statistics without a newline.
         frames = out.split(marker)
@@ -362,7 +369,7 @@ def test_latency_human_format(server):
 
 
 @pytest.mark.parametrize("extra", [[], ["--mono"]])
-def test_latency_dist(server, extra):
+def test_latency_dist(target, extra):
     legend_end = b"---------------------------------------------\n"
 
     def enough(out):
@@ -370,7 +377,7 @@ def test_latency_dist(server, extra):
         start = out.find(legend_end, 1)
         return start >= 0 and len(complete_lines(out[start + len(legend_end):])) >= 2
 
-    outputs = tty_both(server, ["--latency-dist", "-i", "0.3"] + extra, enough)
+    outputs = tty_both(target, ["--latency-dist", "-i", "0.3"] + extra, enough)
     (expected, expected_err), (actual, actual_err) = outputs
     assert expected_err == actual_err == b""
     # The legend (with the palette) is the same bytes in both; the spectra differ in their colours only.

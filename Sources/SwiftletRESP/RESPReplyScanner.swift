@@ -1,11 +1,17 @@
+#if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Finds where complete RESP2/RESP3 replies end in a read buffer, without building values.
 ///
-/// The benchmark only needs to know how many replies arrived and whether one of them is an error, so the scanner
-/// walks the framing and nothing else: one pass, no allocation, no recursion. A nested aggregate is handled by
-/// counting how many values are still owed (`*3` owes three more, `%2` four, an attribute `|1` two plus the value it
-/// annotates), which is all the state a complete reply needs.
+/// swiftlet-benchmark only needs to know how many replies arrived and whether one of them is an error;
+/// swiftlet-cli needs to know that a whole reply is there before it decodes it (so a large reply arriving in many
+/// reads is walked once, not decoded from its start on every read). The scanner walks the framing and nothing else:
+/// one pass, no allocation, no recursion. A nested aggregate is handled by counting how many values are still owed
+/// (`*3` owes three more, `%2` four, an attribute `|1` two plus the value it annotates), which is all the state a
+/// complete reply needs.
 public enum RESPReplyScanner {
     /// What the scanner found at a position.
     public enum Outcome: Equatable, Sendable {
@@ -142,7 +148,7 @@ public enum RESPReplyScanner {
     /// As hiredis's `seekNewline`: a `\r` that is not followed by `\n` is data (`+a\rb\r\n` is the simple string
     /// `a\rb`), so the search goes on after it.
     @inline(__always)
-    static func lineEnd(_ bytes: UnsafeRawBufferPointer, from: Int) -> Int? {
+    public static func lineEnd(_ bytes: UnsafeRawBufferPointer, from: Int) -> Int? {
         guard let base = bytes.baseAddress else { return nil }
         var from = from
         while from + 1 < bytes.count {
@@ -158,7 +164,7 @@ public enum RESPReplyScanner {
 
     /// A signed decimal in `bytes[from..<to]`, or nil when it is not one.
     @inline(__always)
-    static func integer(_ bytes: UnsafeRawBufferPointer, from: Int, to: Int) -> Int? {
+    public static func integer(_ bytes: UnsafeRawBufferPointer, from: Int, to: Int) -> Int? {
         var index = from
         var negative = false
         if index < to && bytes[index] == UInt8(ascii: "-") {
