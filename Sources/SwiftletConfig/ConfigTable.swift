@@ -299,9 +299,16 @@ public enum ConfigTable {
             .honoured, "Milliseconds after which a running script is busy: other clients get -BUSY, SCRIPT KILL works."
         ),
         "min-replicas-to-write": (
-            .honoured, "With min-replicas-max-lag, writes are refused (-NOREPLICAS): no replica is ever connected yet."
+            .honoured, "With min-replicas-max-lag, writes are refused (-NOREPLICAS) with fewer good replicas than this."
         ),
-        "min-replicas-max-lag": (.honoured, "See min-replicas-to-write."),
+        "min-replicas-max-lag": (.honoured, "A replica is good while its last ACK is at most this many seconds old."),
+        "repl-diskless-sync": (.honoured, "Replicas that take an EOF-marked RDB get it streamed as it is made."),
+        "repl-diskless-sync-delay": (.honoured, "Seconds a diskless sync waits for more replicas to share it."),
+        "repl-diskless-sync-max-replicas": (.honoured, "A diskless sync starts early once this many replicas wait."),
+        "repl-backlog-size": (.honoured, "Bytes of replication stream kept for replicas that reconnect (PSYNC)."),
+        "repl-backlog-ttl": (.honoured, "Seconds without replicas after which the backlog is freed (0: never)."),
+        "repl-ping-replica-period": (.honoured, "Seconds between the PINGs the master puts into the stream."),
+        "repl-timeout": (.honoured, "An online replica that sent no ACK for this many seconds is dropped."),
         "port": (.honoured, "TCP port; 0: none in swiftlet-server, a free one in the embedded API."),
         "unixsocket": (.honoured, "A Unix socket to listen on as well; a stale file is replaced, shutdown removes it."),
         "unixsocketperm": (.honoured, "Permissions of the Unix socket file (octal; 0 leaves them as created)."),

@@ -40,6 +40,9 @@ public struct ClientBufferLimit: Equatable, Sendable {
     public var hard: UInt64
     public var soft: UInt64
     public var seconds: Int64
+
+    /// No limit (`0 0 0`).
+    public static let unlimited = ClientBufferLimit(hard: 0, soft: 0, seconds: 0)
 }
 
 /// The result of parsing a value: the new value, or Redis's error text (without any prefix).

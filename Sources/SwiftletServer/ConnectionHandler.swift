@@ -498,7 +498,7 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
     private func enforceOutputLimitIfSet(context: ChannelHandlerContext) {
         let session = self.commandContext.session
         let state = self.core.state
-        let limit = session.isSubscribed ? state.hot.pubsubOutputLimit : state.hot.normalOutputLimit
+        let limit = state.outputLimit(of: session)
         if limit.hard > 0 || limit.soft > 0 || state.evictsClients { self.enforceOutputLimit(context: context) }
     }
 
@@ -508,7 +508,7 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
     private func outputLimitReached(adding bytes: Int, context: ChannelHandlerContext) -> Bool {
         let session = self.commandContext.session
         let state = self.core.state
-        let limit = session.isSubscribed ? state.hot.pubsubOutputLimit : state.hot.normalOutputLimit
+        let limit = state.outputLimit(of: session)
         guard limit.hard > 0 || limit.soft > 0 else { return false }
         let held = self.writesInNIO > 0 ? (try? context.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0 : 0
         guard state.outputBufferOverLimit(session, pending: held + bytes, now: state.clock()) else { return false }
@@ -535,7 +535,7 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
         let session = self.commandContext.session
         self.logger.warning(
             "Client \(session.id) closed for overcoming of output buffer limits.",
-            metadata: ["omem": "\(omem)", "class": "\(session.isSubscribed ? "pubsub" : "normal")"]
+            metadata: ["omem": "\(omem)", "class": "\(self.core.state.outputLimitClass(of: session))"]
         )
         self.core.state.noteOutputLimitDisconnection()
         self.closing = true

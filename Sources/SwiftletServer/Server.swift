@@ -436,6 +436,7 @@ public final class Server: Sendable {
             state.trackingLimitUsedSlots()
             state.keyspace.maintain(rehashMilliseconds: 1) { state.monotonicMicroseconds() / 1000 }
             state.persistenceCron()
+            state.replicationTick()
             state.sampleOperations(now: now)
             state.peakAllocated = max(state.peakAllocated, MemoryInfo.current().allocated)
             let timeout = Int64(state.config.timeout)

@@ -23,5 +23,6 @@ public enum Commands {
         ClusterCommands.specs,
         ScriptCommands.specs,
         FunctionCommands.specs,
+        ReplicationCommands.specs,
     ]
 }

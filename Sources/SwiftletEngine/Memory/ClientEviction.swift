@@ -69,7 +69,7 @@ extension ServerState {
         // A client whose output passed client-output-buffer-limit's hard limit is closed for that before its output
         // is written; counting it would evict others for memory about to be freed (Redis drops such clients from
         // its eviction buckets).
-        let limit = session.isSubscribed ? self.hot.pubsubOutputLimit : self.hot.normalOutputLimit
+        let limit = self.outputLimit(of: session)
         let memory = limit.hard > 0 && UInt64(figures.output) >= limit.hard ? 0 : figures.total
         self.clientsMemory += memory - session.trackedMemory
         session.trackedMemory = memory

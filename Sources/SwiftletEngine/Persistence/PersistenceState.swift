@@ -26,6 +26,12 @@ public final class PersistenceState {
     var nextRunID = 0
 
     /// A background save in progress.
+    /// Where a snapshot for replicas goes (Redis's RDB_CHILD_TYPE_DISK / _SOCKET).
+    enum ReplicationTarget: Sendable {
+        case disk
+        case sockets
+    }
+
     final class Run {
         let id: Int
         let snapshot: KeyspaceSnapshot
@@ -38,6 +44,9 @@ public final class PersistenceState {
         var finishing = false
         /// Set when the snapshot is an AOF rewrite's new base rather than a BGSAVE.
         let rewrite: AppendOnlyState.Rewrite?
+        /// Set when the snapshot is made for replicas: a BGSAVE whose file is then sent, or an RDB written straight
+        /// to their connections.
+        let replication: ReplicationTarget?
 
         init(
             id: Int,
@@ -46,9 +55,11 @@ public final class PersistenceState {
             file: any RDBChunkWriter,
             startedAt: Int64,
             startedMicros: Int64,
-            rewrite: AppendOnlyState.Rewrite? = nil
+            rewrite: AppendOnlyState.Rewrite? = nil,
+            replication: ReplicationTarget? = nil
         ) {
             self.rewrite = rewrite
+            self.replication = replication
             self.id = id
             self.snapshot = snapshot
             self.encoder = encoder

@@ -72,8 +72,9 @@ extension ServerState {
     /// at once, as Redis's child fails after the fork: the command still says it started, and
     /// `rdb_last_bgsave_status` becomes `err`.
     /// - Returns: whether the save started.
+    /// - Parameter forReplication: the file is then sent to the replicas waiting for it.
     @discardableResult
-    public func startBackgroundSave() -> Bool {
+    public func startBackgroundSave(forReplication: Bool = false) -> Bool {
         let p = self.persistence
         precondition(p.running == nil, "a background save is already running")
         p.saves += 1
@@ -89,13 +90,19 @@ extension ServerState {
             p.warning("Background saving error")
             p.lastBgsaveOK = false
             p.lastBgsaveSeconds = 0
-            return true
+            return !forReplication
         }
         let encoder = RDBSnapshotEncoder(writer: file, options: self.rdbOptions())
         let snapshot = KeyspaceSnapshot(of: self.keyspace, consumer: encoder)
         encoder.databaseSizes = zip(snapshot.keysAtStart, snapshot.expiresAtStart).map { ($0, $1) }
         p.notice("Background saving started")
-        self.startSnapshotRun(snapshot, encoder: encoder, file: file, startedAt: now)
+        self.startSnapshotRun(
+            snapshot,
+            encoder: encoder,
+            file: file,
+            startedAt: now,
+            replication: forReplication ? .disk : nil
+        )
         return true
     }
 
@@ -106,7 +113,8 @@ extension ServerState {
         encoder: any SnapshotFileEncoder,
         file: any RDBChunkWriter,
         startedAt: Int64,
-        rewrite: AppendOnlyState.Rewrite? = nil
+        rewrite: AppendOnlyState.Rewrite? = nil,
+        replication: PersistenceState.ReplicationTarget? = nil
     ) {
         let p = self.persistence
         p.nextRunID += 1
@@ -117,7 +125,8 @@ extension ServerState {
             file: file,
             startedAt: startedAt,
             startedMicros: self.monotonicMicroseconds(),
-            rewrite: rewrite
+            rewrite: rewrite,
+            replication: replication
         )
         p.running = run
         if self.host == nil {
@@ -190,6 +199,16 @@ extension ServerState {
             self.appendOnlyRewriteDone(run, rewrite, result)
             return
         }
+        if run.replication == .sockets {
+            // Not a save: the dump file and the save statistics are untouched (Redis's
+            // backgroundSaveDoneHandlerSocket).
+            switch result {
+            case .success: p.notice("Background RDB transfer terminated with success")
+            case .failure(let error): p.warning("Background transfer error: \(error)")
+            }
+            self.replicationSnapshotDone(.sockets, success: result.isSuccess)
+            return
+        }
         let now = self.clock() / 1000
         switch result {
         case .success:
@@ -202,6 +221,9 @@ extension ServerState {
             p.lastBgsaveOK = false
         }
         p.lastBgsaveSeconds = now - run.startedAt
+        if run.replication == .disk {
+            self.replicationSnapshotDone(.disk, success: result.isSuccess)
+        }
     }
 
     /// Stops a running background save and drops its temp file (FLUSHALL, SHUTDOWN), as Redis kills its child

@@ -95,6 +95,9 @@ public final class ClientSession {
     /// CLIENT REPLY OFF/SKIP.
     @exclusivity(unchecked)
     public internal(set) var replyControl: ReplyControl = []
+    /// Set by REPLCONF, SYNC or PSYNC: the client is (or is becoming) a replica of this server.
+    @exclusivity(unchecked)
+    public internal(set) var replica: ReplicaLink?
     /// While CLIENT REPLY OFF/SKIP drops the running command's reply: the pushes to this client that the command
     /// produces (subscription confirmations, messages, invalidations, keyspace events), which get through as
     /// Redis lets them through with its CLIENT_PUSHING flag. Nil otherwise.
@@ -206,10 +209,27 @@ public final class ServerState {
     public internal(set) var commandDepth = 0
     @exclusivity(unchecked)
     private var nextClientID = 1
+    /// The client-output-buffer-limit of the client's class: `replica` once it is an online replica (the RDB of its
+    /// sync passes through its output unlimited, as Redis sends it outside the output buffer), `pubsub` while
+    /// subscribed, `normal` otherwise.
+    @inline(__always)
+    public func outputLimit(of session: ClientSession) -> ClientBufferLimit {
+        if let link = session.replica, link.attached {
+            return link.state == .online ? self.hot.replicaOutputLimit : .unlimited
+        }
+        return session.isSubscribed ? self.hot.pubsubOutputLimit : self.hot.normalOutputLimit
+    }
+
+    /// The name of the client's class in client-output-buffer-limit, for the log.
+    public func outputLimitClass(of session: ClientSession) -> String {
+        if session.replica?.attached == true { return "replica" }
+        return session.isSubscribed ? "pubsub" : "normal"
+    }
+
     /// Whether a client's output buffer (bytes its connection has not written yet) is past its class's
     /// client-output-buffer-limit: over the hard limit, or over the soft limit for longer than its seconds.
     public func outputBufferOverLimit(_ session: ClientSession, pending: Int, now: Int64) -> Bool {
-        let limit = session.isSubscribed ? self.hot.pubsubOutputLimit : self.hot.normalOutputLimit
+        let limit = self.outputLimit(of: session)
         let used = UInt64(max(0, pending))
         if limit.hard > 0 && used >= limit.hard { return true }
         if limit.soft > 0 && used >= limit.soft {
@@ -237,6 +257,8 @@ public final class ServerState {
     public let persistence = PersistenceState()
     /// The append-only file (`ServerState+AOF.swift`).
     public let aof = AppendOnlyState()
+    /// The master side of replication: ids, offset, backlog, replicas (Replication/).
+    public let replication = ReplicationState(id: ReplicationState.randomID())
     /// Where committed changes leave the engine (State/WriteStream.swift).
     package let writeStream = WriteStream()
     /// Whether the write stream has a consumer: one flag the dispatcher tests after every command.
@@ -367,6 +389,9 @@ public final class ServerState {
             config.observers[name] = { [unowned(unsafe) self] _ in self.refreshHotConfig() }
         }
         config.observers["appendfsync"] = { [unowned(unsafe) self] _ in self.readFsyncPolicy() }
+        config.observers["repl-backlog-size"] = { [unowned(unsafe) self] _ in
+            self.replication.backlog?.resize(self.replicationBacklogSize)
+        }
         config.observers["aof-timestamp-enabled"] = { [unowned(unsafe) self] _ in self.readFsyncPolicy() }
         // CONFIG SET port / bind move the listeners at once, as Redis's apply functions do (no host: nothing listens).
         config.appliers["port"] = { [unowned(unsafe) self] _ in
@@ -397,9 +422,10 @@ public final class ServerState {
         public let setMaxIntsetEntries: Int
         public let zsetMaxListpackEntries: Int
         public let zsetMaxListpackValue: Int
-        /// `client-output-buffer-limit` for normal and for pub/sub clients.
+        /// `client-output-buffer-limit` for normal, pub/sub and replica clients.
         public let normalOutputLimit: ClientBufferLimit
         public let pubsubOutputLimit: ClientBufferLimit
+        public let replicaOutputLimit: ClientBufferLimit
         /// `notify-keyspace-events`: empty (the default) costs every write one integer test.
         public let keyspaceEvents: KeyspaceEvents
         /// `slowlog-log-slower-than` (negative: the slow log is off) and `slowlog-max-len`.
@@ -407,9 +433,10 @@ public final class ServerState {
         public let slowlogMaxLength: Int
         /// `tracking-table-max-keys` (0: no limit).
         public let trackingTableMaxKeys: Int
-        /// `min-replicas-to-write` and `min-replicas-max-lag` are both set: with no replica connected (Swiftlet has no
-        /// replication yet, so never a good one), write commands are refused (Redis's checkGoodReplicasStatus).
+        /// `min-replicas-to-write` and `min-replicas-max-lag` are both set: with fewer good replicas than the first
+        /// (online, acknowledged within the lag), write commands are refused (Redis's checkGoodReplicasStatus).
         public let requiresGoodReplicas: Bool
+        public let minReplicasToWrite: Int
         /// `busy-reply-threshold` (alias `lua-time-limit`), milliseconds: 0 runs scripts without the count hook.
         public let busyReplyThreshold: Int64
 
@@ -425,12 +452,14 @@ public final class ServerState {
             self.zsetMaxListpackValue = Int(clamping: config.number("zset-max-listpack-value"))
             self.normalOutputLimit = config.clientOutputBufferLimits[0]
             self.pubsubOutputLimit = config.clientOutputBufferLimits[2]
+            self.replicaOutputLimit = config.clientOutputBufferLimits[1]
             self.keyspaceEvents = KeyspaceEvents(rawValue: config.notifyKeyspaceEvents)
             self.slowlogLogSlowerThan = config.number("slowlog-log-slower-than")
             self.slowlogMaxLength = Int(clamping: config.number("slowlog-max-len"))
             self.trackingTableMaxKeys = Int(clamping: config.number("tracking-table-max-keys"))
             self.requiresGoodReplicas =
                 config.number("min-replicas-to-write") > 0 && config.number("min-replicas-max-lag") > 0
+            self.minReplicasToWrite = Int(clamping: config.number("min-replicas-to-write"))
             self.busyReplyThreshold = config.number("busy-reply-threshold")
         }
     }
@@ -481,6 +510,7 @@ public final class ServerState {
         for name in ServerState.observedParameters { self.config.observers[name] = nil }
         self.config.observers["appendfsync"] = nil
         self.config.observers["aof-timestamp-enabled"] = nil
+        self.config.observers["repl-backlog-size"] = nil
         self.config.appliers["appendonly"] = nil
     }
 
@@ -527,6 +557,7 @@ public final class ServerState {
         }
         session.outbox.clear()
         self.forgetClientMemory(session)
+        self.detachReplica(session)
         self.clients[session.id] = nil
     }
 
@@ -682,7 +713,9 @@ public final class ServerState {
         if (!self.persistence.lastBgsaveOK || !self.aof.lastWriteOK) && self.refusedByDiskError(id, &context) {
             return
         }
-        if self.hot.requiresGoodReplicas && self.refusedForReplicas(id, &context) {
+        if self.hot.requiresGoodReplicas && self.replication.goodReplicas < self.hot.minReplicasToWrite
+            && self.refusedForReplicas(id, &context)
+        {
             return
         }
         if context.session.isSubscribed && context.session.protocolVersion == .resp2 && !self.subscribedModeAllowed[id]
@@ -838,6 +871,11 @@ public final class ServerState {
     /// once. Measured at pipeline depth 16 on two cores this lowered the server's system time per request.
     public func holdReply(_ session: ClientSession, _ reply: inout ByteBuffer) {
         session.replyBufferLength = 0
+        if let link = session.replica, link.attached {
+            // A replica's commands (REPLCONF ACK, PING) get no replies, as in Redis; it gets the stream instead.
+            reply.clear()
+            return
+        }
         if session.outbox.readableBytes == 0 {
             if self.pendingOutboxes.isEmpty { self.requestBeforeSleep() }
             self.pendingOutboxes.append(session)

@@ -183,7 +183,7 @@ public enum ConnectionCommands {
         let idle = (now - s.lastInteraction) / 1000
         var flags = ""
         // Redis's order (getClientInfoString).
-        if s.isMonitor { flags += "O" }
+        if s.isMonitor { flags += "O" } else if s.replica?.attached == true { flags += "S" }
         if s.isSubscribed { flags += "P" }
         if s.transaction.active { flags += "x" }
         if s.blocked != nil || s.postponed != nil { flags += "b" }
@@ -238,7 +238,7 @@ public enum ConnectionCommands {
                 guard ["normal", "master", "replica", "slave", "pubsub"].contains(type) else {
                     throw RedisError.unknownClientType(String(buffer: context.arguments[3]))
                 }
-                sessions = sessions.filter { Self.clientType($0) == type }
+                sessions = sessions.filter { Self.clientType($0) == (type == "slave" ? "replica" : type) }
             } else if context.argument(2, is: "id") && context.count >= 4 {
                 var ids = Set<Int>()
                 for i in 3..<context.count {
@@ -288,7 +288,7 @@ public enum ConnectionCommands {
                 guard ["normal", "master", "replica", "slave", "pubsub"].contains(t) else {
                     throw RedisError.unknownClientType(value)
                 }
-                type = t
+                type = t == "slave" ? "replica" : t
             } else if context.argument(i, is: "addr") {
                 address = value
             } else if context.argument(i, is: "laddr") {
@@ -320,10 +320,12 @@ public enum ConnectionCommands {
         context.out.writeInteger(killed)
     }
 
-    /// The client's class for CLIENT LIST/KILL TYPE and client-output-buffer-limit: `pubsub` while subscribed.
-    /// (`master`/`replica` clients do not exist without replication.)
+    /// The client's class for CLIENT LIST/KILL TYPE and client-output-buffer-limit: `replica` once it issued
+    /// SYNC/PSYNC (a MONITOR client is not one, as in Redis), `pubsub` while subscribed. (`master` clients do not
+    /// exist until this server replicates from one.)
     static func clientType(_ s: ClientSession) -> String {
-        s.isSubscribed ? "pubsub" : "normal"
+        if s.replica?.attached == true && !s.isMonitor { return "replica" }
+        return s.isSubscribed ? "pubsub" : "normal"
     }
 
     static func kill(_ victim: ClientSession, current: ClientSession) {

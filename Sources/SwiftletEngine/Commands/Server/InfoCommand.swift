@@ -250,9 +250,9 @@ enum InfoCommand {
             field("instantaneous_input_repl_kbps", "0.00")
             field("instantaneous_output_repl_kbps", "0.00")
             field("rejected_connections", s.rejectedConnections)
-            field("sync_full", 0)
-            field("sync_partial_ok", 0)
-            field("sync_partial_err", 0)
+            field("sync_full", server.replication.fullSyncs)
+            field("sync_partial_ok", server.replication.partialSyncsAccepted)
+            field("sync_partial_err", server.replication.partialSyncsRefused)
             field("expired_keys", k.expiredKeys)
             field("expired_stale_perc", fixed2(k.expiredStalePercent))
             field("expired_time_cap_reached_count", k.expiredTimeCapReached)
@@ -291,17 +291,29 @@ enum InfoCommand {
             field("reply_buffer_expands", 0)
         case "replication":
             lines.append("# Replication")
+            let r = server.replication
             field("role", "master")
-            field("connected_slaves", 0)
+            field("connected_slaves", r.replicas.count)
+            if server.hot.requiresGoodReplicas { field("min_slaves_good_slaves", r.goodReplicas) }
+            let now = server.clock() / 1000
+            for (number, session) in r.replicas.enumerated() {
+                guard let link = session.replica else { continue }
+                let ip = link.announcedAddress ?? ServerState.host(of: session.address)
+                let lag = link.state == .online ? now - link.ackTime : 0
+                field(
+                    "slave\(number)",
+                    "ip=\(ip),port=\(link.listeningPort),state=\(link.stateName),offset=\(link.ackOffset),lag=\(lag)"
+                )
+            }
             field("master_failover_state", "no-failover")
-            field("master_replid", server.runID)
-            field("master_replid2", String(repeating: "0", count: 40))
-            field("master_repl_offset", 0)
-            field("second_repl_offset", -1)
-            field("repl_backlog_active", 0)
-            field("repl_backlog_size", 1_048_576)
-            field("repl_backlog_first_byte_offset", 0)
-            field("repl_backlog_histlen", 0)
+            field("master_replid", r.id)
+            field("master_replid2", r.secondID)
+            field("master_repl_offset", r.offset)
+            field("second_repl_offset", r.secondOffset)
+            field("repl_backlog_active", r.backlog == nil ? 0 : 1)
+            field("repl_backlog_size", server.replicationBacklogSize)
+            field("repl_backlog_first_byte_offset", r.backlog?.firstByteOffset ?? 0)
+            field("repl_backlog_histlen", r.backlog?.historyLength ?? 0)
         case "cpu":
             lines.append("# CPU")
             var usage = rusage()

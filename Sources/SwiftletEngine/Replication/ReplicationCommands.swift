@@ -1,0 +1,155 @@
+import NIOCore
+import SwiftletConfig
+import SwiftletRESP
+
+/// REPLCONF, SYNC, PSYNC and ROLE: the commands a replica (or redis-cli --rdb / --replica) sends to a master, and
+/// the role query Sentinel and clients use. The work is in `ServerState+Replication.swift`.
+public enum ReplicationCommands {
+    // MARK: - REPLCONF
+
+    /// REPLCONF option value [option value ...] — O(1)
+    static func replconf(_ context: inout CommandContext) throws(RedisError) {
+        // Every option has a value.
+        guard context.count % 2 == 1 else { throw RedisError.syntax }
+        let server = context.server
+        let session = context.session
+        var index = 1
+        while index < context.count {
+            let value = context.arguments[index + 1]
+            if context.argument(index, is: "listening-port") {
+                let port = try context.integer(index + 1)
+                server.replicaLink(session).listeningPort = Int(truncatingIfNeeded: port)
+            } else if context.argument(index, is: "ip-address") {
+                // NET_HOST_STR_LEN: 256 with the terminating NUL.
+                guard value.readableBytes < 256 else {
+                    throw RedisError(
+                        "ERR REPLCONF ip-address provided by replica instance is too long: \(value.readableBytes) bytes"
+                    )
+                }
+                server.replicaLink(session).announcedAddress = String(buffer: value)
+            } else if context.argument(index, is: "capa") {
+                // Capabilities this master does not know are ignored.
+                let link = server.replicaLink(session)
+                if context.argument(index + 1, is: "eof") {
+                    link.acceptsEOFMarkedRDB = true
+                } else if context.argument(index + 1, is: "psync2") {
+                    link.acceptsPSync2 = true
+                }
+            } else if context.argument(index, is: "ack") {
+                // From a replica only, and never answered.
+                guard session.replica?.attached == true, let offset = value.int64 else { return }
+                server.replicaAcknowledged(session, offset: offset)
+                return
+            } else if context.argument(index, is: "getack") {
+                // Asks a replica for an ACK; a master has none to send. Never answered.
+                return
+            } else if context.argument(index, is: "rdb-only") {
+                let flag = try context.integer(index + 1)
+                guard flag == 0 || flag == 1 else {
+                    throw RedisError("ERR value is out of range, value must between 0 and 1")
+                }
+                server.replicaLink(session).rdbOnly = flag == 1
+            } else if context.argument(index, is: "rdb-filter-only") {
+                guard let filters = ConfigFileParser.splitArguments(String(buffer: value)) else {
+                    throw RedisError("ERR Missing rdb-filter-only values")
+                }
+                let link = server.replicaLink(session)
+                // By default everything is filtered out; each filter lets its part in.
+                link.excludesData = true
+                link.excludesFunctions = true
+                for filter in filters {
+                    guard filter.lowercased() == "functions" else {
+                        throw RedisError("ERR Unsupported rdb-filter-only option: \(filter)")
+                    }
+                    link.excludesFunctions = false
+                }
+            } else {
+                throw RedisError("ERR Unrecognized REPLCONF option: \(String(buffer: context.arguments[index]))")
+            }
+            index += 2
+        }
+        context.out.writeOK()
+    }
+
+    // MARK: - SYNC / PSYNC
+
+    /// SYNC — and PSYNC replicationid offset: a full resync (the RDB, then the stream), or with PSYNC the stream
+    /// from `offset` when the backlog still holds it.
+    static func sync(_ context: inout CommandContext) throws(RedisError) {
+        let server = context.server
+        let session = context.session
+        // A replica's repeated SYNC is ignored.
+        if session.replica?.attached == true { return }
+        let isPSync = context.argument(0, is: "psync")
+        if isPSync && context.count > 3 && context.argument(3, is: "failover") {
+            // PSYNC ... FAILOVER asks a replica to become master; this server is always a master.
+            throw RedisError("ERR PSYNC FAILOVER can't be sent to a master.")
+        }
+        // The RDB and the stream must start on an empty output buffer.
+        if context.out.buffer.readableBytes > 0 || session.outbox.readableBytes > 0 {
+            throw RedisError("ERR SYNC and PSYNC are invalid with pending output")
+        }
+        let link = server.replicaLink(session)
+        if (link.excludesData || link.excludesFunctions) && !link.acceptsEOFMarkedRDB {
+            throw RedisError("ERR Filtered replica requires EOF capability")
+        }
+        server.log("Replica \(server.replicaName(session)) asks for synchronization")
+        if isPSync {
+            guard let offset = context.arguments[2].int64 else {
+                server.log(
+                    "Replica \(server.replicaName(session)) asks for synchronization but with a wrong offset",
+                    warning: true
+                )
+                throw RedisError.notInteger
+            }
+            let id = String(buffer: context.arguments[1])
+            if server.tryPartialResync(session, link, id: id, offset: offset) {
+                server.replication.partialSyncsAccepted += 1
+                return
+            }
+            if !id.hasPrefix("?") { server.replication.partialSyncsRefused += 1 }
+        } else {
+            // Old replicas (and redis-cli --replica) send no REPLCONF ACKs and take no +FULLRESYNC line.
+            link.prePSync = true
+        }
+        server.beginFullSync(session, link)
+    }
+
+    // MARK: - ROLE
+
+    /// ROLE — O(1): `master`, the replication offset, and each online replica's address, port and acknowledged
+    /// offset.
+    static func role(_ context: inout CommandContext) throws(RedisError) {
+        let server = context.server
+        let online = server.replication.replicas.compactMap { session -> (String, Int, Int64)? in
+            guard let link = session.replica, link.state == .online else { return nil }
+            let ip = link.announcedAddress ?? ServerState.host(of: session.address)
+            return (ip, link.listeningPort, link.ackOffset)
+        }
+        context.out.writeArrayHeader(3)
+        context.out.writeBulkString("master")
+        context.out.writeInteger(Int(server.replication.offset))
+        context.out.writeArrayHeader(online.count)
+        for (ip, port, offset) in online {
+            context.out.writeArrayHeader(3)
+            context.out.writeBulkString(ip)
+            context.out.writeBulkString(String(port))
+            context.out.writeBulkString(String(offset))
+        }
+    }
+
+    // MARK: - Table
+
+    static let specs: [CommandSpec] = [
+        .init(
+            "replconf",
+            arity: -1,
+            flags: [.admin, .noscript, .loading, .stale, .allowBusy],
+            group: "server",
+            run: replconf
+        ),
+        .init("sync", arity: 1, flags: [.admin, .noscript, .noAsyncLoading, .noMulti], group: "server", run: sync),
+        .init("psync", arity: -3, flags: [.admin, .noscript, .noAsyncLoading, .noMulti], group: "server", run: sync),
+        .init("role", arity: 1, flags: [.noscript, .loading, .stale, .fast], group: "server", run: role),
+    ]
+}

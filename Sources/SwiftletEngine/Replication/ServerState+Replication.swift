@@ -1,0 +1,454 @@
+import NIOCore
+import SwiftletConfig
+import SwiftletKeyspace
+import SwiftletPersistence
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The master side of replication: replicas attach with SYNC/PSYNC, get an RDB made by the fork-less snapshot (sent
+/// as it is made, `$EOF:<mark>`, or from the file a BGSAVE wrote, `$<length>`), then the stream; a replica whose link
+/// dropped continues from the backlog. Redis's replication.c, master half.
+extension ServerState {
+    // MARK: - Replicas
+
+    /// The replica state of a client, made on its first REPLCONF, SYNC or PSYNC.
+    func replicaLink(_ session: ClientSession) -> ReplicaLink {
+        if let link = session.replica { return link }
+        let link = ReplicaLink()
+        session.replica = link
+        return link
+    }
+
+    /// Makes `session` a replica: its replies are dropped from now on, and the stream reaches it.
+    func attachReplica(_ session: ClientSession, _ link: ReplicaLink) {
+        link.attached = true
+        link.ackTime = self.clock() / 1000
+        self.replication.replicas.append(session)
+        if self.replication.backlog == nil { self.createReplicationBacklog() }
+    }
+
+    /// The first replica: a backlog, and with it a new replication history (Redis's createReplicationBacklog after
+    /// changeReplicationId and clearReplicationId2). The replication state becomes a consumer of the write stream.
+    func createReplicationBacklog() {
+        let r = self.replication
+        r.id = ReplicationState.randomID()
+        r.secondID = String(repeating: "0", count: 40)
+        r.secondOffset = -1
+        r.backlog = ReplicationBacklog(size: self.replicationBacklogSize, nextOffset: r.offset + 1)
+        r.selectedDatabase = -1
+        r.deliver = { [unowned(unsafe) self] session, bytes in
+            self.push(ByteBuffer(bytes: bytes), to: session)
+        }
+        self.setWriteStreamConsumer(r, attached: true)
+        self.log("Replication backlog created, my new replication IDs are '\(r.id)' and '\(r.secondID)'")
+    }
+
+    var replicationBacklogSize: Int { Int(clamping: max(self.config.number("repl-backlog-size"), 16 * 1024)) }
+
+    /// A client that was a replica went away.
+    func detachReplica(_ session: ClientSession) {
+        guard let link = session.replica, link.attached else { return }
+        let r = self.replication
+        r.replicas.removeAll { $0 === session }
+        if r.replicas.isEmpty { r.noReplicasSince = self.clock() / 1000 }
+        if link.state == .online {
+            self.log("Connection with replica \(self.replicaName(session)) lost.")
+        }
+        self.refreshGoodReplicas()
+        // A sync in progress for this replica alone is not stopped: it ends on its own and the RDB goes nowhere.
+    }
+
+    /// `ip:port` as Redis names a replica in its log (the announced address, or the peer's).
+    func replicaName(_ session: ClientSession) -> String {
+        let link = session.replica
+        let ip = link?.announcedAddress ?? Self.host(of: session.address)
+        if let port = link?.listeningPort, port != 0 { return "\(ip):\(port)" }
+        return "\(ip):<unknown-replica-port>"
+    }
+
+    static func host(of address: String) -> String {
+        guard let colon = address.lastIndex(of: ":") else { return address }
+        return String(address[..<colon])
+    }
+
+    func log(_ message: String, warning: Bool = false) {
+        self.host?.log(warning: warning, message)
+    }
+
+    // MARK: - PSYNC
+
+    /// Tries to continue a replica's stream from `offset` (Redis's masterTryPartialResynchronization).
+    /// - Returns: whether the replica now continues; `false` means a full sync.
+    func tryPartialResync(_ session: ClientSession, _ link: ReplicaLink, id: String, offset: Int64) -> Bool {
+        let r = self.replication
+        if id.lowercased() != r.id && (id.lowercased() != r.secondID || offset > r.secondOffset) {
+            if id.hasPrefix("?") {
+                self.log("Full resync requested by replica \(self.replicaName(session))")
+            } else if id.lowercased() != r.id && id.lowercased() != r.secondID {
+                self.log(
+                    "Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '\(id)', "
+                        + "my replication IDs are '\(r.id)' and '\(r.secondID)')"
+                )
+            } else {
+                self.log(
+                    "Partial resynchronization not accepted: Requested offset for second ID was \(offset), "
+                        + "but I can reply up to \(r.secondOffset)"
+                )
+            }
+            return false
+        }
+        guard let backlog = r.backlog, backlog.holds(from: offset) else {
+            self.log(
+                "Unable to partial resync with replica \(self.replicaName(session)) for lack of backlog "
+                    + "(Replica request was: \(offset))."
+            )
+            if offset > r.offset {
+                self.log(
+                    "Warning: replica \(self.replicaName(session)) tried to PSYNC with an offset that is greater "
+                        + "than the master replication offset.",
+                    warning: true
+                )
+            }
+            return false
+        }
+        link.state = .online
+        self.attachReplica(session, link)
+        let line = link.acceptsPSync2 ? "+CONTINUE \(r.id)\r\n" : "+CONTINUE\r\n"
+        self.push(ByteBuffer(string: line), to: session)
+        let history = backlog.bytes(from: offset)
+        if !history.isEmpty { self.push(ByteBuffer(bytes: history), to: session) }
+        self.log(
+            "Partial resynchronization request from \(self.replicaName(session)) accepted. Sending "
+                + "\(history.count) bytes of backlog starting from offset \(offset)."
+        )
+        self.refreshGoodReplicas()
+        return true
+    }
+
+    /// SYNC, or a PSYNC that cannot continue: the replica waits for an RDB (Redis's syncCommand, full resync part).
+    func beginFullSync(_ session: ClientSession, _ link: ReplicaLink) {
+        self.replication.fullSyncs += 1
+        link.state = .waitBgsaveStart
+        self.attachReplica(session, link)
+        if self.persistence.running != nil {
+            self.log("BGSAVE for replication delayed: another background operation is active")
+            return
+        }
+        if self.disklessSync && link.acceptsEOFMarkedRDB && self.config.number("repl-diskless-sync-delay") > 0 {
+            // The sync starts in the replication cron, so that replicas arriving meanwhile share it.
+            self.log("Delay next BGSAVE for diskless SYNC")
+            if self.replication.disklessWaitSince == 0 {
+                self.replication.disklessWaitSince = self.monotonicMicroseconds() / 1000
+            }
+            return
+        }
+        self.startReplicationSnapshot()
+    }
+
+    var disklessSync: Bool { self.config.get("repl-diskless-sync") != "no" }
+
+    // MARK: - The RDB for replicas
+
+    /// Starts one snapshot for every replica waiting for one (Redis's startBgsaveForReplication): streamed to their
+    /// sockets when all of them take an EOF-marked RDB and diskless sync is on (or the RDB is filtered), otherwise a
+    /// BGSAVE to `dbfilename` whose file is then sent.
+    func startReplicationSnapshot() {
+        let r = self.replication
+        let waiting = r.replicas.filter { $0.replica?.state == .waitBgsaveStart }
+        guard !waiting.isEmpty, self.persistence.running == nil else { return }
+        r.disklessWaitSince = 0
+        // One snapshot serves the replicas that want the same RDB: a filtered one (redis-cli --functions-rdb) is
+        // made for the replicas with that filter; the others wait for the next snapshot.
+        guard let first = waiting[0].replica else { return }
+        let group = waiting.filter {
+            $0.replica?.excludesData == first.excludesData && $0.replica?.excludesFunctions == first.excludesFunctions
+        }
+        let filtered = first.excludesData || first.excludesFunctions
+        // A filtered RDB always goes to the sockets (SYNC refused a filtered replica that cannot take it), so that
+        // the dump file never holds filtered data.
+        let toSockets = filtered || (self.disklessSync && group.allSatisfy { $0.replica?.acceptsEOFMarkedRDB == true })
+        self.log("Starting BGSAVE for SYNC with target: \(toSockets ? "replicas sockets" : "disk")")
+        // Every replica of this snapshot starts its stream at the same offset; the next op selects its database.
+        let offset = r.offset
+        r.selectedDatabase = -1
+        if toSockets {
+            self.startSocketSnapshot(
+                for: group,
+                offset: offset,
+                keys: !first.excludesData,
+                functions: !first.excludesFunctions
+            )
+        } else {
+            for session in group { self.announceFullResync(session, offset: offset) }
+            if !self.startBackgroundSave(forReplication: true) { self.failWaitingReplicas(group) }
+        }
+    }
+
+    /// `+FULLRESYNC <replid> <offset>` (not for SYNC), and the replica now waits for its RDB.
+    private func announceFullResync(_ session: ClientSession, offset: Int64) {
+        guard let link = session.replica else { return }
+        link.state = .waitBgsaveEnd
+        link.initialOffset = offset
+        link.held = []
+        if !link.prePSync {
+            self.push(ByteBuffer(string: "+FULLRESYNC \(self.replication.id) \(offset)\r\n"), to: session)
+        }
+    }
+
+    private func failWaitingReplicas(_ sessions: [ClientSession]) {
+        self.log("BGSAVE for replication failed", warning: true)
+        for session in sessions {
+            self.replication.replicas.removeAll { $0 === session }
+            session.replica = nil
+            self.push(ByteBuffer(string: "-ERR BGSAVE failed, replication can't continue\r\n"), to: session)
+            session.closeAfterReply = true
+            session.connection?.close()
+        }
+    }
+
+    /// A snapshot written straight to the replicas' connections: `$EOF:<40 hex>\r\n`, the RDB as the walk produces
+    /// it, the end mark.
+    private func startSocketSnapshot(for sessions: [ClientSession], offset: Int64, keys: Bool, functions: Bool) {
+        let mark = Array(ReplicationState.randomID().utf8)
+        for session in sessions {
+            self.announceFullResync(session, offset: offset)
+            self.push(ByteBuffer(bytes: Array("$EOF:".utf8) + mark + [13, 10]), to: session)
+        }
+        let writer = ReplicaSyncWriter(server: self, targets: sessions, mark: mark)
+        var options = self.rdbOptions()
+        if !functions { options.functions = [] }
+        let encoder = RDBSnapshotEncoder(writer: writer, options: options)
+        // A filtered RDB without keys walks an empty keyspace, which the writer keeps alive (the snapshot does not).
+        let source = keys ? self.keyspace : Keyspace(databases: self.keyspace.databases.count)
+        writer.source = source
+        let snapshot = KeyspaceSnapshot(of: source, consumer: encoder)
+        encoder.databaseSizes = zip(snapshot.keysAtStart, snapshot.expiresAtStart).map { ($0, $1) }
+        self.persistence.notice("Background RDB transfer started")
+        self.startSnapshotRun(
+            snapshot,
+            encoder: encoder,
+            file: writer,
+            startedAt: self.clock() / 1000,
+            replication: .sockets
+        )
+    }
+
+    /// The replicas' RDB is complete (Redis's updateSlavesWaitingBgsave).
+    func replicationSnapshotDone(_ target: PersistenceState.ReplicationTarget, success: Bool) {
+        let r = self.replication
+        let waiting = r.replicas.filter { $0.replica?.state == .waitBgsaveEnd }
+        guard success else {
+            self.failWaitingReplicas(waiting)
+            return
+        }
+        var file: [UInt8]?
+        if target == .disk {
+            file = Self.readWholeFile(self.rdbPath)
+            if file == nil {
+                self.failWaitingReplicas(waiting)
+                return
+            }
+        }
+        for session in waiting {
+            guard let link = session.replica else { continue }
+            if let file {
+                self.push(ByteBuffer(string: "$\(file.count)\r\n"), to: session)
+                self.push(ByteBuffer(bytes: file), to: session)
+                self.putReplicaOnline(session, link)
+                if !link.held.isEmpty { self.push(ByteBuffer(bytes: link.held), to: session) }
+                link.held = []
+            } else {
+                // After an EOF-marked RDB the stream waits for the replica's first ACK.
+                self.putReplicaOnline(session, link)
+                link.streamStartsOnAck = true
+            }
+        }
+        // Replicas that arrived during this snapshot get the next one.
+        self.startReplicationSnapshot()
+    }
+
+    private func putReplicaOnline(_ session: ClientSession, _ link: ReplicaLink) {
+        if link.rdbOnly {
+            self.log(
+                "RDB transfer completed, rdb only replica (\(self.replicaName(session))) should be disconnected asap"
+            )
+            session.closeAfterReply = true
+            return
+        }
+        link.state = .online
+        link.ackTime = self.clock() / 1000
+        self.refreshGoodReplicas()
+        self.log("Synchronization with replica \(self.replicaName(session)) succeeded")
+    }
+
+    static func readWholeFile(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { return nil }
+            if count == 0 { return bytes }
+            bytes += chunk[0..<count]
+        }
+    }
+
+    // MARK: - REPLCONF ACK
+
+    /// REPLCONF ACK <offset>: where the replica stands (INFO's offset and lag, WAIT); after an EOF-marked RDB, the
+    /// first ACK starts its stream.
+    func replicaAcknowledged(_ session: ClientSession, offset: Int64) {
+        guard let link = session.replica, link.attached else { return }
+        if offset > link.ackOffset { link.ackOffset = offset }
+        link.ackTime = self.clock() / 1000
+        if link.streamStartsOnAck && link.state == .online {
+            link.streamStartsOnAck = false
+            if !link.held.isEmpty { self.push(ByteBuffer(bytes: link.held), to: session) }
+            link.held = []
+        }
+    }
+
+    // MARK: - min-replicas-to-write
+
+    /// Counts the online replicas whose last ACK is at most `min-replicas-max-lag` seconds old (Redis's
+    /// refreshGoodSlavesCount).
+    func refreshGoodReplicas() {
+        let maxLag = self.config.number("min-replicas-max-lag")
+        let now = self.clock() / 1000
+        self.replication.goodReplicas = self.replication.replicas.reduce(0) { count, session in
+            guard let link = session.replica, link.state == .online, now - link.ackTime <= maxLag else { return count }
+            return count + 1
+        }
+    }
+
+    // MARK: - Cron
+
+    /// Called on every server tick: runs ``replicationCron()`` once a second, as Redis runs it from serverCron.
+    public func replicationTick() {
+        let now = self.monotonicMicroseconds() / 1000
+        guard now - self.replication.lastCron >= 1000 else { return }
+        self.replication.lastCron = now
+        self.replicationCron()
+    }
+
+    /// Once a second (Redis's replicationCron, master half): PINGs the replicas every `repl-ping-replica-period`,
+    /// a newline to the ones waiting for their RDB, drops replicas that timed out, starts a delayed diskless sync,
+    /// frees the backlog after `repl-backlog-ttl` without replicas, and counts the good replicas.
+    public func replicationCron() {
+        let r = self.replication
+        let now = self.clock() / 1000
+        let period = max(1, self.config.number("repl-ping-replica-period"))
+        if !r.replicas.isEmpty && Int64(r.cronTicks) % period == 0 {
+            // Into the stream (and the backlog), as Redis propagates PING: the replicas' offsets move with it.
+            r.append([Self.pingName], database: r.selectedDatabase, unixSeconds: now)
+            _ = r.commitUnit()
+        }
+        r.cronTicks += 1
+        let timeout = max(1, self.config.number("repl-timeout"))
+        for session in r.replicas {
+            guard let link = session.replica else { continue }
+            if link.state == .waitBgsaveStart
+                || (link.state == .waitBgsaveEnd && self.persistence.running?.replication == .disk)
+            {
+                // Keeps the replica's read timeout from firing while it waits; not part of the stream.
+                self.push(ByteBuffer(string: "\n"), to: session)
+            }
+            if link.state == .online && !link.prePSync && now - link.ackTime > timeout {
+                self.log(
+                    "Disconnecting timedout replica (streaming sync): \(self.replicaName(session))",
+                    warning: true
+                )
+                session.connection?.close()
+            }
+        }
+        if r.disklessWaitSince > 0 {
+            let waited = self.monotonicMicroseconds() / 1000 - r.disklessWaitSince
+            let delay = self.config.number("repl-diskless-sync-delay") * 1000
+            let maxReplicas = self.config.number("repl-diskless-sync-max-replicas")
+            let waiting = r.replicas.filter { $0.replica?.state == .waitBgsaveStart }.count
+            if waited >= delay || (maxReplicas > 0 && waiting >= maxReplicas) { self.startReplicationSnapshot() }
+        } else if self.persistence.running == nil
+            && r.replicas.contains(where: { $0.replica?.state == .waitBgsaveStart })
+        {
+            self.startReplicationSnapshot()
+        }
+        let ttl = self.config.number("repl-backlog-ttl")
+        if r.replicas.isEmpty && ttl > 0 && r.backlog != nil && now - r.noReplicasSince > ttl {
+            // A new id: a replica that followed this history cannot continue it after the backlog is gone.
+            r.id = ReplicationState.randomID()
+            r.secondID = String(repeating: "0", count: 40)
+            r.secondOffset = -1
+            r.backlog = nil
+            self.setWriteStreamConsumer(r, attached: false)
+            self.log("Replication backlog freed after \(ttl) seconds without connected replicas.")
+        }
+        self.refreshGoodReplicas()
+    }
+
+    static let pingName = ByteBuffer(string: "PING")
+}
+
+extension Result {
+    var isSuccess: Bool {
+        if case .success = self { return true }
+        return false
+    }
+}
+
+/// Writes a snapshot straight to the connections of the replicas it is made for (a diskless sync): each chunk joins
+/// their outboxes as it is made, the walk slows down while a replica is behind, and the end is the EOF opcode, the
+/// CRC-64 and the end mark the replica looks for.
+final class ReplicaSyncWriter: RDBChunkWriter {
+    unowned(unsafe) let server: ServerState
+    var targets: [ClientSession]
+    let mark: [UInt8]
+    /// The keyspace the snapshot walks, when it is not the server's.
+    var source: Keyspace?
+    private var crc: UInt64 = 0
+    private var size = 0
+
+    init(server: ServerState, targets: [ClientSession], mark: [UInt8]) {
+        self.server = server
+        self.targets = targets
+        self.mark = mark
+    }
+
+    /// The replicas still connected and waiting for this RDB.
+    private var live: [ClientSession] {
+        self.targets.filter { $0.replica?.state == .waitBgsaveEnd && $0.connection != nil }
+    }
+
+    func write(_ chunk: [UInt8]) {
+        chunk.withUnsafeBytes { self.crc = CRC64.update(self.crc, $0) }
+        self.size += chunk.count
+        let now = self.server.clock() / 1000
+        for session in self.live {
+            session.replica?.lastRDBWrite = now
+            self.server.push(ByteBuffer(bytes: chunk), to: session)
+        }
+    }
+
+    var pendingBytes: Int {
+        self.live.reduce(0) { max($0, $1.outbox.readableBytes + $1.outputBufferMemory) }
+    }
+
+    func finish(checksum: Bool, completion: @escaping @Sendable (Result<Int, RDBError>) -> Void) {
+        var trailer: [UInt8] = [RDBFormat.Opcode.eof.rawValue]
+        trailer.withUnsafeBytes { self.crc = CRC64.update(self.crc, $0) }
+        let crc = checksum ? self.crc : 0
+        for shift in stride(from: 0, to: 64, by: 8) { trailer.append(UInt8(truncatingIfNeeded: crc >> UInt64(shift))) }
+        self.size += trailer.count
+        trailer += self.mark
+        for session in self.live { self.server.push(ByteBuffer(bytes: trailer), to: session) }
+        completion(.success(self.size))
+    }
+
+    func abort() {}
+}

@@ -1,0 +1,278 @@
+"""Swiftlet as a replication master, with real redis-server 7.0 replicas (issue 21, master side).
+
+Each test starts its own Swiftlet master and redis-server replicas (`--replicaof`) on free loopback ports:
+* full sync, diskless (`$EOF:` streamed as the snapshot is made) and from disk (`$<length>` after a BGSAVE), then
+  the stream: every type, several databases, expiries, MULTI/EXEC, scripts, SPOP, FLUSHDB; the replica's data must
+  equal the master's key by key (type, encoding, content, expiry) once its offset has caught up;
+* partial resync after the link is cut (CLIENT KILL TYPE replica), and a full one when the backlog no longer holds
+  the replica's offset;
+* two replicas arriving within `repl-diskless-sync-delay` share one snapshot;
+* INFO replication and ROLE in Redis's format; REPLCONF's errors byte for byte against redis-server;
+* redis-cli --rdb / --functions-rdb / --replica against Swiftlet.
+"""
+
+import os
+import re
+import subprocess
+import time
+
+import pytest
+
+from support.persistence import FAR, build_dataset, call, compare, info, snapshot, start_redis, start_swiftlet
+from support.resp import RespConnection
+from support.servers import require_tool
+
+DATABASES = [0, 1, 2, 5]
+TIMEOUT = 30
+
+
+def wait_for(condition, what, timeout=TIMEOUT):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    pytest.fail("timed out waiting for " + what, pytrace=False)
+
+
+def start_master(tmp_path, *extra):
+    directory = tmp_path / "master"
+    directory.mkdir()
+    return start_swiftlet(directory, "--repl-diskless-sync-delay", "0", *extra)
+
+
+def start_replica(tmp_path, master, name="replica", *extra):
+    directory = tmp_path / name
+    directory.mkdir()
+    return start_redis(directory, "--replicaof", master.host, master.port, *extra)
+
+
+def link_up(replica):
+    with replica.connect() as c:
+        return info(c, "replication").get("master_link_status") == "up"
+
+
+def caught_up(master, replica):
+    """The replica's offset equals the master's, and both are past the sync."""
+    with master.connect() as m, replica.connect() as r:
+        master_offset = int(info(m, "replication")["master_repl_offset"])
+        fields = info(r, "replication")
+        return fields.get("master_link_status") == "up" and int(fields["slave_repl_offset"]) == master_offset
+
+
+def same_data(master, replica):
+    wait_for(lambda: caught_up(master, replica), "the replica's offset to catch up")
+    with master.connect() as m, replica.connect() as r:
+        compare(snapshot(m, DATABASES), snapshot(r, DATABASES))
+
+
+def writes(conn):
+    """The stream's cases: plain writes in several databases, relative expiries (propagated as absolute ones),
+    a transaction, a script with several writes, SPOP (as SREM), INCRBYFLOAT, deletions, FLUSHDB."""
+    call(conn, "SELECT", 0)
+    call(conn, "SET", "w:plain", "v")
+    call(conn, "SET", "w:ex", "v", "EX", "1000")
+    call(conn, "EXPIRE", "s:int", 5000)
+    call(conn, "INCRBYFLOAT", "w:float", "1.5")
+    call(conn, "MULTI")
+    call(conn, "RPUSH", "w:list", "a", "b", "c")
+    call(conn, "HSET", "w:hash", "f", "1")
+    call(conn, "EXEC")
+    call(conn, "EVAL", "redis.call('SET', KEYS[1], 'x'); redis.call('LPUSH', KEYS[2], 'y'); return 1", 2,
+         "w:script", "w:scriptlist")
+    call(conn, "SADD", "w:set", "a", "b", "c", "d")
+    call(conn, "SPOP", "w:set")
+    call(conn, "DEL", "s:neg")
+    call(conn, "SELECT", 1)
+    call(conn, "SET", "w:db1", "one")
+    call(conn, "PEXPIREAT", "w:db1", FAR)
+    call(conn, "SELECT", 2)
+    call(conn, "SET", "w:db2", "two")
+    call(conn, "FLUSHDB")
+    call(conn, "SET", "w:db2:after", "2")
+    call(conn, "SELECT", 0)
+
+
+@pytest.mark.parametrize("diskless", ["yes", "no"])
+def test_full_sync_then_stream(tmp_path, diskless):
+    master = start_master(tmp_path, "--repl-diskless-sync", diskless)
+    with master.connect() as m:
+        build_dataset(m)
+    replica = start_replica(tmp_path, master)
+    wait_for(lambda: link_up(replica), "the replica's link")
+    same_data(master, replica)
+    with master.connect() as m:
+        writes(m)
+    same_data(master, replica)
+    with master.connect() as m:
+        stats = info(m, "stats")
+        assert (stats["sync_full"], stats["sync_partial_ok"], stats["sync_partial_err"]) == ("1", "0", "0")
+    target = "replicas sockets" if diskless == "yes" else "disk"
+    assert "Starting BGSAVE for SYNC with target: %s" % target in master.log_tail(100000)
+
+
+def test_partial_resync_after_the_link_is_cut(tmp_path):
+    master = start_master(tmp_path)
+    with master.connect() as m:
+        build_dataset(m)
+    replica = start_replica(tmp_path, master)
+    same_data(master, replica)
+    with master.connect() as m:
+        assert call(m, "CLIENT", "KILL", "TYPE", "replica") == 1
+        # Written while the replica reconnects: it gets them from the backlog.
+        for i in range(100):
+            call(m, "SET", "during:%d" % i, i)
+    same_data(master, replica)
+    with master.connect() as m:
+        stats = info(m, "stats")
+        assert (stats["sync_full"], stats["sync_partial_ok"]) == ("1", "1")
+    assert "Partial resynchronization request from" in master.log_tail(100000)
+
+
+def resp(*words):
+    out = [b"*%d\r\n" % len(words)]
+    for w in words:
+        w = w if isinstance(w, bytes) else str(w).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(w), w))
+    return b"".join(out)
+
+
+def test_full_resync_when_the_backlog_is_gone_past(tmp_path):
+    master = start_master(tmp_path, "--repl-backlog-size", "16384")
+    replica = start_replica(tmp_path, master)
+    same_data(master, replica)
+    with master.connect() as m:
+        # The link is cut and, in the same pipeline (before the replica can reconnect, which it tries once a
+        # second), more than the backlog holds is written: the replica's offset is no longer in the backlog.
+        m.send_raw(resp("CLIENT", "KILL", "TYPE", "replica")
+                   + b"".join(resp("SET", "big:%d" % i, "x" * 200) for i in range(200)))
+        replies = [m.read_reply().to_python() for _ in range(201)]
+        assert replies[0] == 1
+    same_data(master, replica)
+    with master.connect() as m:
+        stats = info(m, "stats")
+        assert (stats["sync_full"], stats["sync_partial_ok"], stats["sync_partial_err"]) == ("2", "0", "1")
+    assert "for lack of backlog" in master.log_tail(100000)
+
+
+def test_replicas_arriving_within_the_delay_share_one_snapshot(tmp_path):
+    directory = tmp_path / "master"
+    directory.mkdir()
+    master = start_swiftlet(directory, "--repl-diskless-sync-delay", "2")
+    with master.connect() as m:
+        build_dataset(m)
+    first = start_replica(tmp_path, master, "first")
+    second = start_replica(tmp_path, master, "second")
+    same_data(master, first)
+    same_data(master, second)
+    log = master.log_tail(100000)
+    assert log.count("Starting BGSAVE for SYNC") == 1, log
+    assert "Delay next BGSAVE for diskless SYNC" in log
+
+
+def test_info_replication_and_role(tmp_path):
+    master = start_master(tmp_path)
+    with master.connect() as m:
+        fields = info(m, "replication")
+        assert fields["role"] == "master" and fields["connected_slaves"] == "0"
+        assert fields["repl_backlog_active"] == "0" and re.fullmatch(r"[0-9a-f]{40}", fields["master_replid"])
+        assert call(m, "ROLE") == [b"master", 0, []]
+    replica = start_replica(tmp_path, master)
+    same_data(master, replica)
+    with master.connect() as m:
+        call(m, "SET", "k", "v")
+    wait_for(lambda: caught_up(master, replica), "the replica")
+    with master.connect() as m:
+        # The replica acknowledges once a second.
+        def acknowledged():
+            return info(m, "replication")["slave0"].split(",offset=")[1].split(",")[0] == \
+                info(m, "replication")["master_repl_offset"]
+        wait_for(acknowledged, "the replica's ACK")
+        fields = info(m, "replication")
+        offset = fields["master_repl_offset"]
+        assert re.fullmatch(r"ip=127\.0\.0\.1,port=%d,state=online,offset=%s,lag=[01]" % (replica.port, offset),
+                            fields["slave0"])
+        assert fields["connected_slaves"] == "1" and fields["repl_backlog_active"] == "1"
+        assert fields["repl_backlog_first_byte_offset"] == "1" and fields["repl_backlog_histlen"] == offset
+        with replica.connect() as r:
+            assert info(r, "replication")["master_replid"] == fields["master_replid"]
+        role = call(m, "ROLE")
+        assert role == [b"master", int(offset), [[b"127.0.0.1", str(replica.port).encode(), offset.encode()]]]
+        clients = call(m, "CLIENT", "LIST", "TYPE", "replica").decode()
+        assert clients.count("\n") == 1 and " flags=S " in clients
+
+
+REPLCONF_CASES = [
+    ["REPLCONF"],
+    ["REPLCONF", "listening-port"],
+    ["REPLCONF", "listening-port", "abc"],
+    ["REPLCONF", "listening-port", "6380", "capa", "eof", "capa", "psync2", "capa", "unknown"],
+    ["REPLCONF", "ip-address", "x" * 300],
+    ["REPLCONF", "rdb-only", "2"],
+    ["REPLCONF", "rdb-only", "x"],
+    ["REPLCONF", "rdb-filter-only", "keys"],
+    ["REPLCONF", "rdb-filter-only", "\"unbalanced"],
+    ["REPLCONF", "rdb-filter-only", "functions"],
+    ["REPLCONF", "nosuchoption", "1"],
+    ["PSYNC", "?", "abc"],
+    ["PSYNC", "x", "1", "FAILOVER"],
+    ["PSYNC", "?"],
+    ["SYNC", "x"],
+    ["ROLE", "x"],
+]
+
+
+@pytest.mark.parametrize("command", REPLCONF_CASES, ids=lambda c: " ".join(c)[:40])
+def test_replication_commands_reply_as_redis(tmp_path, command):
+    master = start_master(tmp_path)
+    (tmp_path / "redis").mkdir()
+    redis = start_redis(tmp_path / "redis")
+    replies = []
+    for server in (redis, master):
+        with server.connect() as c:
+            replies.append(c.execute(*command).raw)
+    assert replies[1] == replies[0]
+
+
+def test_filtered_sync_needs_the_eof_capability(tmp_path):
+    master = start_master(tmp_path)
+    with master.connect() as c:
+        assert c.execute("REPLCONF", "rdb-filter-only", "").raw == b"+OK\r\n"
+        assert c.execute("SYNC").raw == b"-ERR Filtered replica requires EOF capability\r\n"
+
+
+def test_redis_cli_sync_modes(tmp_path):
+    redis_cli = require_tool("redis-cli")
+    master = start_master(tmp_path)
+    with master.connect() as m:
+        build_dataset(m)
+        call(m, "FUNCTION", "LOAD", "#!lua name=lib\nredis.register_function('f', function() return 1 end)")
+    address = ["-h", master.host, "-p", str(master.port)]
+    rdb = tmp_path / "dump.rdb"
+    p = subprocess.run([redis_cli] + address + ["--rdb", str(rdb)], capture_output=True, timeout=TIMEOUT)
+    assert p.returncode == 0, p.stderr
+    assert b"Transfer finished with success" in p.stderr
+    check = subprocess.run([require_tool("redis-check-rdb"), str(rdb)], capture_output=True, timeout=TIMEOUT)
+    assert check.returncode == 0 and b"RDB looks OK!" in check.stdout, check.stdout
+    functions = tmp_path / "functions.rdb"
+    p = subprocess.run([redis_cli] + address + ["--functions-rdb", str(functions)], capture_output=True,
+                       timeout=TIMEOUT)
+    assert p.returncode == 0, p.stderr
+    check = subprocess.run([require_tool("redis-check-rdb"), str(functions)], capture_output=True, timeout=TIMEOUT)
+    assert check.returncode == 0 and b"[info] 0 keys read" in check.stdout, check.stdout
+    # --replica: the stream as redis-cli prints it, after an empty RDB.
+    stream = subprocess.Popen([redis_cli] + address + ["--replica"], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT)
+    try:
+        def attached():
+            with master.connect() as m:
+                return info(m, "replication")["connected_slaves"] == "1"
+
+        wait_for(attached, "redis-cli --replica")
+        with master.connect() as m:
+            call(m, "SET", "streamed", "yes")
+        time.sleep(1)
+    finally:
+        stream.kill()
+        out = stream.communicate(timeout=TIMEOUT)[0]
+    assert b"SYNC done after" in out and b'"SET","streamed","yes"' in out, out
