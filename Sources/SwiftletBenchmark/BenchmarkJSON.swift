@@ -8,7 +8,9 @@ import Foundation
 ///
 ///     {"tool": "swiftlet-benchmark", "version": String,
 ///      "options": {"host": String, "port": Int, "clients": Int, "requests": Int, "duration": Double?,
-///                  "qps": Int?, "threads": Int, "pipeline": Int, "data_size": Int, "keep_alive": Int},
+///                  "qps": Int?, "threads": Int, "pipeline": Int, "data_size": Int, "keep_alive": Int,
+///                  "protocol": String, "key_pattern": String?, "key_minimum": Int?, "key_maximum": Int?,
+///                  "data_size_range": String?, "ratio": String?},
 ///      "tests": [{"test": String, "requests": Int, "seconds": Double, "rps": Double?,
 ///                 "latency_ms": {"avg": Double?, "min": Double, "p50": Double, "p95": Double,
 ///                                "p99": Double, "max": Double},
@@ -25,11 +27,24 @@ public struct BenchmarkJSON: Codable, Equatable, Sendable {
         public var pipeline: Int
         public var dataSize: Int
         public var keepAlive: Int
+        /// `--protocol`, and the workload options when given: `--key-pattern` as `W:R` with the key range,
+        /// `--data-size-range` as `MIN-MAX`, `--ratio` as `W:R`.
+        public var wireProtocol: String
+        public var keyPattern: String?
+        public var keyMinimum: Int?
+        public var keyMaximum: Int?
+        public var dataSizeRange: String?
+        public var ratio: String?
 
         enum CodingKeys: String, CodingKey {
-            case host, port, clients, requests, duration, qps, threads, pipeline
+            case host, port, clients, requests, duration, qps, threads, pipeline, ratio
             case dataSize = "data_size"
             case keepAlive = "keep_alive"
+            case wireProtocol = "protocol"
+            case keyPattern = "key_pattern"
+            case keyMinimum = "key_minimum"
+            case keyMaximum = "key_maximum"
+            case dataSizeRange = "data_size_range"
         }
     }
 
@@ -112,7 +127,15 @@ public struct BenchmarkJSON: Codable, Equatable, Sendable {
             threads: options.threads > 0 ? ThreadedBenchmark.threadCount(options) : 0,
             pipeline: options.pipeline,
             dataSize: options.dataSize,
-            keepAlive: options.keepAlive
+            keepAlive: options.keepAlive,
+            wireProtocol: options.wireProtocol.rawValue,
+            keyPattern: options.keySpace(forReads: false).map {
+                "\($0.pattern.rawValue):\(options.keySpace(forReads: true)?.pattern.rawValue ?? $0.pattern.rawValue)"
+            },
+            keyMinimum: options.keyRange?.minimum,
+            keyMaximum: options.keyRange?.maximum,
+            dataSizeRange: options.dataSizeRange.map { "\($0.lowerBound)-\($0.upperBound)" },
+            ratio: options.ratio.map { "\($0.writes):\($0.reads)" }
         )
     }
 

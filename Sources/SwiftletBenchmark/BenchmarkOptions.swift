@@ -58,6 +58,33 @@ public struct BenchmarkOptions: Equatable, Sendable {
     /// The same arguments as the bytes sent: argv's raw bytes when ``BenchmarkMain/run(rawArguments:)`` parsed the
     /// command line (a `String` would have repaired invalid UTF-8), else `command`'s UTF-8.
     public var commandBytes: [[UInt8]] = []
+    /// `--enable-tracking`: send CLIENT TRACKING on before the first request.
+    public var enableTracking = false
+    /// `-x`: the custom command's last argument is read from stdin.
+    public var lastArgumentFromStdin = false
+    /// `-x`'s argument: stdin's bytes, read by ``BenchmarkMain`` before the run.
+    public var stdinArgument: [UInt8]?
+    /// `--key-pattern W:R`: how writes and reads draw `__rand_int__` (nil: uniform, as `-r`).
+    public var writeKeyPattern: KeyPattern?
+    public var readKeyPattern: KeyPattern?
+    /// `--key-minimum` / `--key-maximum`: the inclusive key range (defaults 0 and `-r` − 1, or 10,000,000).
+    public var keyMinimum: Int?
+    public var keyMaximum: Int?
+    /// `--key-zipf-exp`, `--key-median`, `--key-stddev`: the Zipf and Gaussian patterns' parameters.
+    public var keyZipfExponent = 1.0
+    public var keyMedian: Double?
+    public var keyStandardDeviation: Double?
+    /// `--data-size-range MIN-MAX`: each SET's value size, uniform in the range (nil: `-d`).
+    public var dataSizeRange: ClosedRange<Int>?
+    /// `--ratio W:R`: the mixed test's writes and reads per cycle (nil: no mixed test).
+    public var ratio: Ratio?
+    /// `--protocol`: what the connections speak.
+    public var wireProtocol = BenchmarkProtocol.redis
+    /// `--plot FILE.svg|FILE.html`: where to draw the tests' latency percentile curves.
+    public var plotPath: String?
+    /// This runner's index among the `--threads` runners (a sequential key pattern starts at its share).
+    var keyPart = 0
+    var keyParts = 1
 
     public init() {}
 
@@ -74,6 +101,8 @@ public enum BenchmarkCommandLine: Equatable, Sendable {
     case run(BenchmarkOptions)
     /// Print `text` to stdout and exit with `status` (`--help`, `--version`, or an invalid option).
     case exit(text: String, status: Int32)
+    /// Print `text` to stderr and exit with status 1 (an invalid `-u` URI, as redis-benchmark reports it).
+    case failure(text: String)
 
     /// Parses arguments as redis-benchmark 7.0 does (without the program name).
     /// - Parameter arguments: `CommandLine.arguments.dropFirst()`.
@@ -139,9 +168,17 @@ public enum BenchmarkCommandLine: Equatable, Sendable {
                 guard rate > 0 else { return invalid(argument) }
                 options.qps = rate
             case "--seed": options.seed = UInt64(value) ?? UInt64(bitPattern: Int64(atoi(value)))
+            case "-u":
+                if let failure = options.applyURI(value) { return .failure(text: failure) }
+            case "-x": options.lastArgumentFromStdin = true
+            case "--enable-tracking": options.enableTracking = true
             case "--help": return .exit(text: usage, status: 0)
             case "-v", "--version": return .exit(text: "swiftlet-benchmark \(version)\n", status: 0)
             default:
+                if workloadOptions.contains(argument) {
+                    guard options.parseWorkloadOption(argument, value: value) else { return invalid(argument) }
+                    break
+                }
                 // The first argument that is not an option starts the command to benchmark.
                 if argument.hasPrefix("-") { return invalid(argument) }
                 options.command = Array(arguments[index...])
@@ -150,15 +187,15 @@ public enum BenchmarkCommandLine: Equatable, Sendable {
             }
             index += optionsWithValue.contains(argument) ? 2 : 1
         }
-        return .run(options)
+        return options.checkWorkload() ? .run(options.withWorkloadDefaults) : invalid("--key-minimum")
     }
 
     /// The options that take a value (the next argument).
-    static let optionsWithValue: Set<String> = [
+    static let optionsWithValue: Set<String> = Set([
         "-c", "-n", "-k", "-h", "-p", "-s", "-a", "--user", "-d", "-P", "-r", "-t", "--dbnum", "--precision",
         "--threads", "--seed", "--duration", "--qps",
-        "--compare", "--rounds",
-    ]
+        "--compare", "--rounds", "-u",
+    ]).union(workloadOptions)
 
     /// The Redis version whose redis-benchmark this tool follows.
     public static let version = "7.0.15 (swiftlet)"
@@ -225,7 +262,9 @@ public enum BenchmarkCommandLine: Equatable, Sendable {
                             {"tool": "swiftlet-benchmark", "version": str,
                              "options": {"host", "port", "clients", "requests",
                                "duration"?, "qps"?,
-                               "threads", "pipeline", "data_size", "keep_alive"},
+                               "threads", "pipeline", "data_size", "keep_alive",
+                               "protocol", "key_pattern"?, "key_minimum"?,
+                               "key_maximum"?, "data_size_range"?, "ratio"?},
                              "tests": [{"test": title, "requests": completed,
                                "seconds": wall time, "rps"?: requests per second,
                                "latency_ms": {"avg"?, "min", "p50", "p95", "p99", "max"},
@@ -244,7 +283,32 @@ public enum BenchmarkCommandLine: Equatable, Sendable {
                             The -t option is ignored if a specific command is supplied
                             on the command line.
          -I                 Idle mode. Just open N idle connections and wait.
-         --seed <num>       Seed of the random generator for __rand_int__.
+         --seed <num>       Seed of the random generator for __rand_int__ (and of the
+                            key patterns and value sizes below).
+         -u <uri>           Server URI: redis://[[user:]password@]host[:port][/db].
+         -x                 Read last argument from STDIN.
+         --enable-tracking  Send CLIENT TRACKING on before starting benchmark.
+
+        Workloads (memtier_benchmark's option names where it has one):
+         --key-pattern <p>  How __rand_int__ picks keys: R (uniform, as -r), S
+                            (sequential), G (Gaussian), Z (Zipf). W:R gives writes
+                            and reads (GET) their own pattern. Any key option turns
+                            the substitution on.
+         --key-minimum <n>  Lowest key number (default 0).
+         --key-maximum <n>  Highest key number (default -r minus 1, else 10000000).
+         --key-zipf-exp <e> Zipf exponent, 0 < e <= 10 (default 1).
+         --key-median <n>   Gaussian centre (default the middle of the range).
+         --key-stddev <n>   Gaussian standard deviation (default range / 6).
+         --data-size-range <min-max>
+                            SET values of a random size in [min, max] bytes.
+         --ratio <w:r>      Add the MIXED test: w SETs then r GETs, again and again,
+                            on the same keys, reported as "MIXED (SET:GET w:r)"
+                            and per operation ("MIXED SET", "MIXED GET"). Without
+                            -t only MIXED runs (-t mixed selects it).
+         --protocol <p>     redis (default), memcache_text (set/get) or memcache_meta
+                            (ms/mg): SET, GET and MIXED against memcached.
+         --plot <file>      Draw each test's latency by percentile as an SVG (a file
+                            ending .svg) or an HTML page with the SVG inline (.html).
          --help             Output this help and exit.
          --version          Output version and exit.
 
@@ -270,6 +334,10 @@ public enum BenchmarkCommandLine: Equatable, Sendable {
 
          On user specified command lines __rand_int__ is replaced with a random integer
          with a range of values selected by the -r option.
+
+         1 SET per 10 GETs on Zipf-distributed keys of a memcached, values of 32-512 bytes:
+           $ swiftlet-benchmark -p 11211 --protocol memcache_text --ratio 1:10 \\
+               --key-pattern Z --key-maximum 99999 --data-size-range 32-512 --plot lat.svg
 
         """
 }

@@ -28,6 +28,8 @@ final class BenchmarkConnection {
     var parsed = 0
     /// The scan of the reply that starts at `parsed`, kept between reads.
     var scan = RESPReplyScanner.State(start: 0)
+    /// With a ``RequestPlan``: whether each request of the batch in flight is a write.
+    var operations: [Bool] = []
 
     init(fd: Int32, prefix: [[UInt8]], request: [UInt8], pipeline: Int) {
         self.fd = fd
@@ -72,6 +74,12 @@ public final class BenchmarkRunner {
     let options: BenchmarkOptions
     let address: ServerAddress
     var generator: SplitMix64
+    /// The keys writes and reads draw (nil: `__rand_int__` is sent as it is); kept from test to test, so a
+    /// sequential pattern goes on where the last test stopped.
+    var writeKeys: KeyGenerator?
+    var readKeys: KeyGenerator?
+    /// Where the `--threads` progress line is fed (nil: this runner prints its own, or none).
+    var progressCounters: ProgressCounters?
     let epoll: Int32
     /// Connections by descriptor (descriptors are small and dense).
     var connections: [BenchmarkConnection?] = []
@@ -80,6 +88,13 @@ public final class BenchmarkRunner {
     // Per-test state.
     var title = ""
     var request: [UInt8] = []
+    var readsKeys = false
+    var plan: RequestPlan?
+    /// The mixed test's latencies of writes (0) and reads (1).
+    var operationHistograms: [LatencyHistogram] = []
+    /// Where the runner is in the plan's cycle of writes and reads: one cycle for all its connections, so that the
+    /// ratio holds whatever the connections do (with `-k 0` each connection sends a single batch).
+    var cycle = 0
     var requestsIssued = 0
     var requestsFinished = 0
     var previousRequestsFinished = 0
@@ -118,6 +133,12 @@ public final class BenchmarkRunner {
         self.histogram = LatencyHistogram(precision: options.precision)
         self.currentHistogram = LatencyHistogram(precision: options.precision)
         self.targetRate = options.qps.map { Double($0) }
+        self.writeKeys = options.keySpace(forReads: false).map {
+            KeyGenerator($0, part: options.keyPart, of: options.keyParts)
+        }
+        self.readKeys = options.keySpace(forReads: true).map {
+            KeyGenerator($0, part: options.keyPart, of: options.keyParts)
+        }
     }
 
     deinit { close(epoll) }
@@ -125,9 +146,14 @@ public final class BenchmarkRunner {
     /// AUTH, SELECT and HELLO 3 as each connection sends them before its first request.
     var prefixCommands: [[UInt8]] {
         var prefix: [[UInt8]] = []
+        // memcached has neither AUTH, SELECT nor HELLO.
+        if options.wireProtocol.isMemcache { return prefix }
         if let password = options.password {
             let arguments = ["AUTH"] + (options.user.map { [$0] } ?? []) + [password]
             prefix.append(BenchmarkTest.multibulk(arguments.map { Array($0.utf8) }))
+        }
+        if options.enableTracking {
+            prefix.append(BenchmarkTest.multibulk(["CLIENT", "TRACKING", "on"].map { Array($0.utf8) }))
         }
         if options.databaseNumber != 0 {
             prefix.append(BenchmarkTest.multibulk([Array("SELECT".utf8), Array("\(options.databaseNumber)".utf8)]))
@@ -142,6 +168,12 @@ public final class BenchmarkRunner {
     public func run(_ test: BenchmarkTest) throws(BenchmarkError) -> LatencyReport {
         title = test.title
         request = test.request
+        readsKeys = test.readsKeys
+        plan = test.plan
+        cycle = 0
+        operationHistograms =
+            test.plan?.splitsReport == true
+            ? [LatencyHistogram(precision: options.precision), LatencyHistogram(precision: options.precision)] : []
         requestsIssued = 0
         requestsFinished = 0
         previousRequestsFinished = 0
@@ -165,7 +197,7 @@ public final class BenchmarkRunner {
         // redis-benchmark waits forever for a test of no requests; this one reports it empty.
         if requestLimit > 0 { try loop() }
         let elapsed = Int(monotonicMicroseconds() / 1000) - Int(startMicroseconds / 1000)
-        return LatencyReport(
+        var report = LatencyReport(
             title: title,
             requestsFinished: requestsFinished,
             elapsedMilliseconds: elapsed,
@@ -175,6 +207,8 @@ public final class BenchmarkRunner {
             dataSize: options.dataSize,
             keepAlive: options.keepAlive
         )
+        report.addParts(operationHistograms)
+        return report
     }
 
     /// The width of the last progress line printed (the next report is prefixed by that many blanks and `\r`).
@@ -279,12 +313,13 @@ public final class BenchmarkRunner {
                 interest(connection, writable: false)
                 return
             }
-            if let keyspace = options.randomKeyspaceLength {
-                connection.placeholders.substitute(
-                    in: &connection.output,
-                    keyspaceLength: keyspace,
-                    using: &generator
-                )
+            if let plan {
+                makeBatch(connection, plan: plan)
+            } else if readsKeys, readKeys != nil {
+                // `!`: just checked; the generator is mutated in place (a sequential cursor moves on).
+                connection.placeholders.substitute(in: &connection.output, keys: &readKeys!, using: &generator)
+            } else if !readsKeys, writeKeys != nil {
+                connection.placeholders.substitute(in: &connection.output, keys: &writeKeys!, using: &generator)
             }
             connection.start = monotonicMicroseconds()
             connection.latency = -1
@@ -305,6 +340,29 @@ public final class BenchmarkRunner {
         guard let sent = send(connection, connection.output, from: connection.written) else { return }
         connection.written += sent
         interest(connection, writable: connection.written < connection.output.count)
+    }
+
+    /// Makes a planned test's next batch: `-P` requests that go on with the runner's cycle of writes and
+    /// reads, each with a fresh key and (for a write) a value of a size drawn from the plan's range.
+    private func makeBatch(_ connection: BenchmarkConnection, plan: RequestPlan) {
+        connection.output.removeAll(keepingCapacity: true)
+        connection.operations.removeAll(keepingCapacity: true)
+        let sizes = plan.sizes
+        for _ in 0..<options.pipeline {
+            let isWrite = plan.isWrite(cycle)
+            cycle &+= 1
+            let key = isWrite ? writeKeys?.next(using: &generator) : readKeys?.next(using: &generator)
+            var size = sizes.lowerBound
+            if isWrite && sizes.count > 1 { size += Int(generator.next() % UInt64(sizes.count)) }
+            BenchmarkTest.appendRequest(
+                write: isWrite,
+                protocol: plan.wireProtocol,
+                key: key,
+                value: isWrite ? plan.value[0..<size] : [],
+                into: &connection.output
+            )
+            connection.operations.append(isWrite)
+        }
     }
 
     /// Sends `bytes[offset...]` once; nil when nothing was sent (the socket is full, or it failed: see `failure`).
@@ -355,10 +413,14 @@ public final class BenchmarkRunner {
                 let latency = UInt64(max(connection.latency, 0))
                 histogram.record(microseconds: latency, count: unrecorded)
                 currentHistogram.record(microseconds: latency, count: unrecorded)
+                progressCounters?.add(requests: Int(unrecorded), microseconds: Int(latency * unrecorded))
             }
         }
         while connection.pending > 0 {
-            let (outcome, error) = RESPReplyScanner.scanReply(bytes, resuming: &connection.scan)
+            let (outcome, error) =
+                options.wireProtocol.isMemcache
+                ? MemcacheReplyScanner.scanReply(bytes, from: connection.parsed)
+                : RESPReplyScanner.scanReply(bytes, resuming: &connection.scan)
             switch outcome {
             case .incomplete:
                 return
@@ -379,7 +441,16 @@ public final class BenchmarkRunner {
                     connection.pending -= 1
                     continue
                 }
-                if requestsFinished < requestLimit { unrecorded += 1 }
+                if requestsFinished < requestLimit {
+                    unrecorded += 1
+                    if !operationHistograms.isEmpty {
+                        // The batch's replies come in the order of its requests.
+                        let isWrite = connection.operations[options.pipeline - connection.pending]
+                        operationHistograms[isWrite ? 0 : 1].record(
+                            microseconds: UInt64(max(connection.latency, 0))
+                        )
+                    }
+                }
                 requestsFinished += 1
                 connection.pending -= 1
                 if connection.pending == 0 {

@@ -4,10 +4,17 @@ public struct BenchmarkTest: Equatable, Sendable {
     public var title: String
     /// The request's wire bytes: a RESP multibulk, or an inline command for PING_INLINE.
     public var request: [UInt8]
+    /// Whether `__rand_int__` draws from the read key pattern (GET) instead of the write one.
+    public var readsKeys = false
+    /// For a test whose requests are made afresh for every batch (the mixed test, SET with `--data-size-range`):
+    /// what to make; `request` is then one example.
+    public var plan: RequestPlan?
 
-    public init(title: String, request: [UInt8]) {
+    public init(title: String, request: [UInt8], readsKeys: Bool = false, plan: RequestPlan? = nil) {
         self.title = title
         self.request = request
+        self.readsKeys = readsKeys
+        self.plan = plan
     }
 
     /// A test whose request is the RESP multibulk of `arguments`.
@@ -43,6 +50,7 @@ public struct BenchmarkTest: Equatable, Sendable {
         options: BenchmarkOptions,
         data: [UInt8]
     ) -> [@Sendable () -> BenchmarkTest] {
+        if options.wireProtocol.isMemcache { return memcacheSuiteBuilders(options: options, data: data) }
         @Sendable func words(_ text: String) -> [[UInt8]] { text.split(separator: " ").map { Array($0.utf8) } }
         @Sendable func command(_ text: String, _ tail: [[UInt8]] = []) -> [[UInt8]] { words(text) + tail }
         var suite: [@Sendable () -> BenchmarkTest] = []
@@ -65,12 +73,19 @@ public struct BenchmarkTest: Equatable, Sendable {
             ("spop", "SPOP myset", []),
             (
                 "zadd",
-                "ZADD myzset \(options.randomKeyspaceLength == nil ? "0" : "__rand_int__") element:__rand_int__", []
+                "ZADD myzset \(options.keyRange == nil ? "0" : "__rand_int__") element:__rand_int__", []
             ),
             ("zpopmin", "ZPOPMIN myzset", []),
         ]
         for (name, text, tail) in simple where options.isSelected(name) {
-            suite.append { .init(title: name.uppercased(), arguments: command(text, tail)) }
+            suite.append {
+                if name == "set", let plan = RequestPlan.sets(options: options, data: data) {
+                    return BenchmarkTest(planned: plan, title: "SET")
+                }
+                var test = BenchmarkTest(title: name.uppercased(), arguments: command(text, tail))
+                test.readsKeys = name == "get"
+                return test
+            }
         }
         let ranges = [100, 300, 500, 600]
         if options.isSelected("lrange") || ranges.contains(where: { options.isSelected("lrange_\($0)") }) {
@@ -92,6 +107,7 @@ public struct BenchmarkTest: Equatable, Sendable {
                 return .init(title: "MSET (10 keys)", arguments: [Array("MSET".utf8)] + pairs)
             }
         }
+        if let mixed = mixedBuilder(options: options, data: data) { suite.append(mixed) }
         return suite
     }
 
@@ -160,9 +176,19 @@ public struct RandomPlaceholders: Sendable {
         keyspaceLength: Int,
         using generator: inout some RandomNumberGenerator
     ) {
+        var keys = KeyGenerator(KeySpace(pattern: .uniform, minimum: 0, maximum: max(keyspaceLength - 1, 0)))
+        substitute(in: &buffer, keys: &keys, using: &generator)
+    }
+
+    /// Writes a number drawn from `keys` over every occurrence.
+    public func substitute(
+        in buffer: inout [UInt8],
+        keys: inout KeyGenerator,
+        using generator: inout some RandomNumberGenerator
+    ) {
         buffer.withUnsafeMutableBufferPointer { bytes in
             for offset in offsets {
-                var value = keyspaceLength > 0 ? Int(generator.next() % UInt64(keyspaceLength)) : 0
+                var value = keys.next(using: &generator)
                 var position = offset + 11
                 for _ in 0..<12 {
                     bytes[position] = UInt8(ascii: "0") + UInt8(value % 10)

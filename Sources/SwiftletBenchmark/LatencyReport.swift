@@ -64,6 +64,9 @@ public struct LatencyReport: Sendable {
     public var threads: Int
     /// CONFIG GET save / appendonly from the server, when it answered.
     public var serverConfiguration: (save: String, appendonly: String)?
+    /// The mixed test's reports per operation (`MIXED SET`, `MIXED GET`: the same wall time, their own requests and
+    /// latencies), printed after the test's own report.
+    public var parts: [LatencyReport] = []
 
     public init(
         title: String,
@@ -85,6 +88,19 @@ public struct LatencyReport: Sendable {
         self.keepAlive = keepAlive
         self.threads = threads
         self.serverConfiguration = serverConfiguration
+    }
+
+    /// Sets ``parts`` from the mixed test's write (0) and read (1) histograms; nothing when there are none.
+    mutating func addParts(_ histograms: [LatencyHistogram]) {
+        guard histograms.count == 2 else { return }
+        parts = zip(["SET", "GET"], histograms).map { name, histogram in
+            var part = self
+            part.parts = []
+            part.title = "MIXED \(name)"
+            part.histogram = histogram
+            part.requestsFinished = Int(histogram.count)
+            return part
+        }
     }
 
     /// Requests per second, computed in single precision as redis-benchmark does (so the digits agree).

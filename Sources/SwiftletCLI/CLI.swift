@@ -66,6 +66,11 @@ public enum CLI {
         if options.askPassword {
             options.password = readPassword(prompt: "Please input password: ")
         }
+        // `--memcached` is another protocol: none of the Redis modes apply.
+        if options.memcached {
+            var mode = MemcachedMode(options: options, words: Array(arguments.suffix(options.command.count)))
+            return mode.run()
+        }
         // The special modes, in the order redis-cli's main tries them.
         if options.latency {
             var session = Session(options: options, command: [])
@@ -75,6 +80,14 @@ public enum CLI {
             var session = Session(options: options, command: [])
             return session.runLatencyDistribution()
         }
+        if options.replica {
+            var session = Session(options: options, command: [])
+            return session.runReplica()
+        }
+        if let file = options.rdbFile {
+            var session = Session(options: options, command: [])
+            return session.runGetRDB(file: file, functionsOnly: options.functionsRDB)
+        }
         if options.pipe {
             var session = Session(options: options, command: [])
             return session.runPipe()
@@ -82,6 +95,10 @@ public enum CLI {
         if options.bigKeys || options.memKeys {
             var session = Session(options: options, command: [])
             return session.runBigKeys(memory: !options.bigKeys)
+        }
+        if options.hotKeys {
+            var session = Session(options: options, command: [])
+            return session.runHotKeys()
         }
         if options.stat {
             var session = Session(options: options, command: [])
@@ -91,22 +108,38 @@ public enum CLI {
             var session = Session(options: options, command: [])
             return session.runScan()
         }
+        if let keys = options.lruTestKeys {
+            var session = Session(options: options, command: [])
+            return session.runLRUTest(keys: keys)
+        }
+        if let seconds = options.intrinsicLatencySeconds {
+            return IntrinsicLatency.run(seconds: seconds)
+        }
         if let file = options.evalFile {
             var session = Session(options: options, command: Array(arguments.suffix(options.command.count)))
             return session.runEval(file: file)
         }
         guard !options.command.isEmpty else {
-            FileOutput.standardError.write("swiftlet-cli: the interactive mode is not supported yet; give a command\n")
-            return 1
+            var repl = Repl(options: options)
+            return repl.run(environment: Repl.processEnvironment())
         }
         let name = options.command[0].lowercased()
         if name == "help" || name == "?" {
-            // redis-cli answers HELP itself, from its own copy of the command docs, without a server.
-            FileOutput.standardError.write("swiftlet-cli: the help command is not supported yet\n")
-            return 1
+            // redis-cli answers HELP from its own copy of the command docs; ours come from the server's COMMAND DOCS.
+            var repl = Repl(options: options)
+            return repl.printHelp(Array(options.command.dropFirst())) ? 0 : 1
         }
         // The command words are the tail of the command line: take them as the bytes given.
-        var session = Session(options: options, command: Array(arguments.suffix(options.command.count)))
+        var words = Array(arguments.suffix(options.command.count))
+        if options.quotedInput {
+            // redis-cli's `getSdsArrayFromArgv(..., quoted)`: each word must be exactly one quoted string.
+            guard let unquoted = QuotedInput.unquote(words) else {
+                FileOutput.standardOutput.write("Invalid quoted string\n")
+                return 1
+            }
+            words = unquoted
+        }
+        var session = Session(options: options, command: words)
         return session.runCommand()
     }
 }

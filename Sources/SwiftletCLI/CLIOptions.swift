@@ -63,6 +63,26 @@ public struct CLIOptions: Sendable, Hashable {
     public var memkeysSamples: UInt32 = 0
     /// `--eval file`: runs the file's Lua script with EVAL; the command words are its keys, `,`, then its arguments.
     public var evalFile: String?
+    /// `--rdb FILE` or `--functions-rdb FILE`: where the fetched RDB goes (`-` for stdout).
+    public var rdbFile: String?
+    /// `--rdb FILE`.
+    public var getRDB = false
+    /// `--functions-rdb FILE`: only the functions are asked for (`REPLCONF rdb-filter-only functions`).
+    public var functionsRDB = false
+    /// `--replica` (or `--slave`): prints the master's replication stream.
+    public var replica = false
+    /// `--hotkeys`: the keys with the highest `OBJECT FREQ`.
+    public var hotKeys = false
+    /// `--intrinsic-latency SECONDS`: measures this machine's scheduling latency, without a server.
+    public var intrinsicLatencySeconds: Int32?
+    /// `--lru-test KEYS`: an endless SET/GET load over that many keys with an 80-20 distribution.
+    public var lruTestKeys: Int64?
+    /// `--quoted-input`: each command word is read as a quoted string (`"a\x00b"`).
+    public var quotedInput = false
+    /// `--memcached`: speaks memcached's text and meta protocols instead of RESP (port 11211 unless given).
+    public var memcached = false
+    /// Whether `-p` was given (`--memcached` changes the default port only).
+    public var portGiven = false
     /// The command and its arguments: everything from the first word that is not an option.
     public var command: [String] = []
 
@@ -100,10 +120,8 @@ public struct CLIExit: Error, Hashable, Sendable {
 extension CLIOptions {
     /// Options redis-cli 7.0 has that this slice does not implement; each one exits with a clear message.
     static let unsupported: Set<String> = [
-        "--quoted-input", "--tls", "--sni", "--cacert", "--cacertdir", "--insecure", "--cert", "--key",
-        "--tls-ciphers", "--tls-ciphersuites", "--lru-test", "--replica", "--slave", "--rdb", "--functions-rdb",
-        "--hotkeys", "--intrinsic-latency",
-        "--ldb", "--ldb-sync-mode", "--cluster",
+        "--tls", "--sni", "--cacert", "--cacertdir", "--insecure", "--cert", "--key",
+        "--tls-ciphers", "--tls-ciphersuites", "--ldb", "--ldb-sync-mode", "--cluster",
     ]
 
     /// Parses the arguments after the program name.
@@ -144,7 +162,9 @@ extension CLIOptions {
                 self.lastArgumentFromStdin = true
                 consumed = false
             case "-X" where hasValue: self.stdinTag = value
-            case "-p" where hasValue: self.port = Int32(truncatingIfNeeded: Self.atoi(value))
+            case "-p" where hasValue:
+                self.port = Int32(truncatingIfNeeded: Self.atoi(value))
+                self.portGiven = true
             case "-s" where hasValue: self.socketPath = value
             case "-r" where hasValue: self.repeatCount = Self.strtoll(value)
             case "-i" where hasValue: self.intervalMicroseconds = Self.intervalMicroseconds(seconds: Self.atof(value))
@@ -234,6 +254,24 @@ extension CLIOptions {
             case "--memkeys-samples" where hasValue:
                 self.memKeys = true
                 self.memkeysSamples = UInt32(truncatingIfNeeded: Self.atoi(value))
+            case "--rdb" where hasValue, "--functions-rdb" where hasValue:
+                self.rdbFile = value
+                if argument == "--rdb" { self.getRDB = true } else { self.functionsRDB = true }
+            case "--replica", "--slave":
+                self.replica = true
+                consumed = false
+            case "--hotkeys":
+                self.hotKeys = true
+                consumed = false
+            case "--intrinsic-latency" where hasValue:
+                self.intrinsicLatencySeconds = Int32(truncatingIfNeeded: Self.atoi(value))
+            case "--lru-test" where hasValue: self.lruTestKeys = Self.strtoll(value)
+            case "--quoted-input":
+                self.quotedInput = true
+                consumed = false
+            case "--memcached":
+                self.memcached = true
+                consumed = false
             case "-c":
                 throw CLIExit.failure("swiftlet-cli: cluster mode (-c) is not supported")
             default:
@@ -258,9 +296,13 @@ extension CLIOptions {
             self.warnings +=
                 ("Warning: Using a password with '-a' or '-u' option on the command line interface may not be safe.\n")
         }
+        if self.getRDB && self.functionsRDB {
+            throw CLIExit.failure("Option --functions-rdb and --rdb are mutually exclusive.")
+        }
         if self.lastArgumentFromStdin && self.stdinTag != nil {
             throw CLIExit.failure("Options -x and -X are mutually exclusive.")
         }
+        if self.memcached && !self.portGiven { self.port = 11211 }
         // The environment's password never overrides one given on the command line, and gets no warning.
         if self.password == nil, let auth = environment["REDISCLI_AUTH"] {
             self.password = Array(auth.utf8)
@@ -293,6 +335,7 @@ extension CLIOptions {
             // Like redis-cli, the port is looked for anywhere after the user info, even past the path.
             if let colon = rest.firstIndex(of: ":") {
                 self.port = Int32(truncatingIfNeeded: Self.atoi(String(rest[rest.index(after: colon)...])))
+                self.portGiven = true
                 hostPart = rest[..<colon]
             }
             self.host = String(hostPart)
@@ -414,6 +457,7 @@ extension CLIOptions {
           --raw              Use raw formatting for replies (default when STDOUT is
                              not a tty).
           --no-raw           Force formatted output even when STDOUT is not a tty.
+          --quoted-input     Force input to be handled as quoted strings.
           --csv              Output in CSV format.
           --json             Output in JSON format (default RESP3, use -2 if you want to use with RESP2).
           --quoted-json      Same as --json, but produce ASCII-safe quoted strings, not Unicode.
@@ -434,6 +478,12 @@ extension CLIOptions {
           --latency-dist     Shows latency as a spectrum, requires xterm 256 colors.
                              Default time interval is 1 sec. Change it using -i.
           --mono             Use --latency-dist with grey levels instead of colors.
+          --lru-test <keys>  Simulate a cache workload with an 80-20 distribution.
+          --replica          Simulate a replica showing commands received from the master.
+          --rdb <filename>   Transfer an RDB dump from remote server to local file.
+                             Use filename of "-" to write to stdout.
+         --functions-rdb <filename> Like --rdb but only get the functions (not the keys)
+                             when getting the RDB dump file.
           --pipe             Transfer raw Redis protocol from stdin to server.
           --pipe-timeout <n> In --pipe mode, abort with error if after sending all data.
                              no reply is received within <n> seconds.
@@ -442,17 +492,23 @@ extension CLIOptions {
           --memkeys          Sample Redis keys looking for keys consuming a lot of memory.
           --memkeys-samples <n> Sample Redis keys looking for keys consuming a lot of memory.
                              And define number of key elements to sample
+          --hotkeys          Sample Redis keys looking for hot keys.
+                             only works when maxmemory-policy is *lfu.
           --scan             List all keys using the SCAN command.
           --pattern <pat>    Keys pattern when using the --scan, --bigkeys or --hotkeys
                              options (default: *).
           --quoted-pattern <pat> Same as --pattern, but the specified string can be
                                  quoted, in order to pass an otherwise non binary-safe string.
+          --intrinsic-latency <sec> Run a test to measure intrinsic system latency.
+                             The test will run for the specified amount of seconds.
           --eval <file>      Send an EVAL command using the Lua script at <file>.
+          --memcached        Speak memcached's text and meta protocols (default port 11211):
+                             the words make one request line; for storage commands the
+                             last word is the data block (see docs/TOOLS.md).
           --help             Output this help and exit.
           --version          Output version and exit.
 
-        Not supported yet: the interactive mode, cluster mode (-c), TLS, --hotkeys, --rdb, --replica,
-        --lru-test, --intrinsic-latency and --ldb.
+        Not supported yet: the interactive mode, cluster mode (-c), TLS and --ldb.
 
         """
 }

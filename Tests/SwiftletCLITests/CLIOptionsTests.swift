@@ -106,7 +106,7 @@ struct CLIOptionsTests {
         #expect(parseFailure(["-a"])?.stderr == "Unrecognized option or bad number of args for: '-a'\n")
         #expect(parseFailure(["-2", "-3"])?.stderr == "Options -2 and -3 are mutually exclusive.\n")
         #expect(parseFailure(["-c", "ping"])?.status == 1)
-        #expect(parseFailure(["--rdb", "dump.rdb"])?.stderr.contains("not supported") == true)
+        #expect(parseFailure(["--tls"])?.stderr.contains("not supported") == true)
         #expect(parseFailure(["--help"])?.status == 0)
         #expect(parseFailure(["--version"])?.stdout.hasPrefix("swiftlet-cli ") == true)
     }
