@@ -8,6 +8,8 @@ Each test starts its own Swiftlet master and redis-server replicas (`--replicaof
   the replica's offset;
 * two replicas arriving within `repl-diskless-sync-delay` share one snapshot;
 * INFO replication and ROLE in Redis's format; REPLCONF's errors byte for byte against redis-server;
+* WAIT: answered at once when enough replicas acknowledged (REPLCONF GETACK asks them), after the timeout with
+  the count otherwise, at once inside MULTI;
 * redis-cli --rdb / --functions-rdb / --replica against Swiftlet.
 """
 
@@ -219,6 +221,11 @@ REPLCONF_CASES = [
     ["PSYNC", "?"],
     ["SYNC", "x"],
     ["ROLE", "x"],
+    ["WAIT", "a", "0"],
+    ["WAIT", "1", "a"],
+    ["WAIT", "1", "-1"],
+    ["WAIT", "0", "0"],
+    ["WAIT", "1"],
 ]
 
 
@@ -276,3 +283,43 @@ def test_redis_cli_sync_modes(tmp_path):
         stream.kill()
         out = stream.communicate(timeout=TIMEOUT)[0]
     assert b"SYNC done after" in out and b'"SET","streamed","yes"' in out, out
+
+
+def test_wait(tmp_path):
+    master = start_master(tmp_path)
+    with master.connect() as m:
+        # No replica: the timeout passes, and the answer is 0.
+        started = time.monotonic()
+        assert call(m, "WAIT", 1, 200) == 0
+        assert time.monotonic() - started >= 0.19
+    replica = start_replica(tmp_path, master)
+    same_data(master, replica)
+    with master.connect() as m:
+        call(m, "SET", "k", "v")
+        # GETACK makes the replica answer at once, long before its once-a-second ACK could matter.
+        started = time.monotonic()
+        assert call(m, "WAIT", 1, 10000) == 1
+        assert time.monotonic() - started < 2
+        started = time.monotonic()
+        assert call(m, "WAIT", 2, 300) == 1
+        assert time.monotonic() - started >= 0.29
+        # Inside MULTI a command may not block: WAIT answers at once (once the replica has acknowledged everything;
+        # the cron's PINGs are off, so that the offset stays put).
+        call(m, "CONFIG", "SET", "repl-ping-replica-period", "3600")
+        wait_for(lambda: info(m, "replication")["slave0"].split(",offset=")[1].split(",")[0]
+                 == info(m, "replication")["master_repl_offset"], "the replica's ACK")
+        call(m, "MULTI")
+        call(m, "WAIT", 5, 0)
+        assert call(m, "EXEC") == [1]
+        # A WAIT with no timeout that CLIENT UNBLOCK ends answers the count too.
+        m.send_command("WAIT", 3, 0)
+        with master.connect() as other:
+            client_id = [line for line in call(other, "CLIENT", "LIST").decode().splitlines() if "cmd=wait" in line]
+            wait_for_block = time.monotonic() + TIMEOUT
+            while not client_id and time.monotonic() < wait_for_block:
+                time.sleep(0.05)
+                client_id = [line for line in call(other, "CLIENT", "LIST").decode().splitlines()
+                             if "cmd=wait" in line]
+            assert client_id
+            assert call(other, "CLIENT", "UNBLOCK", client_id[0].split()[0].split("=")[1]) == 1
+        assert m.read_reply().to_python() == 1

@@ -29,12 +29,18 @@ public final class AppendOnlyState {
     public internal(set) var status = Status.off
     @exclusivity(unchecked)
     var fsyncPolicy = FsyncPolicy.everysec
-    /// Commands committed and not yet written to the file.
+    /// The commands committed and not yet written to the file (`buffer`), the database the log's last SELECT named
+    /// (`selectedDatabase`, -1: the next command writes one), and the running unit.
     @exclusivity(unchecked)
-    var buffer: [UInt8] = []
-    /// The database the log's last SELECT named (-1: the next command writes one).
-    @exclusivity(unchecked)
-    var selectedDatabase = -1
+    var stream = StreamUnitEncoder()
+    var buffer: [UInt8] {
+        get { self.stream.bytes }
+        _modify { yield &self.stream.bytes }
+    }
+    var selectedDatabase: Int {
+        get { self.stream.selectedDatabase }
+        set { self.stream.selectedDatabase = newValue }
+    }
     /// The incremental file being appended to.
     var file: AOFFile?
     var manifest = AOFManifest(prefix: "appendonly.aof")
@@ -47,11 +53,6 @@ public final class AppendOnlyState {
 
     // MARK: Ops of the running command
 
-    /// Ops of the running client command already in `buffer`, and where the first one starts (after its SELECT).
-    @exclusivity(unchecked)
-    var pendingOpCount = 0
-    @exclusivity(unchecked)
-    var commandStart = 0
     /// The running command's first op went into an empty buffer: the once-per-iteration write must be scheduled.
     @exclusivity(unchecked)
     var scheduleFlush = false
@@ -99,46 +100,26 @@ public final class AppendOnlyState {
 }
 
 /// The AOF as a consumer of the write stream (State/WriteStream.swift): the ops of one unit are encoded straight into
-/// `buffer`, preceded by `#TS:` when a new second began (aof-timestamp-enabled) and by SELECT when the database is
-/// not the one the log last selected; a unit of several ops is wrapped in MULTI/EXEC (a transaction with one write is
-/// written bare, as Redis's `propagatePendingCommands`).
+/// `buffer` by the stream's unit encoder (SELECT when the database changes, MULTI/EXEC around several ops, as Redis's
+/// `propagatePendingCommands`), preceded by `#TS:` when a new second began (aof-timestamp-enabled).
 extension AppendOnlyState: WriteStreamConsumer {
     package func append(_ arguments: [ByteBuffer], database: Int, unixSeconds: @autoclosure () -> Int64) {
-        if self.pendingOpCount == 0 {
-            if self.buffer.isEmpty { self.scheduleFlush = true }
+        if !self.stream.inUnit {
+            if self.stream.bytes.isEmpty { self.scheduleFlush = true }
             if self.timestamps {
                 let seconds = unixSeconds()
                 if seconds != self.lastTimestamp {
-                    AOFCommandWriter.appendTimestamp(seconds, to: &self.buffer)
+                    AOFCommandWriter.appendTimestamp(seconds, to: &self.stream.bytes)
                     self.lastTimestamp = seconds
                 }
             }
-            self.select(database)
-            self.commandStart = self.buffer.count
-        } else {
-            self.select(database)
         }
-        self.pendingOpCount += 1
-        AOFCommandWriter.appendHeader(arguments.count, to: &self.buffer)
-        for argument in arguments {
-            argument.withUnsafeReadableBytes { AOFCommandWriter.appendArgument($0, to: &self.buffer) }
-        }
+        self.stream.append(arguments, database: database)
     }
 
     package func commitUnit() -> Bool {
-        guard self.pendingOpCount > 0 else { return false }
-        if self.pendingOpCount > 1 {
-            self.buffer.insert(contentsOf: AOFCommandWriter.multi, at: self.commandStart)
-            self.buffer.append(contentsOf: AOFCommandWriter.exec)
-        }
-        self.pendingOpCount = 0
+        guard self.stream.commit() else { return false }
         defer { self.scheduleFlush = false }
         return self.scheduleFlush
-    }
-
-    private func select(_ database: Int) {
-        guard database != self.selectedDatabase else { return }
-        AOFCommandWriter.append([Array("SELECT".utf8), Array(String(database).utf8)], to: &self.buffer)
-        self.selectedDatabase = database
     }
 }

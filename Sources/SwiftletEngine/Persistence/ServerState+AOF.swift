@@ -54,7 +54,7 @@ extension ServerState {
     public func flushAppendOnlyFile() {
         let a = self.aof
         // Never in the middle of a client command: its ops may still become a MULTI/EXEC block.
-        guard !a.buffer.isEmpty, a.pendingOpCount == 0, let file = a.file else { return }
+        guard !a.buffer.isEmpty, !a.stream.inUnit, let file = a.file else { return }
         let failure = a.buffer.withUnsafeBytes { raw -> AOFError? in
             do {
                 try file.write(raw)
@@ -245,7 +245,7 @@ extension ServerState {
         a.status = .off
         a.rewriteScheduled = false
         a.buffer.removeAll()
-        a.pendingOpCount = 0
+        a.stream.dropPendingUnit()
         self.setWriteStreamConsumer(a, attached: false)
     }
 

@@ -115,6 +115,36 @@ public enum ReplicationCommands {
         server.beginFullSync(session, link)
     }
 
+    // MARK: - WAIT
+
+    /// WAIT numreplicas timeout — O(1): blocks until `numreplicas` replicas acknowledged this client's last write, or
+    /// `timeout` milliseconds (0: forever) passed; answers how many did.
+    static func wait(_ context: inout CommandContext) throws(RedisError) {
+        let wanted = try context.integer(1)
+        guard let timeout = context.arguments[2].int64 else {
+            throw RedisError("ERR timeout is not an integer or out of range")
+        }
+        guard timeout >= 0 else { throw RedisError("ERR timeout is negative") }
+        let server = context.server
+        let offset = context.session.replicationOffset
+        let acknowledged = server.replicasAcknowledged(offset)
+        // Inside MULTI (or a script) a command may not block: it answers at once, as Redis's CLIENT_DENY_BLOCKING.
+        if Int64(acknowledged) >= wanted || !context.mayBlock {
+            context.out.writeInteger(acknowledged)
+            return
+        }
+        let deadline = timeout > 0 ? context.now &+ timeout : 0
+        context.block(
+            keys: [],
+            deadline: deadline,
+            timeoutReply: { $0.out.writeInteger(server.replicasAcknowledged(offset)) },
+            serve: { _, _ throws(RedisError) in false }
+        )
+        server.replication.waiting.append((context.session, offset, wanted))
+        server.replication.acknowledgementRequested = true
+        server.requestBeforeSleep()
+    }
+
     // MARK: - ROLE
 
     /// ROLE — O(1): `master`, the replication offset, and each online replica's address, port and acknowledged
@@ -151,5 +181,6 @@ public enum ReplicationCommands {
         .init("sync", arity: 1, flags: [.admin, .noscript, .noAsyncLoading, .noMulti], group: "server", run: sync),
         .init("psync", arity: -3, flags: [.admin, .noscript, .noAsyncLoading, .noMulti], group: "server", run: sync),
         .init("role", arity: 1, flags: [.noscript, .loading, .stale, .fast], group: "server", run: role),
+        .init("wait", arity: 3, flags: [.noscript], group: "generic", run: wait),
     ]
 }

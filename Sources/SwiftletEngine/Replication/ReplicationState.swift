@@ -1,5 +1,4 @@
 package import NIOCore
-import SwiftletPersistence
 
 /// A replica as the master sees it: the client that sent REPLCONF/SYNC/PSYNC, and where its synchronisation
 /// stands (Redis's `client->replstate` and the `slave_*` fields of its client).
@@ -76,12 +75,13 @@ public final class ReplicationState {
     var backlog: ReplicationBacklog?
     /// The clients that issued SYNC/PSYNC, in the order they did.
     public internal(set) var replicas: [ClientSession] = []
-    /// The database the stream last selected (-1: the next op writes SELECT).
-    var selectedDatabase = -1
-    /// The running unit's ops, encoded; how many; where the first op starts (after its SELECT).
-    private var unit: [UInt8] = []
-    private var unitOps = 0
-    private var unitStart = 0
+    /// The running unit, encoded as the AOF encodes it; its `selectedDatabase` is the stream's (-1: the next op writes
+    /// SELECT, as after a full sync starts).
+    var encoder = StreamUnitEncoder()
+    var selectedDatabase: Int {
+        get { self.encoder.selectedDatabase }
+        set { self.encoder.selectedDatabase = newValue }
+    }
     /// Unix seconds since when no replica has been connected (the backlog goes after repl-backlog-ttl).
     var noReplicasSince: Int64 = 0
     /// INFO stats: `sync_full`, `sync_partial_ok`, `sync_partial_err`.
@@ -90,6 +90,10 @@ public final class ReplicationState {
     public internal(set) var partialSyncsRefused = 0
     /// Online replicas whose last ACK is recent enough for `min-replicas-max-lag` (Redis's repl_good_slaves_count).
     public internal(set) var goodReplicas = 0
+    /// Clients blocked in WAIT: the offset each waits for and how many replicas it wants.
+    var waiting: [(session: ClientSession, offset: Int64, replicas: Int64)] = []
+    /// A WAIT blocked in this loop iteration: the replicas are asked for an ACK before the loop sleeps.
+    var acknowledgementRequested = false
     /// Monotonic milliseconds of the last replication cron.
     var lastCron: Int64 = 0
     /// Ticks of the replication cron (Redis's replication_cron_loops): the PING period counts them.
@@ -125,38 +129,17 @@ public final class ReplicationState {
             }
         }
     }
-
-    private func select(_ database: Int) {
-        guard database != self.selectedDatabase else { return }
-        AOFCommandWriter.append([Array("SELECT".utf8), Array(String(database).utf8)], to: &self.unit)
-        self.selectedDatabase = database
-    }
 }
 
 extension ReplicationState: WriteStreamConsumer {
     package func append(_ arguments: [ByteBuffer], database: Int, unixSeconds: @autoclosure () -> Int64) {
-        if self.unitOps == 0 {
-            self.select(database)
-            self.unitStart = self.unit.count
-        } else {
-            self.select(database)
-        }
-        self.unitOps += 1
-        AOFCommandWriter.appendHeader(arguments.count, to: &self.unit)
-        for argument in arguments {
-            argument.withUnsafeReadableBytes { AOFCommandWriter.appendArgument($0, to: &self.unit) }
-        }
+        self.encoder.append(arguments, database: database)
     }
 
     package func commitUnit() -> Bool {
-        guard self.unitOps > 0 else { return false }
-        if self.unitOps > 1 {
-            self.unit.insert(contentsOf: AOFCommandWriter.multi, at: self.unitStart)
-            self.unit.append(contentsOf: AOFCommandWriter.exec)
-        }
-        self.unitOps = 0
-        self.feed(self.unit)
-        self.unit.removeAll(keepingCapacity: self.unit.capacity <= 64 * 1024)
+        guard self.encoder.commit() else { return false }
+        self.feed(self.encoder.bytes)
+        self.encoder.bytes.removeAll(keepingCapacity: self.encoder.bytes.capacity <= 64 * 1024)
         // The replicas' outboxes schedule their own writes.
         return false
     }

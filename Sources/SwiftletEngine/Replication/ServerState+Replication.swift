@@ -313,7 +313,47 @@ extension ServerState {
             if !link.held.isEmpty { self.push(ByteBuffer(bytes: link.held), to: session) }
             link.held = []
         }
+        self.serveWaitingClients()
     }
+
+    // MARK: - WAIT
+
+    /// Online replicas that acknowledged `offset` (Redis's replicationCountAcksByOffset).
+    func replicasAcknowledged(_ offset: Int64) -> Int {
+        self.replication.replicas.reduce(0) { count, session in
+            guard let link = session.replica, link.state == .online, link.ackOffset >= offset else { return count }
+            return count + 1
+        }
+    }
+
+    /// Ends the WAITs that now have enough acknowledgements (Redis's processClientsWaitingReplicas), answering each
+    /// with the count.
+    func serveWaitingClients() {
+        let r = self.replication
+        guard !r.waiting.isEmpty else { return }
+        var still: [(session: ClientSession, offset: Int64, replicas: Int64)] = []
+        for wait in r.waiting where wait.session.blocked != nil {
+            if Int64(self.replicasAcknowledged(wait.offset)) >= wait.replicas {
+                self.blocking.unblock(wait.session, reason: .timeout, server: self)
+            } else {
+                still.append(wait)
+            }
+        }
+        r.waiting = still
+    }
+
+    /// REPLCONF GETACK * into the stream, once per loop iteration in which a WAIT blocked (not while clients are
+    /// paused: the stream must not move then, as in Redis).
+    func requestAcknowledgements() {
+        let r = self.replication
+        guard !self.isPaused else { return }
+        r.acknowledgementRequested = false
+        guard !r.replicas.isEmpty else { return }
+        r.append(Self.getAckCommand, database: r.selectedDatabase, unixSeconds: 0)
+        _ = r.commitUnit()
+    }
+
+    static let getAckCommand = [ByteBuffer(string: "REPLCONF"), ByteBuffer(string: "GETACK"), ByteBuffer(string: "*")]
 
     // MARK: - min-replicas-to-write
 

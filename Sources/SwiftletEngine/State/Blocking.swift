@@ -23,6 +23,9 @@ public final class BlockedClient {
     public internal(set) var isWaiting = true
     /// The command's slow log entry, made when it blocked and logged when the wait ends with a reply.
     var slowlogEntry: SlowlogEntry?
+    /// The reply when the wait times out (or CLIENT UNBLOCK ... TIMEOUT), for a wait that is not a list or sorted-set
+    /// one (WAIT answers how many replicas acknowledged); nil gives the null array.
+    var timeoutReply: ((inout CommandContext) -> Void)?
 
     init(session: ClientSession, database: Int, keys: [ByteBuffer], deadline: Int64, serve: @escaping BlockedServe) {
         self.session = session
@@ -206,8 +209,12 @@ public final class BlockingRegistry {
         var context = CommandContext(session: session, server: server, out: ByteBuffer())
         switch reason {
         case .timeout:
-            // Redis answers every timed-out list or sorted-set wait with a null array, BLMOVE included.
-            context.out.writeNullArray()
+            if let timeoutReply = client.timeoutReply {
+                timeoutReply(&context)
+            } else {
+                // Redis answers every timed-out list or sorted-set wait with a null array, BLMOVE included.
+                context.out.writeNullArray()
+            }
         case .error:
             server.reply(RedisError.unblocked, &context)
         case .disconnect:
@@ -224,7 +231,13 @@ public final class BlockingRegistry {
 extension CommandContext {
     /// Suspends the client on `keys` (argument indexes) until one gets data, the deadline passes, or it is
     /// unblocked. The handler writes nothing; `serve` writes the reply later. Duplicate keys are waited on once.
-    public func block(keys: some Sequence<Int>, deadline: Int64, serve: @escaping BlockedServe) {
+    /// - Parameter timeoutReply: the reply on timeout, when it is not the null array.
+    public func block(
+        keys: some Sequence<Int>,
+        deadline: Int64,
+        timeoutReply: ((inout CommandContext) -> Void)? = nil,
+        serve: @escaping BlockedServe
+    ) {
         var copies: [ByteBuffer] = []
         for i in keys {
             let key = self.arguments[i]
@@ -238,6 +251,7 @@ extension CommandContext {
             deadline: deadline,
             serve: serve
         )
+        client.timeoutReply = timeoutReply
         self.server.blocking.add(client)
     }
 

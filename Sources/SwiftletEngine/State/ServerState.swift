@@ -98,6 +98,10 @@ public final class ClientSession {
     /// Set by REPLCONF, SYNC or PSYNC: the client is (or is becoming) a replica of this server.
     @exclusivity(unchecked)
     public internal(set) var replica: ReplicaLink?
+    /// The replication offset after this client's last command (Redis's `woff`): WAIT waits for replicas to
+    /// acknowledge it.
+    @exclusivity(unchecked)
+    public internal(set) var replicationOffset: Int64 = 0
     /// While CLIENT REPLY OFF/SKIP drops the running command's reply: the pushes to this client that the command
     /// produces (subscription confirmations, messages, invalidations, keyspace events), which get through as
     /// Redis lets them through with its CLIENT_PUSHING flag. Nil otherwise.
@@ -745,6 +749,8 @@ public final class ServerState {
             return
         }
         self.run(id, &context, started: started)
+        // Where the stream stood after this client's command: what its WAIT waits for (Redis's `c->woff`).
+        context.session.replicationOffset = self.replication.offset
     }
 
     /// MISCONF: after a failed background save, write commands (an EXEC with writes queued) and PING are refused,
@@ -891,6 +897,8 @@ public final class ServerState {
     /// appendfsync always), then writes every queued outbox, held replies included, to its connection.
     public func flushOutboxes() {
         self.beforeSleepScheduled = false
+        // WAIT asked for ACKs in this iteration: one REPLCONF GETACK for all of them (Redis's beforeSleep).
+        if self.replication.acknowledgementRequested { self.requestAcknowledgements() }
         if !self.aof.buffer.isEmpty { self.flushAppendOnlyFile() }
         // Taken out of `self` (a flush may queue more frames for the next round), and its storage given back
         // afterwards: no allocation per iteration.

@@ -1,4 +1,5 @@
 package import NIOCore
+import SwiftletPersistence
 
 /// The engine's write stream: every change the engine commits leaves it here, once, in deterministic form (a
 /// relative expiry as PEXPIREAT, SPOP as SREM, an expired key as DEL), grouped in units that must apply together
@@ -113,4 +114,50 @@ extension ServerState {
         }
         self.propagating = !self.writeStream.consumers.isEmpty
     }
+}
+
+/// Encodes the units of the write stream as RESP commands, as both consumers write them (Redis 7.0's
+/// `propagatePendingCommands` does the same for the AOF and the replicas): SELECT when the op's database is not the
+/// one last selected, and MULTI/EXEC around a unit of several ops (inserted after the unit's first SELECT, so a
+/// transaction starts in its database). What comes before a unit (the AOF's `#TS:` line) is the consumer's.
+struct StreamUnitEncoder {
+    /// Encoded commands, committed and not yet taken by the consumer (plus the running unit's ops).
+    var bytes: [UInt8] = []
+    /// The database the output last selected (-1: the next op writes SELECT).
+    var selectedDatabase = -1
+    /// Ops of the running unit already in `bytes`, and where its first op starts (after its SELECT).
+    private(set) var pendingOps = 0
+    private var unitStart = 0
+
+    /// Whether a unit is running (an op was appended since the last commit).
+    var inUnit: Bool { self.pendingOps > 0 }
+
+    /// Appends one op of the running unit.
+    mutating func append(_ arguments: [ByteBuffer], database: Int) {
+        if database != self.selectedDatabase {
+            AOFCommandWriter.append([Array("SELECT".utf8), Array(String(database).utf8)], to: &self.bytes)
+            self.selectedDatabase = database
+        }
+        if self.pendingOps == 0 { self.unitStart = self.bytes.count }
+        self.pendingOps += 1
+        AOFCommandWriter.appendHeader(arguments.count, to: &self.bytes)
+        for argument in arguments {
+            argument.withUnsafeReadableBytes { AOFCommandWriter.appendArgument($0, to: &self.bytes) }
+        }
+    }
+
+    /// Closes the running unit (MULTI/EXEC around several ops).
+    /// - Returns: whether there was one.
+    mutating func commit() -> Bool {
+        guard self.pendingOps > 0 else { return false }
+        if self.pendingOps > 1 {
+            self.bytes.insert(contentsOf: AOFCommandWriter.multi, at: self.unitStart)
+            self.bytes.append(contentsOf: AOFCommandWriter.exec)
+        }
+        self.pendingOps = 0
+        return true
+    }
+
+    /// Forgets a running unit's count (its bytes stay): used when the output is cut off mid-unit.
+    mutating func dropPendingUnit() { self.pendingOps = 0 }
 }
