@@ -86,7 +86,7 @@ public enum BenchmarkMain {
             )
             measured.dataSize = dataSize
             measured.serverConfiguration = configuration
-            for (index, report) in ([measured] + measured.parts).enumerated() {
+            for (index, report) in ([measured] + measured.reportedParts).enumerated() {
                 plot.add(report)
                 if options.json {
                     json.tests.append(BenchmarkJSON.Test(report))

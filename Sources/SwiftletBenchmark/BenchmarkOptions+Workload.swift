@@ -67,7 +67,9 @@ extension BenchmarkOptions {
             dataSizeRange = low...high
         case "--ratio":
             let parts = value.split(separator: ":", omittingEmptySubsequences: false)
-            guard parts.count == 2, let writes = Int(parts[0]), let reads = Int(parts[1]), writes >= 0, reads >= 0,
+            // Each side is bounded before they are added, so that a huge one cannot overflow the sum.
+            guard parts.count == 2, let writes = Int(parts[0]), let reads = Int(parts[1]),
+                (0...1_000_000).contains(writes), (0...1_000_000).contains(reads),
                 writes + reads > 0, writes + reads <= 1_000_000
             else { return false }
             ratio = Ratio(writes: writes, reads: reads)

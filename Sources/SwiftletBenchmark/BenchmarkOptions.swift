@@ -304,7 +304,9 @@ public enum BenchmarkCommandLine: Equatable, Sendable {
          --ratio <w:r>      Add the MIXED test: w SETs then r GETs, again and again,
                             on the same keys, reported as "MIXED (SET:GET w:r)"
                             and per operation ("MIXED SET", "MIXED GET"). Without
-                            -t only MIXED runs (-t mixed selects it).
+                            -t only MIXED runs (-t mixed selects it). A side may
+                            be 0 (0:1 is GETs only): a part without requests is
+                            left out of the report.
          --protocol <p>     redis (default), memcache_text (set/get) or memcache_meta
                             (ms/mg): SET, GET and MIXED against memcached.
          --plot <file>      Draw each test's latency by percentile as an SVG (a file

@@ -14,11 +14,14 @@ struct ServerAddress: Sendable {
     var host: String
     var port: Int
     var socketPath: String?
+    /// Who is named in a connection error: "Redis" (redis-benchmark's text), or "memcached" with `--protocol`.
+    var serverName: String
 
     init(options: BenchmarkOptions) {
         host = options.host
         port = options.port
         socketPath = options.socketPath
+        serverName = options.wireProtocol.isMemcache ? "memcached" : "Redis"
     }
 
     /// Connects (blocking), then makes the socket non-blocking with TCP_NODELAY set.
@@ -33,7 +36,7 @@ struct ServerAddress: Sendable {
             }
         } catch {
             let place = socketPath ?? "\(host):\(port)"
-            throw BenchmarkError("Could not connect to Redis at \(place): \(error.message)")
+            throw BenchmarkError("Could not connect to \(serverName) at \(place): \(error.message)")
         }
         let flags = fcntl(fd, F_GETFL)
         _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
@@ -87,7 +90,7 @@ func exchange(_ address: ServerAddress, commands: [[UInt8]]) -> [[UInt8]]? {
         var start = 0
         while replies.count < commands.count {
             let outcome = input.withUnsafeBytes { RESPReplyScanner.scan($0, from: start) }
-            guard case .complete(let end, _) = outcome else { break }
+            guard case .complete(let end, _, _) = outcome else { break }
             replies.append(Array(input[start..<end]))
             start = end
         }

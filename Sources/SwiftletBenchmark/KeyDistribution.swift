@@ -77,11 +77,20 @@ public struct KeyGenerator: Sendable {
                 let value = (median + deviation * Self.standardNormal(using: &generator)).rounded()
                 if value >= Double(space.minimum) && value <= Double(space.maximum) { return Int(value) }
             }
-            return min(max(Int(median), space.minimum), space.maximum)
+            return Self.nearestKey(to: median, in: space)
         case .zipf:
             // `!`: the sampler exists exactly when the pattern is Zipf (see init).
             return space.minimum + zipf!.sample(using: &generator) - 1
         }
+    }
+
+    /// The key of `minimum ... maximum` nearest to `value`, clamped as a Double first: `--key-median 1e19` is a
+    /// finite median that no `Int` holds.
+    static func nearestKey(to value: Double, in space: KeySpace) -> Int {
+        // Key numbers are below 10^12 (``BenchmarkOptions/keyLimit``), so both ends are exact as Doubles.
+        if !(value > Double(space.minimum)) { return space.minimum }
+        if !(value < Double(space.maximum)) { return space.maximum }
+        return Int(value.rounded())
     }
 
     /// A uniform double in (0, 1], from the top 53 bits.

@@ -103,6 +103,10 @@ public struct LatencyReport: Sendable {
         }
     }
 
+    /// The ``parts`` that are reported: those with requests (`--ratio 0:N` has no SET part; its line would read
+    /// `nan`). ``parts`` keeps both, so that the threads' parts merge by position.
+    public var reportedParts: [LatencyReport] { parts.filter { $0.requestsFinished > 0 } }
+
     /// Requests per second, computed in single precision as redis-benchmark does (so the digits agree).
     public var requestsPerSecond: Float {
         Float(requestsFinished) / (Float(elapsedMilliseconds) / 1000.0)

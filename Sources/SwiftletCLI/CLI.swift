@@ -1,5 +1,6 @@
 import NIOCore
 import SwiftletRESP
+import SwiftletToolSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -198,14 +199,14 @@ struct Session {
     mutating func runCommand() -> Int32 {
         var arguments = self.command
         if self.options.lastArgumentFromStdin {
-            arguments.append(Self.readStandardInput())
+            arguments.append(ToolFile.readAll(descriptor: 0))
         } else if let tag = self.options.stdinTag {
             // The tag came through String: compare the words the same way (invalid UTF-8 repaired in both).
             guard let index = self.command.firstIndex(where: { String(decoding: $0, as: UTF8.self) == tag }) else {
                 FileOutput.standardError.write("Using -X option but stdin tag not match.\n")
                 return 1
             }
-            arguments[index] = Self.readStandardInput()
+            arguments[index] = ToolFile.readAll(descriptor: 0)
         }
         _ = self.connect(quiet: true)
         if self.connection == nil {
@@ -371,17 +372,5 @@ struct Session {
         case "proxy": return count >= 2 && second == "info"
         default: return false
         }
-    }
-
-    static func readStandardInput() -> [UInt8] {
-        var data: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 { break }
-            data += chunk[0..<count]
-        }
-        return data
     }
 }

@@ -58,16 +58,19 @@ public final class CLIConnection {
 
     /// Sends one command as a RESP array of bulk strings.
     public func send(_ arguments: [[UInt8]]) throws(ConnectionError) {
-        var frame: [UInt8] = Array("*\(arguments.count)\r\n".utf8)
+        var frame: [UInt8] = []
+        Self.encode(arguments, to: &frame)
+        try self.sendRaw(frame)
+    }
+
+    /// Appends one command as a RESP array of bulk strings (the framing of ``send(_:)``, for modes that pipeline
+    /// many commands in one write).
+    static func encode(_ arguments: [[UInt8]], to frame: inout [UInt8]) {
+        frame += Array("*\(arguments.count)\r\n".utf8)
         for argument in arguments {
             frame += Array("$\(argument.count)\r\n".utf8)
             frame += argument
             frame += [13, 10]
-        }
-        do {
-            try ToolSocket.writeAll(self.descriptor, frame)
-        } catch {
-            throw ConnectionError(error)
         }
     }
 
@@ -172,14 +175,10 @@ public final class CLIConnection {
     /// Writes bytes as they are (SYNC, memcached's text protocol), not as a RESP command.
     /// - Throws: ``ConnectionError`` on a write error.
     func sendRaw(_ bytes: [UInt8]) throws(ConnectionError) {
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { write(self.descriptor, $0.baseAddress, $0.count) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw .system(errno)
-            }
-            offset += written
+        do {
+            try ToolSocket.writeAll(self.descriptor, bytes)
+        } catch {
+            throw ConnectionError(error)
         }
     }
 
@@ -203,18 +202,30 @@ public final class CLIConnection {
         }
     }
 
+    /// The longest line ``readLine()`` takes (memcached's lines are short; only a broken server sends more).
+    static let maximumLineLength = 1024 * 1024
+
+    /// The longest data block ``readExactly(_:)`` takes: memcached's largest item and its `\r\n`.
+    static let maximumBlockLength = MemcachedReplyTracker.maximumDataSize + 2
+
     /// Reads one line ending in `\n` (returned without `\r\n` or `\n`), buffering what follows it.
     /// - Returns: the line, or `nil` when the server closed the connection before a whole line came.
-    /// - Throws: ``ConnectionError`` on a read error.
+    /// - Throws: ``ConnectionError`` on a read error, or when no newline came within ``maximumLineLength`` bytes.
     func readLine() throws(ConnectionError) -> [UInt8]? {
+        // The bytes already searched for a newline are not searched again after the next read.
+        var scanned = 0
         while true {
             let view = self.buffer.readableBytesView
-            if let newline = view.firstIndex(of: 10) {
+            if let newline = view[(view.startIndex + scanned)...].firstIndex(of: 10) {
                 var line = Array(view[view.startIndex..<newline])
                 self.buffer.moveReaderIndex(forwardBy: newline - view.startIndex + 1)
                 self.releaseConsumedBytes()
                 if line.last == 13 { line.removeLast() }
                 return line
+            }
+            scanned = view.count
+            if scanned > Self.maximumLineLength {
+                throw ConnectionError(message: "Protocol error: no newline within \(Self.maximumLineLength) bytes")
             }
             var count = 0
             self.buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: 16 * 1024) { raw in
@@ -230,12 +241,16 @@ public final class CLIConnection {
         }
     }
 
-    /// Reads exactly `count` bytes (a memcached data block).
+    /// Reads exactly `count` bytes (a memcached data block and its `\r\n`).
     /// - Returns: the bytes, or `nil` when the server closed the connection first.
-    /// - Throws: ``ConnectionError`` on a read error.
+    /// - Throws: ``ConnectionError`` on a read error, or for a count beyond ``maximumBlockLength``.
     func readExactly(_ count: Int) throws(ConnectionError) -> [UInt8]? {
+        guard count >= 0, count <= Self.maximumBlockLength else {
+            throw ConnectionError(message: "Protocol error: data block of \(count) bytes is larger than 1 GiB")
+        }
         var out: [UInt8] = []
-        out.reserveCapacity(count)
+        // The announced size is the server's word: memory grows with what really arrives.
+        out.reserveCapacity(min(count, 64 * 1024))
         while out.count < count {
             let part = try self.readRaw(upTo: min(count - out.count, 64 * 1024))
             if part.isEmpty { return nil }

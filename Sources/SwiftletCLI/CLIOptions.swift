@@ -265,7 +265,13 @@ extension CLIOptions {
                 consumed = false
             case "--intrinsic-latency" where hasValue:
                 self.intrinsicLatencySeconds = Int32(truncatingIfNeeded: Self.atoi(value))
-            case "--lru-test" where hasValue: self.lruTestKeys = Self.strtoll(value)
+            case "--lru-test" where hasValue:
+                let keys = Self.strtoll(value)
+                // redis-cli goes on with a degenerate or NaN key space there; refused here.
+                guard keys >= LRUTest.minimumKeys else {
+                    throw CLIExit.failure("Invalid --lru-test key count '\(value)': it must be 1 or more.")
+                }
+                self.lruTestKeys = keys
             case "--quoted-input":
                 self.quotedInput = true
                 consumed = false
@@ -508,7 +514,7 @@ extension CLIOptions {
           --help             Output this help and exit.
           --version          Output version and exit.
 
-        Not supported yet: the interactive mode, cluster mode (-c), TLS and --ldb.
+        Not supported yet: cluster mode (-c), TLS and --ldb.
 
         """
 }

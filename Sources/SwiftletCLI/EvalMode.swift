@@ -1,5 +1,6 @@
 import NIOCore
 import SwiftletRESP
+import SwiftletToolSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -14,7 +15,7 @@ extension Session {
     /// - Returns: the exit status.
     mutating func runEval(file: String) -> Int32 {
         guard self.connect(quiet: false) else { return 1 }
-        guard let script = Self.readFile(file) else {
+        guard let script = ToolFile.readFile(path: file) else {
             let reason = String(cString: strerror(errno))
             FileOutput.standardError.write("Can't open file '\(file)': \(reason)\n")
             return 1
@@ -29,21 +30,5 @@ extension Session {
     static func splitEvalWords(_ words: [[UInt8]]) -> (keys: [[UInt8]], arguments: [[UInt8]]) {
         guard let comma = words.firstIndex(of: [UInt8(ascii: ",")]) else { return (words, []) }
         return (Array(words[..<comma]), Array(words[(comma + 1)...]))
-    }
-
-    /// The whole file, or `nil` (with `errno` set) when it cannot be opened.
-    static func readFile(_ path: String) -> [UInt8]? {
-        let descriptor = open(path, O_RDONLY)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        var data: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 { break }
-            data += chunk[0..<count]
-        }
-        return data
     }
 }

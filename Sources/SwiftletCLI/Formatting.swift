@@ -12,7 +12,8 @@ enum CFormat {
     /// `%.2f`, as C prints it.
     static func fixed2(_ value: Double) -> String { format("%.2f", value) }
 
-    private static func format(_ format: String, _ value: Double) -> String {
+    /// One double printed with a C format of one conversion (`%.2f`, `%05.2f`, ...).
+    static func format(_ format: String, _ value: Double) -> String {
         // `%.2f` of a huge double has over 300 digits: ask for the length first.
         let length = withVaList([value]) { vsnprintf(nil, 0, format, $0) }
         var buffer = [CChar](repeating: 0, count: Int(max(length, 0)) + 1)

@@ -65,7 +65,7 @@ extension Session {
         let pattern = self.options.pattern
         do {
             Self.stopLoopOnInterrupt()
-            let total = try Self.hotKeysDatabaseSize(connection)
+            let total = try Self.databaseSize(connection)
             FileOutput.standardOutput.write(
                 "\n# Scanning the entire keyspace to find hot keys as well as\n"
                     + "# average sizes per key type.  You can use -i 0.1 to sleep 0.1 sec\n"
@@ -108,26 +108,6 @@ extension Session {
     }
 
     /// redis-cli's `getDbSize`.
-    private static func hotKeysDatabaseSize(_ connection: CLIConnection) throws(CLIExit) -> UInt64 {
-        let reply: RESPValue
-        do {
-            try connection.send([Array("DBSIZE".utf8)])
-            reply = try connection.readReply()
-        } catch {
-            throw CLIExit(status: 1, stderr: "\nI/O error\n")
-        }
-        switch reply {
-        case .integer(let count):
-            // redis-cli keeps it in an int.
-            return UInt64(truncatingIfNeeded: Int32(truncatingIfNeeded: count))
-        case .error(let text):
-            let reason = String(decoding: Self.cString(text), as: UTF8.self)
-            throw CLIExit.failure("Couldn't determine DBSIZE: \(reason)")
-        default:
-            throw CLIExit.failure("Non INTEGER response from DBSIZE!")
-        }
-    }
-
     /// redis-cli's `getKeyFreqs`: pipelines `OBJECT FREQ` for every key.
     /// - Returns: each key's counter (0 for a key gone since SCAN, with a warning).
     /// - Throws: ``CLIExit`` with the server's error (no LFU policy) or on a connection error.

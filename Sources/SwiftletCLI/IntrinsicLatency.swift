@@ -34,10 +34,10 @@ enum IntrinsicLatency {
     static func summary(runs: Int64, runTime: Int64, maxLatency: Int64) -> String {
         let averageMicroseconds = Double(runTime) / Double(runs)
         let averageNanoseconds = averageMicroseconds * 1e3
-        return "\n\(runs) total runs (avg latency: \(format("%.4f", averageMicroseconds)) microseconds / "
-            + "\(format("%.2f", averageNanoseconds)) nanoseconds per run).\n"
-            + "Worst run took \(format("%.0f", Double(maxLatency) / averageMicroseconds))x longer than the average "
-            + "latency.\n"
+        let worst = CFormat.format("%.0f", Double(maxLatency) / averageMicroseconds)
+        return "\n\(runs) total runs (avg latency: \(CFormat.format("%.4f", averageMicroseconds)) microseconds / "
+            + "\(CFormat.format("%.2f", averageNanoseconds)) nanoseconds per run).\n"
+            + "Worst run took \(worst)x longer than the average latency.\n"
     }
 
     /// The line printed for each new worst run.
@@ -70,12 +70,5 @@ enum IntrinsicLatency {
                 return 0
             }
         }
-    }
-
-    private static func format(_ format: String, _ value: Double) -> String {
-        let length = withVaList([value]) { vsnprintf(nil, 0, format, $0) }
-        var buffer = [CChar](repeating: 0, count: Int(max(length, 0)) + 1)
-        _ = withVaList([value]) { vsnprintf(&buffer, buffer.count, format, $0) }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }

@@ -149,7 +149,9 @@ extension Session {
         }
     }
 
-    private static func databaseSize(_ connection: CLIConnection) throws(CLIExit) -> UInt64 {
+    /// DBSIZE, as redis-cli's `getDbSize` reads it (for --bigkeys, --memkeys and --hotkeys).
+    /// - Throws: ``CLIExit`` on an I/O error, an error reply or a reply that is not an integer.
+    static func databaseSize(_ connection: CLIConnection) throws(CLIExit) -> UInt64 {
         let reply: RESPValue
         do {
             try connection.send([Array("DBSIZE".utf8)])

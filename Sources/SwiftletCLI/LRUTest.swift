@@ -18,25 +18,23 @@ enum LRUTest {
     /// redis-cli's `powerLawRand`: with `alpha` 6.2, 20% of the numbers get 80% of the draws.
     /// - Parameter uniform: a draw in `0...1`.
     static func powerLaw(min: Int64, max: Int64, alpha: Double, uniform: Double) -> Int64 {
-        let top = Double(max + 1)
+        // In Double, so that a `max` of Int64.max does not overflow (redis-cli's `max += 1` would).
+        let top = Double(max) + 1
         let low = Double(min)
         let value = pow((pow(top, alpha + 1) - pow(low, alpha + 1)) * uniform + pow(low, alpha + 1), 1 / (alpha + 1))
-        return (max + 1 - 1 - Int64(value)) + min
+        // `value` lies in `min...max + 1`; the conversion is clamped where that bound is beyond Int64.
+        let drawn = value.isNaN ? 0 : value >= 0x1p63 ? Int64.max : Int64(value)
+        return max &- drawn &+ min
     }
+
+    /// The smallest key count `--lru-test` takes. redis-cli's `powerLawRand` raises `keys + 1` to a fractional
+    /// power: below -1 that is NaN (then undefined behaviour), and 0 or -1 make a one-key workload; all of those
+    /// are refused here.
+    static let minimumKeys: Int64 = 1
 
     /// One key name among `keys`.
     static func key(keys: Int64, uniform: Double) -> [UInt8] {
         Array("lru:\(powerLaw(min: 1, max: keys, alpha: 6.2, uniform: uniform))".utf8)
-    }
-
-    /// Appends one command as a RESP array of bulk strings.
-    static func encode(_ arguments: [[UInt8]], to out: inout [UInt8]) {
-        out += Array("*\(arguments.count)\r\n".utf8)
-        for argument in arguments {
-            out += Array("$\(argument.count)\r\n".utf8)
-            out += argument
-            out += [13, 10]
-        }
     }
 
     /// The line printed after each cycle.
@@ -67,7 +65,7 @@ extension Session {
                         // redis-cli's values: five characters from 'A' to 'y'.
                         let value = (0..<5).map { _ in letters.randomElement(using: &random) ?? 65 }
                         let uniform = Double.random(in: 0...1, using: &random)
-                        LRUTest.encode(
+                        CLIConnection.encode(
                             [Array("SET".utf8), LRUTest.key(keys: keys, uniform: uniform), value],
                             to: &batch
                         )
@@ -77,7 +75,10 @@ extension Session {
                     batch.removeAll(keepingCapacity: true)
                     for _ in 0..<LRUTest.pipelineSize {
                         let uniform = Double.random(in: 0...1, using: &random)
-                        LRUTest.encode([Array("GET".utf8), LRUTest.key(keys: keys, uniform: uniform)], to: &batch)
+                        CLIConnection.encode(
+                            [Array("GET".utf8), LRUTest.key(keys: keys, uniform: uniform)],
+                            to: &batch
+                        )
                     }
                     try connection.sendRaw(batch)
                     for _ in 0..<LRUTest.pipelineSize {

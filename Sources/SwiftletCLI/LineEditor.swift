@@ -76,6 +76,9 @@ final class LineEditor {
         if self.isTerminal, let historyFile {
             self.history.load(from: historyFile)
         }
+        if self.isTerminal {
+            TerminalRestore.installTerminationHandlers()
+        }
     }
 
     /// Reads one line.
@@ -106,11 +109,14 @@ final class LineEditor {
             cc[Int(VMIN)] = 1
             cc[Int(VTIME)] = 0
         }
+        // Saved where a signal handler can reach it: SIGTERM, SIGHUP, SIGQUIT and the REPLs' SIGINT restore it.
+        TerminalRestore.save(saved)
         tcsetattr(self.input, TCSAFLUSH, &raw)
-        let line = self.edit(prompt: Array(prompt.utf8))
-        tcsetattr(self.input, TCSAFLUSH, &saved)
-        self.output.write("\n")
-        return line.map { String(decoding: $0, as: UTF8.self) }
+        defer {
+            TerminalRestore.restore()
+            self.output.write("\n")
+        }
+        return self.edit(prompt: Array(prompt.utf8)).map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// Adds a line to the history (not a repeat of the last one; the oldest goes beyond 100) and rewrites the

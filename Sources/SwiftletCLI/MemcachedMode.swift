@@ -99,6 +99,8 @@ struct MemcachedMode {
                     // The block's own `\r\n` is printed as a plain newline, like every line.
                     FileOutput.standardOutput.write(Array(block.prefix(size)) + [10])
                     next = tracker.nextAfterData()
+                case .tooLarge(let message):
+                    throw ConnectionError(message: message)
                 case .done:
                     break
                 }
@@ -116,6 +118,10 @@ struct MemcachedMode {
     /// Reads lines until end of input, `quit` or `exit`; each line is one command. A lost connection is opened
     /// again before the next command.
     private mutating func repl() -> Int32 {
+        // A write to a closed connection must fail (and lead to a reconnection), not kill the process.
+        signal(SIGPIPE, SIG_IGN)
+        // `kill -INT` at the prompt (ctrl-c is a key there): restore the terminal, then die of the signal.
+        signal(SIGINT, TerminalRestore.restoreAndReraise)
         let editor = LineEditor(historyFile: Self.historyFile(), completion: Self.complete)
         _ = self.connect(report: true)
         while true {
@@ -141,10 +147,11 @@ struct MemcachedMode {
         }
     }
 
-    /// `~/.swiftlet_memcached_history`, as redis-cli keeps `~/.rediscli_history`.
-    private static func historyFile() -> String? {
-        guard let home = getenv("HOME") else { return nil }
-        return String(cString: home) + "/.swiftlet_memcached_history"
+    /// `~/.swiftlet_memcached_history`, as redis-cli keeps `~/.rediscli_history`; no file when HOME is unset or
+    /// empty, as ``ReplHistory/filePath(environment:)``.
+    static func historyFile(environment: [String: String] = Repl.processEnvironment()) -> String? {
+        guard let home = environment["HOME"], !home.isEmpty else { return nil }
+        return home + "/.swiftlet_memcached_history"
     }
 
     /// The memcached commands, for tab completion of the first word.

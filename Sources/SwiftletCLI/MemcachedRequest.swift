@@ -48,7 +48,7 @@ struct MemcachedRequest: Sendable, Hashable {
     static let meta: Set<String> = ["mg", "ms", "md", "ma", "mn", "me"]
 
     /// Builds the request for one command.
-    /// - Throws: ``Invalid`` for a storage command without its data word.
+    /// - Throws: ``Invalid`` (its usage line) for a storage command whose words fit none of the forms above.
     init(words: [[UInt8]]) throws(Invalid) {
         guard let first = words.first else { throw Invalid(message: "ERROR: empty command") }
         let name = String(decoding: first, as: UTF8.self).lowercased()
@@ -59,17 +59,20 @@ struct MemcachedRequest: Sendable, Hashable {
         let noreply = words.count > 1 && String(decoding: words[words.count - 1], as: UTF8.self) == "noreply"
 
         if Self.classicStorage.contains(name) || name == "cas" {
-            let minimum = name == "cas" ? 4 : 3
-            guard words.count >= minimum, let data = words.last else {
-                throw Invalid(message: "(error) '\(name)' needs a key and a data block as its last word")
-            }
+            let isCAS = name == "cas"
+            let usage = Invalid(
+                message: "(error) usage: \(name) key [flags exptime] \(isCAS ? "cas-unique " : "")[noreply] data"
+            )
+            guard words.count >= 3, let data = words.last else { throw usage }
             var head = Array(words.dropLast())
             let storingQuietly = String(decoding: head.last ?? [], as: UTF8.self) == "noreply"
             if storingQuietly { head.removeLast() }
-            // After the key: [flags exptime] then, for cas, the unique.
-            let fixed = head.count - 2 - (name == "cas" ? 1 : 0)
-            if fixed == 0 {
-                head.insert(contentsOf: [Array("0".utf8), Array("0".utf8)], at: 2)
+            // After the name and the key: either nothing or `flags exptime`, then for cas the unique.
+            let optional = head.count - 2 - (isCAS ? 1 : 0)
+            switch optional {
+            case 0: head.insert(contentsOf: [Array("0".utf8), Array("0".utf8)], at: 2)
+            case 2: break
+            default: throw usage
             }
             head.insert(count(data), at: 4)
             if storingQuietly { head.append(Array("noreply".utf8)) }
@@ -125,6 +128,22 @@ struct MemcachedReplyTracker: Sendable, Hashable {
         case data(Int)
         /// The reply is complete.
         case done
+        /// The server announced a data block larger than any item can be: the reply cannot be read.
+        case tooLarge(String)
+    }
+
+    /// memcached's largest item (`-I` is at most 1 GiB): a larger announced block is a protocol error.
+    static let maximumDataSize = 1024 * 1024 * 1024
+
+    /// `.data` for a size word that is a valid block size, `.tooLarge` for one beyond ``maximumDataSize``.
+    private static func block(_ word: String) -> Next? {
+        let isNumber = !word.isEmpty && word.utf8.allSatisfy { $0 >= 48 && $0 <= 57 }
+        guard isNumber else { return nil }
+        // A size too big for `Int` is too big for an item as well.
+        guard let size = Int(word), size <= Self.maximumDataSize else {
+            return .tooLarge("Protocol error: data block of \(word) bytes is larger than 1 GiB")
+        }
+        return .data(size)
     }
 
     let shape: MemcachedRequest.ReplyShape
@@ -147,16 +166,16 @@ struct MemcachedReplyTracker: Sendable, Hashable {
         case .line: return .done
         case .stream: return .line
         case .values:
-            if first == "VALUE", words.count >= 4, let size = Int(words[3]), size >= 0 { return .data(size) }
+            if first == "VALUE", words.count >= 4, let next = Self.block(words[3]) { return next }
             return first == "END" || Self.isError(line) ? .done : .line
         case .linesUntilEnd:
             if ["END", "RESET", "OK", "EN"].contains(first) || Self.isError(line) || first == "BUSY" { return .done }
             return .line
         case .meta:
-            if first == "VA", words.count >= 2, let size = Int(words[1]), size >= 0 { return .data(size) }
+            if first == "VA", words.count >= 2, let next = Self.block(words[1]) { return next }
             return .done
         case .metaUntilNoop:
-            if first == "VA", words.count >= 2, let size = Int(words[1]), size >= 0 { return .data(size) }
+            if first == "VA", words.count >= 2, let next = Self.block(words[1]) { return next }
             // The server still answers the `mn` after an error, so only `MN` ends the reply.
             return first == "MN" ? .done : .line
         }

@@ -13,13 +13,15 @@ nonisolated(unsafe) private var streamingDescriptor: Int32 = -1
 /// Set by the signal handler when it ended a stream.
 nonisolated(unsafe) private var streamInterrupted: Int32 = 0
 
-/// SIGINT in the REPL: ends a MONITOR/SUBSCRIBE stream (the REPL then connects again), else exits with status 1.
-/// At the prompt the terminal is in raw mode, so ctrl-c reaches the line editor as a key instead.
+/// SIGINT in the REPL: ends a MONITOR/SUBSCRIBE stream (the REPL then connects again), else restores the terminal
+/// (as linenoise's `atexit` hook does on redis-cli's `exit(1)`) and exits with status 1. At the prompt the terminal
+/// is in raw mode, so ctrl-c reaches the line editor as a key; only a `kill -INT` comes here then.
 let replInterruptHandler: @convention(c) (Int32) -> Void = { _ in
     if streamingDescriptor >= 0 {
         shutdown(streamingDescriptor, Int32(SHUT_RDWR))
         streamInterrupted = 1
     } else {
+        TerminalRestore.restore()
         _exit(1)
     }
 }
@@ -47,19 +49,22 @@ extension Repl {
     /// streams MONITOR and SUBSCRIBE, and tracks SELECT, MULTI, EXEC, DISCARD, RESET and HELLO.
     /// - Returns: the error that broke the connection, if one did.
     private mutating func send(_ words: [[UInt8]], repeatCount: Int) -> ConnectionError? {
-        // The caller connected first.
-        let connection = self.connection!
         let names = words.map { String(decoding: $0, as: UTF8.self).lowercased() }
         let name = names[0]
         let verbatim = Session.printsVerbatim(name: name, second: names.count > 1 ? names[1] : "", count: names.count)
+        // redis-cli leaves pub/sub mode when ctrl-c ends the stream: the repeats after it print one reply each.
+        var streams = ["monitor", "subscribe", "psubscribe", "ssubscribe"].contains(name)
         var remaining = repeatCount
         while remaining > 0 {
             remaining -= 1
+            // Read again on each repeat: ctrl-c in a stream replaces the connection with a new one.
+            guard let connection = self.connection else { return nil }
             do {
                 try connection.send(words)
-                if name == "monitor" || name == "subscribe" || name == "psubscribe" || name == "ssubscribe" {
-                    self.stream(connection, monitor: name == "monitor", verbatim: verbatim)
+                if streams {
+                    let interrupted = self.stream(connection, monitor: name == "monitor", verbatim: verbatim)
                     if name == "monitor" { return nil }
+                    if interrupted { streams = false }
                     continue
                 }
                 let reply = try self.readReply(connection)
@@ -82,7 +87,8 @@ extension Repl {
 
     /// MONITOR / SUBSCRIBE: prints what arrives until an error reply, or ctrl-c (then a new connection, as
     /// redis-cli's `blocking_state_aborted`); a lost connection ends the program as in redis-cli.
-    private mutating func stream(_ connection: CLIConnection, monitor: Bool, verbatim: Bool) {
+    /// - Returns: whether ctrl-c ended the stream (the connection is then a new one, or none).
+    private mutating func stream(_ connection: CLIConnection, monitor: Bool, verbatim: Bool) -> Bool {
         if !monitor && self.options.output != .raw {
             FileOutput.standardOutput.write("Reading messages... (press Ctrl-C to quit)\n")
         }
@@ -99,13 +105,13 @@ extension Repl {
                     streamingDescriptor = -1
                     self.connection = nil
                     _ = self.connect(quiet: false)
-                    return
+                    return true
                 }
                 FileOutput.standardError.write("Error: \(error.message)\n")
                 exit(1)
             }
             self.print(reply, verbatim: verbatim)
-            if case .error = reply { return }
+            if case .error = reply { return false }
         }
     }
 

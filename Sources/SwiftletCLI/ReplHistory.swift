@@ -31,19 +31,34 @@ struct ReplHistory {
         self.entries.append(line)
     }
 
-    /// linenoiseHistoryLoad: each line (up to a CR or LF) is added; a missing file is no history.
+    /// linenoise's `LINENOISE_MAX_LINE`: `fgets` reads at most one byte less, so a longer line is loaded as
+    /// several entries.
+    static let maximumLineLength = 4096
+
+    /// linenoiseHistoryLoad: the file is read as linenoise's `fgets(buf, 4096, fp)` loop reads it, with a bounded
+    /// line buffer; each piece is cut at its first CR, LF or NUL and added (so only the last 100 stay). A missing
+    /// file is no history.
     mutating func load(from path: String) {
-        guard let data = Self.readFile(path) else { return }
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { return }
+        defer { close(descriptor) }
+        let pieceLength = Self.maximumLineLength - 1
         var line: [UInt8] = []
-        for byte in data {
-            if byte == 10 {
-                self.add(Self.cutAtCarriageReturn(line))
-                line = []
-            } else {
+        line.reserveCapacity(pieceLength)
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            for byte in chunk[0..<count] {
                 line.append(byte)
+                if byte == 10 || line.count == pieceLength {
+                    self.add(Self.cutAtLineEnd(line))
+                    line.removeAll(keepingCapacity: true)
+                }
             }
         }
-        if !line.isEmpty { self.add(Self.cutAtCarriageReturn(line)) }
+        if !line.isEmpty { self.add(Self.cutAtLineEnd(line)) }
     }
 
     /// linenoiseHistorySave: the whole history, one line each, in a file only the user can read.
@@ -60,24 +75,10 @@ struct ReplHistory {
         return true
     }
 
-    private static func cutAtCarriageReturn(_ line: [UInt8]) -> [UInt8] {
-        guard let index = line.firstIndex(of: 13) else { return line }
+    /// The piece as linenoise keeps it: up to its first CR or LF, and (a C string) its first NUL.
+    private static func cutAtLineEnd(_ line: [UInt8]) -> [UInt8] {
+        guard let index = line.firstIndex(where: { $0 == 13 || $0 == 10 || $0 == 0 }) else { return line }
         return Array(line[..<index])
-    }
-
-    private static func readFile(_ path: String) -> [UInt8]? {
-        let descriptor = open(path, O_RDONLY)
-        guard descriptor >= 0 else { return nil }
-        defer { close(descriptor) }
-        var data: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            if count <= 0 { break }
-            data += chunk[0..<count]
-        }
-        return data
     }
 
     /// redis-cli's `isSensitiveCommand`: the lines kept out of the history (AUTH, ACL SETUSER, CONFIG SET of a

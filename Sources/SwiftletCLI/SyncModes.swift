@@ -76,6 +76,44 @@ extension Session {
         return true
     }
 
+    /// The size of redis-cli's buffer for the SYNC answer line (its `\0` included).
+    static let syncLineLimit = 4096
+
+    /// Reads the payload that `answer` announced, `chunkSize` bytes at most per read, handing each chunk to
+    /// `consume`: all of a `$<len>` payload, or up to the EOF mark.
+    /// - Returns: for the EOF-mark form, redis-cli's `ULLONG_MAX - payload` (the bytes read); nil for a length.
+    /// - Throws: ``CLIExit`` with `failure` when the connection fails or ends first, or what `consume` throws.
+    static func readPayload(
+        _ connection: CLIConnection,
+        answer: SyncAnswer,
+        chunkSize: Int,
+        failure: String,
+        consume: ([UInt8]) throws(CLIExit) -> Void
+    ) throws(CLIExit) -> UInt64? {
+        var tracker: EOFMarkTracker?
+        var remaining: UInt64
+        switch answer {
+        case .length(let length):
+            remaining = length
+        case .eofMark(let mark):
+            tracker = EOFMarkTracker(mark: mark)
+            remaining = .max
+        }
+        while remaining > 0 {
+            let chunk: [UInt8]
+            do {
+                chunk = try connection.readRaw(upTo: Int(min(remaining, UInt64(chunkSize))))
+            } catch {
+                throw CLIExit.failure(failure)
+            }
+            guard !chunk.isEmpty else { throw CLIExit.failure(failure) }
+            try consume(chunk)
+            remaining -= UInt64(chunk.count)
+            if tracker?.add(chunk) == true { break }
+        }
+        return tracker == nil ? nil : UInt64.max - remaining
+    }
+
     /// redis-cli's `sendSync`: sends SYNC and reads the payload's announcement one byte at a time, so that the
     /// payload itself is left unread. Newlines the master sends while it prepares the payload are skipped.
     static func sendSync(_ connection: CLIConnection) throws(CLIExit) -> SyncAnswer {
@@ -96,6 +134,10 @@ extension Session {
             if first == 10 {
                 if line.isEmpty { continue }
                 break
+            }
+            // redis-cli reads the line into a 4096-byte buffer (and overruns it); a longer line is refused here.
+            guard line.count < Self.syncLineLimit - 1 else {
+                throw CLIExit.failure("Error reading bulk length while SYNCing")
             }
             line.append(first)
         }
@@ -138,15 +180,10 @@ extension Session {
 
     private mutating func receiveRDB(_ connection: CLIConnection, file: String) throws(CLIExit) {
         let answer = try Self.sendSync(connection)
-        var tracker: EOFMarkTracker?
-        var remaining: UInt64
         switch answer {
         case .length(let length):
-            remaining = length
             FileOutput.standardError.write("SYNC sent to master, writing \(length) bytes to '\(file)'\n")
-        case .eofMark(let mark):
-            tracker = EOFMarkTracker(mark: mark)
-            remaining = .max
+        case .eofMark:
             FileOutput.standardError.write(
                 "SYNC sent to master, writing bytes of bulk transfer until EOF marker to '\(file)'\n"
             )
@@ -158,25 +195,23 @@ extension Session {
             throw CLIExit.failure("Error opening '\(file)': \(String(cString: strerror(errno)))")
         }
         defer { if !toStdout { close(descriptor) } }
-        while remaining > 0 {
-            let chunk: [UInt8]
-            do {
-                chunk = try connection.readRaw(upTo: Int(min(remaining, 4096)))
-            } catch {
-                throw CLIExit.failure("I/O Error reading RDB payload from socket")
-            }
-            guard !chunk.isEmpty else { throw CLIExit.failure("I/O Error reading RDB payload from socket") }
+        let received = try Self.readPayload(
+            connection,
+            answer: answer,
+            chunkSize: 4096,
+            failure: "I/O Error reading RDB payload from socket"
+        ) { chunk throws(CLIExit) in
             let written = chunk.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
             if written != chunk.count {
                 let reason = written == -1 ? String(cString: strerror(errno)) : "short write"
                 throw CLIExit.failure("Error writing data to file: \(reason)")
             }
-            remaining -= UInt64(chunk.count)
-            if tracker?.add(chunk) == true { break }
         }
-        if tracker != nil {
-            let size = UInt64.max - remaining - UInt64(EOFMarkTracker.size)
-            if !toStdout && ftruncate(descriptor, off_t(size)) == -1 {
+        if let received {
+            // Wrapping as redis-cli's unsigned arithmetic wraps: a transfer cut before the 40-byte mark reports a
+            // huge size, and ftruncate to that (a negative off_t) fails.
+            let size = received &- UInt64(EOFMarkTracker.size)
+            if !toStdout && ftruncate(descriptor, off_t(truncatingIfNeeded: size)) == -1 {
                 FileOutput.standardError.write("ftruncate failed: \(String(cString: strerror(errno))).\n")
             }
             FileOutput.standardError.write("Transfer finished with success after \(size) bytes\n")
@@ -200,34 +235,22 @@ extension Session {
             _ = try Self.sendReplconf(connection, "capa", "eof")
             _ = try Self.sendReplconf(connection, "rdb-filter-only", "")
             let answer = try Self.sendSync(connection)
-            var tracker: EOFMarkTracker?
-            var remaining: UInt64
             switch answer {
             case .length(let length):
-                remaining = length
                 FileOutput.standardError.write("SYNC with master, discarding \(length) bytes of bulk transfer...\n")
-            case .eofMark(let mark):
-                tracker = EOFMarkTracker(mark: mark)
-                remaining = .max
+            case .eofMark:
                 FileOutput.standardError.write(
                     "SYNC with master, discarding bytes of bulk transfer until EOF marker...\n"
                 )
             }
-            while remaining > 0 {
-                let chunk: [UInt8]
-                do {
-                    chunk = try connection.readRaw(upTo: Int(min(remaining, 1024)))
-                } catch {
-                    throw CLIExit.failure("Error reading RDB payload while SYNCing")
-                }
-                guard !chunk.isEmpty else { throw CLIExit.failure("Error reading RDB payload while SYNCing") }
-                remaining -= UInt64(chunk.count)
-                if tracker?.add(chunk) == true { break }
-            }
-            if tracker != nil {
-                FileOutput.standardError.write(
-                    "SYNC done after \(UInt64.max - remaining) bytes. Logging commands from master.\n"
-                )
+            let received = try Self.readPayload(
+                connection,
+                answer: answer,
+                chunkSize: 1024,
+                failure: "Error reading RDB payload while SYNCing"
+            ) { _ throws(CLIExit) in }
+            if let received {
+                FileOutput.standardError.write("SYNC done after \(received) bytes. Logging commands from master.\n")
                 // Put the replica online. redis-cli waits for a reply the master never sends to an ACK, so the
                 // first command propagated after it is read as that reply and not printed: kept for fidelity.
                 sleep(1)

@@ -13,10 +13,16 @@ import Darwin
 /// (`*3` owes three more, `%2` four, an attribute `|1` two plus the value it annotates), which is all the state a
 /// complete reply needs.
 public enum RESPReplyScanner {
+    /// The most elements one aggregate header may announce: hiredis's `REDIS_READER_MAX_ARRAY_ELEMENTS`, 2^32 - 1
+    /// (a map or an attribute announces pairs, so it owes up to twice that).
+    public static let maximumAggregateCount = (1 << 32) - 1
+
     /// What the scanner found at a position.
     public enum Outcome: Equatable, Sendable {
-        /// A complete reply ends just before `end`; `isError` when it is a `-` simple error or a `!` blob error.
-        case complete(end: Int, isError: Bool)
+        /// A complete reply ends just before `end`; `isError` when it is a `-` simple error or a `!` blob error;
+        /// `isPush` when it is a RESP3 `>` push (an out-of-band message such as a tracking invalidation, which is
+        /// not the answer to a request: hiredis's default push handler drops those).
+        case complete(end: Int, isError: Bool, isPush: Bool = false)
         /// The buffer holds only part of a reply: read more and scan again from the same position.
         case incomplete
         /// The bytes at `offset` cannot start a RESP value (or a length is malformed).
@@ -39,6 +45,10 @@ public enum RESPReplyScanner {
     /// The reply proper is the first value that is not an attribute: `|1\r\n+k\r\n+v\r\n-ERR x\r\n` is an error reply.
     /// RESP3's streamed types (`$?`, `*?`, `;` chunks, `.` end) are not supported and are protocol errors: Redis
     /// never sends them.
+    ///
+    /// Lengths are bounded as hiredis's reader bounds them (`read.c`): an aggregate announces at most
+    /// ``maximumAggregateCount`` elements (`REDIS_READER_MAX_ARRAY_ELEMENTS`) and no length is below -1; anything
+    /// else is a `.protocolError`, so a hostile server cannot make the count of owed values overflow.
     public static func scanReply(
         _ bytes: UnsafeRawBufferPointer,
         from start: Int
@@ -56,6 +66,8 @@ public enum RESPReplyScanner {
         var owed = 1
         /// Whether the reply proper (the first value that is not an attribute) is still to come.
         var lookingForProper = true
+        /// Whether the reply proper is a `>` push (known once its header was read).
+        var isPush = false
         /// A scan starting at `start`.
         public init(start: Int) { index = start }
 
@@ -75,11 +87,13 @@ public enum RESPReplyScanner {
         // Until the reply proper is read: it is the value read when exactly one value is owed (every value before it
         // at that level was an attribute, whose contents are read while more than one is owed).
         var lookingForProper = state.lookingForProper
+        var isPush = state.isPush
         // Each value is read whole or not at all: the state moves on only after a value was read.
         defer {
             state.index = index
             state.owed = owed
             state.lookingForProper = lookingForProper
+            state.isPush = isPush
         }
         while owed > 0 {
             guard index < bytes.count else { return (.incomplete, nil) }
@@ -96,27 +110,39 @@ public enum RESPReplyScanner {
             case UInt8(ascii: "-"):
                 if isProper { error = (index + 1)..<lineEnd }
             case UInt8(ascii: "$"), UInt8(ascii: "!"), UInt8(ascii: "="):
-                guard let length = integer(bytes, from: index + 1, to: lineEnd) else {
+                // As hiredis: -1 is a null, below that is "Bulk string length out of range".
+                guard let length = integer(bytes, from: index + 1, to: lineEnd), length >= -1 else {
                     return (.protocolError(offset: index), nil)
                 }
                 if length >= 0 {
-                    // The payload and its CRLF.
-                    next = headerEnd + length + 2
+                    // The payload and its CRLF; a length too big to add is one no buffer can hold.
+                    let (payloadEnd, overflow) = headerEnd.addingReportingOverflow(length)
+                    guard !overflow, payloadEnd < Int.max - 2 else { return (.protocolError(offset: index), nil) }
+                    next = payloadEnd + 2
                     guard next <= bytes.count else { return (.incomplete, nil) }
                 }
                 if isProper && type == UInt8(ascii: "!") { error = headerEnd..<max(headerEnd, next - 2) }
             case UInt8(ascii: "*"), UInt8(ascii: "~"), UInt8(ascii: ">"):
-                guard let count = integer(bytes, from: index + 1, to: lineEnd) else {
+                // -1 is a null aggregate (RESP2's `*-1`); hiredis's "Multi-bulk length out of range" otherwise.
+                guard let count = integer(bytes, from: index + 1, to: lineEnd),
+                    count >= -1, count <= maximumAggregateCount
+                else {
                     return (.protocolError(offset: index), nil)
                 }
                 more = max(count, 0)
+                if isProper && type == UInt8(ascii: ">") { isPush = true }
             case UInt8(ascii: "%"):
-                guard let count = integer(bytes, from: index + 1, to: lineEnd), count >= 0 else {
+                guard let count = integer(bytes, from: index + 1, to: lineEnd),
+                    count >= 0, count <= maximumAggregateCount
+                else {
                     return (.protocolError(offset: index), nil)
                 }
+                // At most 2^33 - 2: bounded above, so this cannot overflow.
                 more = 2 * count
             case UInt8(ascii: "|"):
-                guard let count = integer(bytes, from: index + 1, to: lineEnd), count >= 0 else {
+                guard let count = integer(bytes, from: index + 1, to: lineEnd),
+                    count >= 0, count <= maximumAggregateCount
+                else {
                     return (.protocolError(offset: index), nil)
                 }
                 // The attribute's pairs, then the value it annotates (which is the reply proper).
@@ -125,10 +151,14 @@ public enum RESPReplyScanner {
                 return (.protocolError(offset: index), nil)
             }
             if isProper { lookingForProper = false }
-            owed += more - 1
+            // Each header adds at most 2^33 owed values, so this takes some 2^30 headers (gigabytes of them) to
+            // overflow; a reply that does is not one any server sends.
+            let (newOwed, overflow) = owed.addingReportingOverflow(more - 1)
+            guard !overflow else { return (.protocolError(offset: index), nil) }
+            owed = newOwed
             index = next
         }
-        return (.complete(end: index, isError: error != nil), error)
+        return (.complete(end: index, isError: error != nil, isPush: isPush), error)
     }
 
     /// Counts the complete replies in `bytes` from `start`.
@@ -136,7 +166,7 @@ public enum RESPReplyScanner {
     public static func countComplete(_ bytes: UnsafeRawBufferPointer, from start: Int) -> (count: Int, end: Int) {
         var index = start
         var count = 0
-        while case .complete(let end, _) = scan(bytes, from: index) {
+        while case .complete(let end, _, _) = scan(bytes, from: index) {
             count += 1
             index = end
         }

@@ -45,6 +45,22 @@ struct KeyDistributionTests {
         #expect(abs(Double(inside) / Double(keys.count) - 0.6827) < 0.01)
     }
 
+    /// A finite median that no `Int` holds once trapped in the fallback after 16 redraws out of the range.
+    @Test(arguments: [1e19, -1e19, 1e300, -1e300, 150.7])
+    func aMedianFarOutsideTheRangeGivesTheNearestEnd(_ median: Double) {
+        let space = KeySpace(pattern: .gaussian, minimum: 10, maximum: 100, median: median, standardDeviation: 1)
+        let keys = draw(space, count: 100)
+        #expect(keys.allSatisfy { $0 == (median > 0 ? 100 : 10) })
+    }
+
+    @Test func nearestKeyClampsInDouble() {
+        let space = KeySpace(pattern: .gaussian, minimum: 3, maximum: 999_999_999_999)
+        #expect(KeyGenerator.nearestKey(to: 1e19, in: space) == 999_999_999_999)
+        #expect(KeyGenerator.nearestKey(to: -.infinity, in: space) == 3)
+        #expect(KeyGenerator.nearestKey(to: .nan, in: space) == 3)
+        #expect(KeyGenerator.nearestKey(to: 41.6, in: space) == 42)
+    }
+
     @Test func gaussianStaysInTheRange() {
         let space = KeySpace(pattern: .gaussian, minimum: 0, maximum: 9, median: 0, standardDeviation: 50)
         #expect(draw(space, count: 10_000).allSatisfy { (0...9).contains($0) })

@@ -40,6 +40,9 @@ struct WorkloadOptionsTests {
         ["--key-zipf-exp", "0"], ["--key-stddev", "0"], ["--data-size-range", "0-10"], ["--data-size-range", "9-3"],
         ["--data-size-range", "5"], ["--ratio", "0:0"], ["--ratio", "1"], ["--protocol", "memcache_binary"],
         ["--plot", "out.png"], ["--ratio"],
+        // Each side bounded before the sum, which overflowed `Int` (a trap) with two huge sides.
+        ["--ratio", "9223372036854775807:9223372036854775807"], ["--ratio", "9223372036854775807:1"],
+        ["--ratio", "1000001:0"], ["--ratio", "-1:3"],
     ])
     func invalidValues(arguments: [String]) {
         #expect(isInvalid(arguments, arguments[0]))
@@ -163,6 +166,39 @@ struct WorkloadOptionsTests {
         #expect(report.parts.map(\.title) == ["MIXED SET", "MIXED GET"])
         #expect(report.parts.map(\.requestsFinished) == [3, 9])
         #expect(report.parts[1].quietLine == "MIXED GET: 9.00 requests per second, p50=0.200 msec\n")
+        #expect(report.reportedParts.map(\.title) == ["MIXED SET", "MIXED GET"])
+    }
+
+    /// `--ratio 0:N` (or too few requests for one side) once printed a `"MIXED SET","0.00","nan",...` row.
+    @Test func anEmptyPartIsLeftOut() {
+        var reads = LatencyHistogram()
+        reads.record(microseconds: 200, count: 9)
+        var report = LatencyReport(
+            title: "MIXED (SET:GET 0:3)",
+            requestsFinished: 9,
+            elapsedMilliseconds: 1000,
+            histogram: reads,
+            clients: 1,
+            dataSize: 3,
+            keepAlive: 1
+        )
+        report.addParts([LatencyHistogram(), reads])
+        // Kept for the threads' merge by position, but not reported.
+        #expect(report.parts.count == 2)
+        #expect(report.reportedParts.map(\.title) == ["MIXED GET"])
+        #expect(!report.reportedParts.contains { $0.csvRow.contains("nan") })
+    }
+
+    @Test func theConnectErrorNamesTheServer() throws {
+        // Port 1 on the loopback: nothing listens there.
+        let redis = ServerAddress(options: try #require(parse(["-p", "1"])))
+        let memcached = ServerAddress(options: try #require(parse(["-p", "1", "--protocol", "memcache_text"])))
+        #expect(throws: BenchmarkError("Could not connect to Redis at 127.0.0.1:1: Connection refused")) {
+            try redis.connect()
+        }
+        #expect(throws: BenchmarkError("Could not connect to memcached at 127.0.0.1:1: Connection refused")) {
+            try memcached.connect()
+        }
     }
 
     @Test func progressLine() {

@@ -1,3 +1,4 @@
+import Dispatch
 import NIOCore
 import SwiftletRESP
 import Testing
@@ -11,7 +12,7 @@ import Darwin
 #endif
 
 /// A listening Unix socket in a temporary directory, standing in for the server.
-private final class UnixListener {
+final class UnixListener {
     let path: String
     private let descriptor: Int32
 
@@ -42,7 +43,7 @@ private final class UnixListener {
     }
 }
 
-private func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) {
+func writeAll(_ descriptor: Int32, _ bytes: [UInt8]) {
     var offset = 0
     while offset < bytes.count {
         let written = bytes[offset...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
@@ -89,5 +90,60 @@ struct CLIConnectionTests {
         }
         #expect(mismatches == 0)
         #expect(connection.bufferCapacity <= 4 * CLIConnection.discardThreshold)
+    }
+
+    /// A memcached line without a newline is refused past 1 MiB instead of growing the buffer forever.
+    @Test func endlessLineIsAProtocolError() throws {
+        let listener = try UnixListener()
+        let connection = try CLIConnection(socketPath: listener.path)
+        let server = listener.acceptConnection()
+        defer { close(server) }
+        let chunk = [UInt8](repeating: UInt8(ascii: "x"), count: 64 * 1024)
+        // 17 chunks: just over the limit, all of it buffered by the socket before the read.
+        let written = DispatchSemaphore(value: 0)
+        // What the reader leaves unread (under one chunk) fits in the socket's buffer: the writer always finishes.
+        DispatchQueue.global().async {
+            for _ in 0..<17 { writeAll(server, chunk) }
+            written.signal()
+        }
+        let error = #expect(throws: ConnectionError.self) { _ = try connection.readLine() }
+        #expect(error?.message == "Protocol error: no newline within 1048576 bytes")
+        written.wait()
+    }
+
+    /// A line that arrives a few bytes at a time is still found whole (the scan resumes where it stopped).
+    @Test func lineAcrossManyReads() throws {
+        let listener = try UnixListener()
+        let connection = try CLIConnection(socketPath: listener.path)
+        let server = listener.acceptConnection()
+        defer { close(server) }
+        let line = Array("VALUE key 0 5\r\nhello\r\nEND\r\n".utf8)
+        let written = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            for byte in line {
+                writeAll(server, [byte])
+                usleep(200)
+            }
+            written.signal()
+        }
+        #expect(try connection.readLine() == Array("VALUE key 0 5".utf8))
+        #expect(try connection.readExactly(7) == Array("hello\r\n".utf8))
+        #expect(try connection.readLine() == Array("END".utf8))
+        written.wait()
+    }
+
+    /// An announced block beyond 1 GiB (Int.max included) is refused before anything is reserved.
+    @Test func hugeBlockIsAProtocolError() throws {
+        let listener = try UnixListener()
+        let connection = try CLIConnection(socketPath: listener.path)
+        let server = listener.acceptConnection()
+        defer { close(server) }
+        for count in [Int.max, Int.max - 1, CLIConnection.maximumBlockLength + 1] {
+            let error = #expect(throws: ConnectionError.self) { _ = try connection.readExactly(count) }
+            #expect(error?.message.hasPrefix("Protocol error: data block of ") == true)
+        }
+        // A large block the server never sends is not reserved up front: the read just ends.
+        close(server)
+        #expect(try connection.readExactly(CLIConnection.maximumBlockLength) == nil)
     }
 }

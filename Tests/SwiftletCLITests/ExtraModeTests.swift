@@ -56,6 +56,28 @@ struct ExtraModeTests {
         #expect(LRUTest.statsLine(hits: 3, misses: 1) == "4 Gets/sec | Hits: 3 (75.00%) | Misses: 1 (25.00%)\n")
     }
 
+    /// Key counts redis-cli leaves undefined are refused; the largest count draws without trapping.
+    @Test func lruTestKeyCountLimits() throws {
+        for value in ["0", "-1", "-2", "-9223372036854775808", "abc"] {
+            let error = #expect(throws: CLIExit.self) {
+                try CLIOptions.parse(["--lru-test", value], stdoutIsTerminal: false)
+            }
+            #expect(error?.stderr == "Invalid --lru-test key count '\(value)': it must be 1 or more.\n")
+        }
+        #expect(try CLIOptions.parse(["--lru-test", "1"], stdoutIsTerminal: false).lruTestKeys == 1)
+        let huge = try CLIOptions.parse(["--lru-test", "9223372036854775807"], stdoutIsTerminal: false)
+        #expect(huge.lruTestKeys == .max)
+        for uniform in [0, 0.5, 1] {
+            _ = LRUTest.key(keys: .max, uniform: uniform)
+        }
+        #expect(LRUTest.powerLaw(min: 1, max: .max, alpha: 6.2, uniform: 0) > 0)
+    }
+
+    @Test func helpNamesWhatIsNotSupported() {
+        #expect(CLIOptions.usage.contains("Not supported yet: cluster mode (-c), TLS and --ldb.\n"))
+        #expect(!CLIOptions.usage.contains("interactive mode"))
+    }
+
     @Test func quotedInput() {
         let words = QuotedInput.unquote([Array("set".utf8), Array(#""a\x00b""#.utf8), Array("'v'".utf8)])
         #expect(words == [Array("set".utf8), [97, 0, 98], [118]])

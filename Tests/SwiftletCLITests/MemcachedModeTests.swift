@@ -33,6 +33,67 @@ struct MemcachedModeTests {
         #expect(throws: MemcachedRequest.Invalid.self) { try request("cas", "k", "v") }
     }
 
+    /// Every word count from 2 to 7 for set and cas: the valid forms build a request, the others print the
+    /// usage line (they used to trap on an out-of-range insert).
+    @Test(arguments: [
+        ("set k", false), ("set k v", true), ("set k 5 v", false), ("set k noreply v", true),
+        ("set k 5 60 v", true), ("set k 5 noreply v", false), ("set k 5 60 noreply v", true),
+        ("set k 5 60 1 v", false), ("set k 5 60 1 noreply v", false), ("set k 5 60 1 2 v", false),
+        ("cas k", false), ("cas k v", false), ("cas k 42 v", true), ("cas k noreply v", false),
+        ("cas k 42 noreply v", true), ("cas k 5 60 v", false), ("cas k 5 60 42 v", true),
+        ("cas k 5 60 noreply v", false), ("cas k 5 60 42 noreply v", true), ("cas k 5 60 42 1 v", false),
+    ])
+    func storageWordCounts(line: String, valid: Bool) throws {
+        let words = line.split(separator: " ").map { Array($0.utf8) }
+        let usage =
+            words[0] == Array("cas".utf8)
+            ? "(error) usage: cas key [flags exptime] cas-unique [noreply] data"
+            : "(error) usage: set key [flags exptime] [noreply] data"
+        do {
+            let request = try MemcachedRequest(words: words)
+            #expect(valid)
+            let text = String(decoding: request.bytes, as: UTF8.self)
+            // name key flags exptime bytes [cas-unique] [noreply], then the data block.
+            let head = text.split(separator: "\r\n", omittingEmptySubsequences: false)
+            #expect(head.count == 3 && head[1] == "v" && head[0].split(separator: " ")[4] == "1")
+        } catch {
+            #expect(!valid)
+            #expect(error.message == usage)
+        }
+    }
+
+    @Test func storageRequestsWithFlags() throws {
+        #expect(text(try request("set", "k", "noreply", "v")) == "set k 0 0 1 noreply\r\nv\r\n")
+        #expect(text(try request("cas", "k", "42", "noreply", "v")) == "cas k 0 0 1 42 noreply\r\nv\r\n")
+        #expect(text(try request("cas", "k", "5", "60", "42", "noreply", "v")) == "cas k 5 60 1 42 noreply\r\nv\r\n")
+    }
+
+    /// A block size beyond memcached's 1 GiB item limit (or beyond Int) is a protocol error, not an allocation.
+    @Test func hugeBlockSizesAreRefused() {
+        func next(_ shape: MemcachedRequest.ReplyShape, _ line: String) -> MemcachedReplyTracker.Next {
+            MemcachedReplyTracker(shape: shape).next(after: Array(line.utf8))
+        }
+        #expect(next(.values, "VALUE k 0 1073741824") == .data(1_073_741_824))
+        #expect(next(.meta, "VA 1073741824 f") == .data(1_073_741_824))
+        for line in ["VALUE k 0 1073741825", "VALUE k 0 9223372036854775807", "VALUE k 0 99999999999999999999"] {
+            guard case .tooLarge(let message) = next(.values, line) else {
+                Issue.record("\(line) was not refused")
+                continue
+            }
+            #expect(message.hasPrefix("Protocol error: data block of "))
+        }
+        guard case .tooLarge = next(.metaUntilNoop, "VA 9223372036854775807") else {
+            Issue.record("VA of Int.max was not refused")
+            return
+        }
+    }
+
+    @Test func historyFileNeedsAHome() {
+        #expect(MemcachedMode.historyFile(environment: ["HOME": ""]) == nil)
+        #expect(MemcachedMode.historyFile(environment: [:]) == nil)
+        #expect(MemcachedMode.historyFile(environment: ["HOME": "/home/u"]) == "/home/u/.swiftlet_memcached_history")
+    }
+
     @Test func otherCommands() throws {
         #expect(text(try request("get", "a", "b")) == "get a b\r\n")
         #expect(try request("gets", "a").shape == .values)

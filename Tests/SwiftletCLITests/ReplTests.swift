@@ -106,6 +106,32 @@ struct ReplTests {
         #expect(history.entries.last == Array("set k 149".utf8))
     }
 
+    /// The file is read as linenoise's `fgets(buf, 4096)` reads it: a long line is several entries of 4095 bytes,
+    /// so memory stays bounded whatever the file holds; only the last 100 entries stay.
+    @Test func historyLoadIsBounded() throws {
+        let path = "/tmp/swiftletcli-history-bounded-\(getpid())"
+        defer { unlink(path) }
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        let output = FileOutput(descriptor: descriptor)
+        for index in 0..<250 { output.write("get k\(index)\n") }
+        // One line of 1 MB without a newline, its pieces all different (4095 is not a multiple of 26).
+        let letters = Array("abcdefghijklmnopqrstuvwxyz".utf8)
+        output.write((0..<1_000_000).map { letters[$0 % 26] })
+        close(descriptor)
+        var history = ReplHistory()
+        history.load(from: path)
+        #expect(history.entries.count == 100)
+        #expect(history.entries.allSatisfy { $0.count <= ReplHistory.maximumLineLength - 1 })
+        #expect(history.entries.last?.count == 1_000_000 % 4095)
+        // A NUL ends the line (linenoise sees a C string), as CR and LF do.
+        let nul = open(path, O_WRONLY | O_TRUNC)
+        FileOutput(descriptor: nul).write(Array("ab".utf8) + [0] + Array("cd\nef\n".utf8))
+        close(nul)
+        var cut = ReplHistory()
+        cut.load(from: path)
+        #expect(cut.entries.map { String(decoding: $0, as: UTF8.self) } == ["ab", "ef"])
+    }
+
     @Test func historyFileRoundTripIsPrivate() throws {
         let path = "/tmp/swiftletcli-history-test-\(getpid())"
         defer { unlink(path) }

@@ -2,6 +2,12 @@ import Testing
 
 @testable import SwiftletCLI
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The pure parts of `--rdb`, `--functions-rdb` and `--replica`; texts are redis-cli 7.0.15's.
 struct SyncModeTests {
     @Test func options() throws {
@@ -46,5 +52,35 @@ struct SyncModeTests {
         var early = EOFMarkTracker(mark: mark)
         let partial = early.add(Array(mark.prefix(39)))
         #expect(!partial)
+    }
+
+    /// An EOF-mark transfer that ends before 40 bytes: the count wraps as redis-cli's unsigned arithmetic does
+    /// (`$0` announces an all-zero mark, which one zero byte completes).
+    @Test func shortEOFTransferWraps() throws {
+        let listener = try UnixListener()
+        let connection = try CLIConnection(socketPath: listener.path)
+        let server = listener.acceptConnection()
+        defer { close(server) }
+        writeAll(server, [0])
+        var chunks: [[UInt8]] = []
+        let received = try Session.readPayload(
+            connection,
+            answer: .eofMark([UInt8](repeating: 0, count: 40)),
+            chunkSize: 4096,
+            failure: "failed"
+        ) { chunk throws(CLIExit) in chunks.append(chunk) }
+        #expect(received == 1 && chunks == [[0]])
+        #expect(received.map { $0 &- UInt64(EOFMarkTracker.size) } == 18_446_744_073_709_551_577)
+    }
+
+    /// redis-cli reads the SYNC answer into a 4096-byte buffer: a longer line is refused, not buffered.
+    @Test func syncAnswerLineIsCapped() throws {
+        let listener = try UnixListener()
+        let connection = try CLIConnection(socketPath: listener.path)
+        let server = listener.acceptConnection()
+        defer { close(server) }
+        writeAll(server, [UInt8](repeating: UInt8(ascii: "9"), count: 5000) + [10])
+        let error = #expect(throws: CLIExit.self) { _ = try Session.sendSync(connection) }
+        #expect(error?.stderr == "Error reading bulk length while SYNCing\n")
     }
 }

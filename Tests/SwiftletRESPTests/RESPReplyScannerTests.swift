@@ -18,7 +18,7 @@ struct RESPReplyScannerTests {
         "|1\r\n+ttl\r\n:3\r\n+OK\r\n", "$0\r\n\r\n",
     ])
     func completeReplies(_ reply: String) {
-        #expect(scan(reply) == .complete(end: reply.utf8.count, isError: false))
+        #expect(scan(reply) == .complete(end: reply.utf8.count, isError: false, isPush: reply.hasPrefix(">")))
         // Every proper prefix is incomplete.
         for length in 0..<reply.utf8.count {
             #expect(scan(String(decoding: Array(reply.utf8)[0..<length], as: UTF8.self)) == .incomplete)
@@ -115,6 +115,65 @@ struct RESPReplyScannerTests {
                 buffer.removeFirst(end)
             }
             #expect(counted == replies.count && buffer.isEmpty)
+        }
+    }
+
+    // MARK: - Limits (hiredis's read.c)
+
+    /// Six maps of 10^18 - 1 pairs each once made the count of owed values overflow `Int` (a trap).
+    @Test(arguments: ["%", "|", "*", "~", ">"])
+    func nestedHugeCountsAreProtocolErrors(_ type: String) {
+        let header = type + "999999999999999999\r\n"
+        #expect(scan(String(repeating: header, count: 6)) == .protocolError(offset: 0))
+        #expect(scan("*1\r\n" + header) == .protocolError(offset: 4))
+    }
+
+    @Test func aggregateCountsStopAtHiredissLimit() {
+        let limit = RESPReplyScanner.maximumAggregateCount
+        #expect(limit == 4_294_967_295)
+        // The limit itself is a length (the rest of the reply is still to come); one more is refused.
+        #expect(scan("*\(limit)\r\n") == .incomplete)
+        #expect(scan("%\(limit)\r\n%\(limit)\r\n|\(limit)\r\n") == .incomplete)
+        #expect(scan("*\(limit + 1)\r\n") == .protocolError(offset: 0))
+        #expect(scan("%\(limit + 1)\r\n") == .protocolError(offset: 0))
+        // Below -1 is "Multi-bulk length out of range" too.
+        #expect(scan("*-2\r\n") == .protocolError(offset: 0))
+        #expect(scan(">-5\r\n") == .protocolError(offset: 0))
+    }
+
+    @Test func hugeBulkLengthsNeverOverflow() {
+        // A length of 10^18 - 1 is more than any buffer holds: the reply is incomplete, without a trap.
+        #expect(scan("$999999999999999999\r\nabc") == .incomplete)
+        #expect(scan("*2\r\n!999999999999999999\r\n") == .incomplete)
+        #expect(scan("=999999999999999999\r\n") == .incomplete)
+        // More digits than a length can have, and lengths below -1 (hiredis's "Bulk string length out of range").
+        #expect(scan("$9999999999999999999\r\n") == .protocolError(offset: 0))
+        #expect(scan("$-2\r\n") == .protocolError(offset: 0))
+        #expect(scan("*1\r\n$-7\r\n") == .protocolError(offset: 4))
+    }
+
+    // MARK: - Pushes
+
+    @Test func aTopLevelPushIsMarked() {
+        let invalidate = ">2\r\n$10\r\ninvalidate\r\n*1\r\n$5\r\nkey:1\r\n"
+        #expect(scan(invalidate) == .complete(end: invalidate.utf8.count, isError: false, isPush: true))
+        // Behind an attribute, it is still the reply proper.
+        let annotated = "|1\r\n+a\r\n+b\r\n>1\r\n+x\r\n"
+        #expect(scan(annotated) == .complete(end: annotated.utf8.count, isError: false, isPush: true))
+        // A push nested in a reply, or in an attribute, does not make the reply a push.
+        #expect(scan("*1\r\n>1\r\n+x\r\n") == .complete(end: 12, isError: false, isPush: false))
+        #expect(scan("|1\r\n+a\r\n>1\r\n+x\r\n+OK\r\n") == .complete(end: 21, isError: false, isPush: false))
+        #expect(scan("$5\r\nhello\r\n") == .complete(end: 11, isError: false, isPush: false))
+    }
+
+    @Test func aPushSplitAcrossReadsIsStillMarked() {
+        let push = Array(">2\r\n+message\r\n$2\r\nhi\r\n".utf8)
+        for split in 1..<push.count {
+            var state = RESPReplyScanner.State(start: 0)
+            let first = Array(push[0..<split]).withUnsafeBytes { RESPReplyScanner.scanReply($0, resuming: &state) }
+            #expect(first.outcome == .incomplete)
+            let second = push.withUnsafeBytes { RESPReplyScanner.scanReply($0, resuming: &state) }
+            #expect(second.outcome == .complete(end: push.count, isError: false, isPush: true))
         }
     }
 

@@ -124,7 +124,7 @@ def test_repl_reads_lines_from_a_pipe(servers):
 def test_connection_errors(servers):
     assert cli(servers[0], ["-p", "1", "version"], port=False) == (
         1, b"", b"Could not connect to memcached at 127.0.0.1:1: Connection refused\n")
-    assert cli(servers[0], ["set", "k"]) == (1, b"", b"(error) 'set' needs a key and a data block as its last word\n")
+    assert cli(servers[0], ["set", "k"]) == (1, b"", b"(error) usage: set key [flags exptime] [noreply] data\n")
 
 
 
@@ -172,3 +172,123 @@ def test_repl_on_a_terminal(servers, tmp_path):
         os.close(master)
     history = (tmp_path / ".swiftlet_memcached_history").read_bytes()
     assert history.splitlines() == [b'set k "a b"', b"get k", b"version"]
+
+
+SET_USAGE = b"(error) usage: set key [flags exptime] [noreply] data\n"
+CAS_USAGE = b"(error) usage: cas key [flags exptime] cas-unique [noreply] data\n"
+WORD_COUNTS = [
+    # Every count of words from 2 to 7 for set and cas: the valid forms reach the server, the others print the
+    # usage line and exit 1 (some of them used to crash the tool).
+    ("set k", (1, b"", SET_USAGE)),
+    ("set k v", (0, b"STORED\n", b"")),
+    ("set k 5 v", (1, b"", SET_USAGE)),
+    ("set k noreply v", (0, b"", b"")),
+    ("set k 5 60 v", (0, b"STORED\n", b"")),
+    ("set k 5 noreply v", (1, b"", SET_USAGE)),
+    ("set k 5 60 noreply v", (0, b"", b"")),
+    ("set k 5 60 1 v", (1, b"", SET_USAGE)),
+    ("set k 5 60 1 noreply v", (1, b"", SET_USAGE)),
+    ("cas k", (1, b"", CAS_USAGE)),
+    ("cas k v", (1, b"", CAS_USAGE)),
+    ("cas k 42 v", (0, b"NOT_FOUND\n", b"")),
+    ("cas k noreply v", (1, b"", CAS_USAGE)),
+    ("cas k 42 noreply v", (0, b"", b"")),
+    ("cas k 5 60 v", (1, b"", CAS_USAGE)),
+    ("cas k 5 60 42 v", (0, b"NOT_FOUND\n", b"")),
+    ("cas k 5 60 noreply v", (1, b"", CAS_USAGE)),
+    ("cas k 5 60 42 noreply v", (0, b"", b"")),
+    ("cas k 5 60 42 1 v", (1, b"", CAS_USAGE)),
+]
+
+
+@pytest.mark.parametrize("line,expected", WORD_COUNTS, ids=[line for line, _ in WORD_COUNTS])
+def test_storage_word_counts(servers, line, expected):
+    for server in servers:
+        server.flush_all()
+        assert cli(server, line.split(" ")) == expected
+
+
+def test_storage_word_count_error_in_the_repl(servers):
+    rc, out, err = cli(servers[0], [], stdin=b"set k 5 v\ncas k noreply v\nset k v\n")
+    assert (rc, out, err) == (0, SET_USAGE + CAS_USAGE + b"STORED\n", b"")
+
+
+def fake_memcached(reply):
+    """A one-connection server that answers the first request with `reply` and closes."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.settimeout(TIMEOUT)
+
+    def serve():
+        try:
+            connection, _ = listener.accept()
+        except OSError:
+            return
+        with connection:
+            connection.settimeout(TIMEOUT)
+            try:
+                connection.recv(65536)
+                connection.sendall(reply)
+            except OSError:
+                pass
+        listener.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return listener.getsockname()[1], thread
+
+
+@pytest.mark.parametrize("reply,first_line,error", [
+    (b"VALUE k 0 9223372036854775807\r\n", b"VALUE k 0 9223372036854775807\n",
+     b"Error: Protocol error: data block of 9223372036854775807 bytes is larger than 1 GiB\n"),
+    (b"VALUE k 0 1073741825\r\nabc", b"VALUE k 0 1073741825\n",
+     b"Error: Protocol error: data block of 1073741825 bytes is larger than 1 GiB\n"),
+    (b"x" * (2 * 1024 * 1024), b"", b"Error: Protocol error: no newline within 1048576 bytes\n"),
+], ids=["int-max-block", "over-1-gib-block", "endless-line"])
+def test_bad_replies_are_protocol_errors(reply, first_line, error):
+    port, thread = fake_memcached(reply)
+    argv = [base.swiftlet_cli(), "--memcached", "-p", str(port), "get", "k"]
+    p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=TIMEOUT)
+    thread.join(timeout=TIMEOUT)
+    assert (p.returncode, p.stdout, p.stderr) == (1, first_line, error)
+
+
+@pytest.mark.parametrize("signum,status", [(2, -2), (15, -15), (1, -1), (3, -3)],
+                         ids=["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"])
+def test_signal_at_the_prompt_restores_the_terminal(servers, tmp_path, signum, status):
+    """A signal at the prompt ends the REPL (by the signal) with the terminal out of raw mode again."""
+    import pty
+    import select
+    import termios
+    import time
+
+    server = servers[0]
+    master, slave = pty.openpty()
+    env = dict(os.environ, HOME=str(tmp_path), TERM="xterm")
+    p = subprocess.Popen([base.swiftlet_cli(), "--memcached", "-p", str(server.port)], stdin=slave, stdout=slave,
+                         stderr=slave, env=env)
+    prompt = b"memcached 127.0.0.1:%d> " % server.port
+    try:
+        out = b""
+        deadline = time.monotonic() + 10
+        while not out.endswith(prompt):
+            left = deadline - time.monotonic()
+            assert left > 0, "timed out waiting for the prompt, got %r" % out
+            ready, _, _ = select.select([master], [], [], left)
+            if ready:
+                out += os.read(master, 65536)
+        modes = termios.ECHO | termios.ICANON
+        assert termios.tcgetattr(slave)[3] & modes == 0, "the prompt is not in raw mode"
+        os.kill(p.pid, signum)
+        assert p.wait(timeout=10) == status
+        assert termios.tcgetattr(slave)[3] & modes == modes
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(timeout=10)
+        os.close(master)
+        os.close(slave)

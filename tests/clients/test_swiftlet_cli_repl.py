@@ -493,3 +493,58 @@ def test_reconnect_keeps_the_protocol_chosen_by_hello(home):
         assert term.finish() == 0
     finally:
         proc.stop()
+
+
+@pytest.mark.parametrize("signum,status", [(2, 1), (15, -15), (1, -1), (3, -3)],
+                         ids=["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"])
+def test_signal_at_the_prompt_restores_the_terminal(server, home, signum, status):
+    """`kill` at the prompt: redis-cli's SIGINT handler exits with 1 and linenoise's atexit hook leaves raw mode;
+    swiftlet-cli restores the terminal for SIGINT and also for SIGTERM, SIGHUP and SIGQUIT (which then end the
+    process by their default action). Checked on the pty's slave side."""
+    import pty
+    import select
+    import termios
+
+    master, slave = pty.openpty()
+    p = subprocess.Popen([swiftlet_cli(), "-p", str(server.port)], stdin=slave, stdout=slave, stderr=slave,
+                         env=environment(home))
+    prompt = b"127.0.0.1:%d> " % server.port
+    try:
+        out = b""
+        deadline = time.monotonic() + TIMEOUT
+        while not out.endswith(prompt):
+            left = deadline - time.monotonic()
+            assert left > 0, "timed out waiting for the prompt, got %r" % out
+            ready, _, _ = select.select([master], [], [], left)
+            if ready:
+                out += os.read(master, 65536)
+        modes = termios.ECHO | termios.ICANON
+        assert termios.tcgetattr(slave)[3] & modes == 0, "the prompt is not in raw mode"
+        os.kill(p.pid, signum)
+        assert p.wait(timeout=TIMEOUT) == status
+        assert termios.tcgetattr(slave)[3] & modes == modes
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait(timeout=TIMEOUT)
+        os.close(master)
+        os.close(slave)
+
+
+def test_repeated_subscribe_after_ctrl_c_matches(server, home):
+    """`3 subscribe ch`, ctrl-c in the stream: redis-cli 7.0 connects again and sends the remaining repeats on the
+    new connection, printing each SUBSCRIBE reply once (out of pub/sub mode). Same transcript and status."""
+    results = []
+    for tool in (redis_cli(), swiftlet_cli()):
+        reset(server)
+        term = Terminal(tool, ["-p", str(server.port)], environment(home))
+        term.expect("> ")
+        term.child.send("3 subscribe ch\r")
+        term.expect("3) (integer) 1")
+        time.sleep(0.3)
+        term.child.sendintr()
+        term.expect("127.0.0.1:%d> " % server.port)
+        term.line("ping\r")
+        results.append((term.transcript, term.finish()))
+    assert_same(results)
+    assert results[1][0].count("3) (integer) 1") == 3

@@ -226,3 +226,59 @@ def test_sync_modes_against_swiftlet_server(swiftlet_server, args):
         check_rdb(os.path.join(directory, "dump.rdb"))
         outcomes.append((rc, out, mask_counts(err)))
     assert outcomes[1] == outcomes[0] and outcomes[0][0] == 0
+
+
+def fake_master(answer):
+    """A one-connection master: +OK to each REPLCONF, then `answer` to SYNC, then it closes."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.settimeout(TIMEOUT)
+
+    def serve():
+        try:
+            connection, _ = listener.accept()
+        except OSError:
+            return
+        with connection:
+            connection.settimeout(TIMEOUT)
+            received = b""
+            replied = 0
+            try:
+                while b"SYNC\r\n" not in received:
+                    chunk = connection.recv(65536)
+                    if not chunk:
+                        return
+                    received += chunk
+                    while replied < received.count(b"REPLCONF"):
+                        connection.sendall(b"+OK\r\n")
+                        replied += 1
+                connection.sendall(answer)
+            except OSError:
+                pass
+        listener.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    return listener.getsockname()[1], thread
+
+
+@pytest.mark.parametrize("target", ["file", "-"])
+def test_rdb_eof_transfer_shorter_than_the_mark(target):
+    """`$0` announces the EOF-mark form with redis-cli's never-set (all-zero) mark, which one zero byte matches:
+    the transfer ends after 1 byte and redis-cli's unsigned count wraps (1 - 40). Both tools print the same."""
+    outcomes = []
+    for tool in (base.redis_cli(), base.swiftlet_cli()):
+        directory = tempfile.mkdtemp(prefix="swiftlet-cli-rdb-short-")
+        name = "out.rdb" if target == "file" else "-"
+        port, thread = fake_master(b"$0\n\x00")
+        p = subprocess.run([tool, "-p", str(port), "--rdb", name], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           cwd=directory, timeout=TIMEOUT)
+        thread.join(timeout=TIMEOUT)
+        written = open(os.path.join(directory, name), "rb").read() if target == "file" else None
+        outcomes.append((p.returncode, p.stdout, p.stderr, written))
+    assert outcomes[1] == outcomes[0]
+    assert b"Transfer finished with success after 18446744073709551577 bytes\n" in outcomes[0][2]
