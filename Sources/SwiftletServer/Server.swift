@@ -441,10 +441,10 @@ public final class Server: Sendable {
             state.peakAllocated = max(state.peakAllocated, MemoryInfo.current().allocated)
             let timeout = Int64(state.config.timeout)
             if timeout > 0 {
-                // As Redis: blocked, paused, subscribed and MONITOR clients are never closed for idling.
+                // As Redis: blocked, paused, subscribed, MONITOR and replica clients are never closed for idling.
                 for session in state.clients.values where now - session.lastInteraction > timeout * 1000 {
                     if session.blocked != nil || session.postponed != nil || session.isSubscribed
-                        || session.isMonitor
+                        || session.isMonitor || session.replica?.attached == true
                     {
                         continue
                     }

@@ -323,3 +323,121 @@ def test_wait(tmp_path):
             assert client_id
             assert call(other, "CLIENT", "UNBLOCK", client_id[0].split()[0].split("=")[1]) == 1
         assert m.read_reply().to_python() == 1
+
+
+def test_publish_reaches_a_replicas_subscribers(tmp_path):
+    master = start_master(tmp_path)
+    replica = start_replica(tmp_path, master)
+    same_data(master, replica)
+    with replica.connect() as r:
+        assert call(r, "SUBSCRIBE", "news") == [b"subscribe", b"news", 1]
+        with master.connect() as m:
+            call(m, "PUBLISH", "news", "hello")
+        assert r.read_reply(timeout=TIMEOUT).to_python() == [b"message", b"news", b"hello"]
+    same_data(master, replica)
+
+
+def fake_replica(master, *replconf):
+    """A socket that asks for a full sync and then reads nothing (a replica that stopped reading)."""
+    conn = RespConnection(master.host, master.port, timeout=TIMEOUT)
+    for args in replconf:
+        assert conn.execute(*args).raw == b"+OK\r\n"
+    conn.send_command("PSYNC", "?", "-1")
+    return conn
+
+
+def test_a_replica_that_stops_reading_its_rdb_is_dropped(tmp_path):
+    master = start_master(tmp_path, "--repl-timeout", "2", "--enable-debug-command", "yes")
+    with master.connect() as m:
+        call(m, "DEBUG", "POPULATE", 300000, "key", 200)
+    stalled = fake_replica(master, ("REPLCONF", "capa", "eof"))
+    try:
+        def dropped():
+            with master.connect() as m:
+                return info(m, "replication")["connected_slaves"] == "0"
+
+        wait_for(dropped, "the stalled replica to be dropped", timeout=60)
+        # "(full sync)" while its RDB is still being made, "(streaming sync)" when the whole RDB was already queued
+        # for it and it never acknowledged it.
+        assert "Disconnecting timedout replica" in master.log_tail(100000)
+        with master.connect() as m:
+            # The snapshot slot is free again.
+            wait_for(lambda: info(m)["rdb_bgsave_in_progress"] == "0", "the transfer to stop")
+            assert call(m, "BGSAVE") == "Background saving started"
+    finally:
+        stalled.close()
+
+
+def test_a_disk_made_rdb_is_not_held_to_the_output_limit(tmp_path):
+    master = start_master(tmp_path, "--repl-diskless-sync", "no", "--client-output-buffer-limit", "replica 1mb 0 0",
+                          "--enable-debug-command", "yes")
+    with master.connect() as m:
+        call(m, "DEBUG", "POPULATE", 50000, "key", 100)
+    replica = start_replica(tmp_path, master)
+    same_data(master, replica)
+    with master.connect() as m:
+        assert info(m, "stats")["sync_full"] == "1"
+
+
+def test_a_sync_does_not_make_the_master_evict(tmp_path):
+    # An uncompressed RDB of about 25 MB: more than the kernel's socket buffers take, so part of it waits in the
+    # replica's output while the replica does not read.
+    master = start_master(tmp_path, "--repl-diskless-sync", "no", "--rdbcompression", "no",
+                          "--enable-debug-command", "yes")
+    with master.connect() as m:
+        call(m, "DEBUG", "POPULATE", 200000, "key", 100)
+    stalled = fake_replica(master)
+    try:
+        with master.connect() as m:
+            wait_for(lambda: int(info(m, "memory")["mem_clients_slaves"]) > 4 * 1024 * 1024, "the RDB to pile up")
+            assert "state=send_bulk" in info(m, "replication")["slave0"]
+            # The limit sits 1 MB above what the data takes: counting the replica's output would be megabytes over.
+            fields = info(m, "memory")
+            data = int(fields["used_memory"]) - int(fields["mem_not_counted_for_evict"])
+            call(m, "CONFIG", "SET", "maxmemory-policy", "allkeys-random")
+            call(m, "CONFIG", "SET", "maxmemory", data + 1024 * 1024)
+            call(m, "SET", "one", "more")
+            assert info(m, "stats")["evicted_keys"] == "0"
+            assert call(m, "DBSIZE") == 200001
+    finally:
+        stalled.close()
+
+
+def test_flushall_during_a_sync_fails_it_at_once(tmp_path):
+    master = start_master(tmp_path, "--rdb-key-save-delay", "2000", "--enable-debug-command", "yes")
+    with master.connect() as m:
+        call(m, "DEBUG", "POPULATE", 1000, "key", 10)
+    replica = start_replica(tmp_path, master)
+    with master.connect() as m:
+        wait_for(lambda: info(m)["rdb_bgsave_in_progress"] == "1", "the sync's snapshot")
+        call(m, "CONFIG", "SET", "rdb-key-save-delay", 0)
+        call(m, "FLUSHALL")
+    # The replica is dropped and comes back for a new sync of the flushed data.
+    same_data(master, replica)
+    assert "SYNC failed. BGSAVE child returned an error" in master.log_tail(100000)
+    with replica.connect() as r:
+        assert call(r, "DBSIZE") == 0
+
+
+def test_replicas_are_not_paused_timed_out_or_allowed_the_keyspace(tmp_path):
+    master = start_master(tmp_path, "--repl-timeout", "3", "--timeout", "1")
+    replica = start_replica(tmp_path, master)
+    same_data(master, replica)
+    with master.connect() as m:
+        # CLIENT PAUSE holds clients, not the replica's ACKs: it stays connected through a pause longer than
+        # repl-timeout; and the idle timeout (1 s) never closes it.
+        call(m, "CLIENT", "PAUSE", 5000, "ALL")
+    time.sleep(5.5)
+    with master.connect() as m:
+        fields = info(m, "replication")
+        assert fields["connected_slaves"] == "1" and "state=online" in fields["slave0"]
+        assert "timedout replica" not in master.log_tail(100000)
+    # A replica's connection cannot touch the keyspace (its commands get no replies, so check the effect).
+    conn = fake_replica(master, ("REPLCONF", "capa", "eof"))
+    try:
+        conn.send_command("SET", "fromreplica", "1")
+        time.sleep(0.5)
+        with master.connect() as m:
+            assert call(m, "EXISTS", "fromreplica") == 0
+    finally:
+        conn.close()

@@ -102,6 +102,14 @@ public struct CommandContext {
         guard self.server.propagating else { return }
         self.server.writeStream.force = true
     }
+
+    /// Sends the command to the replicas, not the AOF, although it changed nothing (PUBLISH and SPUBLISH, which
+    /// Redis 7.0 propagates with PROPAGATE_REPL so that a replica's subscribers get the messages too).
+    public func forceReplicationOnly() {
+        guard self.server.propagating else { return }
+        self.server.writeStream.force = true
+        self.server.writeStream.replicasOnly = true
+    }
 }
 
 /// An argument of a command written to the AOF: a request argument, a literal, or a number.

@@ -21,9 +21,10 @@ extension ServerState {
     }
 
     /// Memory that frees itself and so does not count toward maxmemory (Redis's `freeMemoryGetNotCountedMemory`):
-    /// the AOF buffer waiting for its write (and, once replication exists, the replicas' output buffers).
+    /// the AOF buffer waiting for its write and the replicas' output (their RDB and the stream held for them), so
+    /// that a full sync never makes the master evict keys.
     func memoryNotCountedForEviction() -> Int {
-        self.aof.buffer.capacity
+        self.aof.buffer.capacity + self.replicasOutputMemory
     }
 
     /// Redis's `getMaxmemoryState`: the bytes to free to get back under `maxmemory`, or `nil` when under it.

@@ -236,6 +236,9 @@ extension ServerState {
         run.file.abort()
         p.lastBgsaveSeconds = self.clock() / 1000 - run.startedAt
         p.warning("Background saving terminated by signal 10")
+        // The replicas it was made for fail their sync at once (Redis's updateSlavesWaitingBgsave with an error),
+        // instead of waiting for an RDB that will not come.
+        if let target = run.replication { self.replicationSnapshotDone(target, success: false) }
     }
 
     // MARK: - Tick

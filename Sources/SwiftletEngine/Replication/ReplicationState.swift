@@ -10,6 +10,9 @@ public final class ReplicaLink {
         case waitBgsaveStart
         /// Its RDB is being produced and sent; the stream after its offset is held meanwhile.
         case waitBgsaveEnd
+        /// A BGSAVE made its RDB: the file is being sent in chunks (outside the output-buffer limit, as Redis's
+        /// sendBulkToSlave); the stream is still held.
+        case sendBulk
         /// It has its RDB and gets the stream.
         case online
     }
@@ -41,8 +44,15 @@ public final class ReplicaLink {
     /// After an EOF-marked RDB the stream starts with the replica's first ACK (Redis's repl_start_cmd_stream_on_ack):
     /// the replica finds the end mark only at the end of what it reads, so nothing may follow it before it asks.
     var streamStartsOnAck = false
-    /// Unix seconds of the last time part of its RDB was written (a replica that stops reading times out).
-    var lastRDBWrite: Int64 = 0
+    /// While its RDB is on its way: the unsent bytes last seen by the cron, and since when (unix seconds) they have
+    /// not gone down. A replica that stops reading its RDB is dropped after `repl-timeout` (Redis's "timedout
+    /// replica (full sync)"), so that it cannot hold the one snapshot slot forever.
+    var lastUnsent = 0
+    var progressSince: Int64 = 0
+    /// The disk-made RDB being sent (`sendBulk`): the file and where the next chunk starts.
+    var bulkFile: Int32 = -1
+    var bulkOffset = 0
+    var bulkSize = 0
 
     init() {}
 
@@ -52,6 +62,7 @@ public final class ReplicaLink {
         // Redis 7.0 says wait_bgsave until the RDB is sent (a diskless one is streamed while it is made), and
         // send_bulk only while a disk-made file is read out; here the file is handed over at once.
         case .waitBgsaveStart, .waitBgsaveEnd: "wait_bgsave"
+        case .sendBulk: "send_bulk"
         case .online: "online"
         }
     }
@@ -103,6 +114,9 @@ public final class ReplicationState {
 
     /// The stream feeds the backlog and the replicas through this (set by the server state).
     var deliver: ((ClientSession, [UInt8]) -> Void)?
+    /// Called when the stream held for a syncing replica grew: it counts against `client-output-buffer-limit
+    /// replica`, as Redis counts what piles up during a sync.
+    var heldGrew: ((ClientSession, ReplicaLink) -> Void)?
 
     init(id: String) {
         self.id = id
@@ -121,17 +135,20 @@ public final class ReplicationState {
         bytes.withUnsafeBytes { self.backlog?.append($0) }
         self.offset += Int64(bytes.count)
         for session in self.replicas {
-            guard let link = session.replica else { continue }
+            guard let link = session.replica, !link.rdbOnly else { continue }
             if link.state == .online && !link.streamStartsOnAck {
                 self.deliver?(session, bytes)
             } else if link.state != .waitBgsaveStart {
                 link.held += bytes
+                self.heldGrew?(session, link)
             }
         }
     }
 }
 
 extension ReplicationState: WriteStreamConsumer {
+    package var takesReplicationOnlyOps: Bool { true }
+
     package func append(_ arguments: [ByteBuffer], database: Int, unixSeconds: @autoclosure () -> Int64) {
         self.encoder.append(arguments, database: database)
     }

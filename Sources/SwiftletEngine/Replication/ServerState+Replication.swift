@@ -43,6 +43,17 @@ extension ServerState {
         r.deliver = { [unowned(unsafe) self] session, bytes in
             self.push(ByteBuffer(bytes: bytes), to: session)
         }
+        r.heldGrew = { [unowned(unsafe) self] session, link in
+            let pending = link.held.count + session.outbox.readableBytes + session.outputBufferMemory
+            guard self.overReplicaLimit(session, pending: pending) else { return }
+            self.log(
+                "Client id=\(session.id) addr=\(session.address) closed for overcoming of output buffer limits.",
+                warning: true
+            )
+            self.noteOutputLimitDisconnection()
+            link.held = []
+            session.connection?.close()
+        }
         self.setWriteStreamConsumer(r, attached: true)
         self.log("Replication backlog created, my new replication IDs are '\(r.id)' and '\(r.secondID)'")
     }
@@ -58,8 +69,50 @@ extension ServerState {
         if link.state == .online {
             self.log("Connection with replica \(self.replicaName(session)) lost.")
         }
+        self.closeBulkFile(link)
+        link.held = []
+        if !r.replicas.contains(where: { $0.replica?.state == .waitBgsaveStart }) { r.disklessWaitSince = 0 }
         self.refreshGoodReplicas()
-        // A sync in progress for this replica alone is not stopped: it ends on its own and the RDB goes nowhere.
+        self.cancelOrphanedSocketSnapshot()
+    }
+
+    /// A snapshot streamed to replicas none of which is still there is stopped (Redis kills its child when the last
+    /// connection goes), so that the next waiting replicas can have the slot.
+    func cancelOrphanedSocketSnapshot() {
+        guard let run = self.persistence.running, run.replication == .sockets,
+            let writer = run.file as? ReplicaSyncWriter, !writer.hasLiveTargets
+        else { return }
+        self.persistence.running = nil
+        run.snapshot.cancel()
+        self.persistence.warning("Diskless rdb transfer, last replica dropped, killing fork child.")
+        self.startReplicationSnapshot()
+    }
+
+    /// Whether `pending` bytes of a replica's output pass `client-output-buffer-limit replica` (hard, or soft for
+    /// longer than its seconds).
+    func overReplicaLimit(_ session: ClientSession, pending: Int) -> Bool {
+        let limit = self.hot.replicaOutputLimit
+        let used = UInt64(max(0, pending))
+        if limit.hard > 0 && used >= limit.hard { return true }
+        if limit.soft > 0 && used >= limit.soft {
+            let now = self.clock()
+            if session.softLimitReachedAt == 0 {
+                session.softLimitReachedAt = now
+            } else if now - session.softLimitReachedAt > limit.seconds * 1000 {
+                return true
+            }
+        } else {
+            session.softLimitReachedAt = 0
+        }
+        return false
+    }
+
+    /// What the replicas hold in output (their RDB, the stream held for them): not counted toward maxmemory, and
+    /// INFO's `mem_clients_slaves`.
+    var replicasOutputMemory: Int {
+        self.replication.replicas.reduce(0) {
+            $0 + $1.outbox.capacity + $1.outputBufferMemory + ($1.replica?.held.capacity ?? 0)
+        }
     }
 
     /// `ip:port` as Redis names a replica in its log (the announced address, or the peer's).
@@ -194,6 +247,8 @@ extension ServerState {
         link.state = .waitBgsaveEnd
         link.initialOffset = offset
         link.held = []
+        link.lastUnsent = 0
+        link.progressSince = self.clock() / 1000
         if !link.prePSync {
             self.push(ByteBuffer(string: "+FULLRESYNC \(self.replication.id) \(offset)\r\n"), to: session)
         }
@@ -203,11 +258,12 @@ extension ServerState {
         self.log("BGSAVE for replication failed", warning: true)
         for session in sessions {
             self.replication.replicas.removeAll { $0 === session }
+            if let link = session.replica { self.closeBulkFile(link) }
             session.replica = nil
-            self.push(ByteBuffer(string: "-ERR BGSAVE failed, replication can't continue\r\n"), to: session)
-            session.closeAfterReply = true
             session.connection?.close()
         }
+        if self.replication.replicas.isEmpty { self.replication.noReplicasSince = self.clock() / 1000 }
+        self.refreshGoodReplicas()
     }
 
     /// A snapshot written straight to the replicas' connections: `$EOF:<40 hex>\r\n`, the RDB as the walk produces
@@ -242,25 +298,15 @@ extension ServerState {
         let r = self.replication
         let waiting = r.replicas.filter { $0.replica?.state == .waitBgsaveEnd }
         guard success else {
+            self.log("SYNC failed. BGSAVE child returned an error", warning: true)
             self.failWaitingReplicas(waiting)
+            self.startReplicationSnapshot()
             return
-        }
-        var file: [UInt8]?
-        if target == .disk {
-            file = Self.readWholeFile(self.rdbPath)
-            if file == nil {
-                self.failWaitingReplicas(waiting)
-                return
-            }
         }
         for session in waiting {
             guard let link = session.replica else { continue }
-            if let file {
-                self.push(ByteBuffer(string: "$\(file.count)\r\n"), to: session)
-                self.push(ByteBuffer(bytes: file), to: session)
-                self.putReplicaOnline(session, link)
-                if !link.held.isEmpty { self.push(ByteBuffer(bytes: link.held), to: session) }
-                link.held = []
+            if target == .disk {
+                self.startSendingBulk(session, link)
             } else {
                 // After an EOF-marked RDB the stream waits for the replica's first ACK.
                 self.putReplicaOnline(session, link)
@@ -269,6 +315,74 @@ extension ServerState {
         }
         // Replicas that arrived during this snapshot get the next one.
         self.startReplicationSnapshot()
+    }
+
+    /// Opens the file a BGSAVE made for the replica and starts sending it: `$<length>`, then chunks as the replica
+    /// takes them (Redis's SEND_BULK state, outside the output-buffer limit).
+    private func startSendingBulk(_ session: ClientSession, _ link: ReplicaLink) {
+        let fd = open(self.rdbPath, O_RDONLY | O_CLOEXEC)
+        var info = stat()
+        guard fd >= 0, fstat(fd, &info) == 0 else {
+            if fd >= 0 { close(fd) }
+            self.log("SYNC failed. Can't open/stat DB after BGSAVE: \(String(cString: strerror(errno)))", warning: true)
+            self.failWaitingReplicas([session])
+            return
+        }
+        link.state = .sendBulk
+        link.bulkFile = fd
+        link.bulkOffset = 0
+        link.bulkSize = Int(info.st_size)
+        self.push(ByteBuffer(string: "$\(link.bulkSize)\r\n"), to: session)
+        self.sendBulkChunks(session, link)
+    }
+
+    /// How much of a disk-made RDB may wait unsent in a replica's output before the next chunk is read.
+    static let bulkWindow = 4 << 20
+    static let bulkChunk = 1 << 20
+
+    /// Sends the next chunks of the file while the replica's unsent output is small, then comes back on a later
+    /// loop turn; after the last chunk the replica is online and gets the stream held since its offset.
+    private func sendBulkChunks(_ session: ClientSession, _ link: ReplicaLink) {
+        guard link.state == .sendBulk, link.bulkFile >= 0, session.connection != nil else { return }
+        var chunk = [UInt8](repeating: 0, count: Self.bulkChunk)
+        while link.bulkOffset < link.bulkSize
+            && session.outbox.readableBytes + session.outputBufferMemory < Self.bulkWindow
+        {
+            let wanted = min(Self.bulkChunk, link.bulkSize - link.bulkOffset)
+            let count = chunk.withUnsafeMutableBytes {
+                pread(link.bulkFile, $0.baseAddress, wanted, off_t(link.bulkOffset))
+            }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else {
+                self.log("Read error sending DB to replica: \(String(cString: strerror(errno)))", warning: true)
+                self.failWaitingReplicas([session])
+                return
+            }
+            self.push(ByteBuffer(bytes: chunk[0..<count]), to: session)
+            link.bulkOffset += count
+        }
+        // Online only once the whole file has left (Redis's sendBulkToSlave): until then it is not held to the
+        // replica output limit.
+        let unsent = session.outbox.readableBytes + session.outputBufferMemory
+        guard link.bulkOffset >= link.bulkSize && (unsent == 0 || self.host == nil) else {
+            if let host = self.host {
+                host.schedule(afterMicroseconds: 1000) { [weak session, unowned(unsafe) self] in
+                    guard let session, let link = session.replica else { return }
+                    self.sendBulkChunks(session, link)
+                }
+            }
+            return
+        }
+        self.closeBulkFile(link)
+        self.putReplicaOnline(session, link)
+        if !link.held.isEmpty && !link.rdbOnly { self.push(ByteBuffer(bytes: link.held), to: session) }
+        link.held = []
+    }
+
+    func closeBulkFile(_ link: ReplicaLink) {
+        guard link.bulkFile >= 0 else { return }
+        close(link.bulkFile)
+        link.bulkFile = -1
     }
 
     private func putReplicaOnline(_ session: ClientSession, _ link: ReplicaLink) {
@@ -283,21 +397,6 @@ extension ServerState {
         link.ackTime = self.clock() / 1000
         self.refreshGoodReplicas()
         self.log("Synchronization with replica \(self.replicaName(session)) succeeded")
-    }
-
-    static func readWholeFile(_ path: String) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count >= 0 else { return nil }
-            if count == 0 { return bytes }
-            bytes += chunk[0..<count]
-        }
     }
 
     // MARK: - REPLCONF ACK
@@ -407,7 +506,24 @@ extension ServerState {
                 )
                 session.connection?.close()
             }
+            if link.state == .sendBulk
+                || (link.state == .waitBgsaveEnd && self.persistence.running?.replication == .sockets)
+            {
+                // Its RDB must keep moving: unsent bytes that have not gone down for repl-timeout seconds mean a
+                // replica that stopped reading.
+                let unsent = session.outbox.readableBytes + session.outputBufferMemory
+                if unsent == 0 || unsent < link.lastUnsent { link.progressSince = now }
+                link.lastUnsent = unsent
+                if now - link.progressSince > timeout {
+                    self.log(
+                        "Disconnecting timedout replica (full sync): \(self.replicaName(session))",
+                        warning: true
+                    )
+                    session.connection?.close()
+                }
+            }
         }
+        if !r.replicas.contains(where: { $0.replica?.state == .waitBgsaveStart }) { r.disklessWaitSince = 0 }
         if r.disklessWaitSince > 0 {
             let waited = self.monotonicMicroseconds() / 1000 - r.disklessWaitSince
             let delay = self.config.number("repl-diskless-sync-delay") * 1000
@@ -465,14 +581,16 @@ final class ReplicaSyncWriter: RDBChunkWriter {
         self.targets.filter { $0.replica?.state == .waitBgsaveEnd && $0.connection != nil }
     }
 
+    var hasLiveTargets: Bool {
+        self.targets.contains {
+            $0.replica?.state == .waitBgsaveEnd && $0.connection != nil && $0.replica?.attached == true
+        }
+    }
+
     func write(_ chunk: [UInt8]) {
         chunk.withUnsafeBytes { self.crc = CRC64.update(self.crc, $0) }
         self.size += chunk.count
-        let now = self.server.clock() / 1000
-        for session in self.live {
-            session.replica?.lastRDBWrite = now
-            self.server.push(ByteBuffer(bytes: chunk), to: session)
-        }
+        for session in self.live { self.server.push(ByteBuffer(bytes: chunk), to: session) }
     }
 
     var pendingBytes: Int {

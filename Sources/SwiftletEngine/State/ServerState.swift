@@ -219,7 +219,8 @@ public final class ServerState {
     @inline(__always)
     public func outputLimit(of session: ClientSession) -> ClientBufferLimit {
         if let link = session.replica, link.attached {
-            return link.state == .online ? self.hot.replicaOutputLimit : .unlimited
+            // Its RDB (until the replica acknowledges an EOF-marked one) is not held to the limit.
+            return link.state == .online && !link.streamStartsOnAck ? self.hot.replicaOutputLimit : .unlimited
         }
         return session.isSubscribed ? self.hot.pubsubOutputLimit : self.hot.normalOutputLimit
     }
@@ -728,12 +729,14 @@ public final class ServerState {
             self.reply(RedisError.notAllowedInSubscribeMode(self.table.commands[id].fullName), &context)
             return
         }
-        if context.session.isMonitor && !self.monitorAllowed[id] {
+        // A MONITOR client or a replica may only run what Redis lets them (no keyspace access).
+        if (context.session.isMonitor || context.session.replica?.attached == true) && !self.monitorAllowed[id] {
             self.table.stats[id].rejectedCalls += 1
             self.reply(RedisError.replicaKeyspace, &context)
             return
         }
-        if self.pauseMode != .off && self.pausePostpones(id, context) {
+        // Replicas are never paused (their ACKs keep coming), as in Redis.
+        if self.pauseMode != .off && context.session.replica?.attached != true && self.pausePostpones(id, context) {
             self.postpone(&context)
             return
         }

@@ -16,6 +16,12 @@ package protocol WriteStreamConsumer: AnyObject {
     /// The running unit is complete. Returns `true` when the consumer now holds bytes to write at the end of the loop
     /// iteration that it did not hold before (the engine then schedules that write).
     func commitUnit() -> Bool
+    /// Whether it takes the ops meant for replicas only (PUBLISH): the replication stream does, the AOF does not.
+    var takesReplicationOnlyOps: Bool { get }
+}
+
+extension WriteStreamConsumer {
+    package var takesReplicationOnlyOps: Bool { false }
 }
 
 /// The stream's state: its consumers, and what the running command asked to propagate instead of itself.
@@ -28,6 +34,10 @@ package final class WriteStream {
     /// Set by a command that must be propagated even when it changed nothing (FLUSHALL, FLUSHDB).
     @exclusivity(unchecked)
     var force = false
+    /// Set with `force` by a command that goes to the replicas only (PUBLISH): consumers that are not replication
+    /// skip it.
+    @exclusivity(unchecked)
+    var replicasOnly = false
     /// A script's command runs after `redis.set_repl` left the AOF out: the command itself is not offered, but what
     /// it causes besides (a key expiring as it reads it) still is, as in Redis.
     @exclusivity(unchecked)
@@ -47,6 +57,8 @@ extension ServerState {
     func propagateCommand(_ context: inout CommandContext) {
         let stream = self.writeStream
         stream.force = false
+        let replicasOnly = stream.replicasOnly
+        stream.replicasOnly = false
         if stream.commandsSuppressed {
             stream.replacement = nil
             return
@@ -54,9 +66,9 @@ extension ServerState {
         let database = context.session.database
         if let replacement = stream.replacement {
             stream.replacement = nil
-            for op in replacement { self.offer(op, database: database) }
+            for op in replacement { self.offer(op, database: database, replicasOnly: replicasOnly) }
         } else {
-            self.offer(context.arguments, database: database)
+            self.offer(context.arguments, database: database, replicasOnly: replicasOnly)
         }
     }
 
@@ -85,8 +97,8 @@ extension ServerState {
 
     static let delName = ByteBuffer(string: "DEL")
 
-    private func offer(_ op: [ByteBuffer], database: Int) {
-        for consumer in self.writeStream.consumers {
+    private func offer(_ op: [ByteBuffer], database: Int, replicasOnly: Bool = false) {
+        for consumer in self.writeStream.consumers where !replicasOnly || consumer.takesReplicationOnlyOps {
             consumer.append(op, database: database, unixSeconds: self.clock() / 1000)
         }
     }

@@ -98,6 +98,9 @@ enum PubSubCommands {
             server: context.server,
             context: &context
         )
+        // To the replicas (not the AOF), as Redis 7.0 propagates PUBLISH and SPUBLISH outside cluster mode: a replica's
+        // subscribers get the message too.
+        context.forceReplicationOnly()
         context.out.writeInteger(receivers)
     }
 

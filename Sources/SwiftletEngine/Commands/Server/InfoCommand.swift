@@ -184,9 +184,12 @@ enum InfoCommand {
             field("mem_fragmentation_ratio", fixed2(m.allocated == 0 ? 0 : Double(m.resident) / Double(m.allocated)))
             field("mem_fragmentation_bytes", m.resident - m.allocated)
             field("mem_not_counted_for_evict", server.memoryNotCountedForEviction())
-            field("mem_replication_backlog", 0)
-            field("mem_total_replication_buffers", 0)
-            field("mem_clients_slaves", 0)
+            field("mem_replication_backlog", server.replication.backlog?.storageSize ?? 0)
+            field(
+                "mem_total_replication_buffers",
+                (server.replication.backlog?.storageSize ?? 0) + server.replicasOutputMemory
+            )
+            field("mem_clients_slaves", server.replicasOutputMemory)
             field("mem_clients_normal", clientsMemory)
             field("mem_cluster_links", 0)
             field("mem_aof_buffer", server.aof.buffer.capacity)

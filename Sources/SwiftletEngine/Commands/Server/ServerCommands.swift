@@ -159,8 +159,8 @@ public enum ServerCommands {
         pair("peak.allocated", max(memory.allocated, context.server.peakAllocated))
         pair("total.allocated", memory.allocated)
         pair("startup.allocated", context.server.startupAllocated)
-        pair("replication.backlog", 0)
-        pair("clients.slaves", 0)
+        pair("replication.backlog", context.server.replication.backlog?.storageSize ?? 0)
+        pair("clients.slaves", context.server.replicasOutputMemory)
         pair(
             "clients.normal",
             context.server.clients.values.reduce(0) { $0 + $1.outputBufferLength + $1.queryBufferLength }
