@@ -21,7 +21,7 @@ import time
 import pytest
 
 from support.persistence import FAR, build_dataset, call, compare, info, snapshot, start_redis, start_swiftlet
-from support.resp import RespConnection
+from support.resp import RespConnection, encode_command
 from support.servers import require_tool
 
 DATABASES = [0, 1, 2, 5]
@@ -131,14 +131,6 @@ def test_partial_resync_after_the_link_is_cut(tmp_path):
     assert "Partial resynchronization request from" in master.log_tail(100000)
 
 
-def resp(*words):
-    out = [b"*%d\r\n" % len(words)]
-    for w in words:
-        w = w if isinstance(w, bytes) else str(w).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(w), w))
-    return b"".join(out)
-
-
 def test_full_resync_when_the_backlog_is_gone_past(tmp_path):
     master = start_master(tmp_path, "--repl-backlog-size", "16384")
     replica = start_replica(tmp_path, master)
@@ -146,8 +138,8 @@ def test_full_resync_when_the_backlog_is_gone_past(tmp_path):
     with master.connect() as m:
         # The link is cut and, in the same pipeline (before the replica can reconnect, which it tries once a
         # second), more than the backlog holds is written: the replica's offset is no longer in the backlog.
-        m.send_raw(resp("CLIENT", "KILL", "TYPE", "replica")
-                   + b"".join(resp("SET", "big:%d" % i, "x" * 200) for i in range(200)))
+        m.send_raw(encode_command(["CLIENT", "KILL", "TYPE", "replica"])
+                   + b"".join(encode_command(["SET", "big:%d" % i, "x" * 200]) for i in range(200)))
         replies = [m.read_reply().to_python() for _ in range(201)]
         assert replies[0] == 1
     same_data(master, replica)

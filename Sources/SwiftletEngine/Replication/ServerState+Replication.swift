@@ -45,7 +45,14 @@ extension ServerState {
         }
         r.heldGrew = { [unowned(unsafe) self] session, link in
             let pending = link.held.count + session.outbox.readableBytes + session.outputBufferMemory
-            guard self.overReplicaLimit(session, pending: pending) else { return }
+            guard
+                self.outputBufferOverLimit(
+                    session,
+                    pending: pending,
+                    now: self.clock(),
+                    limit: self.hot.replicaOutputLimit
+                )
+            else { return }
             self.log(
                 "Client id=\(session.id) addr=\(session.address) closed for overcoming of output buffer limits.",
                 warning: true
@@ -86,25 +93,6 @@ extension ServerState {
         run.snapshot.cancel()
         self.persistence.warning("Diskless rdb transfer, last replica dropped, killing fork child.")
         self.startReplicationSnapshot()
-    }
-
-    /// Whether `pending` bytes of a replica's output pass `client-output-buffer-limit replica` (hard, or soft for
-    /// longer than its seconds).
-    func overReplicaLimit(_ session: ClientSession, pending: Int) -> Bool {
-        let limit = self.hot.replicaOutputLimit
-        let used = UInt64(max(0, pending))
-        if limit.hard > 0 && used >= limit.hard { return true }
-        if limit.soft > 0 && used >= limit.soft {
-            let now = self.clock()
-            if session.softLimitReachedAt == 0 {
-                session.softLimitReachedAt = now
-            } else if now - session.softLimitReachedAt > limit.seconds * 1000 {
-                return true
-            }
-        } else {
-            session.softLimitReachedAt = 0
-        }
-        return false
     }
 
     /// What the replicas hold in output (their RDB, the stream held for them): not counted toward maxmemory, and

@@ -233,8 +233,14 @@ public final class ServerState {
 
     /// Whether a client's output buffer (bytes its connection has not written yet) is past its class's
     /// client-output-buffer-limit: over the hard limit, or over the soft limit for longer than its seconds.
-    public func outputBufferOverLimit(_ session: ClientSession, pending: Int, now: Int64) -> Bool {
-        let limit = self.outputLimit(of: session)
+    /// - Parameter limit: the limit to apply, when not the client's class's (a syncing replica's held stream).
+    public func outputBufferOverLimit(
+        _ session: ClientSession,
+        pending: Int,
+        now: Int64,
+        limit: ClientBufferLimit? = nil
+    ) -> Bool {
+        let limit = limit ?? self.outputLimit(of: session)
         let used = UInt64(max(0, pending))
         if limit.hard > 0 && used >= limit.hard { return true }
         if limit.soft > 0 && used >= limit.soft {
