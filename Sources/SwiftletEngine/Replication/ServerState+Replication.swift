@@ -41,7 +41,8 @@ extension ServerState {
         r.backlog = ReplicationBacklog(size: self.replicationBacklogSize, nextOffset: r.offset + 1)
         r.selectedDatabase = -1
         r.deliver = { [unowned(unsafe) self] session, bytes in
-            self.push(ByteBuffer(bytes: bytes), to: session)
+            // Straight into the outbox (no ByteBuffer per unit): at pipeline depth 16 every SET is a unit.
+            self.push(bytes: bytes, to: session)
         }
         r.heldGrew = { [unowned(unsafe) self] session, link in
             let pending = link.held.count + session.outbox.readableBytes + session.outputBufferMemory

@@ -861,13 +861,29 @@ public final class ServerState {
     /// Queues a frame for a client from outside any client's command (expiry, the server tick), or for another
     /// client than the running one.
     func push(_ frame: ByteBuffer, to session: ClientSession) {
-        if session.outbox.readableBytes == 0 {
-            // Once per event-loop iteration, after every connection's reads (Redis's beforeSleep writes):
-            // 50 publishers' PUBLISHes in one iteration cost each subscriber one write, not 50.
-            if self.pendingOutboxes.isEmpty { self.requestBeforeSleep() }
-            self.pendingOutboxes.append(session)
-        }
+        self.willQueueFrames(for: session)
         session.outbox.writeImmutableBuffer(frame)
+        self.didQueueFrames()
+    }
+
+    /// Queues bytes for a client, as ``push(_:to:)`` (the replication stream: no buffer made per unit).
+    func push(bytes: [UInt8], to session: ClientSession) {
+        self.willQueueFrames(for: session)
+        session.outbox.writeBytes(bytes)
+        self.didQueueFrames()
+    }
+
+    @inline(__always)
+    private func willQueueFrames(for session: ClientSession) {
+        guard session.outbox.readableBytes == 0 else { return }
+        // Once per event-loop iteration, after every connection's reads (Redis's beforeSleep writes):
+        // 50 publishers' PUBLISHes in one iteration cost each subscriber one write, not 50.
+        if self.pendingOutboxes.isEmpty { self.requestBeforeSleep() }
+        self.pendingOutboxes.append(session)
+    }
+
+    @inline(__always)
+    private func didQueueFrames() {
         if self.batchClock < 0 && self.host == nil { self.flushOutboxes() }
     }
 
