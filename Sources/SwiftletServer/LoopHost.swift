@@ -27,14 +27,10 @@ final class LoopHost: EngineHost {
     }
 
     func schedule(afterMicroseconds microseconds: Int64, _ body: @escaping () -> Void) {
-        // A timer sleeps at least a millisecond (epoll's timeout is in milliseconds): a snapshot slice asking for a
-        // 20 µs gap spent two thirds of its time asleep. Short gaps run as the loop's next task instead, after the
-        // sockets that are ready have been served.
-        if microseconds <= 100 {
-            self.loop.assumeIsolated().execute(body)
-        } else {
-            self.loop.assumeIsolated().scheduleTask(in: .microseconds(microseconds), body)
-        }
+        // Always a timer, even for a gap of a few microseconds: NIO runs the tasks a task enqueues in the same tick,
+        // before polling the sockets again, so `execute` here would run a whole snapshot's slices back to back and
+        // starve every client. The timer's sleep (epoll counts milliseconds) is what lets their requests in.
+        self.loop.assumeIsolated().scheduleTask(in: .microseconds(microseconds), body)
     }
 
     var loopHop: @Sendable (@escaping @Sendable () -> Void) -> Void {
