@@ -36,9 +36,12 @@ public final class Database {
     public func lookup(_ key: UnsafeRawBufferPointer, now: Int64, touch: Bool = true) -> Entry? {
         let hash = KeyTable.hash(key)
         guard let entry = self.main.find(key, hash: hash) else { return nil }
-        if entry.hasExpire, !self.keyspace.loading, let at = self.expireTime(hash: hash, key: key), at <= now {
-            // While expiry is paused (CLIENT PAUSE) the key is absent to readers but stays until the pause ends.
-            if !self.keyspace.expiryPaused { self.expire(key: key, hash: hash) }
+        if entry.hasExpire, !self.keyspace.loading, !self.keyspace.expiredKeysVisible,
+            let at = self.expireTime(hash: hash, key: key), at <= now
+        {
+            // While expiry is paused (CLIENT PAUSE) the key is absent to readers but stays until the pause ends; on a
+            // replica it stays until the master deletes it.
+            if !self.keyspace.expiryPaused && !self.keyspace.keepsExpiredKeys { self.expire(key: key, hash: hash) }
             return nil
         }
         if touch { self.keyspace.touch(entry, now: now) }

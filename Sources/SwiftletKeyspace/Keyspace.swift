@@ -32,6 +32,14 @@ public final class Keyspace {
     /// active expiry skip them then); lookups still treat them as absent.
     @exclusivity(unchecked)
     public var expiryPaused = false
+    /// A replica: expired keys are never deleted here (the master's DEL removes them), and lookups treat them as
+    /// absent, as Redis's `expireIfNeeded` on a replica.
+    @exclusivity(unchecked)
+    public var keepsExpiredKeys = false
+    /// Set while the replica runs a command from its master: expired keys are still there for it, so that the
+    /// master's stream applies exactly as the master ran it.
+    @exclusivity(unchecked)
+    public var expiredKeysVisible = false
     /// Called after a key was removed because its time to live passed (notifications, AOF, WATCH).
     @exclusivity(unchecked)
     public var onExpired: ((Database, UnsafeRawBufferPointer) -> Void)?

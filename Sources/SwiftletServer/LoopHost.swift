@@ -67,6 +67,15 @@ final class LoopHost: EngineHost {
         self.server?.acceptWhileBusy()
     }
 
+    func connectToMaster(
+        host: String,
+        port: Int,
+        timeoutSeconds: Int64,
+        events: any MasterLinkEvents
+    ) -> (any MasterTransport)? {
+        MasterConnection.open(host: host, port: port, timeoutSeconds: timeoutSeconds, loop: self.loop, events: events)
+    }
+
     func sleep(seconds: Double) {
         var ts = timespec(tv_sec: Int(seconds), tv_nsec: Int((seconds - Double(Int(seconds))) * 1e9))
         nanosleep(&ts, nil)

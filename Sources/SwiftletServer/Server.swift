@@ -166,6 +166,8 @@ public final class Server: Sendable {
             core.logger.notice("Running mode=standalone, port=\(finalPort).")
         }
         core.logger.notice("Ready to accept connections", metadata: ["port": "\(finalPort)"])
+        // The `replicaof` directive: the replication cron connects to the master from now on.
+        try await core.loop.submit { core.state.replicateFromConfig() }.get()
         return finalPort
     }
 
@@ -423,7 +425,7 @@ public final class Server: Sendable {
             let now = state.clock()
             state.endPauseIfDue()
             // As Redis, keys do not expire in the background while clients are paused.
-            if state.activeExpireEnabled && !state.isPaused {
+            if state.activeExpireEnabled && !state.isPaused && !state.isReplica {
                 let started = state.monotonicMicroseconds()
                 // Redis's slow cycle may use 25% of the CPU: 250 ms per second, split over hz ticks.
                 state.keyspace.activeExpireCycle(now: now, budgetMicroseconds: Int64(250_000 / hz)) {
@@ -444,7 +446,7 @@ public final class Server: Sendable {
                 // As Redis: blocked, paused, subscribed, MONITOR and replica clients are never closed for idling.
                 for session in state.clients.values where now - session.lastInteraction > timeout * 1000 {
                     if session.blocked != nil || session.postponed != nil || session.isSubscribed
-                        || session.isMonitor || session.replica?.attached == true
+                        || session.isMonitor || session.replica?.attached == true || session.isMaster
                     {
                         continue
                     }

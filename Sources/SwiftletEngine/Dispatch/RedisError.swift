@@ -219,6 +219,12 @@ public struct RedisError: Error, Hashable, Sendable {
     public static let outOfMemory = RedisError("OOM command not allowed when used memory > 'maxmemory'.")
     /// min-replicas-to-write is set and not enough replicas are connected.
     public static let noReplicas = RedisError("NOREPLICAS Not enough good replicas to write.")
+    /// A write on a replica with `replica-read-only yes`.
+    public static let readOnlyReplica = RedisError("READONLY You can't write against a read only replica.")
+    /// A command without the stale flag on a replica whose link is down, with `replica-serve-stale-data no`.
+    public static let masterDown = RedisError(
+        "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'."
+    )
 
     public static func wrongArity(_ name: String) -> RedisError {
         RedisError("ERR wrong number of arguments for '\(name)' command")

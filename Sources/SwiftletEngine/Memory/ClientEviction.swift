@@ -65,7 +65,7 @@ extension ServerState {
 
     private func updateClientMemory(_ session: ClientSession) {
         // Replicas do not count toward maxmemory-clients (Redis counts only the clients it may evict).
-        guard !session.evicted, session.replica?.attached != true else { return }
+        guard !session.evicted, session.replica?.attached != true, !session.isMaster else { return }
         let figures = self.clientMemory(session)
         // A client whose output passed client-output-buffer-limit's hard limit is closed for that before its output
         // is written; counting it would evict others for memory about to be freed (Redis drops such clients from
@@ -115,7 +115,7 @@ extension ServerState {
         // As Redis: clients under 32 KiB (its smallest eviction bucket) count in the total but are never evicted.
         // Replicas are never evicted (Redis's clientEvictionAllowed: normal and pub/sub clients only).
         var candidates = self.clients.values.filter {
-            !$0.noEvict && $0.replica?.attached != true && $0.trackedMemory >= ClientMemory.evictableBytes
+            !$0.noEvict && $0.replica?.attached != true && !$0.isMaster && $0.trackedMemory >= ClientMemory.evictableBytes
         }
         candidates.sort { $0.trackedMemory > $1.trackedMemory }
         var evictedCurrent = false

@@ -114,6 +114,8 @@ extension ServerState {
         // Redis's `isSafeToPerformEvictions`: not while loading, nor while clients are paused (the dataset must
         // not change then).
         if self.keyspace.loading || self.isPaused { return .ok }
+        // A replica leaves its keys to the master's DELs (`replica-ignore-maxmemory`, on by default).
+        if self.masterLink != nil && self.config.bool("replica-ignore-maxmemory") { return .ok }
         guard let toFree = self.memoryToFree() else { return self.noteEvictionOutcome(.ok) }
         let limit = self.memoryLimit
         if limit.policy == .noEviction { return self.noteEvictionOutcome(.fail) }

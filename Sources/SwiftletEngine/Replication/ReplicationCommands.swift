@@ -41,7 +41,8 @@ public enum ReplicationCommands {
                 server.replicaAcknowledged(session, offset: offset)
                 return
             } else if context.argument(index, is: "getack") {
-                // Asks a replica for an ACK; a master has none to send. Never answered.
+                // Asks a replica for an ACK: from its master, it goes at once. Never answered.
+                if session.isMaster, let link = server.masterLink { server.sendAck(link) }
                 return
             } else if context.argument(index, is: "rdb-only") {
                 let flag = try context.integer(index + 1)
@@ -85,6 +86,10 @@ public enum ReplicationCommands {
             // PSYNC ... FAILOVER asks a replica to become master; this server is always a master.
             throw RedisError("ERR PSYNC FAILOVER can't be sent to a master.")
         }
+        // A replica serves its history only while it follows its master's.
+        if let link = server.masterLink, link.state != .connected {
+            throw RedisError("NOMASTERLINK Can't SYNC while not connected with my master")
+        }
         // The RDB and the stream must start on an empty output buffer.
         if context.out.buffer.readableBytes > 0 || session.outbox.readableBytes > 0 {
             throw RedisError("ERR SYNC and PSYNC are invalid with pending output")
@@ -126,6 +131,13 @@ public enum ReplicationCommands {
         }
         guard timeout >= 0 else { throw RedisError("ERR timeout is negative") }
         let server = context.server
+        if server.isReplica {
+            throw RedisError(
+                "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is "
+                    + "configured to be writable (which is not the default) writes to replicas are just local and are "
+                    + "not propagated."
+            )
+        }
         let offset = context.session.replicationOffset
         let acknowledged = server.replicasAcknowledged(offset)
         // Inside MULTI (or a script) a command may not block: it answers at once, as Redis's CLIENT_DENY_BLOCKING.
@@ -151,6 +163,15 @@ public enum ReplicationCommands {
     /// offset.
     static func role(_ context: inout CommandContext) throws(RedisError) {
         let server = context.server
+        if let link = server.masterLink {
+            context.out.writeArrayHeader(5)
+            context.out.writeBulkString("slave")
+            context.out.writeBulkString(link.host)
+            context.out.writeInteger(link.port)
+            context.out.writeBulkString(link.roleState)
+            context.out.writeInteger(link.state == .connected ? Int(server.replication.offset) : -1)
+            return
+        }
         let online = server.replication.replicas.compactMap { session -> (String, Int, Int64)? in
             guard let link = session.replica, link.state == .online else { return nil }
             let ip = link.announcedAddress ?? ServerState.host(of: session.address)
@@ -168,6 +189,44 @@ public enum ReplicationCommands {
         }
     }
 
+    // MARK: - REPLICAOF
+
+    /// REPLICAOF host port | NO ONE (and SLAVEOF) — O(1): replicate from a master, or become a master.
+    static func replicaof(_ context: inout CommandContext) throws(RedisError) {
+        let server = context.server
+        if server.config.get("cluster-enabled") == "yes" {
+            throw RedisError("ERR REPLICAOF not allowed in cluster mode.")
+        }
+        if context.argument(1, is: "no") && context.argument(2, is: "one") {
+            if server.isReplica {
+                server.stopReplicating()
+                let client = ConnectionCommands.describe(context.session, server, now: context.now)
+                server.log("MASTER MODE enabled (user request from '\(client)')")
+            }
+            context.out.writeOK()
+            return
+        }
+        if context.session.replica?.attached == true {
+            throw RedisError("ERR Command is not valid when client is a replica.")
+        }
+        guard let port = context.arguments[2].int64, port >= 0, port <= 65535 else {
+            throw RedisError("ERR Invalid master port")
+        }
+        let host = String(buffer: context.arguments[1])
+        if let link = server.masterLink, link.host.lowercased() == host.lowercased(), link.port == Int(port) {
+            server.log(
+                "REPLICAOF would result into synchronization with the master we are already connected with. No "
+                    + "operation performed."
+            )
+            context.out.writeSimpleString("OK Already connected to specified master")
+            return
+        }
+        server.replicate(from: host, port: Int(port))
+        let client = ConnectionCommands.describe(context.session, server, now: context.now)
+        server.log("REPLICAOF \(host):\(port) enabled (user request from '\(client)')")
+        context.out.writeOK()
+    }
+
     // MARK: - Table
 
     static let specs: [CommandSpec] = [
@@ -182,5 +241,19 @@ public enum ReplicationCommands {
         .init("psync", arity: -3, flags: [.admin, .noscript, .noAsyncLoading, .noMulti], group: "server", run: sync),
         .init("role", arity: 1, flags: [.noscript, .loading, .stale, .fast], group: "server", run: role),
         .init("wait", arity: 3, flags: [.noscript], group: "generic", run: wait),
+        .init(
+            "replicaof",
+            arity: 3,
+            flags: [.admin, .noscript, .stale, .noAsyncLoading],
+            group: "server",
+            run: replicaof
+        ),
+        .init(
+            "slaveof",
+            arity: 3,
+            flags: [.admin, .noscript, .stale, .noAsyncLoading],
+            group: "server",
+            run: replicaof
+        ),
     ]
 }

@@ -28,16 +28,19 @@ extension ServerState {
         link.attached = true
         link.ackTime = self.clock() / 1000
         self.replication.replicas.append(session)
-        if self.replication.backlog == nil { self.createReplicationBacklog() }
+        if self.replication.backlog == nil { self.createReplicationBacklog(newHistory: true) }
     }
 
-    /// The first replica: a backlog, and with it a new replication history (Redis's createReplicationBacklog after
-    /// changeReplicationId and clearReplicationId2). The replication state becomes a consumer of the write stream.
-    func createReplicationBacklog() {
+    /// The backlog, made with the first replica (with a new replication history: Redis's createReplicationBacklog
+    /// after changeReplicationId and clearReplicationId2), or on a replica once it follows its master's history. On a
+    /// master the replication state becomes a consumer of the write stream; a replica feeds it its master's stream.
+    func createReplicationBacklog(newHistory: Bool) {
         let r = self.replication
-        r.id = ReplicationState.randomID()
-        r.secondID = String(repeating: "0", count: 40)
-        r.secondOffset = -1
+        if newHistory {
+            r.id = ReplicationState.randomID()
+            r.secondID = String(repeating: "0", count: 40)
+            r.secondOffset = -1
+        }
         r.backlog = ReplicationBacklog(size: self.replicationBacklogSize, nextOffset: r.offset + 1)
         r.selectedDatabase = -1
         r.deliver = { [unowned(unsafe) self] session, bytes in
@@ -62,7 +65,7 @@ extension ServerState {
             link.held = []
             session.connection?.close()
         }
-        self.setWriteStreamConsumer(r, attached: true)
+        self.setWriteStreamConsumer(r, attached: !self.isReplica)
         self.log("Replication backlog created, my new replication IDs are '\(r.id)' and '\(r.secondID)'")
     }
 
@@ -470,10 +473,12 @@ extension ServerState {
     /// a newline to the ones waiting for their RDB, drops replicas that timed out, starts a delayed diskless sync,
     /// frees the backlog after `repl-backlog-ttl` without replicas, and counts the good replicas.
     public func replicationCron() {
+        self.masterLinkCron()
         let r = self.replication
         let now = self.clock() / 1000
         let period = max(1, self.config.number("repl-ping-replica-period"))
-        if !r.replicas.isEmpty && Int64(r.cronTicks) % period == 0 {
+        // A replica's sub-replicas get its master's PINGs.
+        if !r.replicas.isEmpty && Int64(r.cronTicks) % period == 0 && !self.isReplica {
             // Into the stream (and the backlog), as Redis propagates PING: the replicas' offsets move with it.
             r.append([Self.pingName], database: r.selectedDatabase, unixSeconds: now)
             _ = r.commitUnit()
@@ -525,7 +530,7 @@ extension ServerState {
             self.startReplicationSnapshot()
         }
         let ttl = self.config.number("repl-backlog-ttl")
-        if r.replicas.isEmpty && ttl > 0 && r.backlog != nil && now - r.noReplicasSince > ttl {
+        if r.replicas.isEmpty && ttl > 0 && r.backlog != nil && now - r.noReplicasSince > ttl && !self.isReplica {
             // A new id: a replica that followed this history cannot continue it after the backlog is gone.
             r.id = ReplicationState.randomID()
             r.secondID = String(repeating: "0", count: 40)

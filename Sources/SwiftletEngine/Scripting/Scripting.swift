@@ -377,6 +377,11 @@ public final class ScriptingState: ScriptVMHost {
         if run.readOnly && !flags.isDisjoint(with: [.write, .mayReplicate]) {
             return refuse("Write commands are not allowed from read-only scripts.", id: id)
         }
+        if flags.contains(.write) && server.masterLink != nil && !run.caller.isMaster
+            && server.config.bool("replica-read-only")
+        {
+            return refuse("-" + RedisError.readOnlyReplica.message, id: id)
+        }
         if flags.contains(.write) && !run.wroteSomething {
             if server.writesDeniedByDiskError {
                 return refuse(RedisError.misconf.message, id: id)

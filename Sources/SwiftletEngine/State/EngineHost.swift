@@ -30,10 +30,43 @@ public protocol EngineHost: AnyObject {
     /// A script passed busy-reply-threshold and still runs on the loop (``ServerState/processEventsWhileBusy()``):
     /// accept the clients waiting to connect, so that they are read with the others (a new client's SCRIPT KILL).
     func acceptWhileBusy()
+    /// REPLICAOF: opens a TCP connection to a master for this server's link to it. `events` hears of the connection
+    /// (or its failure), the master's bytes and the end, always on the loop and never inside this call. Returns
+    /// `nil` when this host cannot connect anywhere (an embedded store).
+    func connectToMaster(
+        host: String,
+        port: Int,
+        timeoutSeconds: Int64,
+        events: any MasterLinkEvents
+    ) -> (any MasterTransport)?
 }
 
 extension EngineHost {
     public func acceptWhileBusy() {}
+    public func connectToMaster(
+        host: String,
+        port: Int,
+        timeoutSeconds: Int64,
+        events: any MasterLinkEvents
+    ) -> (any MasterTransport)? { nil }
+}
+
+/// The transport's side of a replica's connection to its master: the engine writes the handshake, the ACKs and
+/// its replies to GETACK through it, and closes it. Called on the loop.
+public protocol MasterTransport: AnyObject {
+    func send(_ bytes: ByteBuffer)
+    func close()
+}
+
+/// What the transport tells the engine about a connection to a master (Replication/MasterLink.swift). Every call
+/// names the transport, so that news from a connection the engine already gave up is ignored.
+public protocol MasterLinkEvents: AnyObject {
+    /// The TCP connection is up.
+    func masterConnected(_ transport: any MasterTransport)
+    /// Bytes from the master; the engine takes what it can use from `buffer` and leaves the rest for later.
+    func masterReceived(_ transport: any MasterTransport, _ buffer: inout ByteBuffer)
+    /// The connection failed to open, or closed.
+    func masterClosed(_ transport: any MasterTransport, reason: String)
 }
 
 /// What the engine asks of one client's connection. The transport owns the bytes in flight: the engine hands it

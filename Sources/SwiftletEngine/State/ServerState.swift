@@ -98,6 +98,10 @@ public final class ClientSession {
     /// Set by REPLCONF, SYNC or PSYNC: the client is (or is becoming) a replica of this server.
     @exclusivity(unchecked)
     public internal(set) var replica: ReplicaLink?
+    /// This server is a replica and this client is its master's link (Redis's CLIENT_MASTER): its commands are obeyed
+    /// (no read-only, OOM or pause refusals) and get no replies.
+    @exclusivity(unchecked)
+    public internal(set) var isMaster = false
     /// The replication offset after this client's last command (Redis's `woff`): WAIT waits for replicas to
     /// acknowledge it.
     @exclusivity(unchecked)
@@ -270,6 +274,9 @@ public final class ServerState {
     public let aof = AppendOnlyState()
     /// The master side of replication: ids, offset, backlog, replicas (Replication/).
     public let replication = ReplicationState(id: ReplicationState.randomID())
+    /// Set while this server is a replica (REPLICAOF, the `replicaof` directive): its link to the master
+    /// (Replication/MasterLink.swift).
+    public internal(set) var masterLink: MasterLink?
     /// Where committed changes leave the engine (State/WriteStream.swift).
     package let writeStream = WriteStream()
     /// Whether the write stream has a consumer: one flag the dispatcher tests after every command.
@@ -718,15 +725,20 @@ public final class ServerState {
             self.reply(busy, &context)
             return
         }
-        if self.memoryLimit.maxMemory > 0 && self.refusedForMemory(id, &context) {
+        if self.memoryLimit.maxMemory > 0 && !context.session.isMaster && self.refusedForMemory(id, &context) {
             return
         }
-        if (!self.persistence.lastBgsaveOK || !self.aof.lastWriteOK) && self.refusedByDiskError(id, &context) {
+        if (!self.persistence.lastBgsaveOK || !self.aof.lastWriteOK) && !context.session.isMaster
+            && self.refusedByDiskError(id, &context)
+        {
             return
         }
         if self.hot.requiresGoodReplicas && self.replication.goodReplicas < self.hot.minReplicasToWrite
-            && self.refusedForReplicas(id, &context)
+            && self.masterLink == nil && self.refusedForReplicas(id, &context)
         {
+            return
+        }
+        if self.masterLink != nil && !context.session.isMaster && self.refusedAsReplica(id, &context) {
             return
         }
         if context.session.isSubscribed && context.session.protocolVersion == .resp2 && !self.subscribedModeAllowed[id]
@@ -742,7 +754,9 @@ public final class ServerState {
             return
         }
         // Replicas are never paused (their ACKs keep coming), as in Redis.
-        if self.pauseMode != .off && context.session.replica?.attached != true && self.pausePostpones(id, context) {
+        if self.pauseMode != .off && context.session.replica?.attached != true && !context.session.isMaster
+            && self.pausePostpones(id, context)
+        {
             self.postpone(&context)
             return
         }

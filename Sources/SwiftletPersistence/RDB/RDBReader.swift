@@ -151,23 +151,25 @@ public struct RDBReader {
     }
 
     /// Loads the RDB file at `path` into `keyspace` (which should be empty). Keys whose expiry is before `now`
-    /// are skipped, as a Redis master does. Errors name the offset and what is wrong.
+    /// are skipped, as a Redis master does; a replica loading its master's RDB keeps them (`keepExpired`), as the
+    /// master's DELs will come. Errors name the offset and what is wrong.
     @discardableResult
     public static func load(
         path: String,
         into keyspace: Keyspace,
         limits: RDBLoadLimits = RDBLoadLimits(),
-        now: Int64
+        now: Int64,
+        keepExpired: Bool = false
     ) throws -> Summary {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 { throw RDBError(offset: 0, .io("open \(path): \(String(cString: strerror(errno)))")) }
         defer { close(fd) }
         var reader = RDBReader(source: RDBByteSource(fd: fd), limits: limits)
-        return try reader.load(into: keyspace, now: now)
+        return try reader.load(into: keyspace, now: now, keepExpired: keepExpired)
     }
 
     /// Loads every record into `keyspace`.
-    public mutating func load(into keyspace: Keyspace, now: Int64) throws -> Summary {
+    public mutating func load(into keyspace: Keyspace, now: Int64, keepExpired: Bool = false) throws -> Summary {
         var summary = Summary()
         try self.readHeader()
         summary.version = self.version
@@ -198,7 +200,7 @@ public struct RDBReader {
             case .function(let code):
                 summary.functions.append(code)
             case .key(let record):
-                if let at = record.expireAt, at < now {
+                if let at = record.expireAt, at < now, !keepExpired {
                     summary.expiredKeysSkipped += 1
                     continue
                 }

@@ -183,7 +183,7 @@ public enum ConnectionCommands {
         let idle = (now - s.lastInteraction) / 1000
         var flags = ""
         // Redis's order (getClientInfoString).
-        if s.isMonitor { flags += "O" } else if s.replica?.attached == true { flags += "S" }
+        if s.isMonitor { flags += "O" } else if s.replica?.attached == true { flags += "S" } else if s.isMaster { flags += "M" }
         if s.isSubscribed { flags += "P" }
         if s.transaction.active { flags += "x" }
         if s.blocked != nil || s.postponed != nil { flags += "b" }
@@ -321,10 +321,11 @@ public enum ConnectionCommands {
     }
 
     /// The client's class for CLIENT LIST/KILL TYPE and client-output-buffer-limit: `replica` once it issued
-    /// SYNC/PSYNC (a MONITOR client is not one, as in Redis), `pubsub` while subscribed. (`master` clients do not
-    /// exist until this server replicates from one.)
+    /// SYNC/PSYNC (a MONITOR client is not one, as in Redis), `master` for a replica's link to its master, `pubsub`
+    /// while subscribed.
     static func clientType(_ s: ClientSession) -> String {
         if s.replica?.attached == true && !s.isMonitor { return "replica" }
+        if s.isMaster { return "master" }
         return s.isSubscribed ? "pubsub" : "normal"
     }
 

@@ -295,7 +295,34 @@ enum InfoCommand {
         case "replication":
             lines.append("# Replication")
             let r = server.replication
-            field("role", "master")
+            field("role", server.isReplica ? "slave" : "master")
+            if let link = server.masterLink {
+                let now = server.clock() / 1000
+                // Redis shows 1 when there is neither a master client nor a cached one.
+                let known = link.state == .connected || link.hasHistory
+                field("master_host", link.host)
+                field("master_port", link.port)
+                field("master_link_status", link.state == .connected ? "up" : "down")
+                field("master_last_io_seconds_ago", link.state == .connected ? now - link.lastIO : -1)
+                field("master_sync_in_progress", link.state == .transfer ? 1 : 0)
+                field("slave_read_repl_offset", known ? r.offset + Int64(link.unapplied) : 1)
+                field("slave_repl_offset", known ? r.offset : 1)
+                if link.state == .transfer {
+                    let total = max(0, link.transferSize)
+                    let percent = total > 0 ? Double(link.transferRead) / Double(total) * 100 : 0
+                    field("master_sync_total_bytes", total)
+                    field("master_sync_read_bytes", link.transferRead)
+                    field("master_sync_left_bytes", total - link.transferRead)
+                    field("master_sync_perc", fixed2(percent))
+                    field("master_sync_last_io_seconds_ago", now - link.transferLastIO)
+                }
+                if link.state != .connected {
+                    field("master_link_down_since_seconds", link.downSince > 0 ? now - link.downSince : -1)
+                }
+                field("slave_priority", server.config.number("replica-priority"))
+                field("slave_read_only", server.config.bool("replica-read-only") ? 1 : 0)
+                field("replica_announced", server.config.bool("replica-announced") ? 1 : 0)
+            }
             field("connected_slaves", r.replicas.count)
             if server.hot.requiresGoodReplicas { field("min_slaves_good_slaves", r.goodReplicas) }
             let now = server.clock() / 1000
