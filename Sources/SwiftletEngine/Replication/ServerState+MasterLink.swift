@@ -470,7 +470,9 @@ extension ServerState {
     private func applyMasterStream(_ link: MasterLink, _ buffer: inout ByteBuffer) {
         guard let session = link.session, var context = link.context else { return }
         link.context = nil
-        let fedFrom = buffer.readerIndex
+        // The bytes as they arrived (a copy of the buffer's view, not of its storage): what was applied is fed from
+        // here once the reader index has moved past it.
+        let arrived = buffer
         link.pendingFeed = 0
         self.beginBatch()
         self.keyspace.expiredKeysVisible = true
@@ -483,7 +485,7 @@ extension ServerState {
                 self.log("Protocol error from MASTER: \(error.reason)", warning: true)
                 link.pendingFeed += buffer.readerIndex - start
                 self.keyspace.expiredKeysVisible = false
-                self.feedApplied(buffer, from: fedFrom, link: link)
+                self.feedApplied(arrived, link: link)
                 self.endBatch()
                 self.masterLinkLost(reason: "protocol error")
                 return
@@ -499,7 +501,7 @@ extension ServerState {
             link.pendingFeed += buffer.readerIndex - start
         }
         self.keyspace.expiredKeysVisible = false
-        self.feedApplied(buffer, from: fedFrom, link: link)
+        self.feedApplied(arrived, link: link)
         self.endBatch()
         if self.masterLink === link && link.session === session {
             link.context = context
@@ -508,10 +510,10 @@ extension ServerState {
     }
 
     /// The bytes just applied join the backlog and go to the sub-replicas, and the offset moves.
-    private func feedApplied(_ buffer: ByteBuffer, from start: Int, link: MasterLink) {
+    private func feedApplied(_ arrived: ByteBuffer, link: MasterLink) {
         let count = link.pendingFeed
         link.pendingFeed = 0
-        guard count > 0, let bytes = buffer.getBytes(at: start, length: count) else { return }
+        guard count > 0, let bytes = arrived.getBytes(at: arrived.readerIndex, length: count) else { return }
         self.replication.feed(bytes)
     }
 

@@ -1,0 +1,309 @@
+"""Swiftlet as a replica (issue 21, replica side), with real redis-server 7.0 masters and sub-replicas.
+
+Each test starts its own servers on free loopback ports:
+* a Swiftlet replica of a redis-server master: full sync (diskless and from disk) of a dataset of every type in
+  several databases, then the stream; every key compared (type, encoding, content, expiry) once the offsets agree;
+* partial resync after the master drops the link (CLIENT KILL TYPE replica);
+* chained: redis-server master -> Swiftlet replica -> redis-server sub-replica, which gets the master's stream
+  unchanged through Swiftlet (same replication id and offsets);
+* promotion: REPLICAOF NO ONE on the Swiftlet replica, and the master's other replica continuing from it with a
+  partial resync (the second replication id); and a Swiftlet replica following a promoted redis-server replica;
+* a Swiftlet replica of a Swiftlet master;
+* READONLY, MASTERDOWN, WAIT on a replica, REPLICAOF's replies and errors, INFO replication and ROLE in Redis's
+  form, compared with a redis-server replica in the same position.
+"""
+
+import re
+import time
+
+import pytest
+
+from support.persistence import build_dataset, call, compare, info, snapshot, start_redis, start_swiftlet
+from support.resp import RespConnection
+
+from test_master import DATABASES, writes
+
+TIMEOUT = 30
+
+
+def wait_for(condition, what, timeout=TIMEOUT):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    pytest.fail("timed out waiting for " + what, pytrace=False)
+
+
+def new_dir(tmp_path, name):
+    directory = tmp_path / name
+    directory.mkdir()
+    return directory
+
+
+def redis_master(tmp_path, *extra, name="master"):
+    return start_redis(new_dir(tmp_path, name), "--repl-diskless-sync-delay", "0", *extra)
+
+
+def swiftlet_replica(tmp_path, master, name="replica", *extra):
+    return start_swiftlet(new_dir(tmp_path, name), "--replicaof", master.host, master.port, *extra)
+
+
+def redis_replica(tmp_path, master, name="redis-replica", *extra):
+    return start_redis(new_dir(tmp_path, name), "--replicaof", master.host, master.port, *extra)
+
+
+def replication(server):
+    with server.connect() as c:
+        return info(c, "replication")
+
+
+def caught_up(master, replica):
+    master_offset = int(replication(master)["master_repl_offset"])
+    fields = replication(replica)
+    return fields.get("master_link_status") == "up" and int(fields["slave_repl_offset"]) == master_offset
+
+
+def same_data(master, replica):
+    wait_for(lambda: caught_up(master, replica), "%r to catch up with %r" % (replica, master))
+    with master.connect() as m, replica.connect() as r:
+        compare(snapshot(m, DATABASES), snapshot(r, DATABASES))
+
+
+def stats(server):
+    with server.connect() as c:
+        fields = info(c, "stats")
+    return fields["sync_full"], fields["sync_partial_ok"], fields["sync_partial_err"]
+
+
+@pytest.mark.parametrize("diskless", ["yes", "no"])
+def test_swiftlet_replica_of_a_redis_master(tmp_path, diskless):
+    master = redis_master(tmp_path, "--repl-diskless-sync", diskless)
+    with master.connect() as m:
+        build_dataset(m)
+    replica = swiftlet_replica(tmp_path, master)
+    same_data(master, replica)
+    with master.connect() as m:
+        writes(m)
+    same_data(master, replica)
+    assert stats(master)[:1] == ("1",)
+    log = replica.log_tail(100000)
+    assert "MASTER <-> REPLICA sync: Finished with success" in log
+    fields = replication(replica)
+    assert fields["master_replid"] == replication(master)["master_replid"]
+    assert fields["role"] == "slave" and fields["master_port"] == str(master.port)
+    # The master sees the replica's listening port and its ACKs.
+    wait_for(lambda: ",state=online," in replication(master).get("slave0", ""), "the master to see the replica")
+    assert "port=%d," % replica.port in replication(master)["slave0"]
+
+
+def test_partial_resync_after_the_master_drops_the_link(tmp_path):
+    master = redis_master(tmp_path)
+    with master.connect() as m:
+        build_dataset(m)
+    replica = swiftlet_replica(tmp_path, master)
+    same_data(master, replica)
+    with master.connect() as m:
+        assert call(m, "CLIENT", "KILL", "TYPE", "replica") == 1
+        for i in range(100):
+            call(m, "SET", "during:%d" % i, i)
+    same_data(master, replica)
+    assert stats(master)[:2] == ("1", "1")
+    assert "Successful partial resynchronization with master." in replica.log_tail(100000)
+
+
+def test_the_replica_drops_its_master_link_and_continues(tmp_path):
+    master = redis_master(tmp_path)
+    replica = swiftlet_replica(tmp_path, master)
+    same_data(master, replica)
+    with replica.connect() as r:
+        clients = call(r, "CLIENT", "LIST", "TYPE", "master").decode()
+        assert clients.count("\n") == 1 and " flags=M " in clients
+        assert call(r, "CLIENT", "KILL", "TYPE", "master") == 1
+    with master.connect() as m:
+        call(m, "SET", "after", "kill")
+    same_data(master, replica)
+    assert stats(master)[:2] == ("1", "1")
+
+
+def test_chained_replica_gets_the_masters_stream_through_swiftlet(tmp_path):
+    master = redis_master(tmp_path)
+    with master.connect() as m:
+        build_dataset(m)
+    middle = swiftlet_replica(tmp_path, master, "middle", "--repl-diskless-sync-delay", "0")
+    same_data(master, middle)
+    leaf = redis_replica(tmp_path, middle, "leaf")
+    same_data(middle, leaf)
+    with master.connect() as m:
+        writes(m)
+    same_data(master, middle)
+    same_data(master, leaf)
+    # One history: the leaf follows the master's replication id and offsets.
+    assert replication(leaf)["master_replid"] == replication(master)["master_replid"]
+    assert replication(leaf)["master_repl_offset"] == replication(master)["master_repl_offset"]
+    # The leaf drops its link to the middle and continues from the middle's backlog.
+    with middle.connect() as r:
+        assert call(r, "CLIENT", "KILL", "TYPE", "replica") == 1
+    with master.connect() as m:
+        call(m, "SET", "after", "leaf")
+    same_data(master, leaf)
+    assert stats(middle)[:2] == ("1", "1")
+
+
+def test_promoted_swiftlet_replica_is_continued_by_the_other_replica(tmp_path):
+    master = redis_master(tmp_path)
+    with master.connect() as m:
+        build_dataset(m)
+    promoted = swiftlet_replica(tmp_path, master, "promoted", "--repl-diskless-sync-delay", "0")
+    other = redis_replica(tmp_path, master, "other")
+    same_data(master, promoted)
+    same_data(master, other)
+    old_id = replication(master)["master_replid"]
+    master.stop()
+    with promoted.connect() as p:
+        assert call(p, "REPLICAOF", "NO", "ONE") == "OK"
+        fields = info(p, "replication")
+        assert fields["role"] == "master" and fields["master_replid2"] == old_id
+        assert int(fields["second_repl_offset"]) == int(fields["master_repl_offset"]) + 1
+        call(p, "SET", "written", "on the new master")
+    with other.connect() as o:
+        assert call(o, "REPLICAOF", promoted.host, promoted.port) == "OK"
+    same_data(promoted, other)
+    # The other replica continued the old master's history from the promoted one's backlog.
+    assert stats(promoted) == ("0", "1", "0")
+    with promoted.connect() as p:
+        assert call(p, "ROLE")[0] == b"master"
+
+
+def test_swiftlet_replica_follows_a_promoted_redis_replica(tmp_path):
+    master = redis_master(tmp_path)
+    with master.connect() as m:
+        build_dataset(m)
+    promoted = redis_replica(tmp_path, master, "promoted")
+    follower = swiftlet_replica(tmp_path, master, "follower")
+    same_data(master, promoted)
+    same_data(master, follower)
+    master.stop()
+    with promoted.connect() as p:
+        call(p, "REPLICAOF", "NO", "ONE")
+        call(p, "SET", "written", "on the new master")
+    with follower.connect() as f:
+        assert call(f, "REPLICAOF", promoted.host, promoted.port) == "OK"
+    same_data(promoted, follower)
+    assert stats(promoted) == ("0", "1", "0")
+
+
+def test_swiftlet_replica_of_a_swiftlet_master(tmp_path):
+    master = start_swiftlet(new_dir(tmp_path, "master"), "--repl-diskless-sync-delay", "0")
+    with master.connect() as m:
+        build_dataset(m)
+    replica = swiftlet_replica(tmp_path, master)
+    same_data(master, replica)
+    with master.connect() as m:
+        writes(m)
+    same_data(master, replica)
+    # A master that becomes a replica continues its own history (PSYNC with its id and offset).
+    with replica.connect() as r:
+        call(r, "REPLICAOF", "NO", "ONE")
+    with master.connect() as m:
+        assert call(m, "REPLICAOF", replica.host, replica.port) == "OK"
+    same_data(replica, master)
+    assert stats(replica)[:2] == ("0", "1")
+
+
+def test_a_master_becoming_a_replica_keeps_partial_resync_for_its_own_replicas(tmp_path):
+    master = start_swiftlet(new_dir(tmp_path, "master"), "--repl-diskless-sync-delay", "0")
+    with master.connect() as m:
+        build_dataset(m)
+    replica = redis_replica(tmp_path, master)
+    same_data(master, replica)
+    other = redis_master(tmp_path, name="other")
+    with other.connect() as o:
+        call(o, "SET", "from", "other")
+    with master.connect() as m:
+        assert call(m, "REPLICAOF", other.host, other.port) == "OK"
+    same_data(other, master)
+    same_data(other, replica)
+
+
+def test_replica_refusals_match_redis(tmp_path):
+    master = redis_master(tmp_path)
+    swiftlet = swiftlet_replica(tmp_path, master)
+    redis = redis_replica(tmp_path, master)
+    same_data(master, swiftlet)
+    same_data(master, redis)
+    requests = [
+        ["SET", "k", "v"],
+        ["EVAL", "return redis.call('SET', 'k', 'v')", 0],
+        ["WAIT", 1, 0],
+        ["MULTI"],
+        ["INCR", "k"],
+        ["EXEC"],
+        ["REPLICAOF", master.host, master.port],
+        ["REPLICAOF", master.host, "notaport"],
+        ["REPLICAOF", master.host, "70000"],
+        ["SLAVEOF", master.host, "-1"],
+        ["REPLICAOF", "a"],
+    ]
+    with swiftlet.connect() as s, redis.connect() as r:
+        for request in requests:
+            assert s.execute(*request).raw == r.execute(*request).raw, request
+    # The link is down and stale data is refused: MASTERDOWN, except for the commands flagged stale.
+    master.stop()
+    for server in (swiftlet, redis):
+        wait_for(lambda: replication(server)["master_link_status"] == "down", "the link to go down")
+    with swiftlet.connect() as s, redis.connect() as r:
+        for conn in (s, r):
+            call(conn, "CONFIG", "SET", "replica-serve-stale-data", "no")
+        for request in (["GET", "k"], ["PING"], ["INFO", "server"], ["DBSIZE"]):
+            sr, rr = s.execute(*request).raw, r.execute(*request).raw
+            if request[0] == "INFO":
+                assert sr.startswith(b"$") and rr.startswith(b"$")
+            else:
+                assert sr == rr, request
+
+
+def test_info_and_role_of_a_replica(tmp_path):
+    master = redis_master(tmp_path)
+    replica = swiftlet_replica(tmp_path, master)
+    same_data(master, replica)
+    fields = replication(replica)
+    names = [name for name in fields]
+    assert names[:12] == ["role", "master_host", "master_port", "master_link_status", "master_last_io_seconds_ago",
+                          "master_sync_in_progress", "slave_read_repl_offset", "slave_repl_offset", "slave_priority",
+                          "slave_read_only", "replica_announced", "connected_slaves"]
+    assert fields["master_sync_in_progress"] == "0" and fields["slave_read_only"] == "1"
+    with replica.connect() as r:
+        role = call(r, "ROLE")
+        assert role[:4] == [b"slave", master.host.encode(), master.port, b"connected"]
+        assert role[4] == int(fields["slave_repl_offset"])
+    master.stop()
+    wait_for(lambda: replication(replica)["master_link_status"] == "down", "the link to go down")
+    fields = replication(replica)
+    assert re.fullmatch(r"\d+", fields["master_link_down_since_seconds"])
+    with replica.connect() as r:
+        assert call(r, "ROLE")[3] in (b"connect", b"connecting")
+        assert call(r, "REPLICAOF", "NO", "ONE") == "OK"
+        assert call(r, "ROLE")[0] == b"master"
+        assert call(r, "SET", "k", "v") == "OK"
+
+
+def test_expired_keys_stay_until_the_master_deletes_them(tmp_path):
+    master = redis_master(tmp_path, "--enable-debug-command", "yes")
+    replica = swiftlet_replica(tmp_path, master)
+    same_data(master, replica)
+    with master.connect() as m:
+        call(m, "DEBUG", "SET-ACTIVE-EXPIRE", "0")
+        call(m, "SET", "short", "v", "PX", "200")
+    wait_for(lambda: caught_up(master, replica), "the replica")
+    time.sleep(0.4)
+    with replica.connect() as r:
+        # Expired for readers, but still stored: only the master's DEL removes it.
+        assert call(r, "GET", "short") is None
+        assert call(r, "EXISTS", "short") == 0
+        assert call(r, "DBSIZE") == 1
+    with master.connect() as m:
+        assert call(m, "GET", "short") is None  # the master expires it and propagates DEL
+    wait_for(lambda: caught_up(master, replica), "the replica")
+    with replica.connect() as r:
+        assert call(r, "DBSIZE") == 0
