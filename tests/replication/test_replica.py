@@ -19,7 +19,7 @@ import time
 import pytest
 
 from support.persistence import build_dataset, call, compare, info, snapshot, start_redis, start_swiftlet
-from support.resp import RespConnection
+from support.servers import ServerProcess, candidate_argv
 
 from test_master import DATABASES, writes
 
@@ -211,7 +211,7 @@ def test_swiftlet_replica_of_a_swiftlet_master(tmp_path):
     assert stats(replica)[:2] == ("0", "1")
 
 
-def test_a_master_becoming_a_replica_keeps_partial_resync_for_its_own_replicas(tmp_path):
+def test_a_master_that_becomes_a_replica_takes_its_replicas_along(tmp_path):
     master = start_swiftlet(new_dir(tmp_path, "master"), "--repl-diskless-sync-delay", "0")
     with master.connect() as m:
         build_dataset(m)
@@ -307,3 +307,71 @@ def test_expired_keys_stay_until_the_master_deletes_them(tmp_path):
     wait_for(lambda: caught_up(master, replica), "the replica")
     with replica.connect() as r:
         assert call(r, "DBSIZE") == 0
+
+
+def restart_swiftlet(server, directory, *extra):
+    """The same server again: same port, same directory (its RDB), new process."""
+    with server.connect() as c:
+        try:
+            c.execute("SHUTDOWN", "SAVE")
+        except Exception:
+            pass
+    server.stop()
+    argv = candidate_argv(server.port) + ["--dir", str(directory)] + [str(a) for a in extra]
+    return ServerProcess("swiftlet-restarted", argv, server.port).start()
+
+
+def test_partial_resync_continues_in_the_streams_database(tmp_path):
+    master = redis_master(tmp_path)
+    replica = swiftlet_replica(tmp_path, master)
+    same_data(master, replica)
+    with master.connect() as m:
+        call(m, "SELECT", 3)
+        call(m, "SET", "before", "1")
+        wait_for(lambda: caught_up(master, replica), "the replica")
+        assert call(m, "CLIENT", "KILL", "TYPE", "replica") == 1
+        # The master goes on in database 3 without a new SELECT: the replica must continue there.
+        call(m, "SET", "after", "2")
+    same_data(master, replica)
+    with replica.connect() as r:
+        call(r, "SELECT", 3)
+        assert call(r, "GET", "after") == b"2"
+    assert stats(master)[:2] == ("1", "1")
+
+
+def test_a_restarted_replica_continues_from_its_rdb(tmp_path):
+    master = redis_master(tmp_path)
+    with master.connect() as m:
+        build_dataset(m)
+    directory = tmp_path / "replica"
+    replica = swiftlet_replica(tmp_path, master)
+    same_data(master, replica)
+    with master.connect() as m:
+        call(m, "SELECT", 2)
+        call(m, "SET", "in2", "x")
+    same_data(master, replica)
+    replica = restart_swiftlet(replica, directory, "--replicaof", master.host, master.port)
+    with master.connect() as m:
+        call(m, "SET", "in2:after", "y")
+    same_data(master, replica)
+    # The RDB's repl-id / repl-offset / repl-stream-db let the restarted replica continue.
+    assert stats(master)[:2] == ("1", "1")
+    assert "Trying a partial resynchronization" in replica.log_tail(100000)
+
+
+def test_a_restarted_master_keeps_its_history_as_the_second_id(tmp_path):
+    directory = new_dir(tmp_path, "master")
+    master = start_swiftlet(directory, "--repl-diskless-sync-delay", "0")
+    with master.connect() as m:
+        build_dataset(m)
+    replica = redis_replica(tmp_path, master)
+    same_data(master, replica)
+    old_id = replication(master)["master_replid"]
+    master = restart_swiftlet(master, directory, "--repl-diskless-sync-delay", "0")
+    fields = replication(master)
+    assert fields["master_replid2"] == old_id
+    assert int(fields["second_repl_offset"]) == int(fields["master_repl_offset"]) + 1
+    with master.connect() as m:
+        call(m, "SET", "after", "restart")
+    same_data(master, replica)
+    assert stats(master) == ("0", "1", "0")

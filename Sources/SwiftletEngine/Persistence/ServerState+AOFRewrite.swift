@@ -102,6 +102,8 @@ extension ServerState {
     func aofBaseOptions() -> RDBWriter.Options {
         var options = self.rdbOptions()
         options.aofBase = true
+        // As Redis: an AOF base carries no replication history.
+        options.replication = nil
         return options
     }
 

@@ -26,6 +26,7 @@ extension ServerState {
         options.creationTime = self.clock() / 1000
         options.usedMemory = Int64(MemoryInfo.current().allocated)
         options.functions = self.scripting.sortedLibraries.map(\.code)
+        options.replication = self.replicationSaveInfo
         // As Redis: the idle time under an LRU policy (not under noeviction and the others, whose clock is kept for
         // OBJECT IDLETIME only), the counter under an LFU one.
         switch self.memoryLimit.policy {
@@ -331,6 +332,7 @@ extension ServerState {
         p.loadKeysExpired = summary.expiredKeysSkipped
         let seconds = Double(self.monotonicMicroseconds() - started) / 1_000_000
         p.notice("DB loaded from disk: \(Self.fixed3(seconds)) seconds")
+        self.restoreReplicationInfo(summary.aux)
     }
 
     /// Loads the dump into the keyspace again (DEBUG RELOAD).

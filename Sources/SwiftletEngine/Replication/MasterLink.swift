@@ -45,6 +45,9 @@ public final class MasterLink {
     /// `+FULLRESYNC <replid> <offset>`: the history the RDB being received starts.
     var masterID = ""
     var initialOffset: Int64 = 0
+    /// The database the master's stream has selected, kept while the link is down: a partial resync continues in it
+    /// (Redis keeps it in its cached master). A full sync starts in the RDB's `repl-stream-db`.
+    var streamDatabase = 0
 
     // MARK: The RDB transfer
 

@@ -111,6 +111,9 @@ public final class ReplicationState {
     var cronTicks = 0
     /// When the first replica started waiting for a diskless sync (monotonic milliseconds), 0 when none waits.
     var disklessWaitSince: Int64 = 0
+    /// A replica restarted from an RDB with replication fields: the stream's database, for the link made from the
+    /// `replicaof` directive (its history continues).
+    var restoredStreamDatabase: Int?
 
     /// The stream feeds the backlog and the replicas through this (set by the server state).
     var deliver: ((ClientSession, [UInt8]) -> Void)?

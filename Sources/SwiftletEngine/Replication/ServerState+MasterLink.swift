@@ -25,12 +25,15 @@ extension ServerState {
     public func replicate(from host: String, port: Int) {
         let wasMaster = self.masterLink == nil
         var history = wasMaster
+        var database = 0
         if let old = self.masterLink {
             history = old.hasHistory || old.state == .connected
+            database = old.session?.database ?? old.streamDatabase
             self.closeMasterConnection(old)
         }
         let link = MasterLink(host: host, port: port)
         link.hasHistory = history
+        link.streamDatabase = database
         self.becomeReplica(link)
         self.log("Connecting to MASTER \(host):\(port)")
         self.connectToMaster(link)
@@ -42,7 +45,47 @@ extension ServerState {
         let words = (self.config.get("replicaof") ?? "").split(separator: " ")
         guard words.count == 2, let port = Int(words[1]), self.masterLink == nil else { return }
         let link = MasterLink(host: String(words[0]), port: port)
+        if let database = self.replication.restoredStreamDatabase {
+            // Restarted from an RDB that says where this replica's stream stood: PSYNC continues it.
+            link.hasHistory = true
+            link.streamDatabase = database
+            self.replication.restoredStreamDatabase = nil
+        }
         self.becomeReplica(link)
+    }
+
+    /// The replication fields of an RDB loaded at startup (Redis's loadDataFromDisk): a replica continues that history
+    /// with its master; a master keeps it as its second id, so that its replicas continue after its restart.
+    func restoreReplicationInfo(_ aux: [String: String]) {
+        guard let id = aux["repl-id"], id.utf8.count == 40,
+            let offset = aux["repl-offset"].flatMap({ Int64($0) }), offset != -1,
+            let database = aux["repl-stream-db"].flatMap({ Int($0) }), database != -1
+        else { return }
+        let r = self.replication
+        if (self.config.get("replicaof") ?? "").isEmpty {
+            r.secondID = id
+            r.secondOffset = offset + 1
+            r.offset = offset
+            self.createReplicationBacklog(newHistory: false)
+            r.noReplicasSince = self.clock() / 1000
+        } else {
+            r.id = id
+            r.offset = offset
+            r.restoredStreamDatabase = database
+        }
+    }
+
+    /// What an RDB saves of the replication history (Redis's rdbPopulateSaveInfo): a master's once it has a backlog,
+    /// a replica's while it has (or remembers) a master; nil otherwise.
+    var replicationSaveInfo: RDBWriter.ReplicationInfo? {
+        let r = self.replication
+        guard let link = self.masterLink else {
+            guard r.backlog != nil else { return nil }
+            return .init(streamDatabase: max(0, r.selectedDatabase), id: r.id, offset: r.offset)
+        }
+        if let session = link.session { return .init(streamDatabase: session.database, id: r.id, offset: r.offset) }
+        guard link.hasHistory else { return nil }
+        return .init(streamDatabase: link.streamDatabase, id: r.id, offset: r.offset)
     }
 
     private func becomeReplica(_ link: MasterLink) {
@@ -145,6 +188,7 @@ extension ServerState {
             self.log("Connection with master lost.")
             self.log("Caching the disconnected master state.")
             link.hasHistory = true
+            link.streamDatabase = link.session?.database ?? 0
             link.downSince = self.clock() / 1000
         } else if link.state == .transfer {
             self.log("I/O error trying to sync with MASTER: \(reason)", warning: true)
@@ -407,6 +451,7 @@ extension ServerState {
         do {
             let summary = try RDBReader.load(path: path, into: self.keyspace, now: self.clock(), keepExpired: true)
             try self.loadFunctions(summary.functions)
+            link.streamDatabase = summary.aux["repl-stream-db"].flatMap { Int($0) }.map { max(0, $0) } ?? 0
             self.persistence.loadKeysLoaded = summary.keysLoaded
             self.persistence.loadKeysExpired = summary.expiredKeysSkipped
             self.log("Done loading RDB, keys loaded: \(summary.keysLoaded), keys expired: 0.")
@@ -440,6 +485,7 @@ extension ServerState {
         let session = self.connect(address: "\(link.host):\(link.port)", localAddress: "", fileDescriptor: -1)
         session.isMaster = true
         session.authenticated = true
+        session.database = link.streamDatabase
         let connection = MasterClientConnection(server: self)
         connection.session = session
         session.connection = connection

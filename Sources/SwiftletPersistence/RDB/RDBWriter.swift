@@ -132,8 +132,26 @@ public enum RDBWriter {
         /// The keys' access statistic to save, as Redis's `rdbSaveKeyValuePair` does under an LRU or LFU
         /// `maxmemory-policy`.
         public var access = AccessInfo.none
+        /// The replication history the data stands at (Redis's rdbSaveInfo): `repl-stream-db`, `repl-id` and
+        /// `repl-offset`, so that a server restarted from the file continues it; nil for a server in no replication
+        /// chain and for an AOF base.
+        public var replication: ReplicationInfo?
 
         public init() {}
+    }
+
+    /// Where a replication stream stood when the data was saved.
+    public struct ReplicationInfo: Sendable, Equatable {
+        /// The database the stream had selected.
+        public var streamDatabase: Int
+        public var id: String
+        public var offset: Int64
+
+        public init(streamDatabase: Int, id: String, offset: Int64) {
+            self.streamDatabase = streamDatabase
+            self.id = id
+            self.offset = offset
+        }
     }
 
     /// What a snapshot says of each key's accesses: nothing (other policies), its idle time in seconds (the IDLE
@@ -146,13 +164,19 @@ public enum RDBWriter {
     }
 
     static func auxFields(_ options: Options) -> [(String, RDBRecord.AuxValue)] {
-        [
+        var fields: [(String, RDBRecord.AuxValue)] = [
             ("redis-ver", .text(options.redisVersion)),
             ("redis-bits", .integer(Int64(MemoryLayout<Int>.size * 8))),
             ("ctime", .integer(options.creationTime)),
             ("used-mem", .integer(options.usedMemory)),
-            ("aof-base", .integer(options.aofBase ? 1 : 0)),
         ]
+        if let replication = options.replication {
+            fields.append(("repl-stream-db", .integer(Int64(replication.streamDatabase))))
+            fields.append(("repl-id", .text(replication.id)))
+            fields.append(("repl-offset", .integer(replication.offset)))
+        }
+        fields.append(("aof-base", .integer(options.aofBase ? 1 : 0)))
+        return fields
     }
 
     /// Encodes one record (Redis's `rdbSaveAuxField`, `rdbSaveDb`, `rdbSaveKeyValuePair`).
