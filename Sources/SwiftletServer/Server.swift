@@ -497,7 +497,14 @@ public final class Server: Sendable {
             let words = option.split(separator: " ")
             let request: ShutdownRequest =
                 words.contains("nosave") ? .noSave : words.contains("save") ? .save : .default
-            guard core.state.prepareForShutdown(request, force: words.contains("force")) else { return }
+            let force = words.contains("force")
+            if core.state.shutdownInProgress { return }
+            if core.state.shutdownWaitsForReplicas(now: words.contains("now")) {
+                // The engine finishes the shutdown once the replicas caught up (or shutdown-timeout passed).
+                core.state.waitForReplicasBeforeShutdown(request, force: force, client: nil)
+                return
+            }
+            guard core.state.prepareForShutdown(request, force: force) else { return }
             self.beginShutdown()
         }
     }

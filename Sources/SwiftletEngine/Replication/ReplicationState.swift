@@ -114,6 +114,8 @@ public final class ReplicationState {
     /// A replica restarted from an RDB with replication fields: the stream's database, for the link made from the
     /// `replicaof` directive (its history continues).
     var restoredStreamDatabase: Int?
+    /// A SHUTDOWN waiting for the replicas to catch up (ServerState+ShutdownWait.swift).
+    var pendingShutdown: PendingShutdown?
 
     /// The stream feeds the backlog and the replicas through this (set by the server state).
     var deliver: ((ClientSession, [UInt8]) -> Void)?

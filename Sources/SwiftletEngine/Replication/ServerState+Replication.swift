@@ -405,6 +405,7 @@ extension ServerState {
             link.held = []
         }
         self.serveWaitingClients()
+        if self.replication.pendingShutdown != nil { self.finishShutdownIfDue() }
     }
 
     // MARK: - WAIT
@@ -463,6 +464,7 @@ extension ServerState {
 
     /// Called on every server tick: runs ``replicationCron()`` once a second, as Redis runs it from serverCron.
     public func replicationTick() {
+        if self.replication.pendingShutdown != nil { self.finishShutdownIfDue() }
         let now = self.monotonicMicroseconds() / 1000
         guard now - self.replication.lastCron >= 1000 else { return }
         self.replication.lastCron = now

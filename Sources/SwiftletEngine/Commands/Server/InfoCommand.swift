@@ -114,6 +114,7 @@ enum InfoCommand {
             field("executable", server.executable)
             field("config_file", server.configFile)
             field("io_threads_active", 0)
+            if server.shutdownInProgress { field("shutdown_in_milliseconds", server.shutdownMillisecondsLeft) }
         case "clients":
             lines.append("# Clients")
             field("connected_clients", server.clients.count)

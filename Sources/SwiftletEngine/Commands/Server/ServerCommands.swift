@@ -35,6 +35,7 @@ public enum ServerCommands {
         var request = ShutdownRequest.default
         var abort = false
         var force = false
+        var now = false
         var both = false
         for i in 1..<max(1, context.count) {
             if context.argument(i, is: "nosave") {
@@ -44,7 +45,7 @@ public enum ServerCommands {
                 both = both || request == .noSave
                 request = .save
             } else if context.argument(i, is: "now") {
-                continue
+                now = true
             } else if context.argument(i, is: "force") {
                 force = true
             } else if context.argument(i, is: "abort") {
@@ -55,12 +56,30 @@ public enum ServerCommands {
         }
         if abort {
             if context.count != 2 { throw RedisError.syntax }
-            throw RedisError.noShutdownInProgress
+            guard context.server.abortShutdown() else { throw RedisError.noShutdownInProgress }
+            context.out.writeOK()
+            return
         }
         if both { throw RedisError.syntax }
+        if !now && !context.mayBlock {
+            throw RedisError("ERR SHUTDOWN without NOW or ABORT isn't allowed for DENY BLOCKING client")
+        }
         if let running = context.server.scripting.running, request != .noSave {
             // A script passed busy-reply-threshold: only SHUTDOWN NOSAVE may stop the server under it.
             throw running.isEval ? ScriptingState.busyEval : ScriptingState.busyFunction
+        }
+        let server = context.server
+        if server.shutdownInProgress || server.shutdownWaitsForReplicas(now: now) {
+            // The replicas catch up first (at most shutdown-timeout): this client waits, and its connection closes
+            // with the server, or it gets the error if the shutdown fails or is aborted.
+            server.waitForReplicasBeforeShutdown(request, force: force, client: context.session)
+            context.block(
+                keys: [],
+                deadline: 0,
+                timeoutReply: { server.reply(RedisError.shutdownFailed, &$0) },
+                serve: { _, _ throws(RedisError) in false }
+            )
+            return
         }
         guard context.server.prepareForShutdown(request, force: force) else { throw RedisError.shutdownFailed }
         if let refusal = context.server.host?.requestShutdown(request) {
