@@ -83,8 +83,19 @@ public enum ReplicationCommands {
         if session.replica?.attached == true { return }
         let isPSync = context.argument(0, is: "psync")
         if isPSync && context.count > 3 && context.argument(3, is: "failover") {
-            // PSYNC ... FAILOVER asks a replica to become master; this server is always a master.
-            throw RedisError("ERR PSYNC FAILOVER can't be sent to a master.")
+            // PSYNC ... FAILOVER: this server's master hands over to it (FAILOVER on the master).
+            let id = String(buffer: context.arguments[1])
+            server.log("Failover request received for replid \(id).", warning: true)
+            guard server.isReplica else { throw RedisError("ERR PSYNC FAILOVER can't be sent to a master.") }
+            guard id.lowercased() == server.replication.id else {
+                throw RedisError("ERR PSYNC FAILOVER replid must match my replid.")
+            }
+            server.stopReplicating()
+            let client = ConnectionCommands.describe(session, server, now: context.now)
+            server.log("MASTER MODE enabled (failover request from '\(client)')")
+        }
+        if server.replication.failover != nil {
+            throw RedisError("NOMASTERLINK Can't SYNC while failing over")
         }
         // A replica serves its history only while it follows its master's.
         if let link = server.masterLink, link.state != .connected {
@@ -197,6 +208,9 @@ public enum ReplicationCommands {
         if server.config.get("cluster-enabled") == "yes" {
             throw RedisError("ERR REPLICAOF not allowed in cluster mode.")
         }
+        if server.replication.failover != nil {
+            throw RedisError("ERR REPLICAOF not allowed while failing over.")
+        }
         if context.argument(1, is: "no") && context.argument(2, is: "one") {
             if server.isReplica {
                 server.stopReplicating()
@@ -248,6 +262,7 @@ public enum ReplicationCommands {
             group: "server",
             run: replicaof
         ),
+        .init("failover", arity: -1, flags: [.admin, .noscript, .stale], group: "server", run: failover),
         .init(
             "slaveof",
             arity: 3,

@@ -116,6 +116,8 @@ public final class ReplicationState {
     var restoredStreamDatabase: Int?
     /// A SHUTDOWN waiting for the replicas to catch up (ServerState+ShutdownWait.swift).
     var pendingShutdown: PendingShutdown?
+    /// A FAILOVER in progress (ServerState+Failover.swift).
+    var failover: Failover?
 
     /// The stream feeds the backlog and the replicas through this (set by the server state).
     var deliver: ((ClientSession, [UInt8]) -> Void)?

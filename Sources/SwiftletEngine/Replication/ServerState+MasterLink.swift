@@ -241,7 +241,9 @@ extension ServerState {
         let r = self.replication
         if link.hasHistory {
             self.log("Trying a partial resynchronization (request \(r.id):\(r.offset + 1)).")
-            self.send(link, [["PSYNC", r.id, String(r.offset + 1)]])
+            // During a FAILOVER the request also tells the target to take over as master.
+            let failover = self.failoverInProgress ? ["FAILOVER"] : []
+            self.send(link, [["PSYNC", r.id, String(r.offset + 1)] + failover])
         } else {
             self.log("Partial resynchronization not possible (no cached master)")
             self.send(link, [["PSYNC", "?", "-1"]])
@@ -305,6 +307,7 @@ extension ServerState {
             self.log("Full resync from master: \(link.masterID):\(offset)")
             // The data is about to be replaced: this history can no longer be continued.
             link.hasHistory = false
+            if self.failoverInProgress { self.clearFailover() }
             link.awaiting = []
             link.state = .transfer
             link.transferLastIO = self.clock() / 1000
@@ -323,7 +326,12 @@ extension ServerState {
             }
             self.log("MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization.")
             link.awaiting = []
+            if self.failoverInProgress { self.clearFailover() }
             self.attachMasterClient(link)
+            return
+        }
+        if self.failoverInProgress {
+            self.abortFailover("Failover target rejected psync request")
             return
         }
         if line.hasPrefix("-NOMASTERLINK") || line.hasPrefix("-LOADING") {

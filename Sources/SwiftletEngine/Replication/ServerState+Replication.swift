@@ -406,6 +406,7 @@ extension ServerState {
         }
         self.serveWaitingClients()
         if self.replication.pendingShutdown != nil { self.finishShutdownIfDue() }
+        if self.replication.failover != nil { self.updateFailoverStatus() }
     }
 
     // MARK: - WAIT
@@ -465,6 +466,7 @@ extension ServerState {
     /// Called on every server tick: runs ``replicationCron()`` once a second, as Redis runs it from serverCron.
     public func replicationTick() {
         if self.replication.pendingShutdown != nil { self.finishShutdownIfDue() }
+        if self.replication.failover != nil { self.updateFailoverStatus() }
         let now = self.monotonicMicroseconds() / 1000
         guard now - self.replication.lastCron >= 1000 else { return }
         self.replication.lastCron = now
@@ -480,7 +482,8 @@ extension ServerState {
         let now = self.clock() / 1000
         let period = max(1, self.config.number("repl-ping-replica-period"))
         // A replica's sub-replicas get its master's PINGs.
-        if !r.replicas.isEmpty && Int64(r.cronTicks) % period == 0 && !self.isReplica {
+        // Nor while a failover waits for a replica to catch up: the offset must stay still.
+        if !r.replicas.isEmpty && Int64(r.cronTicks) % period == 0 && !self.isReplica && r.failover == nil {
             // Into the stream (and the backlog), as Redis propagates PING: the replicas' offsets move with it.
             r.append([Self.pingName], database: r.selectedDatabase, unixSeconds: now)
             _ = r.commitUnit()

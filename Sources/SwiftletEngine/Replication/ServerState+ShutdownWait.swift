@@ -61,11 +61,9 @@ extension ServerState {
             clients: client.map { [$0] } ?? [],
             pause: (self.pauseMode, self.pauseEnd)
         )
-        self.replication.pendingShutdown = pending
         if !self.isPaused { self.requestAcknowledgements() }
-        self.pauseMode = max(self.pauseMode, .write)
-        self.pauseEnd = Int64.max
-        self.keyspace.expiryPaused = true
+        self.replication.pendingShutdown = pending
+        _ = self.pauseWritesIndefinitely()
         self.log("Waiting for replicas before shutting down.")
     }
 
@@ -114,12 +112,7 @@ extension ServerState {
 
     /// The pause before the shutdown is back, and the SHUTDOWN clients get the error.
     private func cancelShutdown(_ pending: PendingShutdown) {
-        if pending.pause.mode == .off {
-            self.unpause()
-        } else {
-            self.pauseMode = pending.pause.mode
-            self.pauseEnd = pending.pause.end
-        }
+        self.restorePause(pending.pause)
         for client in pending.clients where client.blocked != nil {
             self.blocking.unblock(client, reason: .timeout, server: self)
         }

@@ -56,6 +56,26 @@ extension ServerState {
         if self.pauseMode != .off && self.clock() >= self.pauseEnd { self.unpause() }
     }
 
+    /// Pauses writes until ``restorePause(_:)`` (a shutdown or a failover waiting for the replicas, Redis's
+    /// PAUSE_DURING_SHUTDOWN / PAUSE_DURING_FAILOVER). Returns the pause in force before.
+    func pauseWritesIndefinitely() -> (mode: PauseMode, end: Int64) {
+        let before = (self.pauseMode, self.pauseEnd)
+        self.pauseMode = max(self.pauseMode, .write)
+        self.pauseEnd = Int64.max
+        self.keyspace.expiryPaused = true
+        return before
+    }
+
+    /// Puts back the pause that was in force before ``pauseWritesIndefinitely()``.
+    func restorePause(_ before: (mode: PauseMode, end: Int64)) {
+        if before.mode == .off {
+            self.unpause()
+        } else {
+            self.pauseMode = before.mode
+            self.pauseEnd = before.end
+        }
+    }
+
     /// Whether a pause is in force now (active expiry waits too).
     public var isPaused: Bool { self.pauseMode != .off && self.clock() < self.pauseEnd }
 }

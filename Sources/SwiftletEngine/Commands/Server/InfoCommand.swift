@@ -336,7 +336,7 @@ enum InfoCommand {
                     "ip=\(ip),port=\(link.listeningPort),state=\(link.stateName),offset=\(link.ackOffset),lag=\(lag)"
                 )
             }
-            field("master_failover_state", "no-failover")
+            field("master_failover_state", r.failover?.stateName ?? "no-failover")
             field("master_replid", r.id)
             field("master_replid2", r.secondID)
             field("master_repl_offset", r.offset)
