@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import SwiftletEngine
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -74,6 +75,10 @@ final class LoopHost: EngineHost {
         events: any MasterLinkEvents
     ) -> (any MasterTransport)? {
         MasterConnection.open(host: host, port: port, timeoutSeconds: timeoutSeconds, loop: self.loop, events: events)
+    }
+
+    func roleChanged(replica: Bool) {
+        RedisLogHandler.role.store(UInt8(ascii: replica ? "S" : "M"), ordering: .relaxed)
     }
 
     func sleep(seconds: Double) {

@@ -1,4 +1,5 @@
 public import Logging
+public import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -9,6 +10,9 @@ import Darwin
 /// A swift-log handler that writes Redis-style lines (`pid:M 21 Nov 2026 12:00:00.000 * message`) to standard
 /// output or to the `logfile`.
 public struct RedisLogHandler: LogHandler {
+    /// The role letter after the pid: `M` for a master, `S` while the server is a replica (as Redis's serverLogRaw).
+    public static let role = Atomic<UInt8>(UInt8(ascii: "M"))
+
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level
     private let path: String?
@@ -68,7 +72,8 @@ public struct RedisLogHandler: LogHandler {
         if let extra = event.metadata { merged.merge(extra) { $1 } }
         let details =
             merged.isEmpty ? "" : " " + merged.sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: " ")
-        let line = "\(getpid()):M \(stamp) \(mark) \(event.message)\(details)\n"
+        let role = Character(Unicode.Scalar(Self.role.load(ordering: .relaxed)))
+        let line = "\(getpid()):\(role) \(stamp) \(mark) \(event.message)\(details)\n"
         if let path, let file = fopen(path, "a") {
             fputs(line, file)
             fclose(file)

@@ -167,7 +167,7 @@ class DataServer(Process):
     """Swiftlet (`kind` "swiftlet": the candidate command, as the other suites start it) or redis-server ("redis"),
     started as `<server> <config file> [--port N ...]` so that CONFIG REWRITE works."""
 
-    def __init__(self, kind: str, directory, replicaof=None, port: Optional[int] = None):
+    def __init__(self, kind: str, directory, replicaof=None, port: Optional[int] = None, extra=()):
         super().__init__("%s-%s" % (kind, os.path.basename(str(directory))), directory, port or free_port())
         self.kind = kind
         self.config_path = os.path.join(self.directory, "server.conf")
@@ -181,6 +181,7 @@ class DataServer(Process):
         ]
         if replicaof is not None:
             lines.append("replicaof %s %d" % (replicaof.host, replicaof.port))
+        lines += list(extra)
         with open(self.config_path, "w") as f:
             f.write("\n".join(lines) + "\n")
 

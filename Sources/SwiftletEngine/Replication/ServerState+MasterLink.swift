@@ -94,6 +94,7 @@ extension ServerState {
         self.setWriteStreamConsumer(self.replication, attached: false)
         self.keyspace.keepsExpiredKeys = true
         try? self.config.setFromConfigFile("replicaof", [link.host, String(link.port)])
+        self.host?.roleChanged(replica: true)
     }
 
     /// REPLICAOF NO ONE (Redis's replicationUnsetMaster): the link goes, the master's history becomes the second id
@@ -101,8 +102,10 @@ extension ServerState {
     /// continue from this one; sub-replicas are dropped to learn the new id.
     public func stopReplicating() {
         guard let link = self.masterLink else { return }
+        if link.hasHistory && link.state != .connected { self.log("Discarding previously cached master state.") }
         self.closeMasterConnection(link)
         self.masterLink = nil
+        self.host?.roleChanged(replica: false)
         self.keyspace.keepsExpiredKeys = false
         try? self.config.setFromConfigFile("replicaof", ["no", "one"])
         let r = self.replication
@@ -306,6 +309,7 @@ extension ServerState {
             link.initialOffset = offset
             self.log("Full resync from master: \(link.masterID):\(offset)")
             // The data is about to be replaced: this history can no longer be continued.
+            if link.hasHistory { self.log("Discarding previously cached master state.") }
             link.hasHistory = false
             if self.failoverInProgress { self.clearFailover() }
             link.awaiting = []

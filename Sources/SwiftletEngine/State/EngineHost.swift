@@ -30,6 +30,8 @@ public protocol EngineHost: AnyObject {
     /// A script passed busy-reply-threshold and still runs on the loop (``ServerState/processEventsWhileBusy()``):
     /// accept the clients waiting to connect, so that they are read with the others (a new client's SCRIPT KILL).
     func acceptWhileBusy()
+    /// The server became a replica (REPLICAOF) or a master again: the log shows it (Redis's role letter).
+    func roleChanged(replica: Bool)
     /// REPLICAOF: opens a TCP connection to a master for this server's link to it. `events` hears of the connection
     /// (or its failure), the master's bytes and the end, always on the loop and never inside this call. Returns
     /// `nil` when this host cannot connect anywhere (an embedded store).
@@ -43,6 +45,7 @@ public protocol EngineHost: AnyObject {
 
 extension EngineHost {
     public func acceptWhileBusy() {}
+    public func roleChanged(replica: Bool) {}
     public func connectToMaster(
         host: String,
         port: Int,

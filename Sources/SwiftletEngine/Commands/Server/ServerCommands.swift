@@ -133,6 +133,7 @@ public enum ServerCommands {
         guard ConfigFileIO.write(text, to: path) else {
             throw RedisError.configRewriteFailed(String(cString: strerror(errno)))
         }
+        context.server.log("CONFIG REWRITE executed with success.", warning: true)
         context.out.writeOK()
     }
 
