@@ -84,7 +84,10 @@ struct MasterLinkTests {
         self.h.state.masterConnected(transport)
         #expect(transport.take() == command("PING"))
         self.receive("+PONG\r\n", transport)
-        #expect(transport.take() == command("REPLCONF", "listening-port", "0") + command("REPLCONF", "capa", "eof", "capa", "psync2"))
+        #expect(
+            transport.take() == command("REPLCONF", "listening-port", "0")
+                + command("REPLCONF", "capa", "eof", "capa", "psync2")
+        )
         self.receive("+OK\r\n+OK\r\n", transport)
         return transport
     }
@@ -93,8 +96,12 @@ struct MasterLinkTests {
         // The master's data, made by a server of its own.
         let master = CommandHarness()
         for (key, value) in keys { master.run("SET", key, value) }
-        return try RDBWriter.write(keyspace: master.state.keyspace, to: ArraySink(computesChecksum: true), options: .init())
-            .bytes
+        return try RDBWriter.write(
+            keyspace: master.state.keyspace,
+            to: ArraySink(computesChecksum: true),
+            options: .init()
+        )
+        .bytes
     }
 
     @Test func aFullSyncLoadsTheRDBAndAppliesTheStream() throws {
@@ -143,9 +150,13 @@ struct MasterLinkTests {
         self.receive("+FULLRESYNC \(masterID) 0\r\n$\(payload.count)\r\n", transport)
         // A sized payload, followed at once by the stream in the same read.
         self.receive(payload + Array((command("SELECT", "3") + command("SET", "in3", "x")).utf8), transport)
-        #expect(self.h.state.replication.offset == Int64((command("SELECT", "3") + command("SET", "in3", "x")).utf8.count))
+        #expect(
+            self.h.state.replication.offset == Int64((command("SELECT", "3") + command("SET", "in3", "x")).utf8.count)
+        )
         self.h.state.masterClosed(transport, reason: "test")
-        #expect(self.h.run("ROLE") == .list([.bulk("slave"), .bulk("127.0.0.1"), .int(7000), .bulk("connect"), .int(-1)]))
+        #expect(
+            self.h.run("ROLE") == .list([.bulk("slave"), .bulk("127.0.0.1"), .int(7000), .bulk("connect"), .int(-1)])
+        )
         // The cron connects again and asks to continue from the next offset.
         self.h.state.replicationCron()
         let again = self.host.transports.last!
@@ -191,6 +202,8 @@ struct MasterLinkTests {
                 == .err("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.")
         )
         // Commands flagged stale still run (PING is not one of them, as in Redis).
-        #expect(self.h.run("ROLE") == .list([.bulk("slave"), .bulk("127.0.0.1"), .int(7000), .bulk("connect"), .int(-1)]))
+        #expect(
+            self.h.run("ROLE") == .list([.bulk("slave"), .bulk("127.0.0.1"), .int(7000), .bulk("connect"), .int(-1)])
+        )
     }
 }
