@@ -46,6 +46,17 @@ if arguments.first == "-h" || arguments.first == "--help" {
 let config = ConfigStore()
 let (file, _, options) = ConfigFileParser.commandLineOptions(arguments)
 let configFile = file ?? ""
+/// A path made absolute against the directory the server started in, before `dir` changes it: CONFIG REWRITE must
+/// find the config file again, as Redis's getAbsolutePath at startup.
+func absolutePath(_ path: String) -> String {
+    guard !path.isEmpty, !path.hasPrefix("/") else { return path }
+    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+    guard getcwd(&buffer, buffer.count) != nil else { return path }
+    let directory = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    return directory + "/" + (path.hasPrefix("./") ? String(path.dropFirst(2)) : path)
+}
+let absoluteConfigFile = absolutePath(configFile)
+let absoluteExecutable = absolutePath(CommandLine.arguments[0])
 var text = ""
 if !configFile.isEmpty {
     do {
@@ -131,10 +142,9 @@ swiftlet_disable_exclusivity_checking()
 let server = Server(config: config, logger: logger)
 // As redis-server: `port 0` listens on no TCP port (the embedded API's port 0 picks a free one instead).
 server.portZeroDisablesTCP = true
-let configPath = configFile
 try await server.withState { state in
-    state.configFile = configPath
-    state.executable = CommandLine.arguments[0]
+    state.configFile = absoluteConfigFile
+    state.executable = absoluteExecutable
 }
 await server.createPidFile()
 do {

@@ -128,6 +128,10 @@ public struct RedisError: Error, Hashable, Sendable {
     public static let unblockReason = RedisError("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
     /// What a client blocked in BLPOP & co. receives after `CLIENT UNBLOCK id ERROR`.
     public static let unblocked = RedisError("UNBLOCKED client unblocked via CLIENT UNBLOCK")
+    /// A master became a replica: its blocked clients are let go (Redis's disconnectAllBlockedClients).
+    public static let unblockedByRoleChange = RedisError(
+        "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)"
+    )
 
     /// `ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.`
     public static func subcommandSyntax(_ sub: String, container: String) -> RedisError {

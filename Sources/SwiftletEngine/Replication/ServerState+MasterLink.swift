@@ -89,6 +89,11 @@ extension ServerState {
     }
 
     private func becomeReplica(_ link: MasterLink) {
+        // Clients blocked on keys would be served by the master's stream, changing the replica's data: they are let
+        // go with an error, as Redis's disconnectAllBlockedClients (which also closes them after the reply).
+        for session in self.blocking.blocked.values.map(\.session) {
+            self.blocking.unblock(session, reason: .roleChange, server: self)
+        }
         self.masterLink = link
         // The stream is the master's from now on: this server's own writes go to its AOF only.
         self.setWriteStreamConsumer(self.replication, attached: false)
@@ -308,9 +313,7 @@ extension ServerState {
             link.masterID = String(words[1])
             link.initialOffset = offset
             self.log("Full resync from master: \(link.masterID):\(offset)")
-            // The data is about to be replaced: this history can no longer be continued.
-            if link.hasHistory { self.log("Discarding previously cached master state.") }
-            link.hasHistory = false
+            // The history stays until the RDB is loaded: a transfer that fails can still be followed by a PSYNC.
             if self.failoverInProgress { self.clearFailover() }
             link.awaiting = []
             link.state = .transfer
@@ -443,7 +446,10 @@ extension ServerState {
         _ = fsync(link.transferFile)
         close(link.transferFile)
         link.transferFile = -1
-        // Replicas of this server follow a history that is being replaced.
+        // The data is replaced now: the history kept for a PSYNC goes, and replicas of this server follow a
+        // history that is being replaced (Redis's replicationAttachToNewMaster).
+        if link.hasHistory { self.log("Discarding previously cached master state.") }
+        link.hasHistory = false
         self.disconnectReplicas()
         self.cancelBackgroundSave()
         let path = self.rdbPath

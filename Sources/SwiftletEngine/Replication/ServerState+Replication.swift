@@ -85,6 +85,13 @@ extension ServerState {
         if !r.replicas.contains(where: { $0.replica?.state == .waitBgsaveStart }) { r.disklessWaitSince = 0 }
         self.refreshGoodReplicas()
         self.cancelOrphanedSocketSnapshot()
+        // A BGSAVE made only for replicas, none of which waits for it any more, and no save points to serve: it stops
+        // (Redis kills its child in freeClient).
+        if link.state == .waitBgsaveEnd, let run = self.persistence.running, run.replication == .disk,
+            self.config.saveRules.isEmpty, !r.replicas.contains(where: { $0.replica?.state == .waitBgsaveEnd })
+        {
+            self.cancelBackgroundSave()
+        }
     }
 
     /// A snapshot streamed to replicas none of which is still there is stopped (Redis kills its child when the last
@@ -295,6 +302,10 @@ extension ServerState {
             self.startReplicationSnapshot()
             return
         }
+        if target == .sockets {
+            // Redis's line when the parent has handed the child's last bytes to the replicas.
+            self.log("Diskless rdb transfer, done reading from pipe, \(waiting.count) replicas still up.")
+        }
         for session in waiting {
             guard let link = session.replica else { continue }
             if target == .disk {
@@ -449,6 +460,12 @@ extension ServerState {
     static let getAckCommand = [ByteBuffer(string: "REPLCONF"), ByteBuffer(string: "GETACK"), ByteBuffer(string: "*")]
 
     // MARK: - min-replicas-to-write
+
+    /// Whether writes may go on as far as min-replicas-to-write is concerned (Redis's checkGoodReplicasStatus): a
+    /// replica, the option off, or enough good replicas.
+    var goodReplicasSuffice: Bool {
+        !self.hot.requiresGoodReplicas || self.isReplica || self.replication.goodReplicas >= self.hot.minReplicasToWrite
+    }
 
     /// Counts the online replicas whose last ACK is at most `min-replicas-max-lag` seconds old (Redis's
     /// refreshGoodSlavesCount).

@@ -242,7 +242,7 @@ public final class ScriptingState: ScriptVMHost {
                     )
                 }
                 if readOnly { throw RedisError("ERR Can not execute a script with write flag using *_ro command.") }
-                if server.hot.requiresGoodReplicas { throw RedisError.noReplicas }
+                if !server.goodReplicasSuffice { throw RedisError.noReplicas }
             }
             if server.preCommandOutOfMemory && server.memoryLimit.maxMemory > 0
                 && flags.isDisjoint(with: [.allowOOM, .noWrites])
@@ -389,7 +389,7 @@ public final class ScriptingState: ScriptVMHost {
             if server.aof.isOn && !server.aof.lastWriteOK {
                 return refuse(RedisError.aofWriteFailed(server.aof.lastWriteError).message, id: id)
             }
-            if server.hot.requiresGoodReplicas {
+            if !server.goodReplicasSuffice {
                 return refuse("-" + RedisError.noReplicas.message, id: id)
             }
         }

@@ -48,6 +48,8 @@ public enum UnblockReason: Sendable {
     case timeout
     /// `CLIENT UNBLOCK id ERROR`: it gets `-UNBLOCKED ...`.
     case error
+    /// The server became a replica: it gets `-UNBLOCKED force unblock ... (master -> replica?)`.
+    case roleChange
     /// Its connection closed: no reply.
     case disconnect
 }
@@ -217,6 +219,8 @@ public final class BlockingRegistry {
             }
         case .error:
             server.reply(RedisError.unblocked, &context)
+        case .roleChange:
+            server.reply(RedisError.unblockedByRoleChange, &context)
         case .disconnect:
             self.finish(client, reply: nil)
             return true
