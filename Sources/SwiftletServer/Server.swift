@@ -166,8 +166,13 @@ public final class Server: Sendable {
             core.logger.notice("Running mode=standalone, port=\(finalPort).")
         }
         core.logger.notice("Ready to accept connections", metadata: ["port": "\(finalPort)"])
-        // The `replicaof` directive: the replication cron connects to the master from now on.
-        try await core.loop.submit { core.state.replicateFromConfig() }.get()
+        // The `replicaof` directive, and the replication cron's first run now, as Redis's first serverCron a millisecond
+        // after start: it connects to the master at once, and its first loop (the one that PINGs replicas) comes
+        // before any replica can connect.
+        try await core.loop.submit {
+            core.state.replicateFromConfig()
+            core.state.replicationTick()
+        }.get()
         return finalPort
     }
 

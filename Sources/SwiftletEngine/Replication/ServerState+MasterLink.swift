@@ -192,7 +192,8 @@ extension ServerState {
     /// up keeps its replication id and offset, so that the next PSYNC continues (Redis's cached master).
     func masterLinkLost(reason: String) {
         guard let link = self.masterLink else { return }
-        if link.state == .connected {
+        let wasConnected = link.state == .connected
+        if wasConnected {
             self.log("Connection with master lost.")
             self.log("Caching the disconnected master state.")
             link.hasHistory = true
@@ -206,6 +207,11 @@ extension ServerState {
             self.log("Master closed the connection during the handshake: \(reason)", warning: true)
         }
         self.retryMasterLater(link)
+        if wasConnected {
+            // At once rather than at the next cron, as Redis's replicationHandleMasterDisconnection.
+            self.log("Reconnecting to MASTER \(link.host):\(link.port)")
+            self.connectToMaster(link)
+        }
     }
 
     // MARK: - The handshake

@@ -2,6 +2,7 @@ import NIOCore
 import SwiftletConfig
 import SwiftletKeyspace
 import SwiftletPersistence
+import SwiftletRESP
 
 #if canImport(Glibc)
 import Glibc
@@ -400,6 +401,37 @@ extension ServerState {
         link.ackTime = self.clock() / 1000
         self.refreshGoodReplicas()
         self.log("Synchronization with replica \(self.replicaName(session)) succeeded")
+    }
+
+    // MARK: - Replies between master and replica
+
+    /// A command of a replica (or, on a replica, of its master) produced a reply. Errors are logged as Redis's
+    /// afterErrorReply logs them; a replica's reply is dropped and the replica disconnected (Redis's
+    /// logInvalidUseAndFreeClientAsync: replicas send only REPLCONF ACK, which has no reply), while a master's replies
+    /// are simply dropped by its client.
+    func replicationPeerReplied(_ context: inout CommandContext, from mark: Int) {
+        let session = context.session
+        let replica = session.replica?.attached == true
+        let isError = context.out.buffer.getInteger(at: mark, as: UInt8.self) == UInt8(ascii: "-")
+        guard replica || (session.isMaster && isError) else { return }
+        let id = session.lastCommandID
+        let name = id >= 0 && id < self.table.commands.count ? self.table.commands[id].fullName : "unknown"
+        if isError {
+            let reply = context.out.buffer.getBytes(at: mark, length: context.out.buffer.writerIndex - mark) ?? []
+            let line = reply.dropFirst().prefix { $0 != 13 && $0 != 10 }
+            let text = String(decoding: line, as: UTF8.self)
+            let (from, to) = session.isMaster ? ("replica", "master") : ("master", "replica")
+            self.log(
+                "== CRITICAL == This \(from) is sending an error to its \(to): '\(text)' after processing the "
+                    + "command '\(name)'",
+                warning: true
+            )
+        }
+        guard replica else { return }
+        context.out.buffer.moveWriterIndex(to: mark)
+        let client = ConnectionCommands.describe(session, self, now: context.now)
+        self.log("Replica generated a reply to command '\(name)', disconnecting it: \(client)", warning: true)
+        session.closeAfterReply = true
     }
 
     // MARK: - REPLCONF ACK

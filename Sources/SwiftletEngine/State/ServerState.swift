@@ -406,6 +406,13 @@ public final class ServerState {
         for name in ServerState.hotParameters {
             config.observers[name] = { [unowned(unsafe) self] _ in self.refreshHotConfig() }
         }
+        for name in ["min-replicas-to-write", "min-replicas-max-lag"] {
+            // The good replicas are counted again at once, as Redis's updateGoodSlaves.
+            config.observers[name] = { [unowned(unsafe) self] _ in
+                self.refreshHotConfig()
+                self.refreshGoodReplicas()
+            }
+        }
         config.observers["appendfsync"] = { [unowned(unsafe) self] _ in self.readFsyncPolicy() }
         config.observers["repl-backlog-size"] = { [unowned(unsafe) self] _ in
             self.replication.backlog?.resize(self.replicationBacklogSize)
@@ -636,10 +643,14 @@ public final class ServerState {
     /// Runs the request in `context.arguments` and writes its reply (or error) to `context.out`.
     public func execute(_ context: inout CommandContext) {
         self.runningClientID = context.session.id
+        let mark = context.out.buffer.writerIndex
         if context.session.replyControl.isEmpty {
             self.executeCommand(&context)
         } else {
             self.executeWithReplyControl(&context)
+        }
+        if (context.session.replica != nil || context.session.isMaster) && context.out.buffer.writerIndex > mark {
+            self.replicationPeerReplied(&context, from: mark)
         }
         if self.evictsClients {
             // The replies of this read batch so far count too, as Redis counts its reply buffer after each command.
@@ -703,6 +714,8 @@ public final class ServerState {
             self.reply(error, &context)
             return
         }
+        // As Redis's c->lastcmd, set at lookup: a refused command is the client's last command too.
+        context.session.lastCommandID = id
         if self.hot.requiresPassword && !context.session.authenticated
             && !self.table.commands[id].flags.contains(.noAuth)
         {
