@@ -83,8 +83,23 @@ public final class Database {
             } else {
                 self.expires.insert(Entry.make(key: key, hash: entry.hash, value: .int(at), access: 0))
             }
+            // A writable replica's own key with a TTL: nobody else will expire it (Redis's rememberSlaveKeyWithExpire).
+            if self.keyspace.keepsExpiredKeys && !self.keyspace.expiredKeysVisible && !self.keyspace.loading {
+                self.keyspace.replicaKeysWithExpire.insert(ReplicaExpiringKey(database: self.index, key: Array(key)))
+            }
         }
         entry.hasExpire = true
+    }
+
+    /// Deletes `key` if its time to live has passed, as an expiry (notifications, propagation); returns whether it
+    /// did. A writable replica's cron uses it for the keys its own clients gave a TTL.
+    public func expireIfDue(_ key: UnsafeRawBufferPointer, now: Int64) -> Bool {
+        let hash = KeyTable.hash(key)
+        guard self.main.find(key, hash: hash) != nil, let at = self.expireTime(hash: hash, key: key), at <= now else {
+            return false
+        }
+        self.expire(key: key, hash: hash)
+        return true
     }
 
     /// Removes the time to live; returns `true` if there was one.

@@ -40,6 +40,10 @@ public final class Keyspace {
     /// master's stream applies exactly as the master ran it.
     @exclusivity(unchecked)
     public var expiredKeysVisible = false
+    /// On a writable replica, the keys its own clients gave a time to live: the replica's cron deletes them once
+    /// expired (Redis's slaveKeysWithExpire; INFO's `slave_expires_tracked_keys`).
+    @exclusivity(unchecked)
+    public var replicaKeysWithExpire = Set<ReplicaExpiringKey>()
     /// Called after a key was removed because its time to live passed (notifications, AOF, WATCH).
     @exclusivity(unchecked)
     public var onExpired: ((Database, UnsafeRawBufferPointer) -> Void)?
@@ -207,4 +211,10 @@ public enum AccessClock {
         }
         return counter
     }
+}
+
+/// A key a writable replica's client gave a time to live (``Keyspace/replicaKeysWithExpire``).
+public struct ReplicaExpiringKey: Hashable, Sendable {
+    public let database: Int
+    public let key: [UInt8]
 }

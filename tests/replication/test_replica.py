@@ -428,3 +428,17 @@ def test_failover_errors_match_redis(tmp_path):
         replica.stop()
         master.stop()
     assert results["swiftlet"] == results["redis"]
+
+
+def test_a_writable_replica_expires_the_keys_its_clients_set(tmp_path):
+    master = redis_master(tmp_path)
+    replica = swiftlet_replica(tmp_path, master, "replica", "--replica-read-only", "no")
+    same_data(master, replica)
+    with replica.connect() as r:
+        call(r, "SELECT", 5)
+        for i in range(3):
+            assert call(r, "SET", "key%d" % i, i, "PX", 300) == "OK"
+        assert info(r, "stats")["slave_expires_tracked_keys"] == "3"
+        # Its own keys expire on their own (the master knows nothing of them); the cron runs once a second.
+        wait_for(lambda: call(r, "DBSIZE") == 0, "the replica's own keys to expire", timeout=5)
+        assert info(r, "stats")["slave_expires_tracked_keys"] == "0"

@@ -112,6 +112,7 @@ extension ServerState {
         self.masterLink = nil
         self.host?.roleChanged(replica: false)
         self.keyspace.keepsExpiredKeys = false
+        self.keyspace.replicaKeysWithExpire = []
         try? self.config.setFromConfigFile("replicaof", ["no", "one"])
         let r = self.replication
         r.secondID = r.id
@@ -602,6 +603,7 @@ extension ServerState {
     /// connection, handshake, transfer or stream that went quiet for `repl-timeout`, and sends the ACK.
     func masterLinkCron() {
         guard let link = self.masterLink else { return }
+        self.expireReplicaKeys()
         let now = self.clock() / 1000
         let timeout = max(1, self.config.number("repl-timeout"))
         switch link.state {
@@ -632,6 +634,23 @@ extension ServerState {
             self.connectToMaster(link)
         }
         if link.state == .connected { self.sendAck(link) }
+    }
+
+    /// A writable replica deletes the keys its own clients gave a TTL once expired (Redis's expireSlaveKeys); keys
+    /// gone or without a TTL any more are forgotten.
+    private func expireReplicaKeys() {
+        guard !self.keyspace.replicaKeysWithExpire.isEmpty, !self.isPaused else { return }
+        let now = self.clock()
+        var kept = Set<ReplicaExpiringKey>()
+        for tracked in self.keyspace.replicaKeysWithExpire where tracked.database < self.keyspace.databases.count {
+            let db = self.keyspace[tracked.database]
+            let expired = tracked.key.withUnsafeBytes { key -> Bool? in
+                guard let entry = db.peek(key), entry.hasExpire else { return nil }
+                return db.expireIfDue(key, now: now)
+            }
+            if expired == false { kept.insert(tracked) }
+        }
+        self.keyspace.replicaKeysWithExpire = kept
     }
 
     // MARK: - Refusals

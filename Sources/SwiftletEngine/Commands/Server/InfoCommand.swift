@@ -274,7 +274,7 @@ enum InfoCommand {
             field("latest_fork_usec", 0)
             field("total_forks", 0)
             field("migrate_cached_sockets", 0)
-            field("slave_expires_tracked_keys", 0)
+            field("slave_expires_tracked_keys", server.keyspace.replicaKeysWithExpire.count)
             field("active_defrag_hits", 0)
             field("active_defrag_misses", 0)
             field("active_defrag_key_hits", 0)
