@@ -310,8 +310,9 @@ extension ServerState {
         guard access(path, F_OK) == 0 else { return }
         let started = self.monotonicMicroseconds()
         let summary: RDBReader.Summary
+        var expired: [(Int, [UInt8])] = []
         do {
-            summary = try RDBReader.load(path: path, into: self.keyspace, now: self.clock())
+            summary = try RDBReader.load(path: path, into: self.keyspace, now: self.clock()) { expired.append(($0, $1)) }
         } catch {
             self.keyspace.removeAll()
             throw RedisError.loadingRDBFailed(path: path, error)
@@ -332,7 +333,7 @@ extension ServerState {
         p.loadKeysExpired = summary.expiredKeysSkipped
         let seconds = Double(self.monotonicMicroseconds() - started) / 1_000_000
         p.notice("DB loaded from disk: \(Self.fixed3(seconds)) seconds")
-        self.restoreReplicationInfo(summary.aux)
+        self.restoreReplicationInfo(summary.aux, expiredAtLoad: expired)
     }
 
     /// Loads the dump into the keyspace again (DEBUG RELOAD).

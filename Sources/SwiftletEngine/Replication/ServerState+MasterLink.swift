@@ -56,7 +56,7 @@ extension ServerState {
 
     /// The replication fields of an RDB loaded at startup (Redis's loadDataFromDisk): a replica continues that history
     /// with its master; a master keeps it as its second id, so that its replicas continue after its restart.
-    func restoreReplicationInfo(_ aux: [String: String]) {
+    func restoreReplicationInfo(_ aux: [String: String], expiredAtLoad: [(Int, [UInt8])] = []) {
         guard let id = aux["repl-id"], id.utf8.count == 40,
             let offset = aux["repl-offset"].flatMap({ Int64($0) }), offset != -1,
             let database = aux["repl-stream-db"].flatMap({ Int($0) }), database != -1
@@ -68,6 +68,12 @@ extension ServerState {
             r.offset = offset
             self.createReplicationBacklog(newHistory: false)
             r.noReplicasSince = self.clock() / 1000
+            // The keys that expired while the server was down are deleted in the stream, so that its replicas, which
+            // keep expired keys until told, delete them too (Redis loads with RDBFLAGS_FEED_REPL).
+            for (database, key) in expiredAtLoad {
+                key.withUnsafeBytes { self.propagateDeletion(database: database, key: $0) }
+                self.commitWrites()
+            }
         } else {
             r.id = id
             r.offset = offset

@@ -159,17 +159,24 @@ public struct RDBReader {
         into keyspace: Keyspace,
         limits: RDBLoadLimits = RDBLoadLimits(),
         now: Int64,
-        keepExpired: Bool = false
+        keepExpired: Bool = false,
+        skipped: ((Int, [UInt8]) -> Void)? = nil
     ) throws -> Summary {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 { throw RDBError(offset: 0, .io("open \(path): \(String(cString: strerror(errno)))")) }
         defer { close(fd) }
         var reader = RDBReader(source: RDBByteSource(fd: fd), limits: limits)
-        return try reader.load(into: keyspace, now: now, keepExpired: keepExpired)
+        return try reader.load(into: keyspace, now: now, keepExpired: keepExpired, skipped: skipped)
     }
 
-    /// Loads every record into `keyspace`.
-    public mutating func load(into keyspace: Keyspace, now: Int64, keepExpired: Bool = false) throws -> Summary {
+    /// Loads every record into `keyspace`. `skipped` hears of each key left out because it had expired (its database
+    /// and name): a master with a replication history propagates their deletion, as Redis's RDBFLAGS_FEED_REPL.
+    public mutating func load(
+        into keyspace: Keyspace,
+        now: Int64,
+        keepExpired: Bool = false,
+        skipped: ((Int, [UInt8]) -> Void)? = nil
+    ) throws -> Summary {
         var summary = Summary()
         try self.readHeader()
         summary.version = self.version
@@ -202,6 +209,7 @@ public struct RDBReader {
             case .key(let record):
                 if let at = record.expireAt, at < now, !keepExpired {
                     summary.expiredKeysSkipped += 1
+                    skipped?(db.index, record.key)
                     continue
                 }
                 let exists = record.key.withUnsafeBytes { db.peek($0) != nil }
