@@ -312,7 +312,9 @@ extension ServerState {
         let summary: RDBReader.Summary
         var expired: [(Int, [UInt8])] = []
         do {
-            summary = try RDBReader.load(path: path, into: self.keyspace, now: self.clock()) { expired.append(($0, $1)) }
+            summary = try RDBReader.load(path: path, into: self.keyspace, now: self.clock()) {
+                expired.append(($0, $1))
+            }
         } catch {
             self.keyspace.removeAll()
             throw RedisError.loadingRDBFailed(path: path, error)
