@@ -77,6 +77,8 @@ public final class MasterLink {
     /// Bytes of stream applied in the running read and not yet fed to the backlog: the offset an ACK reports
     /// includes them.
     var pendingFeed = 0
+    /// Bytes of an open MULTI from earlier reads: applied (queued), not yet counted in the offset until its EXEC.
+    var held: [UInt8] = []
 
     init(host: String, port: Int) {
         self.host = host

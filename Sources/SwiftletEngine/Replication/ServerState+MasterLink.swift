@@ -174,6 +174,7 @@ extension ServerState {
             self.disconnect(session)
         }
         link.unapplied = 0
+        link.held = []
         link.parser = RESPRequestParser()
     }
 
@@ -543,14 +544,19 @@ extension ServerState {
 
     /// Runs the master's commands as they arrive, each as the master's client, and feeds the applied bytes unchanged
     /// to this server's backlog and sub-replicas (Redis 7.0's replicationFeedStreamFromMasterStream), so that the
-    /// offsets stay the master's.
+    /// offsets stay the master's. Inside a MULTI the offset does not move until its EXEC (Redis moves `reploff` only
+    /// outside a transaction): a link that drops mid-transaction loses the queue with the master's client, and the
+    /// PSYNC from the last whole unit gets the transaction again.
     private func applyMasterStream(_ link: MasterLink, _ buffer: inout ByteBuffer) {
         guard let session = link.session, var context = link.context else { return }
         link.context = nil
         // The bytes as they arrived (a copy of the buffer's view, not of its storage): what was applied is fed from
         // here once the reader index has moved past it.
         let arrived = buffer
+        var consumed = 0
+        var committed = 0
         link.pendingFeed = 0
+        var protocolError = false
         self.beginBatch()
         self.keyspace.expiredKeysVisible = true
         while buffer.readableBytes > 0 && self.masterLink === link && link.session === session {
@@ -560,38 +566,53 @@ extension ServerState {
                 complete = try link.parser.next(from: &buffer, into: &context.arguments)
             } catch {
                 self.log("Protocol error from MASTER: \(error.reason)", warning: true)
-                link.pendingFeed += buffer.readerIndex - start
-                self.keyspace.expiredKeysVisible = false
-                self.feedApplied(arrived, link: link)
-                self.endBatch()
-                self.masterLinkLost(reason: "protocol error")
-                return
-            }
-            guard complete else {
-                // Blank lines and `*0` skipped before a partial command count too.
-                link.pendingFeed += buffer.readerIndex - start
+                protocolError = true
                 break
             }
+            // Blank lines and `*0` skipped before a command (or a partial one) count too.
+            consumed += buffer.readerIndex - start
+            guard complete else { break }
             self.execute(&context)
             context.arguments.removeAllArguments()
             context.out.buffer.clear()
-            link.pendingFeed += buffer.readerIndex - start
+            if !session.transaction.active {
+                committed = consumed
+                // What an ACK sent now reports (GETACK, answered while this read runs).
+                link.pendingFeed = link.held.count + committed
+            }
         }
         self.keyspace.expiredKeysVisible = false
-        self.feedApplied(arrived, link: link)
+        self.feedApplied(arrived, link: link, consumed: consumed, committed: committed)
         self.endBatch()
+        if protocolError {
+            self.masterLinkLost(reason: "protocol error")
+            return
+        }
         if self.masterLink === link && link.session === session {
             link.context = context
             link.unapplied = buffer.readableBytes
         }
     }
 
-    /// The bytes just applied join the backlog and go to the sub-replicas, and the offset moves.
-    private func feedApplied(_ arrived: ByteBuffer, link: MasterLink) {
-        let count = link.pendingFeed
+    /// The bytes applied up to the last whole unit join the backlog and go to the sub-replicas, and the offset moves;
+    /// the rest (an open MULTI) waits in `held` for its EXEC.
+    private func feedApplied(_ arrived: ByteBuffer, link: MasterLink, consumed: Int, committed: Int) {
         link.pendingFeed = 0
-        guard count > 0, let bytes = arrived.getBytes(at: arrived.readerIndex, length: count) else { return }
-        self.replication.feed(bytes)
+        // Applied is applied: even when the link dropped meanwhile, the offset must count it before the next PSYNC.
+        if committed > 0, let bytes = arrived.getBytes(at: arrived.readerIndex, length: committed) {
+            self.replication.feed(link.held.isEmpty ? bytes : link.held + bytes)
+            link.held = []
+        }
+        guard self.masterLink === link, link.session != nil else {
+            // The open transaction went with the master's client.
+            link.held = []
+            return
+        }
+        if consumed > committed,
+            let rest = arrived.getBytes(at: arrived.readerIndex + committed, length: consumed - committed)
+        {
+            link.held += rest
+        }
     }
 
     static func readLine(_ buffer: inout ByteBuffer) -> String? {

@@ -306,7 +306,7 @@ enum InfoCommand {
                 field("master_link_status", link.state == .connected ? "up" : "down")
                 field("master_last_io_seconds_ago", link.state == .connected ? now - link.lastIO : -1)
                 field("master_sync_in_progress", link.state == .transfer ? 1 : 0)
-                field("slave_read_repl_offset", known ? r.offset + Int64(link.unapplied) : 1)
+                field("slave_read_repl_offset", known ? r.offset + Int64(link.held.count + link.unapplied) : 1)
                 field("slave_repl_offset", known ? r.offset : 1)
                 if link.state == .transfer {
                     let total = max(0, link.transferSize)
