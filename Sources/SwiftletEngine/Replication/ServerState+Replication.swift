@@ -415,11 +415,14 @@ extension ServerState {
         let isError = context.out.buffer.getInteger(at: mark, as: UInt8.self) == UInt8(ascii: "-")
         guard replica || (session.isMaster && isError) else { return }
         let id = session.lastCommandID
-        let name = id >= 0 && id < self.table.commands.count ? self.table.commands[id].fullName : "unknown"
+        let name = id >= 0 && id < self.table.commands.count ? self.table.commands[id].fullName : "<unknown>"
         if isError {
             let reply = context.out.buffer.getBytes(at: mark, length: context.out.buffer.writerIndex - mark) ?? []
             let line = reply.dropFirst().prefix { $0 != 13 && $0 != 10 }
-            let text = String(decoding: line, as: UTF8.self)
+            // Redis quotes a generic error's message without its ERR code.
+            var text = String(decoding: line, as: UTF8.self)
+            if text.hasPrefix("ERR ") { text.removeFirst(4) }
+            self.stats.unexpectedErrorReplies += 1
             let (from, to) = session.isMaster ? ("replica", "master") : ("master", "replica")
             self.log(
                 "== CRITICAL == This \(from) is sending an error to its \(to): '\(text)' after processing the "
@@ -486,6 +489,16 @@ extension ServerState {
         r.acknowledgementRequested = false
         guard !r.replicas.isEmpty else { return }
         r.append(Self.getAckCommand, database: r.selectedDatabase, unixSeconds: 0)
+        _ = r.commitUnit()
+    }
+
+    /// DEBUG REPLICATE: a command into the replication stream only (Redis's replicationFeedSlaves with the stream's
+    /// selected database).
+    func replicateOnly(_ arguments: [ByteBuffer]) {
+        let r = self.replication
+        guard r.backlog != nil, !self.isReplica else { return }
+        let copies = arguments.map { ByteBuffer(bytes: $0.readableBytesView) }
+        r.append(copies, database: max(0, r.selectedDatabase), unixSeconds: 0)
         _ = r.commitUnit()
     }
 

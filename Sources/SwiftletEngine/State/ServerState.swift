@@ -328,6 +328,9 @@ public final class ServerState {
     public func resetStatistics() {
         self.stats = ServerStats()
         self.keyspace.stats = KeyspaceStats()
+        self.replication.fullSyncs = 0
+        self.replication.partialSyncsAccepted = 0
+        self.replication.partialSyncsRefused = 0
         for i in self.table.stats.indices { self.table.stats[i] = CommandStats() }
         self.peakAllocated = 0
         self.expireCycleMicroseconds = 0
@@ -701,6 +704,8 @@ public final class ServerState {
         do {
             id = try self.table.resolve(context.arguments)
         } catch {
+            // Redis's c->lastcmd: the command when it is known (an arity error), NULL when it is not.
+            context.session.lastCommandID = self.table.lookup(context.arguments[0])?.id ?? -1
             if let known = self.table.lookup(context.arguments[0]) {
                 self.table.stats[known.id].rejectedCalls += 1
                 if known.id == self.table.execID {

@@ -5,7 +5,7 @@ import SwiftletPersistence
 import SwiftletRESP
 
 /// DEBUG: the subcommands Redis's own test suite uses to observe the server (debug.c): SLEEP, SET-ACTIVE-EXPIRE,
-/// RELOAD, LOADAOF, DIGEST, DIGEST-VALUE, OBJECT, PROTOCOL, POPULATE, LOG, PAUSE-CRON and HELP, with Redis 7.0's
+/// RELOAD, LOADAOF, REPLICATE, DIGEST, DIGEST-VALUE, OBJECT, PROTOCOL, POPULATE, LOG, PAUSE-CRON and HELP, with Redis 7.0's
 /// replies and texts.
 public enum DebugCommands {
     // MARK: - DEBUG
@@ -39,6 +39,11 @@ public enum DebugCommands {
             try Self.digestValue(&context)
         } else if context.argument(1, is: "protocol") && context.count == 3 {
             try Self.protocolReply(&context)
+        } else if context.argument(1, is: "replicate") && context.count >= 3 {
+            // The arguments go to the replicas only, in the stream's current database (Redis's test hook for data
+            // divergence): not run here, not in the AOF.
+            context.server.replicateOnly(Array(context.arguments[2...]))
+            context.out.writeOK()
         } else if context.argument(1, is: "sleep") && context.count == 3 {
             guard let seconds = context.arguments[2].withUnsafeReadableBytes({ NumberFormat.parseDouble($0) }) else {
                 throw RedisError.notFloat
@@ -74,6 +79,8 @@ public enum DebugCommands {
         "    Write <message> to the server log.",
         "LOADAOF",
         "    Flush the AOF buffers on disk and reload the AOF in memory.",
+        "REPLICATE <string>",
+        "    Replicates the provided string to replicas, allowing data divergence.",
         "OBJECT <key>",
         "    Show low level info about `key` and associated value.",
         "POPULATE <count> [<prefix>] [<size>]",
