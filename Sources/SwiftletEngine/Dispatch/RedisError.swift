@@ -223,6 +223,8 @@ public struct RedisError: Error, Hashable, Sendable {
     public static let outOfMemory = RedisError("OOM command not allowed when used memory > 'maxmemory'.")
     /// min-replicas-to-write is set and not enough replicas are connected.
     public static let noReplicas = RedisError("NOREPLICAS Not enough good replicas to write.")
+    /// A command Redis refuses while it loads a dataset (a replica's diskless load).
+    public static let loading = RedisError("LOADING Redis is loading the dataset in memory")
     /// A write on a replica with `replica-read-only yes`.
     public static let readOnlyReplica = RedisError("READONLY You can't write against a read only replica.")
     /// A command without the stale flag on a replica whose link is down, with `replica-serve-stale-data no`.

@@ -63,6 +63,12 @@ public final class MasterLink {
     var transferPath = ""
     /// Unix seconds of the last payload bytes (INFO's `master_sync_last_io_seconds_ago`).
     var transferLastIO: Int64 = 0
+    /// `repl-diskless-load swapdb` (or `on-empty-db` with no keys): the transfer counts as the load, as Redis's
+    /// parsing from the socket does: INFO's `loading` (or `async_loading`, when the master continues this server's
+    /// own replication id and the old data stays readable), and -LOADING for what Redis refuses meanwhile. The payload
+    /// still goes through a temporary file, loaded at its end; the dump file is left as it was.
+    var disklessLoad = false
+    var asyncLoading = false
     /// Whether the header (`$...`) has come.
     var transferStarted: Bool { self.transferSize >= 0 || self.endMark != nil }
 

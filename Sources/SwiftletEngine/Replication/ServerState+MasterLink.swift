@@ -178,6 +178,14 @@ extension ServerState {
         link.parser = RESPRequestParser()
     }
 
+    /// INFO's `loading` and `async_loading` while a diskless load's transfer runs.
+    public var replicaLoading: (loading: Bool, async: Bool) {
+        guard let link = self.masterLink, link.state == .transfer, link.disklessLoad, link.transferStarted else {
+            return (false, false)
+        }
+        return (!link.asyncLoading, link.asyncLoading)
+    }
+
     private func abortTransfer(_ link: MasterLink) {
         if link.transferFile >= 0 {
             close(link.transferFile)
@@ -188,6 +196,8 @@ extension ServerState {
         link.endMark = nil
         link.transferRead = 0
         link.transferTail = []
+        link.disklessLoad = false
+        link.asyncLoading = false
     }
 
     /// The handshake or the transfer failed (Redis's cancelReplicationHandshake): the cron connects again.
@@ -387,12 +397,18 @@ extension ServerState {
                 self.retryMasterLater(link)
                 return false
             }
+            let mode = self.config.get("repl-diskless-load") ?? "disabled"
+            let empty = self.keyspace.databases.allSatisfy { $0.count == 0 }
+            link.disklessLoad = mode == "swapdb" || (mode == "on-empty-db" && empty)
+            // Redis keeps serving the old data only when it is an earlier point of the same history.
+            link.asyncLoading = link.disklessLoad && mode == "swapdb" && link.masterID == self.replication.id
+            let target = link.disklessLoad ? "to parser" : "to disk"
             if line.hasPrefix("$EOF:") && line.utf8.count >= 45 {
                 link.endMark = Array(line.utf8.dropFirst(5).prefix(40))
-                self.log("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk")
+                self.log("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF \(target)")
             } else if let size = Int64(line.dropFirst()), size >= 0 {
                 link.transferSize = size
-                self.log("MASTER <-> REPLICA sync: receiving \(size) bytes from master to disk")
+                self.log("MASTER <-> REPLICA sync: receiving \(size) bytes from master \(target)")
             } else {
                 self.log("Bad protocol from MASTER: '\(line)'", warning: true)
                 self.retryMasterLater(link)
@@ -413,6 +429,7 @@ extension ServerState {
                 return false
             }
             link.transferLastIO = now
+            if link.disklessLoad { self.log("MASTER <-> REPLICA sync: Loading DB in memory") }
             return true
         }
         var count = buffer.readableBytes
@@ -466,8 +483,11 @@ extension ServerState {
         link.hasHistory = false
         self.disconnectReplicas()
         self.cancelBackgroundSave()
-        let path = self.rdbPath
-        if rename(link.transferPath, path) != 0 {
+        // A diskless load leaves the dump file alone (Redis parses from the socket); a disk load keeps the master's
+        // RDB as `dbfilename`.
+        let path = link.disklessLoad ? link.transferPath : self.rdbPath
+        defer { if link.disklessLoad { unlink(link.transferPath) } }
+        if !link.disklessLoad && rename(link.transferPath, path) != 0 {
             self.log(
                 "Failed trying to rename the temp DB into \(path) in MASTER <-> REPLICA synchronization: "
                     + String(cString: strerror(errno)),
@@ -476,9 +496,13 @@ extension ServerState {
             self.retryMasterLater(link)
             return
         }
-        self.log("MASTER <-> REPLICA sync: Flushing old data")
+        if link.disklessLoad && self.config.get("repl-diskless-load") == "swapdb" {
+            self.log("MASTER <-> REPLICA sync: Swapping active DB with loaded DB")
+        } else {
+            self.log("MASTER <-> REPLICA sync: Flushing old data")
+        }
         self.keyspace.removeAll()
-        self.log("MASTER <-> REPLICA sync: Loading DB in memory")
+        if !link.disklessLoad { self.log("MASTER <-> REPLICA sync: Loading DB in memory") }
         let started = self.monotonicMicroseconds()
         do {
             let summary = try RDBReader.load(path: path, into: self.keyspace, now: self.clock(), keepExpired: true)
@@ -693,6 +717,12 @@ extension ServerState {
             && !self.config.bool("replica-serve-stale-data")
         {
             error = .masterDown
+        } else if case let loading = self.replicaLoading, loading.loading || loading.async,
+            loading.async
+                ? self.table.commands[id].flags.contains(.noAsyncLoading)
+                : !self.table.commands[id].flags.contains(.loading)
+        {
+            error = .loading
         } else {
             return false
         }

@@ -205,8 +205,10 @@ enum InfoCommand {
             let saveKeys = p.currentSaveKeys
             let current = p.currentStart.map { server.clock() / 1000 - $0 } ?? -1
             let fork = saveKeys.total == 0 ? 0 : Double(saveKeys.processed) * 100 / Double(saveKeys.total)
+            let loading = server.replicaLoading
             for (name, value) in [
-                ("loading", "0"), ("async_loading", "0"), ("current_cow_peak", "0"), ("current_cow_size", "0"),
+                ("loading", loading.loading ? "1" : "0"), ("async_loading", loading.async ? "1" : "0"),
+                ("current_cow_peak", "0"), ("current_cow_size", "0"),
                 ("current_cow_size_age", "0"), ("current_fork_perc", fixed2(fork)),
                 ("current_save_keys_processed", "\(saveKeys.processed)"),
                 ("current_save_keys_total", "\(saveKeys.total)"), ("rdb_changes_since_last_save", "\(server.dirty)"),

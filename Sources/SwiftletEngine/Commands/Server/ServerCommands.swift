@@ -110,6 +110,13 @@ public enum ServerCommands {
         for i in stride(from: 2, to: context.count, by: 2) {
             pairs.append((String(buffer: context.arguments[i]), String(buffer: context.arguments[i + 1])))
         }
+        // Redis's DENY_LOADING_CONFIG parameters cannot change during a load (a replica's diskless load).
+        let loading = context.server.replicaLoading
+        if loading.loading || loading.async,
+            pairs.contains(where: { ["appendonly", "repl-diskless-load", "dir"].contains($0.0.lowercased()) })
+        {
+            throw RedisError.loading
+        }
         do {
             try context.server.config.set(pairs, clientIsLocal: context.session.address.hasPrefix("127."))
         } catch {
