@@ -309,7 +309,7 @@ public enum ConfigTable {
         "repl-backlog-ttl": (.honoured, "Seconds without replicas after which the backlog is freed (0: never)."),
         "repl-ping-replica-period": (.honoured, "Seconds between the PINGs the master puts into the stream."),
         "repl-timeout": (.honoured, "Silence after which a replica (or the link to the master) is dropped."),
-        "replicaof": (.honoured, "Replicate from this master at startup; REPLICAOF changes it, CONFIG REWRITE keeps it."),
+        "replicaof": (.honoured, "The master to replicate from at startup; REPLICAOF changes it, REWRITE keeps it."),
         "replica-read-only": (.honoured, "Clients of a replica may not write (-READONLY)."),
         "replica-serve-stale-data": (.honoured, "With no, a replica whose link is down answers -MASTERDOWN."),
         "replica-ignore-maxmemory": (.honoured, "A replica does not evict; its master's DELs free memory."),

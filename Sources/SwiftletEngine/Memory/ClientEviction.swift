@@ -113,9 +113,11 @@ extension ServerState {
         // The figures as last noted (after each command, read and write), as Redis's buckets hold them.
         guard self.clientsMemory > limit else { return false }
         // As Redis: clients under 32 KiB (its smallest eviction bucket) count in the total but are never evicted.
-        // Replicas are never evicted (Redis's clientEvictionAllowed: normal and pub/sub clients only).
+        // Replicas and the master's client are never evicted (Redis's clientEvictionAllowed: normal and pub/sub clients
+        // only).
         var candidates = self.clients.values.filter {
-            !$0.noEvict && $0.replica?.attached != true && !$0.isMaster && $0.trackedMemory >= ClientMemory.evictableBytes
+            !$0.noEvict && $0.replica?.attached != true && !$0.isMaster
+                && $0.trackedMemory >= ClientMemory.evictableBytes
         }
         candidates.sort { $0.trackedMemory > $1.trackedMemory }
         var evictedCurrent = false

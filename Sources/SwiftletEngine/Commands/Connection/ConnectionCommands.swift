@@ -183,7 +183,13 @@ public enum ConnectionCommands {
         let idle = (now - s.lastInteraction) / 1000
         var flags = ""
         // Redis's order (getClientInfoString).
-        if s.isMonitor { flags += "O" } else if s.replica?.attached == true { flags += "S" } else if s.isMaster { flags += "M" }
+        if s.isMonitor {
+            flags += "O"
+        } else if s.replica?.attached == true {
+            flags += "S"
+        } else if s.isMaster {
+            flags += "M"
+        }
         if s.isSubscribed { flags += "P" }
         if s.transaction.active { flags += "x" }
         if s.blocked != nil || s.postponed != nil { flags += "b" }
