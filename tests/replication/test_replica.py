@@ -13,12 +13,15 @@ Each test starts its own servers on free loopback ports:
   form, compared with a redis-server replica in the same position.
 """
 
+import os
 import re
+import signal
 import time
 
 import pytest
 
 from support.persistence import build_dataset, call, compare, info, snapshot, start_redis, start_swiftlet
+from support.resp import encode_command
 from support.servers import ServerProcess, candidate_argv
 
 from test_master import DATABASES, writes
@@ -456,3 +459,29 @@ def test_a_writable_replica_expires_the_keys_its_clients_set(tmp_path):
         # Its own keys expire on their own (the master knows nothing of them); the cron runs once a second.
         wait_for(lambda: call(r, "DBSIZE") == 0, "the replica's own keys to expire", timeout=5)
         assert info(r, "stats")["slave_expires_tracked_keys"] == "0"
+
+
+def test_client_pause_during_a_failover_waits_aside(tmp_path):
+    master = start_swiftlet(new_dir(tmp_path, "master"), "--repl-diskless-sync-delay", "0")
+    # A replica that never catches up (stopped), so that the failover keeps waiting with writes paused.
+    replica = redis_replica(tmp_path, master)
+    wait_for(lambda: caught_up(master, replica), "the replica")
+    os.kill(replica.proc.pid, signal.SIGSTOP)
+    try:
+        with master.connect() as m, master.connect() as writer, master.connect() as other:
+            call(m, "SET", "moved", "offset")
+            assert call(m, "FAILOVER", "TIMEOUT", 60000) == "OK"
+            # CLIENT PAUSE and UNPAUSE change only the client pause: the failover still holds writes. (A pause of
+            # ALL holds UNPAUSE too, as in Redis, until its 100 ms are over.)
+            assert call(m, "CLIENT", "PAUSE", 100) == "OK"
+            assert call(m, "CLIENT", "UNPAUSE") == "OK"
+            assert replication(master)["master_failover_state"] == "waiting-for-sync"
+            writer.send_raw(encode_command(["SET", "held", "1"]))
+            time.sleep(0.3)
+            assert call(other, "GET", "held") is None
+            assert call(other, "FAILOVER", "ABORT") == "OK"
+            # The write held by the failover's pause runs once it is aborted.
+            assert writer.read_reply().to_python() == "OK"
+            assert call(other, "GET", "held") == b"1"
+    finally:
+        os.kill(replica.proc.pid, signal.SIGCONT)

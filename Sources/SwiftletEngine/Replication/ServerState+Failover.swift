@@ -19,14 +19,12 @@ final class Failover {
     /// Monotonic milliseconds after which the wait gives up (or, with FORCE, fails over anyway); 0 waits forever.
     let endTime: Int64
     let force: Bool
-    let pause: (mode: PauseMode, end: Int64)
 
-    init(targetHost: String?, targetPort: Int, endTime: Int64, force: Bool, pause: (mode: PauseMode, end: Int64)) {
+    init(targetHost: String?, targetPort: Int, endTime: Int64, force: Bool) {
         self.targetHost = targetHost
         self.targetPort = targetPort
         self.endTime = endTime
         self.force = force
-        self.pause = pause
     }
 
     /// INFO's `master_failover_state`.
@@ -54,10 +52,10 @@ extension ServerState {
         let failover = Failover(
             targetHost: target?.host,
             targetPort: target?.port ?? 0,
-            endTime: timeoutMilliseconds > 0 ? now + timeoutMilliseconds : 0,
-            force: force,
-            pause: self.pauseWritesIndefinitely()
+            endTime: timeoutMilliseconds > 0 ? now &+ timeoutMilliseconds : 0,
+            force: force
         )
+        self.pauseWritesIndefinitely()
         self.replication.failover = failover
         if let target {
             self.log("FAILOVER requested to \(target.host):\(target.port).")
@@ -99,9 +97,9 @@ extension ServerState {
 
     /// The failover ended (the target took over, or it was aborted): writes go on.
     func clearFailover() {
-        guard let failover = self.replication.failover else { return }
+        guard self.replication.failover != nil else { return }
         self.replication.failover = nil
-        self.restorePause(failover.pause)
+        self.releaseWritePause()
     }
 
     /// Ends a failover that cannot go on (Redis's abortFailover): a server already replicating from the target

@@ -58,7 +58,7 @@ extension ServerState {
     /// with its master; a master keeps it as its second id, so that its replicas continue after its restart.
     func restoreReplicationInfo(_ aux: [String: String], expiredAtLoad: [(Int, [UInt8])] = []) {
         guard let id = aux["repl-id"], id.utf8.count == 40,
-            let offset = aux["repl-offset"].flatMap({ Int64($0) }), offset != -1,
+            let offset = aux["repl-offset"].flatMap({ Int64($0) }), offset >= 0, offset <= Int64.max / 2,
             let database = aux["repl-stream-db"].flatMap({ Int($0) }), database != -1
         else { return }
         let r = self.replication
@@ -329,7 +329,9 @@ extension ServerState {
         let r = self.replication
         if line.hasPrefix("+FULLRESYNC") {
             let words = line.split(separator: " ")
-            guard words.count >= 3, words[1].utf8.count == 40, let offset = Int64(words[2]) else {
+            guard words.count >= 3, words[1].utf8.count == 40, let offset = Int64(words[2]), offset >= 0,
+                offset <= Int64.max / 2
+            else {
                 self.log("Master replied with wrong +FULLRESYNC syntax.", warning: true)
                 self.retryMasterLater(link)
                 return
@@ -382,7 +384,10 @@ extension ServerState {
         if !link.transferStarted {
             guard let line = Self.readLine(&buffer) else { return false }
             // Newlines keep the link alive while the master prepares the RDB.
-            if line.isEmpty { return true }
+            if line.isEmpty {
+                link.transferLastIO = now
+                return true
+            }
             if line.hasPrefix("-") {
                 self.log("MASTER aborted replication with an error: \(line.dropFirst())", warning: true)
                 self.retryMasterLater(link)
@@ -477,32 +482,48 @@ extension ServerState {
         _ = fsync(link.transferFile)
         close(link.transferFile)
         link.transferFile = -1
+        let temp = link.transferPath
+        let diskless = link.disklessLoad
+        let swapdb = diskless && self.config.get("repl-diskless-load") == "swapdb"
+        // A diskless load leaves the dump file alone (Redis parses from the socket); a disk load keeps the master's
+        // RDB as `dbfilename`.
+        defer { if diskless { unlink(temp) } }
+        if swapdb {
+            // The old data and history survive a payload that does not load (Redis loads into a temporary database
+            // and swaps only on success): the file is read once apart first.
+            do {
+                let scratch = Keyspace(databases: self.keyspace.databases.count)
+                _ = try RDBReader.load(path: temp, into: scratch, now: self.clock(), keepExpired: true)
+            } catch {
+                self.log("Failed trying to load the MASTER synchronization DB from socket, check server logs.")
+                self.log("\(error)", warning: true)
+                self.retryMasterLater(link)
+                return
+            }
+        }
         // The data is replaced now: the history kept for a PSYNC goes, and replicas of this server follow a
-        // history that is being replaced (Redis's replicationAttachToNewMaster).
+        // history that is being replaced (Redis's replicationAttachToNewMaster). A running AOF rewrite is of the old
+        // data: it stops, and a new one starts after the load.
         if link.hasHistory { self.log("Discarding previously cached master state.") }
         link.hasHistory = false
         self.disconnectReplicas()
         self.cancelBackgroundSave()
-        // A diskless load leaves the dump file alone (Redis parses from the socket); a disk load keeps the master's
-        // RDB as `dbfilename`.
-        let path = link.disklessLoad ? link.transferPath : self.rdbPath
-        defer { if link.disklessLoad { unlink(link.transferPath) } }
-        if !link.disklessLoad && rename(link.transferPath, path) != 0 {
+        if self.aof.isOn { self.cancelAppendOnlyRewrite() }
+        let path = diskless ? temp : self.rdbPath
+        if !diskless && rename(temp, path) != 0 {
             self.log(
                 "Failed trying to rename the temp DB into \(path) in MASTER <-> REPLICA synchronization: "
                     + String(cString: strerror(errno)),
                 warning: true
             )
+            unlink(temp)
             self.retryMasterLater(link)
             return
         }
-        if link.disklessLoad && self.config.get("repl-diskless-load") == "swapdb" {
-            self.log("MASTER <-> REPLICA sync: Swapping active DB with loaded DB")
-        } else {
-            self.log("MASTER <-> REPLICA sync: Flushing old data")
-        }
-        self.keyspace.removeAll()
-        if !link.disklessLoad { self.log("MASTER <-> REPLICA sync: Loading DB in memory") }
+        let step = swapdb ? "Swapping active DB with loaded DB" : "Flushing old data"
+        self.log("MASTER <-> REPLICA sync: \(step)")
+        self.emptyDataForSync()
+        if !diskless { self.log("MASTER <-> REPLICA sync: Loading DB in memory") }
         let started = self.monotonicMicroseconds()
         do {
             let summary = try RDBReader.load(path: path, into: self.keyspace, now: self.clock(), keepExpired: true)
@@ -533,6 +554,18 @@ extension ServerState {
             // The AOF must hold the new dataset: it is rewritten from it, as Redis restarts its AOF after a sync.
             _ = self.requestAppendOnlyRewrite()
         }
+    }
+
+    /// The dataset goes before a full sync's load, as FLUSHALL (Redis's emptyData → signalFlushedDb): WATCHed keys are
+    /// touched and tracking clients told to drop everything.
+    private func emptyDataForSync() {
+        for db in self.keyspace.databases where db.count > 0 {
+            self.touchAllWatched(database: db.index) { db.peek($0) != nil }
+        }
+        let nobody = ClientSession(id: -1, address: "", localAddress: "", fileDescriptor: -1, now: self.clock())
+        var context = CommandContext(session: nobody, server: self, out: ByteBuffer())
+        self.trackingInvalidateAll(context: &context)
+        self.keyspace.removeAll()
     }
 
     /// The master's client is made and the stream flows (after a full sync's load, or a PSYNC that continued); the

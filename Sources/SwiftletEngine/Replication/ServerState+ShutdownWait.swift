@@ -12,15 +12,12 @@ final class PendingShutdown {
     let deadline: Int64
     /// The SHUTDOWN clients, blocked until the server stops (their connections close) or the shutdown fails.
     var clients: [ClientSession]
-    /// The CLIENT PAUSE in force before, restored when the shutdown is aborted.
-    let pause: (mode: PauseMode, end: Int64)
 
-    init(request: ShutdownRequest, force: Bool, deadline: Int64, clients: [ClientSession], pause: (PauseMode, Int64)) {
+    init(request: ShutdownRequest, force: Bool, deadline: Int64, clients: [ClientSession]) {
         self.request = request
         self.force = force
         self.deadline = deadline
         self.clients = clients
-        self.pause = pause
     }
 }
 
@@ -58,12 +55,11 @@ extension ServerState {
             request: request,
             force: force,
             deadline: self.monotonicMicroseconds() / 1000 + timeout * 1000,
-            clients: client.map { [$0] } ?? [],
-            pause: (self.pauseMode, self.pauseEnd)
+            clients: client.map { [$0] } ?? []
         )
         if !self.isPaused { self.requestAcknowledgements() }
         self.replication.pendingShutdown = pending
-        _ = self.pauseWritesIndefinitely()
+        self.pauseWritesIndefinitely()
         self.log("Waiting for replicas before shutting down.")
     }
 
@@ -112,7 +108,7 @@ extension ServerState {
 
     /// The pause before the shutdown is back, and the SHUTDOWN clients get the error.
     private func cancelShutdown(_ pending: PendingShutdown) {
-        self.restorePause(pending.pause)
+        self.releaseWritePause()
         for client in pending.clients where client.blocked != nil {
             self.blocking.unblock(client, reason: .timeout, server: self)
         }

@@ -18,7 +18,9 @@ public enum PauseMode: Int, Sendable, Comparable {
 extension ServerState {
     /// Whether the command must wait for the pause to end (processCommand's pause check, Redis 7.0).
     func pausePostpones(_ id: Int, _ context: CommandContext) -> Bool {
-        if context.now >= self.pauseEnd {
+        if self.writePauseHolds > 0 {
+            self.endHeldClientPauseIfDue(now: context.now)
+        } else if context.now >= self.pauseEnd {
             self.unpause()
             return false
         }
@@ -46,33 +48,60 @@ extension ServerState {
         for session in clients { session.connection?.resumePostponed() }
     }
 
-    /// Ends the pause at its end time, on a timer of the host.
+    /// Ends the pause at its end time, on a timer of the host (at most a year ahead: a later end is checked by each
+    /// command instead).
     func schedulePauseEnd(after milliseconds: Int64) {
-        self.host?.schedule(afterMicroseconds: milliseconds * 1000) { [unowned(unsafe) self] in self.endPauseIfDue() }
+        let delay = min(max(0, milliseconds), 365 * 24 * 3600 * 1000)
+        self.host?.schedule(afterMicroseconds: delay * 1000) { [unowned(unsafe) self] in self.endPauseIfDue() }
     }
 
     /// Called by the pause's timer at its end time.
     public func endPauseIfDue() {
-        if self.pauseMode != .off && self.clock() >= self.pauseEnd { self.unpause() }
+        if self.writePauseHolds > 0 {
+            self.endHeldClientPauseIfDue(now: self.clock())
+        } else if self.pauseMode != .off && self.clock() >= self.pauseEnd {
+            self.unpause()
+        }
     }
 
-    /// Pauses writes until ``restorePause(_:)`` (a shutdown or a failover waiting for the replicas, Redis's
-    /// PAUSE_DURING_SHUTDOWN / PAUSE_DURING_FAILOVER). Returns the pause in force before.
-    func pauseWritesIndefinitely() -> (mode: PauseMode, end: Int64) {
-        let before = (self.pauseMode, self.pauseEnd)
+    /// While a FAILOVER or SHUTDOWN holds writes, a CLIENT PAUSE kept aside still ends at its time: an ALL pause falls
+    /// back to the held write pause, and the clients it held run again (writes wait anew).
+    func endHeldClientPauseIfDue(now: Int64) {
+        guard self.heldClientPause.mode != .off, now >= self.heldClientPause.end else { return }
+        self.heldClientPause = (.off, 0)
+        guard self.pauseMode == .all else { return }
+        self.unpause()
+        self.pauseMode = .write
+        self.pauseEnd = Int64.max
+        self.keyspace.expiryPaused = true
+    }
+
+    /// Pauses writes until ``releaseWritePause()`` (a shutdown or a failover waiting for the replicas, Redis's
+    /// PAUSE_DURING_SHUTDOWN / PAUSE_DURING_FAILOVER). Each holder releases its own hold; CLIENT PAUSE and UNPAUSE
+    /// meanwhile change only the client pause kept aside, which comes back when the last hold goes.
+    func pauseWritesIndefinitely() {
+        if self.writePauseHolds == 0 { self.heldClientPause = (self.pauseMode, self.pauseEnd) }
+        self.writePauseHolds += 1
         self.pauseMode = max(self.pauseMode, .write)
         self.pauseEnd = Int64.max
         self.keyspace.expiryPaused = true
-        return before
     }
 
-    /// Puts back the pause that was in force before ``pauseWritesIndefinitely()``.
-    func restorePause(_ before: (mode: PauseMode, end: Int64)) {
-        if before.mode == .off {
+    /// Releases one hold of ``pauseWritesIndefinitely()``; after the last, the client pause kept aside is back (or
+    /// none, when it ended meanwhile).
+    func releaseWritePause() {
+        guard self.writePauseHolds > 0 else { return }
+        self.writePauseHolds -= 1
+        guard self.writePauseHolds == 0 else { return }
+        let kept = self.heldClientPause
+        self.heldClientPause = (.off, 0)
+        let now = self.clock()
+        if kept.mode == .off || kept.end <= now {
             self.unpause()
         } else {
-            self.pauseMode = before.mode
-            self.pauseEnd = before.end
+            self.pauseMode = kept.mode
+            self.pauseEnd = kept.end
+            self.schedulePauseEnd(after: kept.end - now)
         }
     }
 
@@ -101,6 +130,15 @@ extension ConnectionCommands {
         // As Redis: the end is now + timeout (wrapping as C's signed addition does in practice), 0 ends at once.
         let end = timeout > 0 ? timeout &+ context.now : 0
         let server = context.server
+        if server.writePauseHolds > 0 {
+            // A FAILOVER or SHUTDOWN holds writes: this pause waits aside for them to end (ALL applies now).
+            let kept = server.heldClientPause
+            server.heldClientPause = (max(kept.mode, mode), kept.mode == .off ? end : max(kept.end, end))
+            server.pauseMode = max(server.pauseMode, mode)
+            server.schedulePauseEnd(after: end - context.now)
+            context.out.writeOK()
+            return
+        }
         // A pause already in force keeps its later end and its stricter mode.
         if server.pauseMode == .off {
             server.pauseMode = mode
@@ -116,7 +154,16 @@ extension ConnectionCommands {
 
     /// CLIENT UNPAUSE — O(N) in the postponed clients
     static func clientUnpause(_ context: inout CommandContext) throws(RedisError) {
-        context.server.unpause()
+        let server = context.server
+        server.unpause()
+        if server.writePauseHolds > 0 {
+            // Only the client pause goes: a FAILOVER or SHUTDOWN still holds writes (Redis's
+            // unpauseClients(PAUSE_BY_CLIENT_COMMAND)); the clients it held run again, and writes wait anew.
+            server.heldClientPause = (.off, 0)
+            server.pauseMode = .write
+            server.pauseEnd = Int64.max
+            server.keyspace.expiryPaused = true
+        }
         context.out.writeOK()
     }
 }

@@ -186,6 +186,10 @@ public final class ServerState {
     public internal(set) var pauseEnd: Int64 = 0
     @exclusivity(unchecked)
     var postponedClients: [ClientSession] = []
+    /// Write pauses held by a FAILOVER or a SHUTDOWN waiting for replicas (Redis's PAUSE_DURING_FAILOVER /
+    /// PAUSE_DURING_SHUTDOWN), and the CLIENT PAUSE they cover, which comes back when the last is released.
+    var writePauseHolds = 0
+    var heldClientPause: (mode: PauseMode, end: Int64) = (.off, 0)
     /// The process running the engine (EngineHost.swift); `nil` for the embedded store and unit tests, where
     /// outboxes are flushed at the end of each read batch and a BGSAVE runs within its command.
     @exclusivity(unchecked)
