@@ -264,6 +264,29 @@ struct ChainedDict<Links: DictLinks>: ~Copyable {
         return v
     }
 
+    /// Calls `body` with the address of the first node of each bucket that the next `steps` scan steps from `cursor`
+    /// will visit, read straight from the slots: nothing is retained and no node is dereferenced. A walk over a
+    /// large table misses the cache at every bucket and node (the reverse-binary cursor jumps across the array);
+    /// touching what comes next in a batch lets those misses overlap (see ``KeyspaceSnapshot``). Does nothing while
+    /// a rehash is in progress (two arrays); the scan itself is unaffected either way.
+    func forEachScanHead(_ cursor: UInt64, steps: Int, _ body: (UnsafeRawPointer) -> Void) {
+        if self.count == 0 || self.rehashIndex >= 0 { return }
+        let mask = UInt64(self.tables.0.size - 1)
+        let slots = UnsafeRawPointer(self.tables.0.slots)
+        var v = cursor
+        for _ in 0..<steps {
+            // A `Node?` is one pointer-sized word, zero for nil, whether the node is an object or a raw pointer.
+            if let head = slots.load(
+                fromByteOffset: Int(v & mask) &* MemoryLayout<Node?>.stride,
+                as: UnsafeRawPointer?.self
+            ) {
+                body(head)
+            }
+            v = Self.nextCursor(v, mask: mask)
+            if v == 0 { return }
+        }
+    }
+
     /// Sets the bits above `mask` and increments the reversed cursor.
     private static func nextCursor(_ cursor: UInt64, mask: UInt64) -> UInt64 {
         var r = (cursor | ~mask).bitSwapped

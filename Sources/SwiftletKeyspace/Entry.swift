@@ -204,6 +204,45 @@ public final class Entry: ManagedBuffer<EntryHeader, UInt8> {
         }
     }
 
+    /// Reads one byte of the entry at `address` and of its raw string's storage, without retaining either: a
+    /// prefetch for walks that will visit the entry soon (``KeyspaceSnapshot``). Returns what it read so the loads
+    /// are kept; the value means nothing.
+    ///
+    /// Retaining is what a walk must avoid here: a retain is an atomic write, and on a line that is not in the
+    /// cache it stalls every load behind it, so misses come one by one. Plain loads of many entries overlap.
+    /// - Precondition: `address` is an entry that stays alive during the call.
+    @inline(__always)
+    static func touch(_ address: UnsafeRawPointer) -> UInt8 {
+        // The reference count (which the visit's retain writes) and the value may lie on different cache lines.
+        let counted = address.load(fromByteOffset: Self.refCountOffset, as: UInt8.self)
+        return Unmanaged<Entry>.fromOpaque(address)._withUnsafeGuaranteedRef { entry in
+            guard case .raw = entry.fields.pointee.value else { return counted ^ entry.fields.pointee.flags }
+            // A `.raw` payload is the array, whose only stored property is its storage object's address, first in the
+            // enum's payload (``rawStorageAddress`` is checked against the array's own base address by a test).
+            let storage = entry.rawStorageAddress
+            let stored = counted ^ storage.load(fromByteOffset: Self.refCountOffset, as: UInt8.self)
+            // The first element only when there is one (an empty array shares a storage without elements).
+            guard storage.load(fromByteOffset: Self.arrayCountOffset, as: Int.self) > 0 else { return stored }
+            return stored ^ storage.load(fromByteOffset: Self.arrayHeaderBytes, as: UInt8.self)
+        }
+    }
+
+    /// Where a Swift object keeps its reference count (after its type pointer).
+    static let refCountOffset = 8
+    /// Where an array's storage keeps its element count.
+    static let arrayCountOffset = 16
+    /// Bytes before an array's first element in its storage object (object header, count, capacity and flags).
+    static let arrayHeaderBytes = 32
+
+    /// The address of the storage object of a `.raw` string, read from the header without a retain.
+    /// - Precondition: the value is `.raw`.
+    var rawStorageAddress: UnsafeRawPointer {
+        UnsafeRawPointer(self.fields).load(
+            fromByteOffset: MemoryLayout<EntryHeader>.offset(of: \EntryHeader.value)!,
+            as: UnsafeRawPointer.self
+        )
+    }
+
     /// The string value as an array (allocates).
     public var stringBytes: [UInt8]? { self.withStringBytes { Array($0) } }
 

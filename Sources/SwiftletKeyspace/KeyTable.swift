@@ -97,6 +97,12 @@ public final class KeyTable {
         self.dict.scan(cursor, body)
     }
 
+    /// Calls `body` with the address of the first entry in each bucket the next `steps` scan steps from `cursor` will
+    /// visit, for prefetching: see ``ChainedDict/forEachScanHead(_:steps:_:)``.
+    func forEachScanHead(_ cursor: UInt64, steps: Int, _ body: (UnsafeRawPointer) -> Void) {
+        self.dict.forEachScanHead(cursor, steps: steps, body)
+    }
+
     /// A uniformly chosen bucket's random entry (Redis's `dictGetRandomKey`), or `nil` when empty.
     public func randomEntry<G: RandomNumberGenerator>(using rng: inout G) -> Entry? {
         self.dict.randomNode(using: &rng)

@@ -81,10 +81,15 @@ public final class KeyspaceSnapshot {
             }
             let db = self.dbIndex
             repeat {
-                self.cursor = table.scan(self.cursor) { entry in
-                    examined += 1
-                    if entry.snapshotEpoch != self.epoch { self.save(entry, database: db) }
-                }
+                self.touchAhead(table)
+                var steps = 0
+                repeat {
+                    self.cursor = table.scan(self.cursor) { entry in
+                        examined += 1
+                        if entry.snapshotEpoch != self.epoch { self.save(entry, database: db) }
+                    }
+                    steps += 1
+                } while self.cursor != 0 && steps < Self.touchSteps
             } while self.cursor != 0 && examined < budget
             if self.cursor == 0 {
                 self.scanning = false
@@ -94,6 +99,28 @@ public final class KeyspaceSnapshot {
         }
         self.finish()
         return true
+    }
+
+    /// How many buckets ``touchAhead(_:)`` reaches ahead of the walk.
+    static let touchSteps = 16
+    /// Where the touches' loads go, so that they are not optimised away.
+    private var touchSink: UInt8 = 0
+
+    /// Loads the slots of the next ``touchSteps`` buckets, then their first entries and those entries' string
+    /// storage, with plain loads that overlap, before the walk visits them. Without it a large keyspace costs one
+    /// cache miss after another per key (slot, entry, string), each behind an atomic retain; with it the walk finds
+    /// them in the cache. A full sync of 1M keys spent a third of its time in those misses.
+    private func touchAhead(_ table: KeyTable) {
+        withUnsafeTemporaryAllocation(of: UnsafeRawPointer.self, capacity: Self.touchSteps) { heads in
+            var count = 0
+            table.forEachScanHead(self.cursor, steps: Self.touchSteps) { head in
+                heads[count] = head
+                count += 1
+            }
+            var sink: UInt8 = 0
+            for i in 0..<count { sink ^= Entry.touch(heads[i]) }
+            self.touchSink ^= sink
+        }
     }
 
     /// Walks to the end at once (SAVE-like use, tests).

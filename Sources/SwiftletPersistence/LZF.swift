@@ -17,136 +17,193 @@ public enum LZF {
         case truncated
     }
 
-    static let hashLog = 14
+    // liblzf's settings in Redis's copy (lzfP.h): HLOG 16, VERY_FAST, a table of positions.
+    static let hashLog = 16
     static let maxLiteral = 32
     static let maxOffset = 1 << 13
     static let maxReference = (1 << 8) + (1 << 3)
 
-    /// The hash table of a compression (2^14 positions, -1 for none), kept between compressions: clearing 64 KiB
-    /// for every string was most of a snapshot's time. After each use only the slots that input touched are reset,
-    /// so every compression starts from an empty table, as liblzf's does.
+    /// The hash table of a compression (2^16 slots), kept between compressions.
+    ///
+    /// liblzf leaves its table uninitialised and checks every candidate; clearing 2^16 slots for every string would
+    /// be most of a snapshot's time. Here a slot holds `base + position`, and every compression starts at a `base`
+    /// above all that earlier ones stored, so a slot below it reads as empty: each compression sees an empty table
+    /// (its output depends on its input alone) without clearing anything.
     final class Scratch: @unchecked Sendable {
-        let table: UnsafeMutablePointer<Int32>
+        let table: UnsafeMutablePointer<UInt32>
+        /// Slots above this value were stored by the running compression.
+        var base: UInt32 = 0
 
         init() {
             self.table = .allocate(capacity: 1 << LZF.hashLog)
-            self.table.initialize(repeating: -1, count: 1 << LZF.hashLog)
+            self.table.initialize(repeating: 0, count: 1 << LZF.hashLog)
         }
 
         deinit { self.table.deallocate() }
+
+        /// Makes room for positions `0..<count` of the next input.
+        func begin(_ count: Int) {
+            if UInt64(self.base) + UInt64(count) + 1 > UInt64(UInt32.max) {
+                self.table.update(repeating: 0, count: 1 << LZF.hashLog)
+                self.base = 0
+            }
+        }
+
+        func end(_ count: Int) {
+            self.base &+= UInt32(count)
+        }
     }
 
     /// Tables not in use; a compression takes one (or makes one) and gives it back.
     private static let scratchPool = Mutex<[Scratch]>([])
 
+    /// liblzf's `IDX` (the VERY_FAST variant) of the three bytes in the low 24 bits of `h`.
     @inline(__always)
-    static func hash(_ src: UnsafePointer<UInt8>, _ i: Int) -> Int {
-        let v = UInt32(src[i]) << 16 | UInt32(src[i + 1]) << 8 | UInt32(src[i + 2])
-        return Int(((v &* 2_654_435_761) >> UInt32(32 - hashLog)) & UInt32((1 << hashLog) - 1))
+    static func slot(_ h: UInt32) -> Int {
+        Int(((h >> UInt32(24 - hashLog)) &- h &* 5) & UInt32((1 << hashLog) - 1))
     }
 
-    /// Compresses `input`. Returns `nil` when the result would not be shorter than `limit` bytes (Redis asks for
-    /// at least 4 bytes of saving and stores the string plainly otherwise).
+    /// Compresses `input` as Redis's `lzf_compress` does (the same bytes, for Redis's settings). Returns `nil` when
+    /// the result would not fit in `limit` bytes (Redis asks for at least 4 bytes of saving and stores the string
+    /// plainly otherwise).
     public static func compress(_ input: UnsafeRawBufferPointer, limit: Int) -> [UInt8]? {
-        let n = input.count
-        guard n > 0, limit > 0, let src = input.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
-        let scratch = Self.scratchPool.withLock { $0.popLast() } ?? Scratch()
-        defer {
-            if n > 2 { for i in 0..<(n - 2) { scratch.table[Self.hash(src, i)] = -1 } }
-            Self.scratchPool.withLock { if $0.count < 16 { $0.append(scratch) } }
-        }
+        guard limit > 0 else { return nil }
         var produced: Int?
         // Why uninitialized: the compressor writes every byte below the length it returns.
-        let out = [UInt8](unsafeUninitializedCapacity: limit + 3) { buffer, count in
-            produced = Self.compress(src, n, into: buffer.baseAddress!, limit: limit, table: scratch.table)
-            count = produced.map { $0 < limit ? $0 : 0 } ?? 0
+        let out = [UInt8](unsafeUninitializedCapacity: limit + Self.outputSlack) { buffer, count in
+            produced = Self.compress(input, limit: limit, into: buffer.baseAddress!)
+            count = produced ?? 0
         }
-        guard let produced, produced < limit else { return nil }
-        return out
+        return produced == nil ? nil : out
     }
 
-    /// liblzf's lzf_compress: `n` bytes at `src` into `op0` (room for `limit` + 3 bytes); nil when the output would
-    /// reach `limit`.
+    /// Bytes an output buffer needs beyond `limit` (liblzf's callers leave one; the compressor writes below
+    /// `limit`, the slack is a margin).
+    public static let outputSlack = 3
+
+    /// Compresses `input` into `output`, which has room for `limit` + ``outputSlack`` bytes, without allocating.
+    /// Returns the compressed length, or `nil` when it would not fit in `limit` bytes.
+    public static func compress(
+        _ input: UnsafeRawBufferPointer,
+        limit: Int,
+        into output: UnsafeMutablePointer<UInt8>
+    )
+        -> Int?
+    {
+        let n = input.count
+        // Positions are 32-bit; a string of 2 GiB or more (past any default limit) is stored uncompressed.
+        guard n > 0, n < 1 << 31, limit > 0, let src = input.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
+            return nil
+        }
+        let scratch = Self.scratchPool.withLock { $0.popLast() } ?? Scratch()
+        scratch.begin(n)
+        defer {
+            scratch.end(n)
+            Self.scratchPool.withLock { if $0.count < 16 { $0.append(scratch) } }
+        }
+        return Self.compress(src, n, into: output, limit: limit, scratch: scratch)
+    }
+
+    /// liblzf's lzf_compress: `n` bytes at `src` into `op0` (room for `limit` + 3 bytes); nil when the output does
+    /// not fit in `limit` bytes.
     private static func compress(
         _ src: UnsafePointer<UInt8>,
         _ n: Int,
         into op0: UnsafeMutablePointer<UInt8>,
-        limit: Int,
-        table htab: UnsafeMutablePointer<Int32>
+        limit outEnd: Int,
+        scratch: Scratch
     ) -> Int? {
-        var op = 0
-        let outEnd = limit
-        var literalStart = 0
-        // Reserve the control byte of the first literal run.
-        var literals = 0
-        op = 1
+        let htab = scratch.table
+        let base = scratch.base
         var ip = 0
-        @inline(__always) func hash(_ i: Int) -> Int { Self.hash(src, i) }
-        while ip + 2 < n {
-            let h = hash(ip)
-            let ref = Int(htab[h])
-            htab[h] = Int32(ip)
-            let off = ip - ref - 1
-            if ref >= 0, off < maxOffset, ref + 2 < n, src[ref] == src[ip], src[ref + 1] == src[ip + 1],
-                src[ref + 2] == src[ip + 2]
-            {
-                var len = 3
-                let maxLen = min(n - ip, maxReference)
-                while len < maxLen && src[ref + len] == src[ip + len] { len += 1 }
-                // Close the literal run (drop its control byte when it is empty).
-                if literals == 0 { op -= 1 } else { op0[literalStart] = UInt8(literals - 1) }
-                if op + 3 + 1 >= outEnd { return nil }
-                let l = len - 2
-                if l < 7 {
-                    op0[op] = UInt8((off >> 8) + (l << 5))
-                    op += 1
-                } else {
-                    op0[op] = UInt8((off >> 8) + (7 << 5))
-                    op0[op + 1] = UInt8(l - 7)
-                    op += 2
-                }
-                op0[op] = UInt8(truncatingIfNeeded: off)
+        // The control byte of the first literal run is reserved; `lit` counts the run's bytes.
+        var op = 1
+        var lit = 0
+
+        /// Ends the literal run (its control byte is `lit - 1`), dropping the reserved byte of an empty one.
+        @inline(__always) func closeRun() {
+            op0[op - lit - 1] = UInt8(truncatingIfNeeded: lit - 1)
+            if lit == 0 { op -= 1 }
+        }
+        @inline(__always) func literal() {
+            lit += 1
+            op0[op] = src[ip]
+            op += 1
+            ip += 1
+            if lit == maxLiteral {
+                op0[op - lit - 1] = UInt8(lit - 1)
+                lit = 0
                 op += 1
-                // Start the next literal run.
-                literalStart = op
-                literals = 0
-                op += 1
-                // Index the positions inside the match so later data can refer to them.
-                let end = ip + len
-                ip += 1
-                while ip < end && ip + 2 < n {
-                    htab[hash(ip)] = Int32(ip)
+            }
+        }
+
+        if n > 2 {
+            var hval = UInt32(src[0]) << 8 | UInt32(src[1])
+            while ip < n - 2 {
+                hval = hval << 8 | UInt32(src[ip + 2])
+                let h = slot(hval)
+                let stored = htab[h]
+                htab[h] = base &+ UInt32(ip)
+                // `stored > base`: set by this compression, and not at position 0 (liblzf's `ref > in_data`).
+                let ref = Int(stored &- base)
+                let off = ip - ref - 1
+                if stored > base, off < maxOffset, src[ref + 2] == src[ip + 2], src[ref] == src[ip],
+                    src[ref + 1] == src[ip + 1]
+                {
+                    var len = 2
+                    let maxLen = min(n - ip - len, maxReference)
+                    if op + 3 + 1 >= outEnd, op - (lit == 0 ? 1 : 0) + 3 + 1 >= outEnd { return nil }
+                    closeRun()
+                    // liblzf compares 16 bytes unrolled when more may match, then byte by byte up to `maxLen`.
+                    var mismatched = false
+                    if maxLen > 16 {
+                        for _ in 0..<16 {
+                            len += 1
+                            if src[ref + len] != src[ip + len] {
+                                mismatched = true
+                                break
+                            }
+                        }
+                    }
+                    if !mismatched {
+                        repeat { len += 1 } while len < maxLen && src[ref + len] == src[ip + len]
+                    }
+                    len -= 2
                     ip += 1
+                    if len < 7 {
+                        op0[op] = UInt8((off >> 8) + (len << 5))
+                        op += 1
+                    } else {
+                        op0[op] = UInt8((off >> 8) + (7 << 5))
+                        op0[op + 1] = UInt8(len - 7)
+                        op += 2
+                    }
+                    op0[op] = UInt8(truncatingIfNeeded: off)
+                    op += 1
+                    // Start the next literal run.
+                    lit = 0
+                    op += 1
+                    ip += len + 1
+                    if ip >= n - 2 { break }
+                    // VERY_FAST: only the last two positions of the match go into the table.
+                    ip -= 2
+                    hval = UInt32(src[ip]) << 8 | UInt32(src[ip + 1])
+                    hval = hval << 8 | UInt32(src[ip + 2])
+                    htab[slot(hval)] = base &+ UInt32(ip)
+                    ip += 1
+                    hval = hval << 8 | UInt32(src[ip + 2])
+                    htab[slot(hval)] = base &+ UInt32(ip)
+                    ip += 1
+                    continue
                 }
-                ip = end
-                continue
-            }
-            if op + 1 >= outEnd { return nil }
-            op0[op] = src[ip]
-            op += 1
-            ip += 1
-            literals += 1
-            if literals == maxLiteral {
-                op0[literalStart] = UInt8(maxLiteral - 1)
-                literalStart = op
-                literals = 0
-                op += 1
+                if op >= outEnd { return nil }
+                literal()
             }
         }
-        while ip < n {
-            if op + 1 >= outEnd { return nil }
-            op0[op] = src[ip]
-            op += 1
-            ip += 1
-            literals += 1
-            if literals == maxLiteral {
-                op0[literalStart] = UInt8(maxLiteral - 1)
-                literalStart = op
-                literals = 0
-                op += 1
-            }
-        }
-        if literals == 0 { op -= 1 } else { op0[literalStart] = UInt8(literals - 1) }
+        // At most two bytes are left, and a control byte.
+        if op + 3 > outEnd { return nil }
+        while ip < n { literal() }
+        closeRun()
         return op
     }
 

@@ -93,3 +93,54 @@ struct KeyTableTests {
         #expect(ks.stats.expiredKeys == 900)
     }
 }
+
+/// The snapshot's prefetch (``KeyspaceSnapshot``) reads memory without retaining it; these pin down what it assumes.
+struct SnapshotTouchTests {
+    @Test func rawStorageAddressIsTheArraysStorage() {
+        let value = [UInt8](repeating: 7, count: 100)
+        let entry = Array("k".utf8).withUnsafeBytes { k in
+            Entry.make(key: k, hash: KeyTable.hash(k), value: .raw(value), access: 0)
+        }
+        guard case .raw(let bytes) = entry.value else {
+            Issue.record("not raw")
+            return
+        }
+        let base = bytes.withUnsafeBytes { UnsafeRawPointer($0.baseAddress!) }
+        #expect(entry.rawStorageAddress + Entry.arrayHeaderBytes == base)
+        #expect(entry.rawStorageAddress.load(fromByteOffset: Entry.arrayCountOffset, as: Int.self) == 100)
+        // `touch` reads the entry's and the storage's first bytes; it must not change anything.
+        let address = UnsafeRawPointer(Unmanaged.passUnretained(entry).toOpaque())
+        _ = Entry.touch(address)
+        #expect(entry.stringBytes == value)
+        let empty = Array("e".utf8).withUnsafeBytes { k in
+            Entry.make(key: k, hash: KeyTable.hash(k), value: .raw([]), access: 0)
+        }
+        _ = Entry.touch(UnsafeRawPointer(Unmanaged.passUnretained(empty).toOpaque()))
+    }
+
+    @Test func scanHeadsAreTheBucketsTheScanVisits() {
+        let table = KeyTable()
+        for i in 0..<1000 {
+            Array("key:\(i)".utf8).withUnsafeBytes { k in
+                table.insert(Entry.make(key: k, hash: KeyTable.hash(k), value: .int(Int64(i)), access: 0))
+            }
+        }
+        while table.rehash(steps: 1000) {}
+        var cursor: UInt64 = 0
+        repeat {
+            var heads: [UnsafeRawPointer] = []
+            table.forEachScanHead(cursor, steps: 4) { heads.append($0) }
+            var firsts: [UnsafeRawPointer] = []
+            var steps = 0
+            repeat {
+                var first: UnsafeRawPointer?
+                cursor = table.scan(cursor) { entry in
+                    if first == nil { first = UnsafeRawPointer(Unmanaged.passUnretained(entry).toOpaque()) }
+                }
+                if let first { firsts.append(first) }
+                steps += 1
+            } while cursor != 0 && steps < 4
+            #expect(heads == firsts)
+        } while cursor != 0
+    }
+}

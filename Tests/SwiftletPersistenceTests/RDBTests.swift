@@ -78,6 +78,45 @@ struct LZFTests {
         }
     }
 
+    /// The bytes Redis 7.0's lzf_compress produces (read from redis-server's DUMP payloads): Swiftlet's compressor
+    /// is a port with the same settings, so DUMP payloads and RDB files are byte for byte Redis's.
+    @Test func sameBytesAsRedis() {
+        let cases: [([UInt8], [UInt8])] = [
+            (
+                Array("value:1".utf8) + [UInt8](repeating: 0, count: 93),
+                [0x07, 0x76, 0x61, 0x6c, 0x75, 0x65, 0x3a, 0x31, 0x00, 0xe0, 0x51, 0x00, 0x01, 0x00, 0x00]
+            ),
+            (
+                Array(String(repeating: "hello world ", count: 20).utf8),
+                [
+                    0x0c, 0x68, 0x65, 0x6c, 0x6c, 0x6f, 0x20, 0x77, 0x6f, 0x72, 0x6c, 0x64, 0x20, 0x68, 0xe0, 0xd8,
+                    0x0b,
+                    0x01, 0x64, 0x20,
+                ]
+            ),
+            (
+                Array(0..<40) + Array("abcabcabcabcabcabc".utf8) + Array(0..<40),
+                [0x1f] + Array(0..<32) + [0x0a] + Array(32..<40)
+                    + [0x61, 0x62, 0x63, 0xe0, 0x06, 0x02, 0x00, 0x00, 0xe0, 0x1c, 0x39, 0x01, 0x26, 0x27]
+            ),
+        ]
+        for (input, expected) in cases {
+            #expect(input.withUnsafeBytes { LZF.compress($0, limit: input.count - 4) } == expected)
+        }
+    }
+
+    /// Each compression starts from an empty table, whatever came before (the table is reused, not cleared).
+    @Test func outputDependsOnTheInputAlone() {
+        let input = Array(String(repeating: "abcdefgh", count: 30).utf8)
+        let first = input.withUnsafeBytes { LZF.compress($0, limit: input.count) }
+        var rng = SplitMix64(seed: 3)
+        for _ in 0..<50 {
+            let other = (0..<2000).map { _ in UInt8(truncatingIfNeeded: rng.next() % 5) }
+            _ = other.withUnsafeBytes { LZF.compress($0, limit: other.count) }
+        }
+        #expect(input.withUnsafeBytes { LZF.compress($0, limit: input.count) } == first)
+    }
+
     @Test func incompressibleIsRefused() {
         var rng = SplitMix64(seed: 1)
         let input = (0..<200).map { _ in UInt8(truncatingIfNeeded: rng.next()) }

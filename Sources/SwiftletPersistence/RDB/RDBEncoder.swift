@@ -73,12 +73,19 @@ public struct RDBEncoder<Sink: ByteSink> {
         {
             return
         }
-        if self.compression && bytes.count > 20, let packed = LZF.compress(bytes, limit: bytes.count - 4) {
-            try self.sink.write(byte: (RDBFormat.encodedValue << 6) | RDBFormat.encodingLZF)
-            try self.writeLength(UInt64(packed.count))
-            try self.writeLength(UInt64(bytes.count))
-            try self.sink.write(packed)
-            return
+        if self.compression && bytes.count > 20 {
+            // Compressed into a temporary buffer (on the stack when small): a snapshot compresses every long string.
+            let limit = bytes.count - 4
+            let compressed = try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: limit + LZF.outputSlack) {
+                (out: UnsafeMutableBufferPointer<UInt8>) throws -> Bool in
+                guard let count = LZF.compress(bytes, limit: limit, into: out.baseAddress!) else { return false }
+                try self.sink.write(byte: (RDBFormat.encodedValue << 6) | RDBFormat.encodingLZF)
+                try self.writeLength(UInt64(count))
+                try self.writeLength(UInt64(bytes.count))
+                try self.sink.write(UnsafeRawBufferPointer(start: out.baseAddress, count: count))
+                return true
+            }
+            if compressed { return }
         }
         try self.writeLength(UInt64(bytes.count))
         try self.sink.write(bytes)
