@@ -13,59 +13,28 @@ Each test starts its own Swiftlet master and redis-server replicas (`--replicaof
 * redis-cli --rdb / --functions-rdb / --replica against Swiftlet.
 """
 
-import os
 import re
 import subprocess
 import time
 
 import pytest
 
-from support.persistence import FAR, build_dataset, call, compare, info, snapshot, start_redis, start_swiftlet
+from support.persistence import FAR, build_dataset, call, info, start_redis, start_swiftlet
+from support.replication import TIMEOUT, caught_up, new_dir, replication, same_data, wait_for
 from support.resp import RespConnection, encode_command
 from support.servers import require_tool
 
-DATABASES = [0, 1, 2, 5]
-TIMEOUT = 30
-
-
-def wait_for(condition, what, timeout=TIMEOUT):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    pytest.fail("timed out waiting for " + what, pytrace=False)
-
 
 def start_master(tmp_path, *extra):
-    directory = tmp_path / "master"
-    directory.mkdir()
-    return start_swiftlet(directory, "--repl-diskless-sync-delay", "0", *extra)
+    return start_swiftlet(new_dir(tmp_path, "master"), "--repl-diskless-sync-delay", "0", *extra)
 
 
 def start_replica(tmp_path, master, name="replica", *extra):
-    directory = tmp_path / name
-    directory.mkdir()
-    return start_redis(directory, "--replicaof", master.host, master.port, *extra)
+    return start_redis(new_dir(tmp_path, name), "--replicaof", master.host, master.port, *extra)
 
 
 def link_up(replica):
-    with replica.connect() as c:
-        return info(c, "replication").get("master_link_status") == "up"
-
-
-def caught_up(master, replica):
-    """The replica's offset equals the master's, and both are past the sync."""
-    with master.connect() as m, replica.connect() as r:
-        master_offset = int(info(m, "replication")["master_repl_offset"])
-        fields = info(r, "replication")
-        return fields.get("master_link_status") == "up" and int(fields["slave_repl_offset"]) == master_offset
-
-
-def same_data(master, replica):
-    wait_for(lambda: caught_up(master, replica), "the replica's offset to catch up")
-    with master.connect() as m, replica.connect() as r:
-        compare(snapshot(m, DATABASES), snapshot(r, DATABASES))
+    return replication(replica).get("master_link_status") == "up"
 
 
 def writes(conn):

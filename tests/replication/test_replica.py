@@ -20,29 +20,12 @@ import time
 
 import pytest
 
-from support.persistence import build_dataset, call, compare, info, snapshot, start_redis, start_swiftlet
+from support.persistence import build_dataset, call, info, start_redis, start_swiftlet
 from support.resp import encode_command
 from support.servers import ServerProcess, candidate_argv
 
-from test_master import DATABASES, writes
-
-TIMEOUT = 30
-
-
-def wait_for(condition, what, timeout=TIMEOUT):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    pytest.fail("timed out waiting for " + what, pytrace=False)
-
-
-def new_dir(tmp_path, name):
-    directory = tmp_path / name
-    directory.mkdir()
-    return directory
-
+from support.replication import caught_up, new_dir, replication, same_data, wait_for
+from test_master import writes
 
 def redis_master(tmp_path, *extra, name="master"):
     return start_redis(new_dir(tmp_path, name), "--repl-diskless-sync-delay", "0", *extra)
@@ -54,23 +37,6 @@ def swiftlet_replica(tmp_path, master, name="replica", *extra):
 
 def redis_replica(tmp_path, master, name="redis-replica", *extra):
     return start_redis(new_dir(tmp_path, name), "--replicaof", master.host, master.port, *extra)
-
-
-def replication(server):
-    with server.connect() as c:
-        return info(c, "replication")
-
-
-def caught_up(master, replica):
-    master_offset = int(replication(master)["master_repl_offset"])
-    fields = replication(replica)
-    return fields.get("master_link_status") == "up" and int(fields["slave_repl_offset"]) == master_offset
-
-
-def same_data(master, replica):
-    wait_for(lambda: caught_up(master, replica), "%r to catch up with %r" % (replica, master))
-    with master.connect() as m, replica.connect() as r:
-        compare(snapshot(m, DATABASES), snapshot(r, DATABASES))
 
 
 def stats(server):

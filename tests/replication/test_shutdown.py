@@ -12,19 +12,8 @@ import time
 import pytest
 
 from support.persistence import call, info, start_redis, start_swiftlet
+from support.replication import TIMEOUT, wait_for
 from support.resp import encode_command
-
-TIMEOUT = 30
-
-
-def wait_for(condition, what, timeout=TIMEOUT):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    pytest.fail("timed out waiting for " + what, pytrace=False)
-
 
 def start_master(kind, tmp_path, *extra):
     directory = tmp_path / ("master-" + kind)
