@@ -102,6 +102,23 @@ def test_client_info_qbuf_counts_the_running_request(reference_server, candidate
     _on_both(reference_server, candidate_server, scenario)
 
 
+def test_client_list_inside_exec_shows_exec(reference_server, candidate_server):
+    """c->lastcmd stays `exec` while EXEC runs the queued commands (Sentinel's MULTI reads CLIENT LIST this way);
+    after it, and after EVAL, the last command is the client's own."""
+    def scenario(server):
+        with _conn(server) as c:
+            c.execute("MULTI")
+            c.execute("CLIENT", "INFO")
+            c.execute("SET", "k", "v")
+            c.execute("CLIENT", "LIST")
+            replies = c.execute("EXEC").to_python()
+            fields = [[f for f in r.decode().split() if f.startswith("cmd=")] for r in (replies[0], replies[2])]
+            c.execute("EVAL", "return redis.call('SET', KEYS[1], 'x')", "1", "k")
+            fields.append([f for f in c.execute("CLIENT", "INFO").to_python().decode().split() if f.startswith("cmd=")])
+            return fields
+    _on_both(reference_server, candidate_server, scenario)
+
+
 # --- Tracking (unit/tracking) -------------------------------------------------------------------------------------
 
 
