@@ -317,6 +317,8 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
         guard let context = self.channelContext, !self.disconnected, !self.closing else { return }
         var reply = reply
         self.commandContext.out.buffer.writeBuffer(&reply)
+        // Unblocked because the server became a replica: closed once the error is out.
+        if self.commandContext.session.closeAfterReply { self.closing = true }
         self.flush(context: context)
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         context.eventLoop.execute { bound.value.resume() }

@@ -21,11 +21,11 @@ import time
 import pytest
 
 from support.persistence import build_dataset, call, info, start_redis, start_swiftlet
-from support.resp import encode_command
-from support.servers import ServerProcess, candidate_argv
-
 from support.replication import caught_up, new_dir, replication, same_data, wait_for
+from support.resp import ConnectionClosed, encode_command
+from support.servers import ServerProcess, candidate_argv
 from test_master import writes
+
 
 def redis_master(tmp_path, *extra, name="master"):
     return start_redis(new_dir(tmp_path, name), "--repl-diskless-sync-delay", "0", *extra)
@@ -193,6 +193,31 @@ def test_a_master_that_becomes_a_replica_takes_its_replicas_along(tmp_path):
         assert call(m, "REPLICAOF", other.host, other.port) == "OK"
     same_data(other, master)
     same_data(other, replica)
+
+
+def test_blocked_clients_are_let_go_and_closed_when_the_master_becomes_a_replica(tmp_path):
+    """Redis's disconnectAllBlockedClients: a client in BLPOP, and one in WAIT, get -UNBLOCKED ... (master ->
+    replica?) and their connections are closed after it; the same steps against a redis-server and a Swiftlet."""
+    master = redis_master(tmp_path)
+    outcomes = []
+    for name, start in (("redis", start_redis), ("swiftlet", start_swiftlet)):
+        server = start(new_dir(tmp_path, name))
+        with server.connect() as popper, server.connect() as waiter, server.connect() as c:
+            popper.send_command("BLPOP", "list", 0)
+            waiter.send_command("WAIT", 1, 0)
+            wait_for(lambda: info(c, "clients")["blocked_clients"] == "2", "two blocked clients")
+            assert call(c, "REPLICAOF", master.host, master.port) == "OK"
+            seen = []
+            for conn in (popper, waiter):
+                seen.append(conn.read_reply(timeout=10).to_python())
+                try:
+                    conn.read_reply(timeout=10)
+                    seen.append("open")
+                except ConnectionClosed:
+                    seen.append("closed")
+            outcomes.append(seen)
+    assert outcomes[1] == outcomes[0]
+    assert outcomes[0][1] == "closed"
 
 
 def test_replica_refusals_match_redis(tmp_path):

@@ -96,7 +96,7 @@ extension ServerState {
 
     private func becomeReplica(_ link: MasterLink) {
         // Clients blocked on keys would be served by the master's stream, changing the replica's data: they are let
-        // go with an error, as Redis's disconnectAllBlockedClients (which also closes them after the reply).
+        // go with an error and closed after it, as Redis's disconnectAllBlockedClients.
         for session in self.blocking.blocked.values.map(\.session) {
             self.blocking.unblock(session, reason: .roleChange, server: self)
         }

@@ -221,6 +221,8 @@ public final class BlockingRegistry {
             server.reply(RedisError.unblocked, &context)
         case .roleChange:
             server.reply(RedisError.unblockedByRoleChange, &context)
+            // Redis's disconnectAllBlockedClients closes them after the reply (CLIENT_CLOSE_AFTER_REPLY).
+            session.closeAfterReply = true
         case .disconnect:
             self.finish(client, reply: nil)
             return true
