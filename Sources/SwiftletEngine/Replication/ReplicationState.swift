@@ -44,6 +44,9 @@ public final class ReplicaLink {
     /// After an EOF-marked RDB the stream starts with the replica's first ACK (Redis's repl_start_cmd_stream_on_ack):
     /// the replica finds the end mark only at the end of what it reads, so nothing may follow it before it asks.
     var streamStartsOnAck = false
+    /// An ACK came before the snapshot's end was handled (the replica read the whole EOF-marked RDB and loaded it in
+    /// the same loop turn): the stream starts as soon as the replica is online, not at the next ACK a second later.
+    var ackedBeforeOnline = false
     /// While its RDB is on its way: the unsent bytes last seen by the cron, and since when (unix seconds) they have
     /// not gone down. A replica that stops reading its RDB is dropped after `repl-timeout` (Redis's "timedout
     /// replica (full sync)"), so that it cannot hold the one snapshot slot forever.

@@ -312,9 +312,13 @@ extension ServerState {
             if target == .disk {
                 self.startSendingBulk(session, link)
             } else {
-                // After an EOF-marked RDB the stream waits for the replica's first ACK.
+                // After an EOF-marked RDB the stream waits for the replica's first ACK, unless it came already.
                 self.putReplicaOnline(session, link)
-                link.streamStartsOnAck = true
+                if link.ackedBeforeOnline {
+                    self.startStream(session, link)
+                } else {
+                    link.streamStartsOnAck = true
+                }
             }
         }
         // Replicas that arrived during this snapshot get the next one.
@@ -447,12 +451,19 @@ extension ServerState {
         link.ackTime = self.clock() / 1000
         if link.streamStartsOnAck && link.state == .online {
             link.streamStartsOnAck = false
-            if !link.held.isEmpty { self.push(ByteBuffer(bytes: link.held), to: session) }
-            link.held = []
+            self.startStream(session, link)
+        } else if link.state != .online {
+            link.ackedBeforeOnline = true
         }
         self.serveWaitingClients()
         if self.replication.pendingShutdown != nil { self.finishShutdownIfDue() }
         if self.replication.failover != nil { self.updateFailoverStatus() }
+    }
+
+    /// Sends the stream held during an EOF-marked RDB's transfer; from now on it flows.
+    private func startStream(_ session: ClientSession, _ link: ReplicaLink) {
+        if !link.held.isEmpty { self.push(ByteBuffer(bytes: link.held), to: session) }
+        link.held = []
     }
 
     // MARK: - WAIT
