@@ -452,7 +452,8 @@ extension ServerState {
         if link.streamStartsOnAck && link.state == .online {
             link.streamStartsOnAck = false
             self.startStream(session, link)
-        } else if link.state != .online {
+        } else if link.state == .waitBgsaveEnd && link.acceptsEOFMarkedRDB {
+            // Only a replica that has read its whole EOF-marked RDB acknowledges during the transfer.
             link.ackedBeforeOnline = true
         }
         self.serveWaitingClients()
