@@ -1,4 +1,10 @@
-import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// LZF compression in liblzf's format (Redis's `lzf_c.c` / `lzf_d.c`), used for long strings in RDB files and
 /// DUMP payloads.
@@ -55,7 +61,39 @@ public enum LZF {
     }
 
     /// Tables not in use; a compression takes one (or makes one) and gives it back.
-    private static let scratchPool = Mutex<[Scratch]>([])
+    ///
+    /// Why a pthread mutex and not `Synchronization.Mutex`: on Linux `Mutex` waits on a priority-inheritance futex,
+    /// which ThreadSanitizer cannot see, so two snapshots compressing at once were reported as a race on the pool.
+    final class ScratchPool: @unchecked Sendable {
+        private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+        /// Guarded by `mutex`.
+        private var free: [Scratch] = []
+
+        init() {
+            self.mutex = .allocate(capacity: 1)
+            pthread_mutex_init(self.mutex, nil)
+        }
+
+        deinit {
+            pthread_mutex_destroy(self.mutex)
+            self.mutex.deallocate()
+        }
+
+        func take() -> Scratch {
+            pthread_mutex_lock(self.mutex)
+            let scratch = self.free.popLast()
+            pthread_mutex_unlock(self.mutex)
+            return scratch ?? Scratch()
+        }
+
+        func giveBack(_ scratch: Scratch) {
+            pthread_mutex_lock(self.mutex)
+            if self.free.count < 16 { self.free.append(scratch) }
+            pthread_mutex_unlock(self.mutex)
+        }
+    }
+
+    private static let scratchPool = ScratchPool()
 
     /// liblzf's `IDX` (the VERY_FAST variant) of the three bytes in the low 24 bits of `h`.
     @inline(__always)
@@ -95,11 +133,11 @@ public enum LZF {
         guard n > 0, n < 1 << 31, limit > 0, let src = input.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
             return nil
         }
-        let scratch = Self.scratchPool.withLock { $0.popLast() } ?? Scratch()
+        let scratch = Self.scratchPool.take()
         scratch.begin(n)
         defer {
             scratch.end(n)
-            Self.scratchPool.withLock { if $0.count < 16 { $0.append(scratch) } }
+            Self.scratchPool.giveBack(scratch)
         }
         return Self.compress(src, n, into: output, limit: limit, scratch: scratch)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import SwiftletKeyspace
+import Synchronization
 import Testing
 
 @testable import SwiftletPersistence
@@ -115,6 +116,25 @@ struct LZFTests {
             _ = other.withUnsafeBytes { LZF.compress($0, limit: other.count) }
         }
         #expect(input.withUnsafeBytes { LZF.compress($0, limit: input.count) } == first)
+    }
+
+    /// Compressions on several threads at once each take a table of their own from the shared pool: every output
+    /// equals the one computed alone. (Under ThreadSanitizer, in scripts/test, this also checks the pool's lock.)
+    @Test func concurrentCompressionsShareNothing() {
+        var rng = SplitMix64(seed: 11)
+        let inputs = (0..<64).map { i in
+            (0..<(200 + i * 37)).map { _ in UInt8(truncatingIfNeeded: rng.next() % UInt64(3 + i % 7)) }
+        }
+        let expected = inputs.map { input in input.withUnsafeBytes { LZF.compress($0, limit: input.count) } }
+        let mismatches = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: 8) { worker in
+            for round in 0..<20 {
+                let i = (worker * 7 + round * 3) % inputs.count
+                let output = inputs[i].withUnsafeBytes { LZF.compress($0, limit: inputs[i].count) }
+                if output != expected[i] { mismatches.add(1, ordering: .relaxed) }
+            }
+        }
+        #expect(mismatches.load(ordering: .relaxed) == 0)
     }
 
     @Test func incompressibleIsRefused() {
