@@ -450,7 +450,14 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
             self.writesInNIO -= 1
             let session = self.commandContext.session
             session.outputBufferMemory -= held
-            if self.writesInNIO == 0 { session.outputBufferLength = 0 }
+            if self.writesInNIO == 0 {
+                session.outputBufferLength = 0
+                // A replica's stream held back while NIO wrote (`flushOutbox`) goes now; on a later turn, as this
+                // may run inside the `send` that queued the write, before its caller has taken the bytes out.
+                if session.replica != nil && session.outbox.readableBytes > 0 {
+                    context.eventLoop.assumeIsolated().execute { self.flushOutbox() }
+                }
+            }
             let state = self.core.state
             if state.evictsClients { state.noteClientMemory(session) }
         }
@@ -466,6 +473,14 @@ final class ConnectionHandler: ChannelInboundHandler, ClientConnection {
         let session = self.commandContext.session
         guard !self.closing else {
             session.outbox.clear()
+            return
+        }
+        if self.writesInNIO > 0, session.replica != nil, session.outbox.readableBytes > 0 {
+            // A replica whose socket is full: its stream gathers in the outbox (INFO's mem_clients_slaves, left out
+            // of maxmemory) and leaves in one write once NIO has written what it holds (`send`), as a slow Redis
+            // replica's output waits in one growing buffer. A write handed to NIO every loop turn would add a
+            // promise and a queue entry each, memory that nothing counts (unit/maxmemory's replica-buffer tests).
+            _ = self.outputLimitReached(adding: session.outbox.readableBytes, context: context)
             return
         }
         if self.inBatch {

@@ -7,8 +7,9 @@ resets the statistics. Every read has a timeout of a few seconds; the file runs 
 
 What Redis 7.0 does, and what the tests hold the candidate to:
 
-* With `maxmemory` set, `performEvictions()` runs before EVERY command (reads and PING too) and inside
-  `CONFIG SET maxmemory` itself. When memory stays above the limit, commands flagged `denyoom` (COMMAND INFO) are
+* With `maxmemory` set, `performEvictions()` runs before EVERY command (reads and PING too). `CONFIG SET
+  maxmemory` only starts the eviction timer (7.0.15's `updateMaxmemory`): inside MULTI it evicts nothing until
+  the EXEC is over. When memory stays above the limit, commands flagged `denyoom` (COMMAND INFO) are
   refused with `-OOM command not allowed when used memory > 'maxmemory'.`; inside MULTI every command except
   EXEC/DISCARD/QUIT/RESET is refused (the transaction is then flagged, EXEC gives EXECABORT); EXEC of a
   transaction that queued a denyoom command while memory was fine gives `-EXECABORT Transaction discarded because
@@ -333,6 +334,29 @@ def test_multi_while_out_of_memory(fresh):
 
     results = _on_both(fresh, scenario)
     assert ("SET x 1", OOM) in results["reference"]
+    _assert_same(results)
+
+
+def test_config_set_maxmemory_inside_multi_evicts_after_exec(fresh):
+    """CONFIG SET maxmemory starts the eviction job and does not evict within the command: a transaction that lowers
+    the limit still sees its own keys (unit/maxmemory's "propagation with eviction in MULTI"), and the keys go
+    afterwards."""
+    def scenario(server):
+        log = []
+        with _conn(server) as c:
+            _raw(log, c, "CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
+            for args in (["SET", "a", "1"], ["MULTI"], ["INCR", "x"], ["CONFIG", "SET", "maxmemory", "1"],
+                         ["INCR", "x"], ["EXISTS", "a"], ["EXEC"]):
+                _raw(log, c, *args)
+            deadline = time.monotonic() + READ_TIMEOUT
+            while c.execute("DBSIZE").value != 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            _raw(log, c, "CONFIG", "SET", "maxmemory", "0")
+            _raw(log, c, "DBSIZE")
+        return log
+
+    results = _on_both(fresh, scenario)
+    assert ("EXEC", b"*4\r\n:1\r\n+OK\r\n:2\r\n:1\r\n") in results["reference"]
     _assert_same(results)
 
 

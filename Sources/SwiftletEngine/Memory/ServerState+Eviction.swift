@@ -58,7 +58,10 @@ extension ServerState {
     }
 
     /// `CONFIG SET maxmemory`: as Redis 7.0's `updateMaxmemory`, warns when the new limit is below what is used, and
-    /// evicts at once, within CONFIG SET (for as long as the tenacity allows; the eviction job does the rest).
+    /// starts the eviction job, which evicts from the loop once CONFIG SET has replied. Not within the command: a
+    /// CONFIG SET inside MULTI leaves the transaction's keys alone, and the DELs reach the replicas after the EXEC,
+    /// each on its own (unit/maxmemory's "propagation with eviction" tests). The embedded keyspace, without a loop,
+    /// evicts at once.
     func maxMemoryChanged() {
         self.applyMemoryConfig()
         let limit = self.memoryLimit.maxMemory
@@ -72,7 +75,11 @@ extension ServerState {
                     + "commands depending on the maxmemory-policy."
             )
         }
-        self.performEvictions()
+        if self.host == nil {
+            self.performEvictions()
+        } else {
+            self.startEvictionJob()
+        }
     }
 
     /// The check before every command while `maxmemory` is set (Redis's `processCommand`): evicts what the policy
